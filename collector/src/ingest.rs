@@ -1,0 +1,159 @@
+//! `POST /v1/batch` and the dev-mode `GET /v1/sites/{site}/events`.
+
+use std::io::Read;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap};
+use axum::Json;
+use funnelcake_core::wire::{self, decode_batch};
+use http_body_util::BodyExt;
+use serde::Deserialize;
+use serde_json::{json, Value as JsonValue};
+
+use crate::error::ApiError;
+use crate::store::StoredEvent;
+use crate::{useragent, AppState};
+
+/// Largest request body accepted, bytes (compressed or not).
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// Largest body after gunzip, bytes.
+pub const MAX_INFLATED_BYTES: usize = 4 << 20;
+/// Most events in one batch.
+pub const MAX_EVENTS_PER_BATCH: usize = 500;
+/// Largest single event (its wire JSON), bytes.
+pub const MAX_EVENT_BYTES: usize = 32 << 10;
+
+/// Query string of `POST /v1/batch`.
+#[derive(Debug, Default, Deserialize)]
+pub struct BatchQuery {
+    /// `gzip` when the body is gzip-compressed (avoids a CORS-preflighted header).
+    pub enc: Option<String>,
+}
+
+async fn read_body(body: Body) -> Result<Bytes, ApiError> {
+    let limited = http_body_util::Limited::new(body, MAX_BODY_BYTES);
+    match limited.collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(ApiError::too_large(format!("body exceeds {MAX_BODY_BYTES} bytes")))
+        }
+        Err(_) => Err(ApiError::bad_request("unreadable_body", "request body could not be read")),
+    }
+}
+
+fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let mut out = Vec::new();
+    let mut reader = flate2::read::GzDecoder::new(bytes).take(MAX_INFLATED_BYTES as u64 + 1);
+    reader
+        .read_to_end(&mut out)
+        .map_err(|_| ApiError::bad_request("invalid_gzip", "body is marked gzip but is not valid gzip"))?;
+    if out.len() > MAX_INFLATED_BYTES {
+        return Err(ApiError::too_large(format!("body inflates beyond {MAX_INFLATED_BYTES} bytes")));
+    }
+    Ok(out)
+}
+
+/// Handles `POST /v1/batch`.
+///
+/// 200 `{"accepted":n,"duplicates":d,"rejected":[{"index":i,"reason":"…"}]}`; 400 names what is
+/// wrong with the body; 403 for a site not accepted here; 413 for oversize; 503 when storage is
+/// unavailable (nothing stored, the client retries).
+pub async fn post_batch(
+    State(state): State<AppState>,
+    Query(q): Query<BatchQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<JsonValue>, ApiError> {
+    let received_at = (state.clock)();
+    let raw = read_body(body).await?;
+    let gzip = q.enc.as_deref() == Some("gzip")
+        || headers
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    let bytes = if gzip { gunzip(&raw)? } else { raw.to_vec() };
+    let text = std::str::from_utf8(&bytes).map_err(|_| ApiError::bad_request("invalid_body", "body is not UTF-8"))?;
+    let batch = decode_batch(text).map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
+    if !state.settings.site_allowed(&batch.site) {
+        return Err(ApiError::forbidden_site(&batch.site));
+    }
+    if batch.events.len() > MAX_EVENTS_PER_BATCH {
+        return Err(ApiError::too_large(format!(
+            "batch has {} events; at most {MAX_EVENTS_PER_BATCH} are accepted",
+            batch.events.len()
+        )));
+    }
+    let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let (ua_family, device) = useragent::reduce(ua);
+    let skew = received_at - batch.sent_at;
+    let mut rejected = Vec::new();
+    let mut rows = Vec::new();
+    for (index, ev) in batch.events.into_iter().enumerate() {
+        match ev {
+            Ok(event) if event.encoded_len() > MAX_EVENT_BYTES => {
+                rejected.push(json!({"index": index, "reason": format!("event exceeds {MAX_EVENT_BYTES} bytes")}));
+            }
+            Ok(event) => rows.push(StoredEvent {
+                site: batch.site.clone(),
+                ts: event.ts.saturating_add(skew),
+                event,
+                received_at,
+                ua_family,
+                device,
+            }),
+            Err(e) => rejected.push(json!({"index": index, "reason": e.to_string()})),
+        }
+    }
+    let inserted = state.store.insert(rows).await.map_err(|e| {
+        tracing::warn!(error = %e, "insert failed");
+        ApiError::storage_unavailable()
+    })?;
+    let accepted = inserted.iter().filter(|new| **new).count();
+    let duplicates = inserted.len() - accepted;
+    if batch.dropped > 0 {
+        tracing::info!(site = %batch.site, dropped = batch.dropped, "client reported dropped events");
+    }
+    Ok(Json(json!({ "accepted": accepted, "duplicates": duplicates, "rejected": rejected })))
+}
+
+/// Query of the events endpoint.
+#[derive(Debug, Deserialize)]
+pub struct EventsQuery {
+    /// Most events returned (default 100, at most 10000).
+    pub limit: Option<usize>,
+}
+
+/// Handles `GET /v1/sites/{site}/events?limit=N` (dev mode only): stored events, newest first,
+/// in wire form plus `received_at` and the skew-corrected `ts_corrected`.
+pub async fn get_events(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Query(q): Query<EventsQuery>,
+) -> Result<Json<JsonValue>, ApiError> {
+    if !state.settings.dev {
+        return Err(ApiError::not_found("the raw events endpoint (enabled by --dev)"));
+    }
+    let limit = q.limit.unwrap_or(100).clamp(1, 10_000);
+    let events = state.store.recent_events(&site, limit).await.map_err(|_| ApiError::storage_unavailable())?;
+    let list: Vec<JsonValue> = events
+        .iter()
+        .filter_map(|s| {
+            let mut text = String::new();
+            s.event.write_to(&mut text);
+            let mut v: JsonValue = serde_json::from_str(&text).ok()?;
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("received_at".into(), json!(s.received_at));
+                obj.insert("ts_corrected".into(), json!(s.ts));
+                obj.insert("ua".into(), json!({"family": s.ua_family, "device": s.device}));
+            }
+            Some(v)
+        })
+        .collect();
+    Ok(Json(json!({ "site": site, "events": list })))
+}
+
+/// `true` if `id` is a well-formed event id (re-exported for tests).
+pub fn is_event_id(id: &str) -> bool {
+    wire::is_event_id(id)
+}

@@ -1,0 +1,55 @@
+//! funnelcake-collector: the reference collector.
+//!
+//! `POST /v1/batch` validates a wire-format batch (decoded by `funnelcake_core::wire`, the same
+//! definition the SDK encodes with), corrects client clock skew, dedupes by (site, event id) and
+//! stores it. The router takes its [`Store`] and its clock as parts, so tests run it without a
+//! socket against a temporary database and a fixed clock.
+
+pub mod error;
+pub mod ingest;
+pub mod settings;
+pub mod store;
+pub mod useragent;
+
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::services::ServeDir;
+
+pub use settings::Settings;
+pub use store::{SqliteStore, Store};
+
+/// A clock returning epoch ms; swapped for a fixed one in tests.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    })
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// Where events go.
+    pub store: Arc<dyn Store>,
+    /// Runtime settings.
+    pub settings: Arc<Settings>,
+    /// The clock.
+    pub clock: Clock,
+}
+
+/// Builds the full router: API routes, the built SDK under `/funnelcake/`, and `www/`.
+pub fn router(state: AppState) -> Router {
+    let sdk = ServeDir::new(&state.settings.sdk_dir);
+    let www = ServeDir::new(&state.settings.www);
+    Router::new()
+        .route("/v1/batch", post(ingest::post_batch))
+        .route("/v1/sites/{site}/events", get(ingest::get_events))
+        .route("/healthz", get(|| async { "ok" }))
+        .nest_service("/funnelcake", sdk)
+        .fallback_service(www)
+        .with_state(state)
+}

@@ -1,0 +1,353 @@
+//! Storage behind the [`Store`] trait, with SQLite as the default implementation.
+//!
+//! [`SqliteStore`] runs one writer thread that owns the write connection and commits queued
+//! inserts in groups (one transaction for every request waiting at that moment), so concurrent
+//! batches share an fsync. Reads use a separate connection (WAL lets them run during writes).
+//! Each (site, event id) is stored once: a unique key plus `INSERT OR IGNORE` makes retries and
+//! multi-tab double sends harmless, and the insert reports which events were duplicates.
+
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::{mpsc, Mutex};
+use std::thread::JoinHandle;
+
+use funnelcake_core::json::{self, Value};
+use funnelcake_core::wire::{self, Event};
+use rusqlite::{params, Connection, OptionalExtension};
+use tokio::sync::oneshot;
+
+/// An event as stored: the wire event plus what the collector adds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// Site id.
+    pub site: String,
+    /// The event as received (its `ts` is the client's clock).
+    pub event: Event,
+    /// Event time corrected for client clock skew: `ts + (received_at − sent_at)`.
+    pub ts: i64,
+    /// Server receive time, epoch ms.
+    pub received_at: i64,
+    /// Browser family from the User-Agent.
+    pub ua_family: &'static str,
+    /// Device class from the User-Agent.
+    pub device: &'static str,
+}
+
+/// A storage failure; the API answers 503 so the client retries.
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl core::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "storage error: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+/// A boxed future, for object-safe async trait methods.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What the collector needs from storage.
+pub trait Store: Send + Sync + 'static {
+    /// Stores events, each (site, id) at most once. Returns, per event, `true` if it was new and
+    /// `false` if it was a duplicate. Resolves only once the events are durable.
+    fn insert(&self, events: Vec<StoredEvent>) -> BoxFuture<'_, Result<Vec<bool>, StoreError>>;
+
+    /// The most recent `limit` events of `site`, newest first.
+    fn recent_events(&self, site: &str, limit: usize) -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>>;
+
+    /// Waits until every acknowledged write is committed and stops the writer.
+    fn shutdown(&self) -> BoxFuture<'_, ()>;
+}
+
+struct WriteJob {
+    events: Vec<StoredEvent>,
+    reply: oneshot::Sender<Result<Vec<bool>, StoreError>>,
+}
+
+/// SQLite storage: one file, WAL, one writer thread with group commit.
+pub struct SqliteStore {
+    tx: Mutex<Option<mpsc::Sender<WriteJob>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    reader: std::sync::Arc<Mutex<Connection>>,
+}
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many have run.
+const MIGRATIONS: &[&str] = &["
+    CREATE TABLE events (
+        site TEXT NOT NULL,
+        id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        client_ts INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        sid TEXT NOT NULL,
+        aid TEXT NOT NULL,
+        uid TEXT,
+        seq INTEGER NOT NULL,
+        url TEXT NOT NULL,
+        referrer TEXT,
+        title TEXT,
+        props TEXT,
+        items TEXT,
+        value INTEGER,
+        currency TEXT,
+        order_id TEXT,
+        exp TEXT,
+        src TEXT,
+        ua_family TEXT,
+        device TEXT,
+        PRIMARY KEY (site, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX events_site_ts ON events (site, ts);
+    CREATE INDEX events_site_sid ON events (site, sid, seq);
+"];
+
+fn open(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn obj_json(members: &[(String, Value)]) -> Option<String> {
+    if members.is_empty() {
+        None
+    } else {
+        Some(Value::Obj(members.to_vec()).to_json())
+    }
+}
+
+/// Writes the parts of an event stored as JSON text, in wire form.
+fn part_json(e: &Event, key: &str) -> Option<String> {
+    let mut wire = String::new();
+    e.write_to(&mut wire);
+    let v = json::parse(&wire).ok()?;
+    v.get(key).map(Value::to_json)
+}
+
+fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>>, StoreError> {
+    let tx = conn.transaction()?;
+    let mut results = Vec::with_capacity(jobs.len());
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT OR IGNORE INTO events (site, id, type, ts, client_ts, received_at, sid, aid, uid, seq, url,
+             referrer, title, props, items, value, currency, order_id, exp, src, ua_family, device)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+        )?;
+        for job in jobs {
+            let mut inserted = Vec::with_capacity(job.events.len());
+            for s in &job.events {
+                let e = &s.event;
+                let n = stmt.execute(params![
+                    s.site,
+                    e.id,
+                    e.t,
+                    s.ts,
+                    e.ts,
+                    s.received_at,
+                    e.sid,
+                    e.aid,
+                    e.uid,
+                    e.seq as i64,
+                    e.url,
+                    e.referrer,
+                    e.title,
+                    obj_json(&e.props),
+                    if e.items.is_empty() { None } else { part_json(e, "items") },
+                    e.value,
+                    e.cur,
+                    e.order,
+                    if e.exp.is_empty() { None } else { part_json(e, "exp") },
+                    e.src.as_ref().and_then(|_| part_json(e, "src")),
+                    s.ua_family,
+                    s.device,
+                ])?;
+                inserted.push(n == 1);
+            }
+            results.push(inserted);
+        }
+    }
+    tx.commit()?;
+    Ok(results)
+}
+
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<WriteJob>) {
+    const MAX_GROUP: usize = 64;
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        match write_group(&mut conn, &jobs) {
+            Ok(results) => {
+                for (job, r) in jobs.into_iter().zip(results) {
+                    let _ = job.reply.send(Ok(r));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "group commit failed");
+                for job in jobs {
+                    let _ = job.reply.send(Err(StoreError(e.0.clone())));
+                }
+            }
+        }
+    }
+}
+
+fn row_to_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
+    let parse_obj = |s: Option<String>| -> Vec<(String, Value)> {
+        s.and_then(|s| json::parse(&s).ok()).and_then(|v| v.as_object().map(<[_]>::to_vec)).unwrap_or_default()
+    };
+    let props = parse_obj(row.get(13)?);
+    let mut event = Event {
+        id: row.get(1)?,
+        t: row.get(2)?,
+        ts: row.get(4)?,
+        sid: row.get(6)?,
+        aid: row.get(7)?,
+        uid: row.get(8)?,
+        seq: row.get::<_, i64>(9)? as u64,
+        url: row.get(10)?,
+        referrer: row.get(11)?,
+        title: row.get(12)?,
+        props,
+        value: row.get(15)?,
+        cur: row.get(16)?,
+        order: row.get(17)?,
+        ..Event::default()
+    };
+    // items, exp and src are stored in wire form and read back through the wire decoder.
+    let part = |col: usize| -> rusqlite::Result<Option<Value>> {
+        Ok(row.get::<_, Option<String>>(col)?.and_then(|t| json::parse(&t).ok()))
+    };
+    if let Some(v) = part(14)? {
+        event.items = wire::decode_items(&v, "items").unwrap_or_default();
+    }
+    if let Some(v) = part(18)? {
+        event.exp = wire::decode_exp(&v, "exp").unwrap_or_default();
+    }
+    if let Some(v) = part(19)? {
+        event.src = wire::decode_source(&v, "src").ok();
+    }
+    let intern = |s: Option<String>, options: &[&'static str]| -> &'static str {
+        s.and_then(|s| options.iter().find(|o| **o == s).copied()).unwrap_or("Other")
+    };
+    Ok(StoredEvent {
+        site: row.get(0)?,
+        event,
+        ts: row.get(3)?,
+        received_at: row.get(5)?,
+        ua_family: intern(
+            row.get(20)?,
+            &["Chrome", "Edge", "Firefox", "Safari", "Opera", "Samsung Internet", "Bot", "Other"],
+        ),
+        device: intern(row.get(21)?, &["desktop", "mobile", "tablet", "bot"]),
+    })
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and starts the writer thread.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let mut writer = open(path)?;
+        migrate(&mut writer)?;
+        let reader = open(path)?;
+        let (tx, rx) = mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(writer, rx))
+            .map_err(|e| StoreError(e.to_string()))?;
+        Ok(SqliteStore {
+            tx: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(handle)),
+            reader: std::sync::Arc::new(Mutex::new(reader)),
+        })
+    }
+}
+
+impl Store for SqliteStore {
+    fn insert(&self, events: Vec<StoredEvent>) -> BoxFuture<'_, Result<Vec<bool>, StoreError>> {
+        Box::pin(async move {
+            if events.is_empty() {
+                return Ok(Vec::new());
+            }
+            let (reply, rx) = oneshot::channel();
+            let sent = match self.tx.lock() {
+                Ok(guard) => guard.as_ref().map(|tx| tx.send(WriteJob { events, reply }).is_ok()).unwrap_or(false),
+                Err(_) => false,
+            };
+            if !sent {
+                return Err(StoreError("writer stopped".into()));
+            }
+            rx.await.map_err(|_| StoreError("writer stopped".into()))?
+        })
+    }
+
+    fn recent_events(&self, site: &str, limit: usize) -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>> {
+        let site = site.to_owned();
+        let reader = self.reader.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let conn = reader.lock().map_err(|_| StoreError("reader poisoned".into()))?;
+                let mut stmt = conn.prepare_cached(
+                    "SELECT site, id, type, ts, client_ts, received_at, sid, aid, uid, seq, url, referrer, title,
+                            props, items, value, currency, order_id, exp, src, ua_family, device
+                     FROM events WHERE site = ?1 ORDER BY received_at DESC, ts DESC LIMIT ?2",
+                )?;
+                let rows = stmt.query_map(params![site, limit as i64], row_to_event)?;
+                let out = rows.collect::<Result<Vec<_>, _>>()?;
+                Ok(out)
+            })
+            .await
+            .map_err(|e| StoreError(e.to_string()))?
+        })
+    }
+
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            // Dropping the sender lets the writer finish the queued jobs and exit.
+            if let Ok(mut tx) = self.tx.lock() {
+                tx.take();
+            }
+            let handle = self.writer.lock().ok().and_then(|mut h| h.take());
+            if let Some(h) = handle {
+                let _ = tokio::task::spawn_blocking(move || h.join()).await;
+            }
+        })
+    }
+}
+
+/// Number of stored events for `site` (used by tests and the CLI).
+pub fn count_events(path: &Path, site: &str) -> Result<i64, StoreError> {
+    let conn = open(path)?;
+    Ok(conn
+        .query_row("SELECT COUNT(*) FROM events WHERE site = ?1", params![site], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}

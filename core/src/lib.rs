@@ -1,0 +1,25 @@
+//! funnelcake-core: the pure heart of the funnelcake SDK.
+//!
+//! Events, sessions, the wire format, batching and retry policy, with no browser dependency:
+//! time, randomness and I/O are passed in by the caller (the wasm shell in the browser, the
+//! collector on the server, plain tests on the host). "The core decides, the shell acts."
+//!
+//! ```
+//! use funnelcake_core::{config::{Config, RawConfig}, id::SplitMix64, session::SessionState};
+//! use funnelcake_core::tracker::{PageContext, Tracker};
+//! let (cfg, _) = Config::resolve(&RawConfig { site: Some("shop-1".into()), ..Default::default() }).unwrap();
+//! let mut rng = SplitMix64(42);
+//! let mut tracker = Tracker::new(cfg, SessionState::new(&mut rng));
+//! tracker.record("page_view", vec![], &PageContext { url: "/".into(), ..Default::default() }, 0, &mut rng);
+//! let batch = tracker.take_batch(0, true).unwrap();
+//! assert!(batch.body.starts_with(r#"{"v":1,"site":"shop-1""#));
+//! ```
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod id;
+pub mod json;
+pub mod retry;
+pub mod session;
+pub mod tracker;
+pub mod wire;

@@ -1,0 +1,65 @@
+//! Clock, randomness and page context, read from the browser without ever panicking.
+
+use funnelcake_core::id::{Entropy, SplitMix64};
+use funnelcake_core::tracker::PageContext;
+
+/// Wall-clock time, epoch ms.
+pub fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+/// Randomness from `crypto.getRandomValues`, falling back to a SplitMix64 stream seeded from
+/// `Math.random` and the clock when crypto is missing or throws (old or hostile environments).
+pub struct BrowserEntropy {
+    crypto: Option<web_sys::Crypto>,
+    fallback: SplitMix64,
+}
+
+impl BrowserEntropy {
+    /// Looks up `window.crypto` once.
+    pub fn new() -> BrowserEntropy {
+        let crypto = web_sys::window().and_then(|w| w.crypto().ok());
+        let seed = (js_sys::Math::random() * 9.007_199_254_740_992e15) as u64 ^ (now_ms() as u64).rotate_left(32);
+        BrowserEntropy { crypto, fallback: SplitMix64(seed) }
+    }
+}
+
+impl Default for BrowserEntropy {
+    fn default() -> Self {
+        BrowserEntropy::new()
+    }
+}
+
+impl Entropy for BrowserEntropy {
+    fn next_u64(&mut self) -> u64 {
+        let mut buf = [0u8; 8];
+        if let Some(c) = &self.crypto {
+            if c.get_random_values_with_u8_array(&mut buf).is_ok() {
+                return u64::from_le_bytes(buf);
+            }
+        }
+        self.fallback.next_u64()
+    }
+}
+
+/// The page context now: path + query, referrer and title (empty strings become `None`).
+pub fn page_context() -> PageContext {
+    let Some(window) = web_sys::window() else { return PageContext::default() };
+    let loc = window.location();
+    let mut url = loc.pathname().unwrap_or_default();
+    url.push_str(&loc.search().unwrap_or_default());
+    let doc = window.document();
+    let non_empty = |s: String| if s.is_empty() { None } else { Some(s) };
+    PageContext {
+        url,
+        referrer: doc.as_ref().and_then(|d| non_empty(d.referrer())),
+        title: doc.as_ref().and_then(|d| non_empty(d.title())),
+    }
+}
+
+/// Writes to the console when debug mode is on.
+pub fn debug_log(enabled: bool, msg: &str) {
+    if enabled {
+        web_sys::console::warn_1(&wasm_bindgen::JsValue::from_str(msg));
+    }
+}

@@ -1,0 +1,18 @@
+//! funnelcake: the browser SDK, a thin shell around [`funnelcake_core`].
+//!
+//! The shell owns everything that touches the browser (clock, randomness, storage, transport,
+//! timers, page context) and nothing that decides policy. Every export is wrapped so that a
+//! failure is swallowed (and logged in debug mode) rather than thrown into the host page.
+//!
+//! Modules: [`env`] (clock, ids, page context), [`storage`] (localStorage with memory
+//! fallback), [`transport`] (fetch/keepalive), [`scheduler`] (the flush timer), [`settings`]
+//! (JS config → core config), [`api`] (the JS-facing functions).
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod api;
+pub mod convert;
+pub mod env;
+pub mod scheduler;
+pub mod settings;
+pub mod storage;
+pub mod transport;
