@@ -1,0 +1,141 @@
+//! Router tests without a socket: a temporary SQLite database and a fixed clock.
+
+use std::io::Write as _;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use funnelcake_collector::error::ApiError;
+use funnelcake_collector::{router, AppState, Settings, SqliteStore};
+use funnelcake_core::retry::{classify, Disposition, SendResult};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+const NOW: i64 = 1_732_270_001_000;
+
+struct Harness {
+    app: axum::Router,
+    _dir: tempfile::TempDir,
+}
+
+fn harness(configure: impl FnOnce(&mut Settings)) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::for_tests(dir.path().join("t.sqlite3"));
+    configure(&mut settings);
+    let store = Arc::new(SqliteStore::open(&settings.db).unwrap());
+    let state = AppState { store, settings: Arc::new(settings), clock: Arc::new(|| NOW) };
+    Harness { app: router(state), _dir: dir }
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value, Option<String>) {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let retry_after = res.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null), retry_after)
+}
+
+fn post(uri: &str, body: impl Into<Body>) -> Request<Body> {
+    Request::post(uri).header("content-type", "text/plain;charset=UTF-8").body(body.into()).unwrap()
+}
+
+#[tokio::test]
+async fn stores_the_golden_batch_once_and_reports_duplicates() {
+    let h = harness(|_| {});
+    let (status, body, _) = call(&h.app, post("/v1/batch", fixture("batch-v1.json"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, serde_json::json!({"accepted": 2, "duplicates": 0, "rejected": []}));
+    let (_, again, _) = call(&h.app, post("/v1/batch", fixture("batch-v1.json"))).await;
+    assert_eq!(again, serde_json::json!({"accepted": 0, "duplicates": 2, "rejected": []}));
+
+    let (status, read, _) =
+        call(&h.app, Request::get("/v1/sites/shop-1/events?limit=10").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let events = read["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2);
+    let cart = events.iter().find(|e| e["t"] == "add_to_cart").unwrap();
+    assert_eq!(cart["items"][0]["price"], 1999);
+    assert_eq!(cart["exp"]["checkout-button"], 1);
+    // Clock skew: the client sent at …000500 and we received at …001000, so +500 ms.
+    assert_eq!(cart["ts"], 1_732_269_999_000_i64);
+    assert_eq!(cart["ts_corrected"], 1_732_269_999_500_i64);
+    let pv = events.iter().find(|e| e["t"] == "page_view").unwrap();
+    assert_eq!(pv["src"]["kind"], "paid_search");
+}
+
+#[tokio::test]
+async fn accepts_the_design_example_with_nulls_and_gzip_bodies() {
+    let h = harness(|_| {});
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(fixture("batch-v1-nulls.json").as_bytes()).unwrap();
+    let (status, body, _) = call(&h.app, post("/v1/batch?enc=gzip", gz.finish().unwrap())).await;
+    assert_eq!((status, body["accepted"].as_u64()), (StatusCode::OK, Some(1)));
+}
+
+#[tokio::test]
+async fn rejects_bad_events_individually_and_bad_bodies_with_a_named_error() {
+    let h = harness(|_| {});
+    let body = r#"{"v":1,"site":"shop-1","sent_at":1,"events":[
+        {"id":"00000000000000000000000000000001","t":"a","ts":1,"sid":"s","aid":"a","seq":1,"url":"/"},
+        {"id":"00000000000000000000000000000002","t":"a","ts":1,"sid":"s","aid":"a","seq":"x","url":"/"}]}"#;
+    let (status, res, _) = call(&h.app, post("/v1/batch", body)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(res["accepted"], 1);
+    assert_eq!(res["rejected"], serde_json::json!([{"index": 1, "reason": "events[1].seq: expected an integer"}]));
+
+    let (status, res, _) = call(&h.app, post("/v1/batch", "{\"v\":1,")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(res["error"], "invalid_body");
+    assert_eq!(res["message"], "body is not valid JSON: unexpected end");
+
+    let (status, res, _) = call(&h.app, post("/v1/batch?enc=gzip", "not gzip")).await;
+    assert_eq!((status, res["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_gzip")));
+}
+
+#[tokio::test]
+async fn enforces_size_limits_and_allowed_sites() {
+    let h = harness(|s| s.sites = vec!["shop-1".into()]);
+    let (status, res, _) = call(&h.app, post("/v1/batch", fixture("batch-v1.json").replace("shop-1", "other"))).await;
+    assert_eq!((status, res["error"].as_str()), (StatusCode::FORBIDDEN, Some("site_not_allowed")));
+
+    let event = r#"{"id":"00000000000000000000000000000001","t":"a","ts":1,"sid":"s","aid":"a","seq":1}"#;
+    let many = format!(r#"{{"v":1,"site":"shop-1","sent_at":1,"events":[{}]}}"#, vec![event; 501].join(","));
+    let (status, res, _) = call(&h.app, post("/v1/batch", many)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(res["message"], "batch has 501 events; at most 500 are accepted");
+
+    let huge = "x".repeat((1 << 20) + 1);
+    let (status, _, _) = call(&h.app, post("/v1/batch", huge)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn raw_events_are_only_readable_in_dev_mode() {
+    let h = harness(|s| s.dev = false);
+    let (status, res, _) = call(&h.app, Request::get("/v1/sites/shop-1/events").body(Body::empty()).unwrap()).await;
+    assert_eq!((status, res["error"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+}
+
+/// The collector's errors must mean to the SDK what the collector intends: the client's retry
+/// table (funnelcake_core::retry::classify) decides on exactly these statuses.
+#[test]
+fn error_statuses_match_the_client_retry_table() {
+    let cases = [
+        (ApiError::bad_request("invalid_body", "x"), Disposition::Drop),
+        (ApiError::forbidden_site("x"), Disposition::Drop),
+        (ApiError::unauthorized(), Disposition::Drop),
+        (ApiError::not_found("x"), Disposition::Drop),
+        (ApiError::too_large("x"), Disposition::Split),
+        (ApiError::storage_unavailable(), Disposition::Retry),
+    ];
+    for (err, want) in cases {
+        let got = classify(SendResult::Status { code: err.status.as_u16(), retry_after_ms: None });
+        assert_eq!(got, want, "{}", err.code);
+    }
+    assert!(ApiError::storage_unavailable().retry_after_s.is_some(), "503 must carry Retry-After");
+}

@@ -1,0 +1,138 @@
+//! Wire format v1 is pinned by the golden files in `fixtures/`.
+
+use funnelcake_core::json::Value;
+use funnelcake_core::wire::{decode_batch, Batch, Event, Item, Source};
+
+fn fixture(name: &str) -> String {
+    let path = format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn golden_batch() -> Batch {
+    let sid = "0a1b2c3d4e5f60718293a4b5c6d7e8f9".to_string();
+    let aid = "f0e1d2c3b4a5968778695a4b3c2d1e0f".to_string();
+    Batch {
+        site: "shop-1".into(),
+        sent_at: 1_732_270_000_500,
+        dropped: 2,
+        events: vec![
+            Event {
+                id: "9f1c2a3b4c5d6e7f8091a2b3c4d5e6f7".into(),
+                t: "page_view".into(),
+                ts: 1_732_269_990_000,
+                sid: sid.clone(),
+                aid: aid.clone(),
+                seq: 1,
+                url: "/p/sku-1?utm_source=google&utm_medium=cpc".into(),
+                referrer: Some("https://www.google.com/".into()),
+                title: Some("Trail Runner – Shop".into()),
+                src: Some(Source {
+                    kind: "paid_search".into(),
+                    source: Some("google".into()),
+                    medium: Some("cpc".into()),
+                    campaign: Some("autumn".into()),
+                    ..Source::default()
+                }),
+                ..Event::default()
+            },
+            Event {
+                id: "1b2c3d4e5f60718293a4b5c6d7e8f901".into(),
+                t: "add_to_cart".into(),
+                ts: 1_732_269_999_000,
+                sid,
+                aid,
+                uid: Some("user-42".into()),
+                seq: 7,
+                url: "/p/sku-1".into(),
+                title: Some("Trail Runner – Shop".into()),
+                props: vec![
+                    ("source".into(), Value::Str("pdp".into())),
+                    (
+                        "nested".into(),
+                        Value::Obj(vec![
+                            ("ok".into(), Value::Bool(true)),
+                            ("n".into(), Value::Arr(vec![Value::Num(1.0), Value::Num(2.5)])),
+                        ]),
+                    ),
+                ],
+                items: vec![Item {
+                    id: "SKU-1".into(),
+                    name: Some("Trail Runner".into()),
+                    brand: Some("Acme".into()),
+                    cat: vec!["Shoes".into(), "Running".into()],
+                    variant: Some("red".into()),
+                    price: Some(1999),
+                    qty: 2,
+                    discount: Some(100),
+                    list: Some("Search results".into()),
+                    pos: Some(3),
+                    ..Item::default()
+                }],
+                value: Some(3798),
+                cur: Some("USD".into()),
+                exp: vec![("checkout-button".into(), 1)],
+                ..Event::default()
+            },
+        ],
+    }
+}
+
+#[test]
+fn encoder_writes_the_golden_bytes() {
+    assert_eq!(golden_batch().encode(), fixture("batch-v1.json"));
+}
+
+#[test]
+fn decoder_reads_the_golden_file_back_to_the_same_batch() {
+    let decoded = decode_batch(&fixture("batch-v1.json")).unwrap();
+    let want = golden_batch();
+    assert_eq!((decoded.site.as_str(), decoded.sent_at, decoded.dropped), ("shop-1", want.sent_at, 2));
+    let events: Vec<Event> = decoded.events.into_iter().map(Result::unwrap).collect();
+    assert_eq!(events, want.events);
+}
+
+#[test]
+fn decoder_accepts_explicit_nulls_as_in_the_design_example() {
+    let decoded = decode_batch(&fixture("batch-v1-nulls.json")).unwrap();
+    let e = decoded.events[0].as_ref().unwrap();
+    assert_eq!((e.uid.as_deref(), e.order.as_deref(), e.value, e.items[0].qty), (None, None, Some(1999), 1));
+    assert_eq!(e.exp, vec![("checkout-button".to_string(), 1)]);
+}
+
+#[test]
+fn each_bad_event_is_rejected_alone_with_a_named_reason() {
+    let body = r#"{"v":1,"site":"s","sent_at":1,"events":[
+        {"id":"00000000000000000000000000000001","t":"a","ts":1,"sid":"s","aid":"a","seq":1,"url":"/"},
+        {"id":"00000000000000000000000000000002","t":"a","ts":"soon","sid":"s","aid":"a","seq":1},
+        {"id":"XYZ","t":"a","ts":1,"sid":"s","aid":"a","seq":1},
+        {"id":"00000000000000000000000000000004","t":"a","ts":1,"sid":"s","aid":"a","seq":1,"items":[{"id":"x","price":1.5}]},
+        7]}"#;
+    let b = decode_batch(body).unwrap();
+    let reasons: Vec<String> =
+        b.events.iter().map(|r| r.as_ref().err().map(ToString::to_string).unwrap_or_default()).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            String::new(),
+            "events[1].ts: expected an integer".into(),
+            "events[2].id: must be 32 lowercase hex characters".into(),
+            "events[3].items[0].price: expected an integer".into(),
+            "events[4]: expected an object".into(),
+        ]
+    );
+}
+
+#[test]
+fn envelope_problems_name_the_field() {
+    let cases = [
+        ("", "body is not valid JSON: unexpected end"),
+        ("[]", "body must be a JSON object"),
+        (r#"{"v":2,"site":"s","sent_at":1,"events":[]}"#, "v: unsupported wire version (expected 1)"),
+        (r#"{"v":1,"site":"","sent_at":1,"events":[]}"#, "site: must not be empty"),
+        (r#"{"v":1,"site":"s","sent_at":1.5,"events":[]}"#, "sent_at: expected an integer"),
+        (r#"{"v":1,"site":"s","sent_at":1,"events":{}}"#, "events: expected an array"),
+    ];
+    for (body, want) in cases {
+        assert_eq!(decode_batch(body).unwrap_err().to_string(), want, "{body}");
+    }
+}
