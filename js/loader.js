@@ -1,0 +1,140 @@
+/*! funnelcake loader | MIT OR Apache-2.0 */
+// Loads the wasm SDK without blocking the page, replays calls queued before it was ready (with
+// the timestamp and page context captured when they were made), then installs the real API on
+// window.funnelcake. Works as a classic `<script async>` (one-tag embed, configured by data-*
+// attributes) and after the inline snippet. If WebAssembly is missing or the wasm cannot load,
+// the stub stays in place: calls are accepted and ignored, nothing throws into the page.
+(function (root, factory) {
+  var api = factory();
+  if (typeof module === 'object' && module.exports) {
+    module.exports = api; // node tests
+  } else if (root && root.document) {
+    api.boot(root, root.document);
+  }
+})(typeof window !== 'undefined' ? window : this, function () {
+  'use strict';
+
+  // Methods of the public API. Calls to these are queued until the SDK is ready.
+  var METHODS = ['init', 'page', 'track', 'flush'];
+  // Most calls the stub keeps if the SDK never loads (protects the page's memory).
+  var MAX_QUEUE = 1000;
+  // data-* attribute → config key, and how to read it.
+  var ATTRS = {
+    site: ['site', 's'], endpoint: ['endpoint', 's'], flushAt: ['flush-at', 'n'],
+    flushIntervalMs: ['flush-interval-ms', 'n'], maxBatchBytes: ['max-batch-bytes', 'n'],
+    maxQueueEvents: ['max-queue-events', 'n'], maxQueueBytes: ['max-queue-bytes', 'n'],
+    maxAttempts: ['max-attempts', 'n'], sessionTimeoutMin: ['session-timeout-min', 'n'],
+    autoPageviews: ['auto-pageviews', 'b'], dataLayer: ['data-layer', 'b'], privacy: ['privacy', 's'],
+    consent: ['consent', 's'], currency: ['currency', 's'], debug: ['debug', 'b']
+  };
+
+  /** Page context at call time: what the SDK would have read had it been ready. */
+  function context(w, d) {
+    var l = w.location || {};
+    return { ts: Date.now(), url: (l.pathname || '') + (l.search || ''), ref: d.referrer || '', title: d.title || '' };
+  }
+
+  /** Config from the script tag's data-* attributes; only attributes present are set. */
+  function configFromScript(el) {
+    var cfg = {};
+    if (!el || !el.getAttribute) return cfg;
+    for (var key in ATTRS) {
+      var v = el.getAttribute('data-' + ATTRS[key][0]);
+      if (v === null || v === undefined) continue;
+      var kind = ATTRS[key][1];
+      cfg[key] = kind === 'n' ? Number(v) : kind === 'b' ? v !== 'false' && v !== '0' : v;
+    }
+    return cfg;
+  }
+
+  /** The queueing stub (the same shape the inline snippet creates). Idempotent. */
+  function installStub(w, d) {
+    var fc = w.funnelcake;
+    if (fc && fc._q) return fc;
+    fc = { _q: [], _stub: true };
+    METHODS.forEach(function (m) {
+      fc[m] = function () {
+        var args = Array.prototype.slice.call(arguments);
+        if (m === 'flush') {
+          return new Promise(function (resolve) {
+            if (fc._q.length < MAX_QUEUE) fc._q.push([m, context(w, d), args, resolve]);
+            else resolve(0);
+          });
+        }
+        if (fc._q.length < MAX_QUEUE) fc._q.push([m, context(w, d), args]);
+      };
+    });
+    w.funnelcake = fc;
+    return fc;
+  }
+
+  /** Wraps a wasm export so nothing it does can throw into the page. */
+  function safe(fn, fallback) {
+    return function () {
+      try {
+        return fn.apply(null, arguments);
+      } catch (e) {
+        return fallback;
+      }
+    };
+  }
+
+  /** The real API over the wasm module's exports. */
+  function realApi(sdk) {
+    return {
+      init: safe(function (cfg) { return sdk.init(cfg); }, false),
+      page: safe(function (props) { sdk.page(props, undefined); }),
+      track: safe(function (name, props) { sdk.track(name, props, undefined); }),
+      flush: function () {
+        try { return sdk.flush(); } catch (e) { return Promise.resolve(0); }
+      },
+      debugState: safe(function () { return sdk.debugState(); }, null),
+      ready: true
+    };
+  }
+
+  /** Replays queued calls in order; `init` from the queue wins over data attributes. */
+  function replay(sdk, queue, scriptConfig) {
+    var hasInit = queue.some(function (c) { return c[0] === 'init'; });
+    if (!hasInit && scriptConfig.site) sdk.init(scriptConfig);
+    queue.forEach(function (call) {
+      try {
+        var m = call[0], ctx = call[1], a = call[2] || [];
+        if (m === 'init') sdk.init(a[0]);
+        else if (m === 'page') sdk.page(a[0], ctx);
+        else if (m === 'track') sdk.track(a[0], a[1], ctx);
+        else if (m === 'flush') sdk.flush().then(call[3], function () { call[3](0); });
+      } catch (e) { /* a bad call is dropped, the rest still run */ }
+    });
+  }
+
+  /** Finds our script tag (currentScript is null only in callbacks and modules). */
+  function findScript(d) {
+    return d.currentScript || (d.querySelector && d.querySelector('script[data-site][src*="funnelcake"]'));
+  }
+
+  function boot(w, d) {
+    var stub = installStub(w, d);
+    var script = findScript(d);
+    if (typeof WebAssembly !== 'object' || !script || !script.src) return;
+    var base = script.src.replace(/[^/]*([?#].*)?$/, '');
+    var scriptConfig = configFromScript(script);
+    import(base + 'funnelcake.glue.js')
+      .then(function (sdk) {
+        return sdk.default({ module_or_path: base + 'funnelcake.wasm' }).then(function () { return sdk; });
+      })
+      .then(function (sdk) {
+        var queue = stub._q.splice(0);
+        w.funnelcake = realApi(sdk);
+        replay(sdk, queue, scriptConfig);
+      })
+      .catch(function (e) {
+        if (scriptConfig.debug && w.console) w.console.warn('funnelcake: SDK not loaded', e);
+      });
+  }
+
+  return {
+    boot: boot, installStub: installStub, configFromScript: configFromScript, replay: replay,
+    realApi: realApi, context: context, METHODS: METHODS, MAX_QUEUE: MAX_QUEUE
+  };
+});

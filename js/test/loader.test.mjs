@@ -1,0 +1,111 @@
+// node --test: the loader's stub, data-attribute config and replay, with fake window/document.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const loader = require('../loader.js');
+
+function fakePage(url = '/p/1?x=1', title = 'Product 1', referrer = 'https://ref.example/') {
+  const [pathname, search = ''] = url.split('?');
+  const w = { location: { pathname, search: search ? '?' + search : '' } };
+  const d = { title, referrer, currentScript: null };
+  return { w, d };
+}
+
+function fakeSdk() {
+  const calls = [];
+  return {
+    calls,
+    init: (cfg) => { calls.push(['init', cfg]); return true; },
+    page: (props, ctx) => calls.push(['page', props, ctx]),
+    track: (name, props, ctx) => {
+      if (name === 'boom') throw new Error('wasm trap');
+      calls.push(['track', name, props, ctx]);
+    },
+    flush: () => Promise.resolve(0),
+    debugState: () => ({ pending: 0 }),
+  };
+}
+
+test('data-* attributes become a typed config; absent ones stay unset', () => {
+  const attrs = { 'data-site': 'shop-1', 'data-endpoint': '/v1/batch', 'data-flush-at': '5', 'data-debug': 'true', 'data-auto-pageviews': 'false' };
+  const el = { getAttribute: (k) => (k in attrs ? attrs[k] : null) };
+  assert.deepEqual(loader.configFromScript(el), { site: 'shop-1', endpoint: '/v1/batch', flushAt: 5, autoPageviews: false, debug: true });
+  assert.deepEqual(loader.configFromScript(null), {});
+});
+
+test('the stub queues calls with the page context at call time', () => {
+  const { w, d } = fakePage();
+  const fc = loader.installStub(w, d);
+  fc.track('Added', { a: 1 });
+  w.location.pathname = '/later';
+  w.location.search = '';
+  d.title = 'Later';
+  fc.page();
+  assert.equal(fc._q.length, 2);
+  const [m, ctx, args] = fc._q[0];
+  assert.equal(m, 'track');
+  assert.deepEqual(args, ['Added', { a: 1 }]);
+  assert.equal(ctx.url, '/p/1?x=1');
+  assert.equal(ctx.title, 'Product 1');
+  assert.equal(ctx.ref, 'https://ref.example/');
+  assert.ok(Math.abs(ctx.ts - Date.now()) < 1000);
+  assert.equal(fc._q[1][1].url, '/later');
+  assert.equal(loader.installStub(w, d), fc, 'installing twice keeps the existing queue');
+});
+
+test('the stub is bounded so a never-loading SDK cannot grow the page memory', () => {
+  const { w, d } = fakePage();
+  const fc = loader.installStub(w, d);
+  for (let i = 0; i < loader.MAX_QUEUE + 50; i++) fc.track('e' + i);
+  assert.equal(fc._q.length, loader.MAX_QUEUE);
+});
+
+test('replay runs calls in order with their captured context, and a queued init wins', async () => {
+  const { w, d } = fakePage();
+  const fc = loader.installStub(w, d);
+  fc.track('first');
+  fc.init({ site: 'from-snippet' });
+  fc.page({ p: 1 });
+  const flushed = fc.flush();
+  const sdk = fakeSdk();
+  loader.replay(sdk, fc._q.splice(0), { site: 'from-attributes' });
+  assert.deepEqual(sdk.calls.map((c) => c[0] + ':' + (c[1]?.site ?? c[1]?.p ?? c[1])), ['track:first', 'init:from-snippet', 'page:1']);
+  assert.equal(sdk.calls[0][3].url, '/p/1?x=1');
+  assert.equal(await flushed, 0);
+});
+
+test('without a queued init the data attributes initialise the SDK first', () => {
+  const sdk = fakeSdk();
+  loader.replay(sdk, [['track', { ts: 1, url: '/' }, ['x']]], { site: 'shop-1' });
+  assert.deepEqual(sdk.calls.map((c) => c[0]), ['init', 'track']);
+});
+
+test('a call that throws during replay is dropped and the rest still run', () => {
+  const sdk = fakeSdk();
+  loader.replay(sdk, [['track', {}, ['boom']], ['track', {}, ['after']]], {});
+  assert.deepEqual(sdk.calls.map((c) => c[1]), ['after']);
+});
+
+test('the real API never throws into the page, even if the wasm traps', async () => {
+  const api = loader.realApi(fakeSdk());
+  assert.doesNotThrow(() => api.track('boom'));
+  const broken = loader.realApi({ init() { throw new Error('x'); }, flush() { throw new Error('x'); } });
+  assert.equal(broken.init({}), false);
+  assert.equal(await broken.flush(), 0);
+});
+
+test('boot leaves a harmless stub when WebAssembly is unavailable', () => {
+  const { w, d } = fakePage();
+  const saved = globalThis.WebAssembly;
+  try {
+    globalThis.WebAssembly = undefined;
+    d.currentScript = { src: 'https://shop.example/funnelcake/funnelcake.js', getAttribute: () => null };
+    loader.boot(w, d);
+    assert.equal(w.funnelcake._stub, true);
+    assert.doesNotThrow(() => w.funnelcake.track('x'));
+  } finally {
+    globalThis.WebAssembly = saved;
+  }
+});
