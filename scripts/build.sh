@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds the SDK into dist/funnelcake/: funnelcake.js (the loader), funnelcake.glue.js (the
+# wasm-bindgen glue) and funnelcake.wasm. The wasm is built with the size-tuned
+# [profile.wasm-release] and optimised with wasm-opt from the npm package binaryen.
+source "$(dirname "$0")/env.sh"
+
+step "wasm-pack build (profile wasm-release)"
+wasm-pack --quiet build --target web --profile wasm-release --out-dir target/pkg --out-name funnelcake --no-pack --no-opt
+
+step "wasm-opt -Oz and minify"
+out=dist/funnelcake
+mkdir -p "$out"
+wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+  --strip-debug --strip-producers target/pkg/funnelcake_bg.wasm -o "$out/funnelcake.wasm"
+terser js/loader.js --compress --mangle --comments '/^!/' -o "$out/funnelcake.js"
+terser target/pkg/funnelcake.js --module --compress --mangle -o "$out/funnelcake.glue.js"
+ls -l "$out"

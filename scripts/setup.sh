@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs everything the build, demo and tests need. Idempotent: each step is skipped when its
+# tool is already present at the right version, so a machine that has everything finishes in
+# seconds. Needs only the package registries (crates.io, Debian, npm), never GitHub downloads.
+source "$(dirname "$0")/env.sh"
+
+if ! command -v cargo >/dev/null; then
+  echo "setup: cargo not found; install Rust with rustup first" >&2
+  exit 1
+fi
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  step "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  step "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
+  cargo install wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION" --locked
+fi
+
+if ! command -v wasm-pack >/dev/null; then
+  step "cargo install wasm-pack (a few minutes, once)"
+  cargo install wasm-pack --locked
+fi
+
+if [ ! -x "$CHROMIUM" ] || [ ! -x "$CHROMEDRIVER" ]; then
+  step "apt-get install chromium chromium-driver"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver
+fi
+
+# npm ci when node_modules is missing or older than the lockfile.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "npm ci (binaryen for wasm-opt, playwright-core, terser)"
+  npm ci --no-audit --no-fund
+fi
+
+echo "setup: ok (wasm-bindgen $WASM_BINDGEN_VERSION, $(wasm-pack --version), $(wasm-opt --version | head -1), $("$CHROMIUM" --version 2>/dev/null))"

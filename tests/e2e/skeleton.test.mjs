@@ -1,0 +1,62 @@
+// Walking skeleton: the demo page embeds the SDK with one script tag; the SDK sends a page_view
+// in wire format v1; the collector validates and stores it in SQLite; we read it back.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, startCollector, launchBrowser, storedEvents, waitFor } from './harness.mjs';
+
+let collector;
+let browser;
+
+before(async () => {
+  collector = await startCollector();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await collector?.stop();
+});
+
+test('the demo page sends a page_view that the collector stores', async () => {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(collector.url + '/');
+  await page.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true, null, { timeout: 10000 });
+  const ids = await page.evaluate(() => window.funnelcake.debugState());
+  const title = await page.title();
+
+  // No flush() call: the SDK's own timer (flushIntervalMs, default 5 s) sends the batch.
+  const events = await waitFor(async () => {
+    const list = await storedEvents(collector.url, 'demo-shop');
+    return list.length ? list : null;
+  }, 15000, 'the stored page_view');
+
+  assert.equal(events.length, 1);
+  const pv = events[0];
+  assert.equal(pv.t, 'page_view');
+  assert.equal(pv.url, '/');
+  assert.equal(pv.title, title);
+  assert.equal(pv.sid, ids.sessionId);
+  assert.equal(pv.aid, ids.anonymousId);
+  assert.match(pv.id, /^[0-9a-f]{32}$/);
+  assert.equal(pv.seq, 1);
+  assert.ok(Math.abs(pv.ts_corrected - Date.now()) < 60000, 'timestamp is recent');
+  assert.equal(pv.ua.family, 'Chrome');
+
+  // The stored event uses the same field names as the golden wire file.
+  const golden = JSON.parse(readFileSync(join(ROOT, 'fixtures', 'batch-v1.json'), 'utf8')).events[0];
+  for (const key of ['id', 't', 'ts', 'sid', 'aid', 'seq', 'url', 'title']) {
+    assert.ok(key in golden && key in pv, key);
+  }
+  assert.deepEqual(errors, [], 'no errors thrown into the page');
+  await page.close();
+});
+
+test('the collector serves the wasm with the application/wasm type', async () => {
+  const res = await fetch(collector.url + '/funnelcake/funnelcake.wasm');
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'application/wasm');
+});
