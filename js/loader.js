@@ -14,8 +14,13 @@
 })(typeof window !== 'undefined' ? window : this, function () {
   'use strict';
 
-  // Methods of the public API. Calls to these are queued until the SDK is ready.
-  var METHODS = ['init', 'page', 'track', 'flush'];
+  // Methods that record something, with the number of arguments before the captured context.
+  // Calls to these (and init/reset/flush/on) are queued until the SDK is ready.
+  var ARITY = {
+    page: 1, track: 2, viewItem: 1, addToCart: 1, removeFromCart: 1, viewCart: 1, beginCheckout: 1,
+    checkoutStep: 2, purchase: 1, refund: 1, search: 1, identify: 2
+  };
+  var METHODS = ['init', 'reset', 'flush', 'on', 'metrics'].concat(Object.keys(ARITY));
   // Most calls the stub keeps if the SDK never loads (protects the page's memory).
   var MAX_QUEUE = 1000;
   // data-* attribute → config key, and how to read it.
@@ -55,6 +60,14 @@
     METHODS.forEach(function (m) {
       fc[m] = function () {
         var args = Array.prototype.slice.call(arguments);
+        if (m === 'metrics') return null; // no snapshot before the SDK is ready
+        if (m === 'on') {
+          var entry = [m, null, args, null];
+          if (fc._q.length < MAX_QUEUE) fc._q.push(entry);
+          // Unsubscribing before the SDK is ready cancels the queued subscription; after, the
+          // real unsubscribe function is stored on the entry by replay().
+          return function () { entry[2] = null; if (entry[3]) entry[3](); };
+        }
         if (m === 'flush') {
           return new Promise(function (resolve) {
             if (fc._q.length < MAX_QUEUE) fc._q.push([m, context(w, d), args, resolve]);
@@ -79,18 +92,31 @@
     };
   }
 
+  /** Calls a recording export with its arguments padded to its arity, then the context. */
+  function callWithContext(sdk, m, args, ctx) {
+    var a = Array.prototype.slice.call(args, 0, ARITY[m]);
+    while (a.length < ARITY[m]) a.push(undefined);
+    a.push(ctx);
+    return sdk[m].apply(null, a);
+  }
+
   /** The real API over the wasm module's exports. */
   function realApi(sdk) {
-    return {
+    var api = {
       init: safe(function (cfg) { return sdk.init(cfg); }, false),
-      page: safe(function (props) { sdk.page(props, undefined); }),
-      track: safe(function (name, props) { sdk.track(name, props, undefined); }),
+      reset: safe(function () { sdk.reset(); }),
+      metrics: safe(function () { return sdk.metrics(); }, null),
+      on: safe(function (event, cb) { return sdk.on(event, cb); }, function () {}),
       flush: function () {
         try { return sdk.flush(); } catch (e) { return Promise.resolve(0); }
       },
       debugState: safe(function () { return sdk.debugState(); }, null),
       ready: true
     };
+    Object.keys(ARITY).forEach(function (m) {
+      api[m] = safe(function () { callWithContext(sdk, m, arguments, undefined); });
+    });
+    return api;
   }
 
   /** Replays queued calls in order; `init` from the queue wins over data attributes. */
@@ -99,11 +125,12 @@
     if (!hasInit && scriptConfig.site) sdk.init(scriptConfig);
     queue.forEach(function (call) {
       try {
-        var m = call[0], ctx = call[1], a = call[2] || [];
+        var m = call[0], ctx = call[1] || undefined, a = call[2] || [];
         if (m === 'init') sdk.init(a[0]);
-        else if (m === 'page') sdk.page(a[0], ctx);
-        else if (m === 'track') sdk.track(a[0], a[1], ctx);
+        else if (m === 'reset') sdk.reset();
         else if (m === 'flush') sdk.flush().then(call[3], function () { call[3](0); });
+        else if (m === 'on') { if (call[2]) call[3] = sdk.on(a[0], a[1]); }
+        else if (ARITY[m] !== undefined) callWithContext(sdk, m, a, ctx);
       } catch (e) { /* a bad call is dropped, the rest still run */ }
     });
   }
@@ -135,6 +162,6 @@
 
   return {
     boot: boot, installStub: installStub, configFromScript: configFromScript, replay: replay,
-    realApi: realApi, context: context, METHODS: METHODS, MAX_QUEUE: MAX_QUEUE
+    realApi: realApi, context: context, METHODS: METHODS, ARITY: ARITY, MAX_QUEUE: MAX_QUEUE
   };
 });

@@ -1,17 +1,22 @@
 //! The JS-facing API. Every function catches its own failures: nothing throws into the page.
 //!
 //! State lives in one thread-local [`Sdk`]; each call borrows it briefly and never across an
-//! `await`, so re-entrant calls (a callback tracking from inside `flush`) cannot panic.
+//! `await` or a call into page code (metrics listeners run after the borrow ends), so re-entrant
+//! calls, such as a listener that tracks, cannot panic.
 
 use std::cell::RefCell;
 
 use funnelcake_core::config::Config;
+use funnelcake_core::event::checkout_step_event;
+use funnelcake_core::json::Value;
+use funnelcake_core::metrics::KeyStyle;
 use funnelcake_core::session::SessionState;
 use funnelcake_core::tracker::{PageContext, Tracker};
 use wasm_bindgen::prelude::*;
 
 use crate::convert;
 use crate::env::{self, BrowserEntropy};
+use crate::lifecycle::{self, Change, Listeners};
 use crate::scheduler::Scheduler;
 use crate::storage::Store;
 use crate::transport;
@@ -23,6 +28,11 @@ struct Sdk {
     store: Store,
     rng: BrowserEntropy,
     scheduler: Scheduler,
+    /// The state JSON this tab last wrote; a different stored value means another tab wrote.
+    last_written: String,
+    listeners: Vec<(u32, js_sys::Function)>,
+    next_listener: u32,
+    _lifecycle: Option<Listeners>,
 }
 
 thread_local! {
@@ -34,8 +44,32 @@ fn with_sdk<R>(f: impl FnOnce(&mut Sdk) -> R) -> Option<R> {
     SDK.with(|cell| cell.try_borrow_mut().ok().and_then(|mut s| s.as_mut().map(f)))
 }
 
-/// Initialises the SDK. Returns `false` (and logs in debug mode) when the config is unusable.
-/// Calling `init` again replaces the previous configuration.
+fn debug_enabled() -> bool {
+    with_sdk(|s| s.tracker.config().debug).unwrap_or(false)
+}
+
+impl Sdk {
+    /// Adopts identity/session written by another tab since our last write.
+    fn sync_from_storage(&mut self) {
+        if let Some(stored) = self.store.get(STATE_KEY) {
+            if stored != self.last_written {
+                if let Some(state) = SessionState::from_json(&stored) {
+                    self.tracker.adopt_state(state);
+                    self.last_written = stored;
+                }
+            }
+        }
+    }
+
+    fn persist(&mut self) {
+        let json = self.tracker.state().to_json();
+        self.store.set(STATE_KEY, &json);
+        self.last_written = json;
+    }
+}
+
+/// Initialises the SDK. Returns `false` (and logs) when the config is unusable. Calling `init`
+/// again replaces the previous configuration.
 #[wasm_bindgen]
 pub fn init(config: JsValue) -> bool {
     #[cfg(feature = "debug")]
@@ -59,32 +93,76 @@ pub fn init(config: JsValue) -> bool {
     }
     let mut rng = BrowserEntropy::new();
     let store = Store::new(&cfg.site, true);
-    let state =
-        store.get(STATE_KEY).and_then(|s| SessionState::from_json(&s)).unwrap_or_else(|| SessionState::new(&mut rng));
+    let stored = store.get(STATE_KEY).unwrap_or_default();
+    let state = SessionState::from_json(&stored).unwrap_or_else(|| SessionState::new(&mut rng));
     let auto = cfg.auto_pageviews;
-    let sdk = Sdk { tracker: Tracker::new(cfg, state), store, rng, scheduler: Scheduler::default() };
+    let mut tracker = Tracker::new(cfg, state);
+    tracker.page_loaded();
+    if lifecycle::is_visible() {
+        tracker.page_visible(env::now_ms());
+    }
+    let sdk = Sdk {
+        tracker,
+        store,
+        rng,
+        scheduler: Scheduler::default(),
+        last_written: stored,
+        listeners: Vec::new(),
+        next_listener: 1,
+        _lifecycle: None,
+    };
     let ok = SDK.with(|cell| match cell.try_borrow_mut() {
         Ok(mut slot) => {
+            // Dropping the previous Sdk (re-init) removes its page listeners.
             *slot = Some(sdk);
             true
         }
         Err(_) => false,
     });
-    if ok && auto {
+    if !ok {
+        return false;
+    }
+    let listeners = lifecycle::listen(on_lifecycle);
+    with_sdk(|sdk| {
+        sdk._lifecycle = Some(listeners);
+        sdk.persist();
+    });
+    if auto {
         record("page_view", Vec::new(), None);
     }
-    ok
+    true
+}
+
+fn on_lifecycle(change: Change) {
+    let now = env::now_ms();
+    match change {
+        Change::Visible => {
+            with_sdk(|sdk| {
+                sdk.sync_from_storage();
+                sdk.tracker.page_visible(now);
+                sdk.persist();
+            });
+        }
+        Change::Hidden => {
+            with_sdk(|sdk| {
+                sdk.sync_from_storage();
+                sdk.tracker.page_hidden(now, &mut sdk.rng);
+                sdk.persist();
+            });
+            pump(true);
+        }
+    }
 }
 
 /// Context captured by the pre-load stub: `{ts, url, ref, title}`. Missing parts are read now.
 fn captured_context(ctx: &JsValue) -> (i64, PageContext) {
     let now = env::now_ms();
+    let mut page = env::page_context();
     if ctx.is_undefined() || ctx.is_null() {
-        return (now, env::page_context());
+        return (now, page);
     }
     let get = |k: &str| js_sys::Reflect::get(ctx, &JsValue::from_str(k)).ok();
     let ts = get("ts").and_then(|v| v.as_f64()).filter(|t| t.is_finite() && *t > 0.0).map_or(now, |t| t as i64);
-    let mut page = env::page_context();
     if let Some(url) = get("url").and_then(|v| v.as_string()) {
         page.url = url;
     }
@@ -97,16 +175,40 @@ fn captured_context(ctx: &JsValue) -> (i64, PageContext) {
     (ts, page)
 }
 
-fn record(t: &str, props: Vec<(String, funnelcake_core::json::Value)>, ctx: Option<&JsValue>) {
+/// Records one event and notifies metrics listeners if the snapshot changed.
+fn record(name: &str, props: Vec<(String, Value)>, ctx: Option<&JsValue>) {
     let (ts, page) = match ctx {
         Some(c) => captured_context(c),
         None => (env::now_ms(), env::page_context()),
     };
-    with_sdk(|sdk| {
-        sdk.tracker.record(t, props, &page, ts, &mut sdk.rng);
-        sdk.store.set(STATE_KEY, &sdk.tracker.state().to_json());
+    let outcome = with_sdk(|sdk| {
+        sdk.sync_from_storage();
+        let result = sdk.tracker.track(name, props, &page, ts, &mut sdk.rng);
+        sdk.persist();
+        if let Err(reason) = result {
+            env::debug_log(sdk.tracker.config().debug, &format!("funnelcake: {name} dropped: {}", reason.as_str()));
+        }
+        // A drop changes the snapshot too (dropped counts).
+        let changed = !matches!(result, Ok(false));
+        changed && !sdk.listeners.is_empty()
     });
+    if outcome == Some(true) {
+        notify_listeners();
+    }
     pump(false);
+}
+
+fn notify_listeners() {
+    let Some((snapshot, listeners)) = with_sdk(|sdk| {
+        let snap = convert::to_js(&sdk.tracker.snapshot(env::now_ms(), KeyStyle::Camel));
+        (snap, sdk.listeners.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>())
+    }) else {
+        return;
+    };
+    for f in listeners {
+        // A throwing listener must not stop the others or reach the page's error handler as ours.
+        let _ = f.call1(&JsValue::NULL, &snapshot);
+    }
 }
 
 /// Records a page view. `props` is an optional plain object.
@@ -115,25 +217,161 @@ pub fn page(props: JsValue, ctx: JsValue) {
     record("page_view", convert::props(&props), Some(&ctx));
 }
 
-/// Records a custom or canonical event `name` with optional properties.
+/// Records a custom or canonical event `name` with optional properties. Segment and Shopify
+/// Web Pixels names are mapped to their GA4 equivalents.
 #[wasm_bindgen]
 pub fn track(name: JsValue, props: JsValue, ctx: JsValue) {
     let Some(name) = name.as_string().filter(|n| !n.trim().is_empty()) else {
-        let debug = with_sdk(|s| s.tracker.config().debug).unwrap_or(false);
-        env::debug_log(debug, "funnelcake: track() needs an event name; call dropped");
+        env::debug_log(debug_enabled(), "funnelcake: track() needs an event name; call dropped");
+        with_sdk(|sdk| sdk.tracker.count_drop(funnelcake_core::event::DropReason::MissingName, 1));
         return;
     };
+    if name == "Checkout Step Completed" {
+        let step = js_sys::Reflect::get(&props, &JsValue::from_str("step")).unwrap_or(JsValue::UNDEFINED);
+        return checkout_step(step, props, ctx);
+    }
     record(name.trim(), convert::props(&props), Some(&ctx));
+}
+
+/// Helper events whose single argument is the event's properties.
+fn helper(event: &str, arg: &JsValue, ctx: &JsValue) {
+    record(event, convert::props(arg), Some(ctx));
+}
+
+/// `viewItem(item)`: a `view_item` of one product.
+#[wasm_bindgen(js_name = viewItem)]
+pub fn view_item(item: JsValue, ctx: JsValue) {
+    helper("view_item", &item, &ctx);
+}
+
+/// `addToCart(item)`: `add_to_cart` (the item may carry `quantity` and `currency`).
+#[wasm_bindgen(js_name = addToCart)]
+pub fn add_to_cart(item: JsValue, ctx: JsValue) {
+    helper("add_to_cart", &item, &ctx);
+}
+
+/// `removeFromCart(item)`: `remove_from_cart`.
+#[wasm_bindgen(js_name = removeFromCart)]
+pub fn remove_from_cart(item: JsValue, ctx: JsValue) {
+    helper("remove_from_cart", &item, &ctx);
+}
+
+/// `viewCart({items, value?, currency})`: `view_cart`, a full snapshot of the cart.
+#[wasm_bindgen(js_name = viewCart)]
+pub fn view_cart(cart: JsValue, ctx: JsValue) {
+    helper("view_cart", &cart, &ctx);
+}
+
+/// `beginCheckout({items, value?, currency})`: `begin_checkout`.
+#[wasm_bindgen(js_name = beginCheckout)]
+pub fn begin_checkout(cart: JsValue, ctx: JsValue) {
+    helper("begin_checkout", &cart, &ctx);
+}
+
+/// `checkoutStep(step, props)`: `checkout_contact` (1, "contact"), `add_shipping_info`
+/// (2, "shipping"), `add_payment_info` (3, "payment"); any other step is a `checkout_step`
+/// event with a `step` property.
+#[wasm_bindgen(js_name = checkoutStep)]
+pub fn checkout_step(step: JsValue, props: JsValue, ctx: JsValue) {
+    let step_value = convert::to_value(&step, 0).unwrap_or(Value::Null);
+    let mut members = convert::props(&props);
+    members.retain(|(k, _)| k != "step");
+    match checkout_step_event(&step_value) {
+        Some(event) => record(event, members, Some(&ctx)),
+        None => {
+            members.push(("step".into(), step_value));
+            record("checkout_step", members, Some(&ctx));
+        }
+    }
+}
+
+/// `purchase({transaction_id, value?, currency, items, tax?, shipping?})`. A repeated order id
+/// (a reloaded thank-you page) is dropped as `duplicate_order`.
+#[wasm_bindgen]
+pub fn purchase(order: JsValue, ctx: JsValue) {
+    helper("purchase", &order, &ctx);
+}
+
+/// `refund({transaction_id, value?, currency, items?})`. Never un-converts a session.
+#[wasm_bindgen]
+pub fn refund(order: JsValue, ctx: JsValue) {
+    helper("refund", &order, &ctx);
+}
+
+/// `search(query)`: `search` with `search_term` (a string, or an object of properties).
+#[wasm_bindgen]
+pub fn search(query: JsValue, ctx: JsValue) {
+    let props = match query.as_string() {
+        Some(q) => vec![("search_term".to_owned(), Value::Str(q))],
+        None => convert::props(&query),
+    };
+    record("search", props, Some(&ctx));
+}
+
+/// `identify(userId, traits?)`: later events carry the user id; an `identify` event carries the
+/// traits. A non-string id clears it.
+#[wasm_bindgen]
+pub fn identify(user_id: JsValue, traits: JsValue, ctx: JsValue) {
+    let id = user_id.as_string().or_else(|| user_id.as_f64().filter(|n| n.is_finite()).map(|n| format!("{n}")));
+    with_sdk(|sdk| {
+        sdk.sync_from_storage();
+        sdk.tracker.identify(id);
+        sdk.persist();
+    });
+    record("identify", convert::props(&traits), Some(&ctx));
+}
+
+/// `reset()`: ends the session (final summary) and starts a new anonymous identity, e.g. on
+/// logout.
+#[wasm_bindgen]
+pub fn reset() {
+    let now = env::now_ms();
+    with_sdk(|sdk| {
+        sdk.sync_from_storage();
+        sdk.tracker.reset(now, &mut sdk.rng);
+        sdk.persist();
+    });
+    notify_listeners();
+    pump(false);
+}
+
+/// `metrics()`: the current session's metrics snapshot (see METRICS.md); `null` before `init`.
+#[wasm_bindgen]
+pub fn metrics() -> JsValue {
+    with_sdk(|sdk| {
+        sdk.sync_from_storage();
+        convert::to_js(&sdk.tracker.snapshot(env::now_ms(), KeyStyle::Camel))
+    })
+    .unwrap_or(JsValue::NULL)
+}
+
+/// `on('metrics', cb)`: calls `cb(snapshot)` after every event that changes the snapshot.
+/// Returns a function that unsubscribes. Other event names return a no-op function.
+#[wasm_bindgen]
+pub fn on(event: JsValue, cb: JsValue) -> JsValue {
+    let noop = || js_sys::Function::new_no_args("");
+    let Ok(cb) = cb.dyn_into::<js_sys::Function>() else { return noop().into() };
+    if event.as_string().as_deref() != Some("metrics") {
+        return noop().into();
+    }
+    let Some(id) = with_sdk(|sdk| {
+        let id = sdk.next_listener;
+        sdk.next_listener += 1;
+        sdk.listeners.push((id, cb));
+        id
+    }) else {
+        return noop().into();
+    };
+    Closure::<dyn Fn()>::new(move || {
+        with_sdk(|sdk| sdk.listeners.retain(|(i, _)| *i != id));
+    })
+    .into_js_value()
 }
 
 /// Sends a batch if one is due (or `force`), then re-arms the timer for the next due time.
 fn pump(force: bool) {
     let now = env::now_ms();
-    let next = with_sdk(|sdk| {
-        let out = sdk.tracker.take_batch(now, force);
-        let endpoint = sdk.tracker.config().endpoint.clone();
-        (out, endpoint)
-    });
+    let next = with_sdk(|sdk| (sdk.tracker.take_batch(now, force), sdk.tracker.config().endpoint.clone()));
     if let Some((Some(out), endpoint)) = next {
         wasm_bindgen_futures::spawn_local(async move {
             let result = transport::post(&endpoint, &out.body).await;
@@ -183,18 +421,19 @@ pub fn flush() -> js_sys::Promise {
     })
 }
 
-/// The SDK's ids for debugging and tests: `{anonymousId, sessionId, pending}`; `null` before `init`.
+/// The SDK's ids for debugging and tests: `{anonymousId, sessionId, pending, persistent}`;
+/// `null` before `init`.
 #[wasm_bindgen(js_name = debugState)]
 pub fn debug_state() -> JsValue {
     with_sdk(|sdk| {
-        let o = js_sys::Object::new();
         let st = sdk.tracker.state();
         let sid = st.session.as_ref().map(|s| s.id.clone()).unwrap_or_default();
-        let _ = js_sys::Reflect::set(&o, &"anonymousId".into(), &st.anonymous_id.as_str().into());
-        let _ = js_sys::Reflect::set(&o, &"sessionId".into(), &sid.into());
-        let _ = js_sys::Reflect::set(&o, &"pending".into(), &(sdk.tracker.pending() as f64).into());
-        let _ = js_sys::Reflect::set(&o, &"persistent".into(), &sdk.store.is_persistent().into());
-        JsValue::from(o)
+        convert::to_js(&Value::Obj(vec![
+            ("anonymousId".into(), Value::Str(st.anonymous_id.clone())),
+            ("sessionId".into(), Value::Str(sid)),
+            ("pending".into(), Value::Num(sdk.tracker.pending() as f64)),
+            ("persistent".into(), Value::Bool(sdk.store.is_persistent())),
+        ]))
     })
     .unwrap_or(JsValue::NULL)
 }

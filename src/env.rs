@@ -48,12 +48,14 @@ pub fn page_context() -> PageContext {
     let loc = window.location();
     let mut url = loc.pathname().unwrap_or_default();
     url.push_str(&loc.search().unwrap_or_default());
+    let host = loc.host().unwrap_or_default();
     let doc = window.document();
     let non_empty = |s: String| if s.is_empty() { None } else { Some(s) };
     PageContext {
         url,
         referrer: doc.as_ref().and_then(|d| non_empty(d.referrer())),
         title: doc.as_ref().and_then(|d| non_empty(d.title())),
+        host,
     }
 }
 

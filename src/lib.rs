@@ -6,12 +6,14 @@
 //!
 //! Modules: [`env`] (clock, ids, page context), [`storage`] (localStorage with memory
 //! fallback), [`transport`] (fetch/keepalive), [`scheduler`] (the flush timer), [`settings`]
-//! (JS config → core config), [`api`] (the JS-facing functions).
+//! (JS config → core config), [`lifecycle`] (visibility and page hide), [`convert`] (JS ↔ core
+//! values), [`api`] (the JS-facing functions).
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod api;
 pub mod convert;
 pub mod env;
+pub mod lifecycle;
 pub mod scheduler;
 pub mod settings;
 pub mod storage;

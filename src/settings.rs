@@ -29,6 +29,9 @@ struct JsConfig {
 
 /// Reads a JS config object. `Err` names why the object could not be read at all.
 pub fn read(value: JsValue) -> Result<RawConfig, String> {
+    // `funnels` is free-form (steps with property conditions): read it as a JSON value.
+    let funnels =
+        js_sys::Reflect::get(&value, &JsValue::from_str("funnels")).ok().and_then(|f| crate::convert::to_value(&f, 0));
     let c: JsConfig = serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())?;
     Ok(RawConfig {
         site: c.site,
@@ -46,5 +49,6 @@ pub fn read(value: JsValue) -> Result<RawConfig, String> {
         consent: c.consent,
         currency: c.currency,
         debug: c.debug,
+        funnels,
     })
 }

@@ -38,6 +38,8 @@ pub struct RawConfig {
     pub currency: Option<String>,
     /// Log problems to the console.
     pub debug: Option<bool>,
+    /// Custom funnels: an array of `{name, steps}` (see [`crate::funnel::FunnelDef::from_value`]).
+    pub funnels: Option<crate::json::Value>,
 }
 
 /// How Do Not Track / Global Privacy Control are honoured.
@@ -107,6 +109,8 @@ pub struct Config {
     pub currency: Option<String>,
     /// Default false.
     pub debug: bool,
+    /// Custom funnels, besides the default funnel. Default none.
+    pub funnels: Vec<crate::funnel::FunnelDef>,
 }
 
 /// One adjustment made while resolving a config; `field` is the JS (camelCase) name.
@@ -129,6 +133,8 @@ pub enum ConfigProblem {
     NotANumber,
     /// Not one of the allowed words: the default was used.
     UnknownValue,
+    /// A custom funnel that could not be read was skipped.
+    InvalidFunnel,
 }
 
 /// Why a config cannot be used at all.
@@ -210,6 +216,23 @@ impl Config {
             consent,
             currency: raw.currency.as_deref().map(str::to_ascii_uppercase),
             debug: raw.debug.unwrap_or(false),
+            funnels: match &raw.funnels {
+                None | Some(crate::json::Value::Null) => Vec::new(),
+                Some(crate::json::Value::Arr(list)) => list
+                    .iter()
+                    .filter_map(|f| {
+                        crate::funnel::FunnelDef::from_value(f)
+                            .map_err(|_| {
+                                i.push(ConfigIssue { field: "funnels", problem: ConfigProblem::InvalidFunnel })
+                            })
+                            .ok()
+                    })
+                    .collect(),
+                Some(_) => {
+                    i.push(ConfigIssue { field: "funnels", problem: ConfigProblem::InvalidFunnel });
+                    Vec::new()
+                }
+            },
         };
         Ok((cfg, issues))
     }

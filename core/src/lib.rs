@@ -10,16 +10,23 @@
 //! let (cfg, _) = Config::resolve(&RawConfig { site: Some("shop-1".into()), ..Default::default() }).unwrap();
 //! let mut rng = SplitMix64(42);
 //! let mut tracker = Tracker::new(cfg, SessionState::new(&mut rng));
-//! tracker.record("page_view", vec![], &PageContext { url: "/".into(), ..Default::default() }, 0, &mut rng);
+//! tracker.track("page_view", vec![], &PageContext { url: "/".into(), ..Default::default() }, 0, &mut rng).unwrap();
 //! let batch = tracker.take_batch(0, true).unwrap();
 //! assert!(batch.body.starts_with(r#"{"v":1,"site":"shop-1""#));
 //! ```
 #![deny(missing_docs)]
 
+pub mod cart;
 pub mod config;
+pub mod currency;
+pub mod event;
+pub mod funnel;
 pub mod id;
 pub mod json;
+pub mod metrics;
+pub mod money;
 pub mod retry;
 pub mod session;
+pub mod source;
 pub mod tracker;
 pub mod wire;

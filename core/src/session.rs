@@ -6,6 +6,10 @@
 
 use crate::id::{new_id, Entropy};
 use crate::json::{self, Value};
+use crate::metrics::SessionMetrics;
+
+/// How many recent order ids are remembered to drop repeated purchases.
+pub const RECENT_ORDERS: usize = 50;
 
 /// The persisted identity and session, as one small JSON document.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -18,6 +22,9 @@ pub struct SessionState {
     pub visit_count: u32,
     /// The current session, if any.
     pub session: Option<Session>,
+    /// Recent order ids (newest last, at most [`RECENT_ORDERS`]), to drop repeated purchases
+    /// such as a reloaded thank-you page, across page loads and sessions.
+    pub recent_orders: Vec<String>,
 }
 
 /// One session.
@@ -33,6 +40,8 @@ pub struct Session {
     pub seq: u64,
     /// Visit number of this session (1 for a new visitor).
     pub visit_number: u32,
+    /// Metrics folded from this session's events.
+    pub metrics: SessionMetrics,
 }
 
 impl SessionState {
@@ -54,8 +63,8 @@ impl SessionState {
     /// assert_eq!(s.visit_count, 2);
     /// ```
     pub fn touch(&mut self, now: i64, timeout_ms: i64, rng: &mut dyn Entropy) -> bool {
-        if let Some(s) = &mut self.session {
-            if now - s.last_activity_at < timeout_ms {
+        if !self.expired(now, timeout_ms) {
+            if let Some(s) = &mut self.session {
                 s.last_activity_at = s.last_activity_at.max(now);
                 return false;
             }
@@ -67,21 +76,31 @@ impl SessionState {
             last_activity_at: now,
             seq: 0,
             visit_number: self.visit_count,
+            metrics: SessionMetrics::default(),
         });
         true
     }
 
-    /// The next sequence number of the current session (starting one if needed).
-    pub fn next_seq(&mut self, now: i64, timeout_ms: i64, rng: &mut dyn Entropy) -> (String, u64) {
-        self.touch(now, timeout_ms, rng);
-        match &mut self.session {
-            Some(s) => {
-                s.seq += 1;
-                (s.id.clone(), s.seq)
-            }
-            // `touch` always leaves a session in place.
-            None => (String::new(), 0),
+    /// `true` when there is a session and it has been inactive for `timeout_ms` or more.
+    pub fn expired(&self, now: i64, timeout_ms: i64) -> bool {
+        self.session.as_ref().is_none_or(|s| now - s.last_activity_at >= timeout_ms)
+    }
+
+    /// Remembers an order id (bounded to the most recent [`RECENT_ORDERS`]).
+    pub fn remember_order(&mut self, id: &str) {
+        if !self.recent_orders.iter().any(|o| o == id) {
+            self.recent_orders.push(id.to_owned());
+            let excess = self.recent_orders.len().saturating_sub(RECENT_ORDERS);
+            self.recent_orders.drain(..excess);
         }
+    }
+
+    /// Hands out the next sequence number of the current session without counting as
+    /// activity (used for `session_summary`). `None` when there is no session.
+    pub fn bump_seq(&mut self) -> Option<(String, u64)> {
+        let s = self.session.as_mut()?;
+        s.seq += 1;
+        Some((s.id.clone(), s.seq))
     }
 
     /// The JSON stored by the shell.
@@ -102,8 +121,12 @@ impl SessionState {
                     ("last".to_owned(), Value::Num(s.last_activity_at as f64)),
                     ("seq".to_owned(), Value::Num(s.seq as f64)),
                     ("visit".to_owned(), Value::Num(f64::from(s.visit_number))),
+                    ("m".to_owned(), s.metrics.to_value()),
                 ]),
             ));
+        }
+        if !self.recent_orders.is_empty() {
+            members.push(("ro".to_owned(), Value::Arr(self.recent_orders.iter().cloned().map(Value::Str).collect())));
         }
         Value::Obj(members).to_json()
     }
@@ -123,6 +146,8 @@ impl SessionState {
                 last_activity_at: s.get("last")?.as_i64()?,
                 seq: u64::try_from(s.get("seq")?.as_i64()?).ok()?,
                 visit_number: u32::try_from(s.get("visit")?.as_i64()?).ok()?,
+                // Damaged metrics restart from zero rather than losing the session and ids.
+                metrics: s.get("m").and_then(SessionMetrics::from_value).unwrap_or_default(),
             }),
             None => None,
         };
@@ -131,6 +156,11 @@ impl SessionState {
             user_id: v.get("uid").and_then(Value::as_str).map(str::to_owned),
             visit_count: v.get("visits").and_then(Value::as_i64).and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
             session,
+            recent_orders: v
+                .get("ro")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .unwrap_or_default(),
         })
     }
 }
@@ -145,8 +175,9 @@ mod tests {
         let mut rng = SplitMix64(3);
         let mut s = SessionState::new(&mut rng);
         s.user_id = Some("u-1".into());
-        s.next_seq(10, 1000, &mut rng);
-        s.next_seq(20, 1000, &mut rng);
+        s.touch(10, 1000, &mut rng);
+        s.bump_seq();
+        s.remember_order("o-1");
         assert_eq!(SessionState::from_json(&s.to_json()), Some(s));
     }
 

@@ -1,16 +1,29 @@
-//! The tracker: turns calls into wire events and decides when to send what.
+//! The tracker: turns calls into wire events, keeps the session metrics, and decides when to
+//! send what.
 //!
-//! Pull-based, with no clock or timer of its own. The shell calls [`Tracker::record`] with
-//! the time and page context, asks [`Tracker::take_batch`] what to send, reports how the send
+//! Pull-based, with no clock or timer of its own. The shell calls [`Tracker::track`] with the
+//! time and page context, asks [`Tracker::take_batch`] what to send, reports how the send
 //! ended with [`Tracker::complete`], and sleeps until [`Tracker::next_wake`]. One batch is in
 //! flight at a time, so events are delivered in order and a retried batch keeps its event ids.
+//!
+//! Session boundaries: when an event arrives after the inactivity timeout, the old session's
+//! final `session_summary` is queued first (timestamped at its last activity), then a new
+//! session starts with its traffic source classified from the current page. On page hide the
+//! shell calls [`Tracker::page_hidden`], which queues a provisional summary.
 
 use crate::config::Config;
+use crate::event::{normalize, DropReason, Normalized};
+use crate::funnel::FunnelDef;
 use crate::id::{new_id, Entropy};
 use crate::json::Value;
+use crate::metrics::{snapshot, KeyStyle};
 use crate::retry::{backoff_ms, classify, Disposition, SendResult, MAX_EVENT_AGE_MS};
 use crate::session::SessionState;
+use crate::source;
 use crate::wire::{Batch, Event};
+
+/// Largest event accepted, bytes of wire JSON (the collector's limit).
+pub const MAX_EVENT_BYTES: usize = 32 * 1024;
 
 /// Where the visitor is when an event happens (captured by the shell at call time).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -21,6 +34,8 @@ pub struct PageContext {
     pub referrer: Option<String>,
     /// `document.title`, if not empty.
     pub title: Option<String>,
+    /// The page's host (`location.host`), to tell internal referrers from external ones.
+    pub host: String,
 }
 
 /// A batch the shell should send now.
@@ -44,6 +59,7 @@ struct Queued {
 #[derive(Debug)]
 pub struct Tracker {
     cfg: Config,
+    default_funnel: FunnelDef,
     state: SessionState,
     queue: Vec<Queued>,
     in_flight: Option<(u64, usize)>,
@@ -58,6 +74,7 @@ impl Tracker {
     pub fn new(cfg: Config, state: SessionState) -> Tracker {
         Tracker {
             cfg,
+            default_funnel: FunnelDef::default_funnel(),
             state,
             queue: Vec::new(),
             in_flight: None,
@@ -78,17 +95,43 @@ impl Tracker {
         &self.state
     }
 
+    /// Replaces identity and session with a newer copy (another tab of the same site wrote it).
+    pub fn adopt_state(&mut self, state: SessionState) {
+        self.state = state;
+    }
+
     /// Events waiting to be delivered (including any in flight).
     pub fn pending(&self) -> usize {
         self.queue.len()
     }
 
-    /// Events dropped since the tracker started.
+    /// Events dropped since the tracker started (bad input, rejected or expired).
     pub fn dropped_total(&self) -> u64 {
         self.dropped_total
     }
 
-    /// Records an event of type `t` at `now`.
+    fn timeout_ms(&self) -> i64 {
+        i64::from(self.cfg.session_timeout_min) * 60_000
+    }
+
+    /// The metrics snapshot at `now` (camelCase for `metrics()`, snake_case for summaries).
+    pub fn snapshot(&self, now: i64, style: KeyStyle) -> Value {
+        snapshot(&self.state, &self.default_funnel, &self.cfg.funnels, now, style)
+    }
+
+    /// Counts a dropped event in the session metrics and the next batch's `dropped`.
+    pub fn count_drop(&mut self, reason: DropReason, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.dropped_unreported += n;
+        self.dropped_total += n;
+        if let Some(s) = &mut self.state.session {
+            s.metrics.count_drop(reason, n);
+        }
+    }
+
+    /// Normalises and records an event. `Ok(true)` when the metrics snapshot changed.
     ///
     /// ```
     /// use funnelcake_core::{config::*, id::SplitMix64, session::SessionState, tracker::*};
@@ -96,18 +139,65 @@ impl Tracker {
     /// let mut rng = SplitMix64(1);
     /// let mut t = Tracker::new(cfg, SessionState::new(&mut rng));
     /// let ctx = PageContext { url: "/".into(), ..Default::default() };
-    /// t.record("page_view", vec![], &ctx, 1_000, &mut rng);
+    /// t.track("page_view", vec![], &ctx, 1_000, &mut rng).unwrap();
     /// assert_eq!(t.pending(), 1);
     /// assert!(t.take_batch(1_000, false).is_none()); // not due yet
     /// let out = t.take_batch(1_000, true).unwrap(); // explicit flush
     /// assert_eq!(out.count, 1);
     /// ```
-    pub fn record(&mut self, t: &str, props: Vec<(String, Value)>, ctx: &PageContext, now: i64, rng: &mut dyn Entropy) {
-        let timeout = i64::from(self.cfg.session_timeout_min) * 60_000;
-        let (sid, seq) = self.state.next_seq(now, timeout, rng);
+    pub fn track(
+        &mut self,
+        name: &str,
+        props: Vec<(String, Value)>,
+        ctx: &PageContext,
+        now: i64,
+        rng: &mut dyn Entropy,
+    ) -> Result<bool, DropReason> {
+        match normalize(name, props, self.cfg.currency.as_deref()) {
+            Ok(n) => self.record(n, ctx, now, rng),
+            Err(reason) => {
+                self.start_session_if_needed(ctx, now, rng);
+                self.count_drop(reason, 1);
+                Err(reason)
+            }
+        }
+    }
+
+    /// Ends an expired session (queuing its final summary) and starts a new one if needed.
+    fn start_session_if_needed(&mut self, ctx: &PageContext, now: i64, rng: &mut dyn Entropy) {
+        let timeout = self.timeout_ms();
+        if !self.state.expired(now, timeout) {
+            return;
+        }
+        if let Some(last) = self.state.session.as_ref().map(|s| s.last_activity_at) {
+            self.queue_summary(true, last, rng);
+        }
+        self.state.touch(now, timeout, rng);
+        if let Some(s) = &mut self.state.session {
+            s.metrics.source = Some(source::classify(&ctx.url, ctx.referrer.as_deref(), &ctx.host));
+        }
+    }
+
+    /// Records an already normalised event.
+    pub fn record(
+        &mut self,
+        n: Normalized,
+        ctx: &PageContext,
+        now: i64,
+        rng: &mut dyn Entropy,
+    ) -> Result<bool, DropReason> {
+        self.start_session_if_needed(ctx, now, rng);
+        if n.t == "purchase" && n.order.as_ref().is_some_and(|o| self.state.recent_orders.contains(o)) {
+            self.count_drop(DropReason::DuplicateOrder, 1);
+            return Err(DropReason::DuplicateOrder);
+        }
+        let timeout = self.timeout_ms();
+        self.state.touch(now, timeout, rng);
+        let Some((sid, seq)) = self.state.bump_seq() else { return Err(DropReason::MissingName) };
+        let exp = self.state.session.as_ref().map(|s| s.metrics.experiments.clone()).unwrap_or_default();
         let event = Event {
             id: new_id(rng),
-            t: t.to_owned(),
+            t: n.t,
             ts: now,
             sid,
             aid: self.state.anonymous_id.clone(),
@@ -116,10 +206,99 @@ impl Tracker {
             url: ctx.url.clone(),
             referrer: ctx.referrer.clone(),
             title: ctx.title.clone(),
-            props,
-            ..Event::default()
+            props: n.props,
+            items: n.items,
+            value: n.value,
+            cur: n.cur,
+            order: n.order,
+            exp,
+            src: if seq == 1 { self.state.session.as_ref().and_then(|s| s.metrics.source.clone()) } else { None },
         };
+        if event.encoded_len() > MAX_EVENT_BYTES {
+            self.count_drop(DropReason::TooLarge, 1);
+            return Err(DropReason::TooLarge);
+        }
+        let mut changed = false;
+        if let Some(s) = &mut self.state.session {
+            changed = s.metrics.observe(&event, &self.default_funnel, &self.cfg.funnels);
+        }
+        if event.t == "purchase" {
+            if let Some(id) = &event.order {
+                self.state.remember_order(id);
+            }
+        }
         self.queue.push(Queued { event, attempts: 0 });
+        Ok(changed)
+    }
+
+    /// Queues a `session_summary` for the current session at `at`. `final_` marks the summary
+    /// sent when the session ended (otherwise it is provisional, sent on page hide).
+    fn queue_summary(&mut self, final_: bool, at: i64, rng: &mut dyn Entropy) {
+        let Value::Obj(mut props) = self.snapshot(at, KeyStyle::Snake) else { return };
+        props.push(("final".into(), Value::Bool(final_)));
+        let url = self.state.session.as_ref().and_then(|s| s.metrics.exit_page.clone()).unwrap_or_default();
+        let exp = self.state.session.as_ref().map(|s| s.metrics.experiments.clone()).unwrap_or_default();
+        let Some((sid, seq)) = self.state.bump_seq() else { return };
+        self.queue.push(Queued {
+            event: Event {
+                id: new_id(rng),
+                t: "session_summary".into(),
+                ts: at,
+                sid,
+                aid: self.state.anonymous_id.clone(),
+                uid: self.state.user_id.clone(),
+                seq,
+                url,
+                props,
+                exp,
+                ..Event::default()
+            },
+            attempts: 0,
+        });
+    }
+
+    /// The page became visible (`visibilitychange`, or on load when visible).
+    pub fn page_visible(&mut self, now: i64) {
+        if let Some(s) = &mut self.state.session {
+            s.metrics.set_visible(true, now);
+        }
+    }
+
+    /// A new page load: a visible span left open by a page that never reported hiding (crash,
+    /// killed tab) is closed at the session's last activity rather than counted until now.
+    pub fn page_loaded(&mut self) {
+        if let Some(s) = &mut self.state.session {
+            let last = s.last_activity_at;
+            if s.metrics.visible_since.is_some() {
+                s.metrics.set_visible(false, last);
+            }
+        }
+    }
+
+    /// The page was hidden: closes the visible span and queues a provisional summary (when a
+    /// session is active). The shell then sends with `take_batch(now, true)`.
+    pub fn page_hidden(&mut self, now: i64, rng: &mut dyn Entropy) {
+        let timeout = self.timeout_ms();
+        if self.state.expired(now, timeout) {
+            return;
+        }
+        if let Some(s) = &mut self.state.session {
+            s.metrics.set_visible(false, now);
+        }
+        self.queue_summary(false, now, rng);
+    }
+
+    /// `identify(userId)`: later events carry `uid`.
+    pub fn identify(&mut self, user_id: Option<String>) {
+        self.state.user_id = user_id.filter(|u| !u.is_empty());
+    }
+
+    /// `reset()`: ends the session (final summary) and starts a new anonymous identity.
+    pub fn reset(&mut self, now: i64, rng: &mut dyn Entropy) {
+        if !self.state.expired(now, self.timeout_ms()) {
+            self.queue_summary(true, now, rng);
+        }
+        self.state = SessionState::new(rng);
     }
 
     /// When the shell should next call [`Tracker::take_batch`], epoch ms; `None` when idle.
@@ -182,7 +361,7 @@ impl Tracker {
                 self.dropped_unreported = 0;
                 self.retry_at = 0;
             }
-            Disposition::Drop => self.drop_front(count),
+            Disposition::Drop => self.drop_front(count, DropReason::Rejected),
             Disposition::Split | Disposition::Retry => {
                 let max_attempts = self.cfg.max_attempts;
                 let mut attempts = 0;
@@ -194,7 +373,7 @@ impl Tracker {
                     .iter()
                     .take_while(|q| q.attempts >= max_attempts || now - q.event.ts > MAX_EVENT_AGE_MS)
                     .count();
-                self.drop_front(expired);
+                self.drop_front(expired, DropReason::Expired);
                 let retry_after = match result {
                     SendResult::Status { retry_after_ms, .. } => retry_after_ms,
                     SendResult::NetworkError => None,
@@ -209,10 +388,9 @@ impl Tracker {
         self.queue.len() >= self.cfg.flush_at as usize || self.queue.first().is_some_and(|q| q.attempts > 0)
     }
 
-    fn drop_front(&mut self, n: usize) {
+    fn drop_front(&mut self, n: usize, reason: DropReason) {
         self.queue.drain(..n);
-        self.dropped_unreported += n as u64;
-        self.dropped_total += n as u64;
+        self.count_drop(reason, n as u64);
     }
 }
 
@@ -233,7 +411,7 @@ mod tests {
         let mut t = tracker(&mut rng);
         let ctx = PageContext { url: "/".into(), ..Default::default() };
         for i in 0..3 {
-            t.record("page_view", vec![], &ctx, 100 + i, &mut rng);
+            t.track("page_view", vec![], &ctx, 100 + i, &mut rng).unwrap();
         }
         let first = t.take_batch(103, false).unwrap();
         assert_eq!(first.count, 3);
@@ -256,11 +434,11 @@ mod tests {
         let mut rng = SplitMix64(4);
         let mut t = tracker(&mut rng);
         let ctx = PageContext::default();
-        t.record("a", vec![], &ctx, 1, &mut rng);
+        t.track("a", vec![], &ctx, 1, &mut rng).unwrap();
         let b = t.take_batch(1, true).unwrap();
         t.complete(b.id, SendResult::Status { code: 400, retry_after_ms: None }, 2, 0.5);
         assert_eq!((t.pending(), t.dropped_total()), (0, 1));
-        t.record("b", vec![], &ctx, 3, &mut rng);
+        t.track("b", vec![], &ctx, 3, &mut rng).unwrap();
         let next = crate::wire::decode_batch(&t.take_batch(3, true).unwrap().body).unwrap();
         assert_eq!(next.dropped, 1);
     }

@@ -109,3 +109,48 @@ test('boot leaves a harmless stub when WebAssembly is unavailable', () => {
     globalThis.WebAssembly = saved;
   }
 });
+
+test('helpers replay with their arguments padded to arity and the captured context', () => {
+  const { w, d } = fakePage('/checkout');
+  const fc = loader.installStub(w, d);
+  fc.addToCart({ id: 'SKU-1' });
+  fc.checkoutStep('shipping');
+  fc.identify('u-1');
+  const calls = [];
+  const sdk = fakeSdk();
+  for (const m of Object.keys(loader.ARITY)) sdk[m] = (...a) => calls.push([m, ...a]);
+  loader.replay(sdk, fc._q.splice(0), {});
+  assert.deepEqual(calls.map((c) => c.length), [3, 4, 4]);
+  assert.deepEqual(calls[0].slice(0, 2), ['addToCart', { id: 'SKU-1' }]);
+  assert.equal(calls[1][2], undefined, 'missing props padded');
+  assert.equal(calls[1][3].url, '/checkout', 'context last');
+});
+
+test('on() before the SDK is ready subscribes on replay, and its unsubscribe still works', () => {
+  const { w, d } = fakePage();
+  const fc = loader.installStub(w, d);
+  let unsubscribed = 0;
+  const sdk = fakeSdk();
+  sdk.on = (event, cb) => { sdk.calls.push(['on', event, cb]); return () => { unsubscribed++; }; };
+  const cb = () => {};
+  const off = fc.on('metrics', cb);
+  const cancelled = fc.on('metrics', () => {});
+  cancelled(); // before ready: never subscribed
+  assert.equal(fc.metrics(), null, 'no snapshot before the SDK is ready');
+  loader.replay(sdk, fc._q.splice(0), {});
+  assert.deepEqual(sdk.calls.filter((c) => c[0] === 'on').map((c) => c[2]), [cb]);
+  off();
+  assert.equal(unsubscribed, 1);
+});
+
+test('every public method exists on the stub and on the real API', () => {
+  const { w, d } = fakePage();
+  const stub = loader.installStub(w, d);
+  const sdk = fakeSdk();
+  for (const m of loader.METHODS) sdk[m] = sdk[m] || (() => {});
+  const api = loader.realApi(sdk);
+  for (const m of loader.METHODS) {
+    assert.equal(typeof stub[m], 'function', 'stub.' + m);
+    assert.equal(typeof api[m], 'function', 'api.' + m);
+  }
+});

@@ -1,0 +1,462 @@
+//! Canonical events: naming, item and money normalisation, validation.
+//!
+//! [`normalize`] turns what a page passed (`track(name, props)`, an e-commerce helper, a mapped
+//! dataLayer push) into the canonical form of DESIGN.md §5: GA4 event names, items with integer
+//! prices, a value in minor units with its currency, and an order id. When the meaning is clear
+//! it repairs input (numeric strings, `quantity` missing → 1, Segment and Shopify names and
+//! field spellings); otherwise it rejects the event with a [`DropReason`] that is counted.
+
+use crate::currency::{self, NO_CURRENCY};
+use crate::json::Value;
+use crate::money::{self, MoneyError};
+use crate::wire::Item;
+
+/// Most items kept on one event.
+pub const MAX_ITEMS: usize = 200;
+/// Longest event name accepted, characters.
+pub const MAX_NAME_CHARS: usize = 100;
+/// Longest string kept in an item field, characters (longer ones are truncated).
+pub const MAX_FIELD_CHARS: usize = 256;
+
+/// Why an event was not recorded. Each is counted in `metrics().dropped.byReason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DropReason {
+    /// No event name, or not a string.
+    MissingName,
+    /// Name longer than [`MAX_NAME_CHARS`].
+    InvalidName,
+    /// An item without id or name, or not an object.
+    InvalidItem,
+    /// A quantity that is not a positive whole number (NaN, negative, zero, fractional, text).
+    InvalidQuantity,
+    /// A price or discount that is not a non-negative amount.
+    InvalidPrice,
+    /// A value that is not an amount.
+    InvalidValue,
+    /// More than [`MAX_ITEMS`] items.
+    TooManyItems,
+    /// A purchase or refund without an order id.
+    MissingOrderId,
+    /// A purchase whose order id was already recorded (e.g. a thank-you page reload).
+    DuplicateOrder,
+    /// The encoded event is larger than the collector accepts.
+    TooLarge,
+    /// Dropped from a full queue (oldest first).
+    QueueOverflow,
+    /// The collector rejected the batch for good (4xx).
+    Rejected,
+    /// Gave up after `maxAttempts` attempts or 24 hours.
+    Expired,
+    /// Discarded because consent was denied.
+    ConsentDenied,
+}
+
+impl DropReason {
+    /// The stable snake_case name used in metrics and docs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::MissingName => "missing_name",
+            DropReason::InvalidName => "invalid_name",
+            DropReason::InvalidItem => "invalid_item",
+            DropReason::InvalidQuantity => "invalid_quantity",
+            DropReason::InvalidPrice => "invalid_price",
+            DropReason::InvalidValue => "invalid_value",
+            DropReason::TooManyItems => "too_many_items",
+            DropReason::MissingOrderId => "missing_order_id",
+            DropReason::DuplicateOrder => "duplicate_order",
+            DropReason::TooLarge => "too_large",
+            DropReason::QueueOverflow => "queue_overflow",
+            DropReason::Rejected => "rejected",
+            DropReason::Expired => "expired",
+            DropReason::ConsentDenied => "consent_denied",
+        }
+    }
+
+    /// Every reason, in a stable order.
+    pub const ALL: [DropReason; 14] = [
+        DropReason::MissingName,
+        DropReason::InvalidName,
+        DropReason::InvalidItem,
+        DropReason::InvalidQuantity,
+        DropReason::InvalidPrice,
+        DropReason::InvalidValue,
+        DropReason::TooManyItems,
+        DropReason::MissingOrderId,
+        DropReason::DuplicateOrder,
+        DropReason::TooLarge,
+        DropReason::QueueOverflow,
+        DropReason::Rejected,
+        DropReason::Expired,
+        DropReason::ConsentDenied,
+    ];
+
+    /// Parses [`DropReason::as_str`] back.
+    pub fn parse(s: &str) -> Option<DropReason> {
+        DropReason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// Flag put in `props._flags` when a value came without a currency (summed under `XXX`).
+pub const FLAG_MISSING_CURRENCY: &str = "missing_currency";
+/// Flag put in `props._flags` when the currency code is not in the ISO 4217 table.
+pub const FLAG_UNKNOWN_CURRENCY: &str = "unknown_currency";
+
+/// A validated canonical event, ready for the tracker.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Normalized {
+    /// Canonical (or custom) event name.
+    pub t: String,
+    /// Remaining properties.
+    pub props: Vec<(String, Value)>,
+    /// Items, prices in minor units.
+    pub items: Vec<Item>,
+    /// Value in minor units of `cur`.
+    pub value: Option<i64>,
+    /// Currency of `value` and the item prices.
+    pub cur: Option<String>,
+    /// Order id (purchase, refund).
+    pub order: Option<String>,
+}
+
+/// Maps Segment spec and Shopify Web Pixels names to GA4 names; other names pass through.
+///
+/// ```
+/// use funnelcake_core::event::canonical_name;
+/// assert_eq!(canonical_name("Order Completed"), "purchase");
+/// assert_eq!(canonical_name("product_added_to_cart"), "add_to_cart");
+/// assert_eq!(canonical_name("add_to_cart"), "add_to_cart");
+/// assert_eq!(canonical_name("Newsletter Signup"), "Newsletter Signup");
+/// ```
+pub fn canonical_name(name: &str) -> &str {
+    const ALIASES: &[(&str, &str)] = &[
+        // Segment e-commerce spec v2
+        ("Products Searched", "search"),
+        ("Product List Viewed", "view_item_list"),
+        ("Product Clicked", "select_item"),
+        ("Product Viewed", "view_item"),
+        ("Product Added", "add_to_cart"),
+        ("Product Removed", "remove_from_cart"),
+        ("Product Added to Wishlist", "add_to_wishlist"),
+        ("Cart Viewed", "view_cart"),
+        ("Checkout Started", "begin_checkout"),
+        ("Payment Info Entered", "add_payment_info"),
+        ("Order Completed", "purchase"),
+        ("Order Refunded", "refund"),
+        ("Promotion Viewed", "view_promotion"),
+        ("Promotion Clicked", "select_promotion"),
+        ("Experiment Viewed", "experiment_viewed"),
+        // Shopify Web Pixels standard events
+        ("page_viewed", "page_view"),
+        ("search_submitted", "search"),
+        ("collection_viewed", "view_item_list"),
+        ("product_viewed", "view_item"),
+        ("product_added_to_cart", "add_to_cart"),
+        ("product_removed_from_cart", "remove_from_cart"),
+        ("cart_viewed", "view_cart"),
+        ("checkout_started", "begin_checkout"),
+        ("checkout_contact_info_submitted", "checkout_contact"),
+        ("checkout_address_info_submitted", "add_shipping_info"),
+        ("checkout_shipping_info_submitted", "add_shipping_info"),
+        ("payment_info_submitted", "add_payment_info"),
+        ("checkout_completed", "purchase"),
+    ];
+    ALIASES.iter().find(|(alias, _)| *alias == name).map_or(name, |(_, canon)| canon)
+}
+
+/// The canonical event for a checkout step given by name or number (`checkoutStep(step)`,
+/// Segment "Checkout Step Completed", UA `actionField.step`): 1/contact → `checkout_contact`,
+/// 2/shipping → `add_shipping_info`, 3/payment → `add_payment_info`; `None` otherwise.
+///
+/// ```
+/// use funnelcake_core::{event::checkout_step_event, json::Value};
+/// assert_eq!(checkout_step_event(&Value::Str("shipping".into())), Some("add_shipping_info"));
+/// assert_eq!(checkout_step_event(&Value::Num(3.0)), Some("add_payment_info"));
+/// assert_eq!(checkout_step_event(&Value::Str("gift-wrap".into())), None);
+/// ```
+pub fn checkout_step_event(step: &Value) -> Option<&'static str> {
+    let n = match step {
+        Value::Num(n) => *n,
+        Value::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "contact" | "email" | "information" | "info" => 1.0,
+            "shipping" | "address" | "delivery" => 2.0,
+            "payment" | "billing" => 3.0,
+            other => other.parse().unwrap_or(0.0),
+        },
+        _ => return None,
+    };
+    match n as i64 {
+        1 => Some("checkout_contact"),
+        2 => Some("add_shipping_info"),
+        3 => Some("add_payment_info"),
+        _ => None,
+    }
+}
+
+/// Events whose top-level properties describe one product when they carry no `items` list
+/// (`viewItem(item)`, Segment "Product Added").
+fn is_item_event(t: &str) -> bool {
+    matches!(t, "view_item" | "add_to_cart" | "remove_from_cart" | "select_item" | "add_to_wishlist")
+}
+
+/// Property keys consumed by normalisation (not copied into `props`).
+const CONSUMED: &[&str] = &[
+    "items",
+    "products",
+    "lineItems",
+    "value",
+    "revenue",
+    "total",
+    "currency",
+    "currencyCode",
+    "transaction_id",
+    "order_id",
+    "orderId",
+];
+const ITEM_KEYS: &[&str] = &[
+    "id",
+    "item_id",
+    "product_id",
+    "productId",
+    "sku",
+    "name",
+    "item_name",
+    "title",
+    "brand",
+    "item_brand",
+    "category",
+    "item_category",
+    "item_category2",
+    "item_category3",
+    "item_category4",
+    "item_category5",
+    "variant",
+    "item_variant",
+    "price",
+    "quantity",
+    "qty",
+    "discount",
+    "coupon",
+    "item_list_name",
+    "list",
+    "index",
+    "position",
+];
+/// Money-valued properties converted to minor units when present.
+const MONEY_PROPS: &[&str] = &["tax", "shipping", "discount"];
+
+fn first<'a>(props: &'a [(String, Value)], keys: &[&str]) -> Option<&'a Value> {
+    keys.iter().find_map(|k| props.iter().find(|(pk, v)| pk == k && !v.is_null()).map(|(_, v)| v))
+}
+
+fn text(v: Option<&Value>) -> Option<String> {
+    let s = match v? {
+        Value::Str(s) => s.trim().to_owned(),
+        Value::Num(n) if n.is_finite() => {
+            let mut out = String::new();
+            crate::json::write_num(&mut out, *n);
+            out
+        }
+        _ => return None,
+    };
+    if s.is_empty() {
+        None
+    } else {
+        Some(s.chars().take(MAX_FIELD_CHARS).collect())
+    }
+}
+
+/// An amount that may be a number, a numeric string or a Shopify `{amount, currencyCode}`.
+fn amount_of(v: &Value) -> &Value {
+    v.get("amount").unwrap_or(v)
+}
+
+fn currency_of(v: Option<&Value>) -> Option<String> {
+    let v = v?;
+    let code = match v {
+        Value::Str(s) => s.trim().to_ascii_uppercase(),
+        _ => return None,
+    };
+    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_alphabetic()) {
+        Some(code)
+    } else {
+        None
+    }
+}
+
+fn non_negative(r: Result<i64, MoneyError>, reason: DropReason) -> Result<i64, DropReason> {
+    match r {
+        Ok(n) if n >= 0 => Ok(n),
+        _ => Err(reason),
+    }
+}
+
+fn quantity(v: Option<&Value>) -> Result<i64, DropReason> {
+    let Some(v) = v else { return Ok(1) };
+    let n = match v {
+        Value::Num(n) => *n,
+        Value::Str(s) => s.trim().parse::<f64>().map_err(|_| DropReason::InvalidQuantity)?,
+        _ => return Err(DropReason::InvalidQuantity),
+    };
+    if n.is_finite() && n >= 1.0 && n.fract() == 0.0 && n <= 1e9 {
+        Ok(n as i64)
+    } else {
+        Err(DropReason::InvalidQuantity)
+    }
+}
+
+fn parse_item(v: &Value, exponent: u32) -> Result<Item, DropReason> {
+    let Value::Obj(p) = v else { return Err(DropReason::InvalidItem) };
+    let id = text(first(p, &["item_id", "id", "product_id", "productId", "sku"]));
+    let name = text(first(p, &["item_name", "name", "title"]));
+    let id = id.or_else(|| name.clone()).ok_or(DropReason::InvalidItem)?;
+    let mut cat: Vec<String> = match first(p, &["category", "item_category"]) {
+        Some(Value::Arr(list)) => list.iter().filter_map(|c| text(Some(c))).collect(),
+        Some(Value::Str(s)) if s.contains('/') => {
+            s.split('/').filter_map(|c| text(Some(&Value::Str(c.into())))).collect()
+        }
+        other => text(other).into_iter().collect(),
+    };
+    for key in ["item_category2", "item_category3", "item_category4", "item_category5"] {
+        if let Some(c) = text(first(p, &[key])) {
+            cat.push(c);
+        }
+    }
+    cat.truncate(5);
+    let money = |keys: &[&str]| -> Result<Option<i64>, DropReason> {
+        match first(p, keys) {
+            Some(v) => non_negative(money::to_minor(amount_of(v), exponent), DropReason::InvalidPrice).map(Some),
+            None => Ok(None),
+        }
+    };
+    Ok(Item {
+        id,
+        name,
+        brand: text(first(p, &["item_brand", "brand"])),
+        cat,
+        variant: text(first(p, &["item_variant", "variant"])),
+        price: money(&["price"])?,
+        qty: quantity(first(p, &["quantity", "qty"]))?,
+        discount: money(&["discount"])?,
+        coupon: text(first(p, &["coupon"])),
+        list: text(first(p, &["item_list_name", "list"])),
+        pos: match first(p, &["index", "position"]).and_then(Value::as_f64) {
+            Some(n) if n.is_finite() && n >= 0.0 => Some(n as i64),
+            _ => None,
+        },
+    })
+}
+
+/// The currency an event is in: its own field, else an item price's `currencyCode`, else the
+/// configured default.
+fn event_currency(props: &[(String, Value)], items: Option<&Value>, default: Option<&str>) -> Option<String> {
+    currency_of(first(props, &["currency", "currencyCode"]))
+        .or_else(|| {
+            let list = items?.as_array()?;
+            list.iter().find_map(|i| currency_of(i.get("price").and_then(|p| p.get("currencyCode"))))
+        })
+        .or_else(|| currency_of(first(props, &["value", "total", "revenue"]).and_then(|v| v.get("currencyCode"))))
+        .or_else(|| default.map(str::to_owned))
+}
+
+/// Normalises one event. `default_currency` is the config's `currency`.
+///
+/// ```
+/// use funnelcake_core::{event::normalize, json::parse};
+/// let props = parse(r#"{"currency":"usd","items":[{"item_id":"SKU-1","price":"19.99","quantity":"2"}]}"#).unwrap();
+/// let e = normalize("Product Added", props.as_object().unwrap().to_vec(), None).unwrap();
+/// assert_eq!((e.t.as_str(), e.value, e.cur.as_deref()), ("add_to_cart", Some(3998), Some("USD")));
+/// assert_eq!((e.items[0].price, e.items[0].qty), (Some(1999), 2));
+/// ```
+pub fn normalize(
+    name: &str,
+    props: Vec<(String, Value)>,
+    default_currency: Option<&str>,
+) -> Result<Normalized, DropReason> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(DropReason::MissingName);
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(DropReason::InvalidName);
+    }
+    let t = canonical_name(name).to_owned();
+    let mut flags: Vec<&'static str> = Vec::new();
+
+    let list = first(&props, &["items", "products", "lineItems"]);
+    let single = if list.is_none()
+        && is_item_event(&t)
+        && first(&props, &["item_id", "id", "product_id", "productId", "sku", "item_name", "name"]).is_some()
+    {
+        Some(Value::Obj(props.iter().filter(|(k, _)| ITEM_KEYS.contains(&k.as_str())).cloned().collect()))
+    } else {
+        None
+    };
+    let cur = event_currency(&props, list, default_currency);
+    let (cur_code, exponent) = match &cur {
+        Some(code) => match currency::exponent(code) {
+            Some(e) => (code.clone(), e),
+            None => {
+                flags.push(FLAG_UNKNOWN_CURRENCY);
+                (code.clone(), 2)
+            }
+        },
+        None => (NO_CURRENCY.to_owned(), 2),
+    };
+
+    let items: Vec<Item> = match (list, &single) {
+        (Some(Value::Arr(list)), _) => {
+            if list.len() > MAX_ITEMS {
+                return Err(DropReason::TooManyItems);
+            }
+            list.iter().map(|v| parse_item(v, exponent)).collect::<Result<_, _>>()?
+        }
+        (Some(_), _) => return Err(DropReason::InvalidItem),
+        (None, Some(item)) => vec![parse_item(item, exponent)?],
+        (None, None) => Vec::new(),
+    };
+
+    let explicit_value = match first(&props, &["value", "total", "revenue"]) {
+        Some(v) => Some(money::to_minor(amount_of(v), exponent).map_err(|_| DropReason::InvalidValue)?),
+        None => None,
+    };
+    let derived: Option<i64> = if items.iter().any(|i| i.price.is_some()) {
+        Some(items.iter().map(|i| (i.price.unwrap_or(0) - i.discount.unwrap_or(0)).max(0).saturating_mul(i.qty)).sum())
+    } else {
+        None
+    };
+    let value = explicit_value.or(derived);
+    let has_money = value.is_some() || items.iter().any(|i| i.price.is_some());
+    if has_money && cur.is_none() {
+        flags.push(FLAG_MISSING_CURRENCY);
+    }
+
+    let order = text(first(&props, &["transaction_id", "order_id", "orderId"]));
+    if matches!(t.as_str(), "purchase" | "refund") && order.is_none() {
+        return Err(DropReason::MissingOrderId);
+    }
+
+    let mut rest: Vec<(String, Value)> = props
+        .into_iter()
+        .filter(|(k, _)| {
+            let consumed_by_item = single.is_some() && ITEM_KEYS.contains(&k.as_str());
+            !CONSUMED.contains(&k.as_str()) && !consumed_by_item
+        })
+        .collect();
+    for (k, v) in &mut rest {
+        if MONEY_PROPS.contains(&k.as_str()) {
+            if let Ok(minor) = money::to_minor(amount_of(v), exponent) {
+                *v = Value::Num(minor as f64);
+            }
+        }
+    }
+    if t == "search" {
+        if let Some(q) = text(first(&rest, &["search_term", "query", "q"])) {
+            rest.retain(|(k, _)| !matches!(k.as_str(), "search_term" | "query" | "q"));
+            rest.push(("search_term".into(), Value::Str(q)));
+        }
+    }
+    if !flags.is_empty() {
+        rest.push(("_flags".into(), Value::Arr(flags.iter().map(|f| Value::Str((*f).into())).collect())));
+    }
+    Ok(Normalized { t, props: rest, items, value, cur: if has_money { Some(cur_code) } else { None }, order })
+}

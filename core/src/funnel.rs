@@ -1,0 +1,189 @@
+//! Funnels: definitions and per-session progress.
+//!
+//! A funnel is an ordered list of steps; a step is an event name plus optional property
+//! conditions. Per session:
+//!
+//! - **furthest step**: the longest prefix of steps completed *in order* (other events may come
+//!   between steps). Matching is greedy: an event completes the next unreached step if it matches
+//!   it, which finds the longest ordered prefix;
+//! - **first timestamps**: the first time each step's event happened, in any order, so the
+//!   collector can rebuild open or any-order funnels;
+//! - **converted**: the last step happened (in any order). A conversion that skipped steps (a
+//!   purchase without `begin_checkout`) still converts, and is flagged `skipped_steps`; its
+//!   furthest step is then the last step;
+//! - **drop-off step**: for a session that did not convert, the first step it did not complete
+//!   in order (where it left the funnel); `null` when converted.
+
+use crate::json::Value;
+use crate::wire::Event;
+
+/// One funnel step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunnelStep {
+    /// Label shown for the step (defaults to the event name).
+    pub name: String,
+    /// Event name that completes the step.
+    pub event: String,
+    /// Property conditions, all of which must hold. A condition on `url`, `title`, `cur` or
+    /// `order` tests the event's own field. A string condition ending in `*` is a prefix match.
+    pub conditions: Vec<(String, Value)>,
+}
+
+/// A named, ordered funnel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunnelDef {
+    /// Funnel name.
+    pub name: String,
+    /// Steps in order.
+    pub steps: Vec<FunnelStep>,
+}
+
+/// The default funnel's events, in order.
+pub const DEFAULT_STEPS: [&str; 7] =
+    ["page_view", "view_item", "add_to_cart", "begin_checkout", "add_shipping_info", "add_payment_info", "purchase"];
+
+impl FunnelDef {
+    /// `page_view → view_item → add_to_cart → begin_checkout → add_shipping_info →
+    /// add_payment_info → purchase`, named `default`.
+    pub fn default_funnel() -> FunnelDef {
+        FunnelDef {
+            name: "default".into(),
+            steps: DEFAULT_STEPS
+                .iter()
+                .map(|e| FunnelStep { name: (*e).into(), event: (*e).into(), conditions: Vec::new() })
+                .collect(),
+        }
+    }
+
+    /// Reads a custom funnel: `{name, steps: ["event", {event, name?, where?: {prop: value}}]}`.
+    ///
+    /// ```
+    /// use funnelcake_core::{funnel::FunnelDef, json::parse};
+    /// let v = parse(r#"{"name":"shoes","steps":["view_item",{"event":"add_to_cart","where":{"category":"Shoes"}}]}"#).unwrap();
+    /// let f = FunnelDef::from_value(&v).unwrap();
+    /// assert_eq!(f.steps[1].conditions.len(), 1);
+    /// ```
+    pub fn from_value(v: &Value) -> Result<FunnelDef, &'static str> {
+        let name = v.get("name").and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or("funnel needs a name")?;
+        let steps = v.get("steps").and_then(Value::as_array).filter(|s| !s.is_empty()).ok_or("funnel needs steps")?;
+        if steps.len() > 20 {
+            return Err("funnel has more than 20 steps");
+        }
+        let steps = steps
+            .iter()
+            .map(|s| match s {
+                Value::Str(e) => Ok(FunnelStep { name: e.clone(), event: e.clone(), conditions: Vec::new() }),
+                Value::Obj(_) => {
+                    let event = s.get("event").and_then(Value::as_str).ok_or("funnel step needs an event")?;
+                    Ok(FunnelStep {
+                        name: s.get("name").and_then(Value::as_str).unwrap_or(event).to_owned(),
+                        event: crate::event::canonical_name(event).to_owned(),
+                        conditions: s.get("where").and_then(Value::as_object).map(<[_]>::to_vec).unwrap_or_default(),
+                    })
+                }
+                _ => Err("funnel step must be an event name or an object"),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(FunnelDef { name: name.to_owned(), steps })
+    }
+}
+
+fn condition_holds(e: &Event, key: &str, want: &Value) -> bool {
+    let own = match key {
+        "url" => Some(Value::Str(e.url.clone())),
+        "title" => e.title.clone().map(Value::Str),
+        "cur" => e.cur.clone().map(Value::Str),
+        "order" => e.order.clone().map(Value::Str),
+        _ => None,
+    };
+    let got = own.or_else(|| e.props.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()));
+    let item_field = |f: &dyn Fn(&crate::wire::Item) -> Option<String>| {
+        e.items.iter().filter_map(f).map(Value::Str).collect::<Vec<_>>()
+    };
+    // Item-level conditions: `category`, `item_id`, `brand` hold if any item matches.
+    let candidates = match (got, key) {
+        (Some(v), _) => vec![v],
+        (None, "category") => item_field(&|i| i.cat.first().cloned()),
+        (None, "item_id") => item_field(&|i| Some(i.id.clone())),
+        (None, "brand") => item_field(&|i| i.brand.clone()),
+        (None, _) => Vec::new(),
+    };
+    candidates.iter().any(|got| match (want, got) {
+        (Value::Str(w), Value::Str(g)) => match w.strip_suffix('*') {
+            Some(prefix) => g.starts_with(prefix),
+            None => g == w,
+        },
+        (w, g) => w == g,
+    })
+}
+
+impl FunnelStep {
+    /// `true` if `e` completes this step.
+    pub fn matches(&self, e: &Event) -> bool {
+        e.t == self.event && self.conditions.iter().all(|(k, v)| condition_holds(e, k, v))
+    }
+}
+
+/// One session's progress through one funnel.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FunnelProgress {
+    /// First time each step's event happened (any order), epoch ms.
+    pub reached_at: Vec<Option<i64>>,
+    /// Steps completed in order (the length of the ordered prefix).
+    pub in_order: usize,
+}
+
+impl FunnelProgress {
+    /// Empty progress for a funnel of `steps` steps.
+    pub fn new(steps: usize) -> FunnelProgress {
+        FunnelProgress { reached_at: vec![None; steps], in_order: 0 }
+    }
+
+    /// Updates with one event. Returns `true` if anything changed.
+    pub fn observe(&mut self, def: &FunnelDef, e: &Event) -> bool {
+        self.reached_at.resize(def.steps.len(), None);
+        let mut changed = false;
+        for (i, step) in def.steps.iter().enumerate() {
+            if self.reached_at[i].is_none() && step.matches(e) {
+                self.reached_at[i] = Some(e.ts);
+                changed = true;
+            }
+        }
+        if let Some(next) = def.steps.get(self.in_order) {
+            if next.matches(e) {
+                self.in_order += 1;
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// `true` when the last step happened, in any order.
+    pub fn converted(&self) -> bool {
+        self.reached_at.last().is_some_and(Option::is_some)
+    }
+
+    /// `true` when the session converted without completing every step in order.
+    pub fn skipped_steps(&self) -> bool {
+        self.converted() && self.in_order < self.reached_at.len()
+    }
+
+    /// Index of the furthest step: the last step if converted, else the end of the ordered prefix.
+    pub fn furthest_index(&self) -> Option<usize> {
+        if self.converted() {
+            Some(self.reached_at.len() - 1)
+        } else {
+            self.in_order.checked_sub(1)
+        }
+    }
+
+    /// Index of the step where a non-converted session dropped off (first step not completed
+    /// in order).
+    pub fn drop_off_index(&self) -> Option<usize> {
+        if self.converted() || self.in_order >= self.reached_at.len() {
+            None
+        } else {
+            Some(self.in_order)
+        }
+    }
+}

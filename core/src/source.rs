@@ -1,0 +1,202 @@
+//! Traffic-source classification of a session's landing page.
+//!
+//! Decided once, when a session starts, from the landing URL's query and the referrer, in this
+//! order (first match wins):
+//!
+//! 1. a paid click id (`gclid`, `gbraid`, `wbraid`, `dclid`, `msclkid`) → `paid_search`;
+//! 2. `utm_medium` of `cpc`, `ppc`, `paid`, `paidsearch`, `paid_search`, `sem` → `paid_search`;
+//!    `email`, `e-mail`, `newsletter` → `email`; `social`, `social-network`, `social-media`, `sm`,
+//!    `paid_social`, `paidsocial` → `social`; `organic` → `organic_search`; `referral` →
+//!    `referral`; a `fbclid`/`ttclid` click id → `social`;
+//! 3. the referrer host is a known search engine → `organic_search` (or a known webmail host →
+//!    `email`, a known social site → `social`);
+//! 4. `utm_source` names a known search engine, social site or mail provider → that class;
+//! 5. another site's referrer → `referral`; no referrer, or the same site → `direct`.
+//!
+//! `source` is `utm_source`, else the referring host (without `www.`); medium, campaign, term and
+//! content come from the matching `utm_` parameters.
+
+use crate::wire::Source;
+
+/// Host fragments of search engines: a referrer host containing one is organic search.
+pub const SEARCH_ENGINES: &[&str] = &[
+    "google.",
+    "bing.com",
+    "duckduckgo.com",
+    "search.yahoo.",
+    "yahoo.co",
+    "baidu.com",
+    "yandex.",
+    "ecosia.org",
+    "search.brave.com",
+    "naver.com",
+    "seznam.cz",
+    "qwant.com",
+    "startpage.com",
+    "ask.com",
+    "sogou.com",
+    "so.com",
+    "kagi.com",
+];
+/// Host fragments of social sites.
+pub const SOCIAL_SITES: &[&str] = &[
+    "facebook.com",
+    "fb.com",
+    "instagram.com",
+    "t.co",
+    "twitter.com",
+    "x.com",
+    "linkedin.com",
+    "lnkd.in",
+    "pinterest.",
+    "reddit.com",
+    "tiktok.com",
+    "youtube.com",
+    "youtu.be",
+    "snapchat.com",
+    "threads.net",
+    "tumblr.com",
+    "whatsapp.com",
+    "telegram.org",
+    "t.me",
+    "vk.com",
+    "weibo.com",
+    "mastodon.",
+    "bsky.app",
+];
+/// Host fragments of webmail providers (a click from a mail is `email`).
+pub const MAIL_HOSTS: &[&str] =
+    &["mail.google.com", "outlook.live.com", "outlook.office.com", "mail.yahoo.com", "mail.proton.me", "mail.aol.com"];
+
+/// The value of query parameter `key` in `query` (with or without the leading `?`), decoded.
+pub fn query_param(query: &str, key: &str) -> Option<String> {
+    let q = query.split_once('?').map_or(query, |(_, q)| q);
+    let q = q.split('#').next().unwrap_or("");
+    q.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if k == key {
+            Some(percent_decode(v)).filter(|s| !s.is_empty())
+        } else {
+            None
+        }
+    })
+}
+
+/// Decodes `%XX` escapes and `+` (as space); invalid escapes are kept as written.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = |c: u8| (c as char).to_digit(16);
+                match (hex(b[i + 1]), hex(b[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The host of an absolute URL, lower-cased, without port or `www.`.
+pub fn host_of(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let host = rest.split(['/', '?', '#']).next()?;
+    let host = host.rsplit('@').next()?.split(':').next()?.to_ascii_lowercase();
+    let host = host.strip_prefix("www.").map(str::to_owned).unwrap_or(host);
+    if host.is_empty() {
+        None
+    } else {
+        Some(host)
+    }
+}
+
+fn matches_any(host: &str, list: &[&str]) -> bool {
+    list.iter().any(|frag| {
+        if frag.ends_with('.') {
+            host.starts_with(frag) || host.contains(&format!(".{frag}"))
+        } else {
+            host == *frag || host.ends_with(&format!(".{frag}"))
+        }
+    })
+}
+
+/// Classifies a session's source from its landing `url` (path + query), the `referrer` and the
+/// page's own `host`.
+///
+/// ```
+/// use funnelcake_core::source::classify;
+/// assert_eq!(classify("/?gclid=abc", None, "shop.example").kind, "paid_search");
+/// assert_eq!(classify("/", Some("https://www.google.com/"), "shop.example").kind, "organic_search");
+/// assert_eq!(classify("/", Some("https://shop.example/cart"), "shop.example").kind, "direct");
+/// ```
+pub fn classify(url: &str, referrer: Option<&str>, own_host: &str) -> Source {
+    let p = |k: &str| query_param(url, k);
+    let medium = p("utm_medium");
+    let utm_source = p("utm_source");
+    let ref_host = referrer.and_then(host_of);
+    let own = own_host.to_ascii_lowercase();
+    let own = own.strip_prefix("www.").unwrap_or(&own).split(':').next().unwrap_or("").to_owned();
+    let external_ref = ref_host.clone().filter(|h| *h != own);
+    let m = medium.as_deref().map(str::to_ascii_lowercase);
+    let src_l = utm_source.as_deref().map(str::to_ascii_lowercase);
+
+    let kind = if ["gclid", "gbraid", "wbraid", "dclid", "msclkid"].iter().any(|k| p(k).is_some()) {
+        "paid_search"
+    } else if let Some(kind) = m.as_deref().and_then(|m| match m {
+        "cpc" | "ppc" | "paid" | "paidsearch" | "paid_search" | "paid-search" | "sem" => Some("paid_search"),
+        "email" | "e-mail" | "e_mail" | "newsletter" => Some("email"),
+        "social" | "social-network" | "social-media" | "social_media" | "sm" | "paid_social" | "paidsocial"
+        | "paid-social" => Some("social"),
+        "organic" => Some("organic_search"),
+        "referral" => Some("referral"),
+        _ => None,
+    }) {
+        kind
+    } else if p("fbclid").is_some() || p("ttclid").is_some() {
+        "social"
+    } else if let Some(h) = external_ref
+        .as_deref()
+        .filter(|h| matches_any(h, SEARCH_ENGINES) || matches_any(h, MAIL_HOSTS) || matches_any(h, SOCIAL_SITES))
+    {
+        if matches_any(h, MAIL_HOSTS) {
+            "email"
+        } else if matches_any(h, SEARCH_ENGINES) {
+            "organic_search"
+        } else {
+            "social"
+        }
+    } else if let Some(s) = src_l.as_deref() {
+        let probe = format!("{s}.com");
+        if matches_any(s, SOCIAL_SITES) || matches_any(&probe, SOCIAL_SITES) {
+            "social"
+        } else if matches_any(s, SEARCH_ENGINES) || matches_any(&probe, SEARCH_ENGINES) {
+            "organic_search"
+        } else if s.contains("mail") || s.contains("newsletter") {
+            "email"
+        } else {
+            "referral"
+        }
+    } else if external_ref.is_some() {
+        "referral"
+    } else {
+        "direct"
+    };
+    Source {
+        kind: kind.to_owned(),
+        source: utm_source.or(external_ref),
+        medium,
+        campaign: p("utm_campaign"),
+        term: p("utm_term"),
+        content: p("utm_content"),
+    }
+}
