@@ -351,8 +351,11 @@ fn parse_item(v: &Value, exponent: u32) -> Result<Item, DropReason> {
 fn event_currency(props: &[(String, Value)], items: Option<&Value>, default: Option<&str>) -> Option<String> {
     currency_of(first(props, &["currency", "currencyCode"]))
         .or_else(|| {
-            let list = items?.as_array()?;
-            list.iter().find_map(|i| currency_of(i.get("price").and_then(|p| p.get("currencyCode"))))
+            let price_currency = |i: &Value| currency_of(i.get("price").and_then(|p| p.get("currencyCode")));
+            match items? {
+                Value::Arr(list) => list.iter().find_map(price_currency),
+                single => price_currency(single),
+            }
         })
         .or_else(|| currency_of(first(props, &["value", "total", "revenue"]).and_then(|v| v.get("currencyCode"))))
         .or_else(|| default.map(str::to_owned))
@@ -391,7 +394,7 @@ pub fn normalize(
     } else {
         None
     };
-    let cur = event_currency(&props, list, default_currency);
+    let cur = event_currency(&props, list.or(single.as_ref()), default_currency);
     let (cur_code, exponent) = match &cur {
         Some(code) => match currency::exponent(code) {
             Some(e) => (code.clone(), e),

@@ -33,9 +33,9 @@ pub struct Order {
 pub struct SessionMetrics {
     /// `page_view` events.
     pub page_views: u32,
-    /// URL of the first page view.
+    /// URL of the page where the session started.
     pub landing_page: Option<String>,
-    /// URL of the latest page view.
+    /// URL of the latest page view (the landing page until there is one).
     pub exit_page: Option<String>,
     /// Referrer of the landing page.
     pub referrer: Option<String>,
@@ -70,10 +70,6 @@ impl SessionMetrics {
         match e.t.as_str() {
             "page_view" => {
                 self.page_views += 1;
-                if self.landing_page.is_none() {
-                    self.landing_page = Some(e.url.clone());
-                    self.referrer = e.referrer.clone();
-                }
                 self.exit_page = Some(e.url.clone());
                 changed = true;
             }

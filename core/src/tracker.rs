@@ -67,6 +67,7 @@ pub struct Tracker {
     retry_at: i64,
     dropped_unreported: u64,
     dropped_total: u64,
+    visible: bool,
 }
 
 impl Tracker {
@@ -82,6 +83,7 @@ impl Tracker {
             retry_at: 0,
             dropped_unreported: 0,
             dropped_total: 0,
+            visible: false,
         }
     }
 
@@ -170,11 +172,20 @@ impl Tracker {
             return;
         }
         if let Some(last) = self.state.session.as_ref().map(|s| s.last_activity_at) {
+            // The ended session's visible time stops at its last activity, not now.
+            self.close_visible_span(last);
             self.queue_summary(true, last, rng);
         }
         self.state.touch(now, timeout, rng);
         if let Some(s) = &mut self.state.session {
-            s.metrics.source = Some(source::classify(&ctx.url, ctx.referrer.as_deref(), &ctx.host));
+            let m = &mut s.metrics;
+            m.source = Some(source::classify(&ctx.url, ctx.referrer.as_deref(), &ctx.host));
+            m.landing_page = Some(ctx.url.clone());
+            m.exit_page = Some(ctx.url.clone());
+            m.referrer = ctx.referrer.clone();
+            if self.visible {
+                m.set_visible(true, now);
+            }
         }
     }
 
@@ -259,6 +270,10 @@ impl Tracker {
 
     /// The page became visible (`visibilitychange`, or on load when visible).
     pub fn page_visible(&mut self, now: i64) {
+        self.visible = true;
+        if self.state.expired(now, self.timeout_ms()) {
+            return; // the next event starts a session, visible from then on
+        }
         if let Some(s) = &mut self.state.session {
             s.metrics.set_visible(true, now);
         }
@@ -278,6 +293,7 @@ impl Tracker {
     /// The page was hidden: closes the visible span and queues a provisional summary (when a
     /// session is active). The shell then sends with `take_batch(now, true)`.
     pub fn page_hidden(&mut self, now: i64, rng: &mut dyn Entropy) {
+        self.visible = false;
         let timeout = self.timeout_ms();
         if self.state.expired(now, timeout) {
             return;
@@ -286,6 +302,13 @@ impl Tracker {
             s.metrics.set_visible(false, now);
         }
         self.queue_summary(false, now, rng);
+    }
+
+    /// The page is hidden without a summary (used when a session ends while hidden).
+    fn close_visible_span(&mut self, at: i64) {
+        if let Some(s) = &mut self.state.session {
+            s.metrics.set_visible(false, at);
+        }
     }
 
     /// `identify(userId)`: later events carry `uid`.

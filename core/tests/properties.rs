@@ -1,0 +1,142 @@
+//! Property tests over random shopping sessions.
+
+mod common;
+use common::*;
+use funnelcake_core::json::Value;
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Page,
+    Event(&'static str),
+    Cart { add: bool, id: u8, variant: u8, qty: i8, price: u16, cur: &'static str },
+    Purchase { order: u8, value: u16, cur: &'static str },
+    Refund { order: u8 },
+    Wait(i64),
+    Hide,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let cur = prop::sample::select(vec!["USD", "EUR", "JPY", "KWD"]);
+    prop_oneof![
+        Just(Op::Page),
+        prop::sample::select(vec![
+            "view_item",
+            "begin_checkout",
+            "add_shipping_info",
+            "add_payment_info",
+            "view_cart",
+            "search"
+        ])
+        .prop_map(Op::Event),
+        (any::<bool>(), 0u8..4, 0u8..2, -2i8..4, 0u16..5000, cur.clone())
+            .prop_map(|(add, id, variant, qty, price, cur)| Op::Cart { add, id, variant, qty, price, cur }),
+        (0u8..6, 0u16..50_000, cur).prop_map(|(order, value, cur)| Op::Purchase { order, value, cur }),
+        (0u8..6).prop_map(|order| Op::Refund { order }),
+        prop_oneof![1i64..120_000, Just(31 * MIN)].prop_map(Op::Wait),
+        Just(Op::Hide),
+    ]
+}
+
+fn apply(s: &mut Shop, op: &Op) {
+    let _ = match op {
+        Op::Page => s.track("page_view", "{}"),
+        Op::Event(name) => s.track(name, r#"{"currency":"USD","items":[{"id":"I1","price":3}]}"#),
+        Op::Cart { add, id, variant, qty, price, cur } => s.track(
+            if *add { "add_to_cart" } else { "remove_from_cart" },
+            &format!(r#"{{"currency":"{cur}","items":[{{"id":"I{id}","variant":"v{variant}","quantity":{qty},"price":{price}}}]}}"#),
+        ),
+        Op::Purchase { order, value, cur } => {
+            s.track("purchase", &format!(r#"{{"transaction_id":"O{order}","value":{value},"currency":"{cur}"}}"#))
+        }
+        Op::Refund { order } => s.track("refund", &format!(r#"{{"transaction_id":"O{order}","value":1,"currency":"USD"}}"#)),
+        Op::Wait(ms) => {
+            s.advance(*ms);
+            Ok(false)
+        }
+        Op::Hide => {
+            s.tracker.page_hidden(s.now, &mut s.rng);
+            Ok(false)
+        }
+    };
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn furthest_step_never_decreases_within_a_session(ops in prop::collection::vec(op(), 1..60)) {
+        let mut s = Shop::new();
+        let mut last: Option<(String, i64)> = None;
+        for op in &ops {
+            apply(&mut s, op);
+            let snap = s.snap();
+            let Some(sid) = text(&snap, "sessionId").map(str::to_owned) else { continue };
+            let furthest = num(&snap, "funnel.furthestIndex");
+            if let Some((prev_sid, prev)) = &last {
+                if *prev_sid == sid {
+                    prop_assert!(furthest >= *prev, "furthest went from {} to {} after {:?}", prev, furthest, op);
+                }
+            }
+            last = Some((sid, furthest));
+        }
+    }
+
+    #[test]
+    fn cart_quantities_are_never_negative(ops in prop::collection::vec(op(), 1..60)) {
+        let mut s = Shop::new();
+        for op in &ops {
+            apply(&mut s, op);
+            let snap = s.snap();
+            prop_assert!(num(&snap, "cart.count") >= 0);
+            for item in at(&snap, "cart.items").as_array().unwrap() {
+                prop_assert!(item.get("quantity").and_then(Value::as_i64).unwrap() >= 1);
+            }
+            for (_, v) in at(&snap, "cart.value").as_object().unwrap() {
+                prop_assert!(v.as_i64().unwrap() >= 0);
+            }
+        }
+    }
+
+    #[test]
+    fn revenue_never_mixes_currencies(ops in prop::collection::vec(op(), 1..60)) {
+        let mut s = Shop::new();
+        for op in &ops {
+            apply(&mut s, op);
+            let snap = s.snap();
+            let orders = at(&snap, "orders").as_array().unwrap();
+            let revenue = at(&snap, "revenue").as_object().unwrap();
+            let mut currencies: Vec<&str> = revenue.iter().map(|(c, _)| c.as_str()).collect();
+            let n = currencies.len();
+            currencies.sort_unstable();
+            currencies.dedup();
+            prop_assert_eq!(currencies.len(), n, "a currency appears twice in revenue");
+            for (cur, total) in revenue {
+                let sum: i64 = orders
+                    .iter()
+                    .filter(|o| o.get("currency").and_then(Value::as_str) == Some(cur))
+                    .map(|o| o.get("value").and_then(Value::as_i64).unwrap())
+                    .sum();
+                prop_assert_eq!(total.as_i64().unwrap(), sum, "revenue[{}] is the sum of that currency's orders only", cur);
+            }
+            prop_assert_eq!(
+                num(&snap, "dropped.total"),
+                at(&snap, "dropped.byReason").as_object().unwrap().iter().map(|(_, v)| v.as_i64().unwrap()).sum::<i64>()
+            );
+        }
+    }
+
+    #[test]
+    fn every_event_on_the_wire_decodes_and_seq_increases_per_session(ops in prop::collection::vec(op(), 1..60)) {
+        let mut s = Shop::new();
+        for op in &ops {
+            apply(&mut s, op);
+        }
+        let events = s.sent();
+        let mut last_seq: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+        for e in &events {
+            let prev = last_seq.insert(e.sid.clone(), e.seq).unwrap_or(0);
+            prop_assert!(e.seq > prev, "seq {} after {} in session {}", e.seq, prev, e.sid);
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Sessions and identity: timeout, visit numbers, landing/exit pages, traffic source, engagement,
+//! and the session_summary events.
+
+mod common;
+use common::*;
+use funnelcake_core::json::Value;
+use funnelcake_core::source::classify;
+
+#[test]
+fn a_session_ends_after_thirty_minutes_of_inactivity() {
+    let mut s = Shop::new();
+    s.page("/a");
+    let first = text(&s.snap(), "sessionId").unwrap().to_owned();
+    s.advance(29 * MIN + 59_000).page("/b");
+    assert_eq!(text(&s.snap(), "sessionId"), Some(first.as_str()), "activity within 30 min keeps the session");
+    s.advance(30 * MIN).page("/c");
+    let second = text(&s.snap(), "sessionId").unwrap().to_owned();
+    assert_ne!(first, second);
+    assert_eq!((num(&s.snap(), "visitNumber"), flag(&s.snap(), "newVisitor")), (2, false));
+    assert_eq!(num(&s.snap(), "pageViews"), 1, "metrics restart with the session");
+}
+
+#[test]
+fn the_ended_session_gets_a_final_summary_before_the_new_session_starts() {
+    let mut s = Shop::new();
+    s.page("/a").advance(60_000).page("/b");
+    let ended_at = s.now;
+    s.advance(45 * MIN).page("/c");
+    let events = s.sent();
+    let kinds: Vec<&str> = events.iter().map(|e| e.t.as_str()).collect();
+    assert_eq!(kinds, vec!["page_view", "page_view", "session_summary", "page_view"]);
+    let summary = &events[2];
+    assert_eq!(summary.sid, events[0].sid);
+    assert_eq!(summary.ts, ended_at, "stamped at the session's last activity");
+    assert_eq!(summary.seq, 3, "the highest seq of its session");
+    let props = Value::Obj(summary.props.clone());
+    assert!(flag(&props, "final"));
+    assert_eq!((num(&props, "page_views"), text(&props, "exit_page")), (2, Some("/b")));
+    assert_eq!(num(&props, "duration_ms"), 60_000);
+    assert_ne!(events[3].sid, summary.sid);
+}
+
+#[test]
+fn a_timeout_in_the_middle_of_a_page_starts_the_new_session_on_that_page() {
+    let mut s = Shop::new();
+    s.page("/p/boot");
+    s.advance(40 * MIN).ok("add_to_cart", r#"{"currency":"USD","items":[{"id":"BOOT","price":90}]}"#);
+    let snap = s.snap();
+    assert_eq!(num(&snap, "visitNumber"), 2);
+    assert_eq!((text(&snap, "landingPage"), num(&snap, "pageViews")), (Some("/p/boot"), 0));
+    assert_eq!(num(&snap, "cart.count"), 1);
+}
+
+#[test]
+fn visit_numbers_and_new_visitors_survive_reloads() {
+    let mut s = Shop::new();
+    s.page("/");
+    assert!(flag(&s.snap(), "newVisitor"));
+    s.reload();
+    s.advance(MIN).page("/two");
+    assert_eq!((num(&s.snap(), "visitNumber"), num(&s.snap(), "pageViews")), (1, 2), "same session after reload");
+    s.reload();
+    s.advance(31 * MIN).page("/three");
+    assert_eq!((num(&s.snap(), "visitNumber"), flag(&s.snap(), "newVisitor")), (2, false));
+}
+
+#[test]
+fn landing_and_exit_pages_and_source_come_from_the_session_start() {
+    let mut s = Shop::new();
+    s.with_referrer("https://www.google.com/search?q=boots").page("/?utm_campaign=x");
+    s.ctx.referrer = Some("https://shop.example/".into());
+    s.advance(1000).page("/p/1").advance(1000).page("/cart");
+    let snap = s.snap();
+    assert_eq!((text(&snap, "landingPage"), text(&snap, "exitPage")), (Some("/?utm_campaign=x"), Some("/cart")));
+    assert_eq!(text(&snap, "source.kind"), Some("organic_search"));
+    assert_eq!(text(&snap, "source.source"), Some("google.com"));
+    assert_eq!(text(&snap, "source.referrer"), Some("https://www.google.com/search?q=boots"));
+    assert_eq!(text(&snap, "source.campaign"), Some("x"));
+    let first = &s.sent()[0];
+    assert_eq!(first.src.as_ref().map(|x| x.kind.as_str()), Some("organic_search"), "first event carries src");
+}
+
+#[test]
+fn traffic_sources_are_classified_into_each_class() {
+    let own = "shop.example";
+    let cases = [
+        ("/", None, "direct"),
+        ("/", Some("https://shop.example/other"), "direct"),
+        ("/?gclid=Cj0", Some("https://www.google.com/"), "paid_search"),
+        ("/?msclkid=1", None, "paid_search"),
+        ("/?utm_source=google&utm_medium=cpc", None, "paid_search"),
+        ("/?utm_source=bing&utm_medium=ppc", None, "paid_search"),
+        ("/", Some("https://www.bing.com/"), "organic_search"),
+        ("/", Some("https://duckduckgo.com/"), "organic_search"),
+        ("/", Some("https://search.yahoo.co.jp/"), "organic_search"),
+        ("/", Some("https://yandex.ru/"), "organic_search"),
+        ("/", Some("https://l.facebook.com/"), "social"),
+        ("/", Some("https://t.co/abc"), "social"),
+        ("/?fbclid=IwAR", None, "social"),
+        ("/?utm_source=instagram", None, "social"),
+        ("/?utm_source=facebook&utm_medium=paid_social", None, "social"),
+        ("/?utm_source=newsletter&utm_medium=email", None, "email"),
+        ("/", Some("https://mail.google.com/"), "email"),
+        ("/", Some("https://blog.example.org/post"), "referral"),
+        ("/?utm_source=partner-site", None, "referral"),
+    ];
+    for (url, referrer, want) in cases {
+        assert_eq!(classify(url, referrer, own).kind, want, "{url} {referrer:?}");
+    }
+    let s = classify("/?utm_source=news%20letter&utm_medium=email&utm_term=a+b&utm_content=hero", None, own);
+    assert_eq!(
+        (s.source.as_deref(), s.term.as_deref(), s.content.as_deref()),
+        (Some("news letter"), Some("a b"), Some("hero"))
+    );
+}
+
+#[test]
+fn engaged_after_ten_visible_seconds_or_two_page_views_or_a_purchase() {
+    let mut visible = Shop::new();
+    visible.tracker.page_visible(visible.now);
+    visible.page("/");
+    visible.advance(9_999);
+    assert!(!flag(&visible.snap(), "engaged"));
+    visible.advance(1);
+    assert!(flag(&visible.snap(), "engaged"));
+    assert_eq!(num(&visible.snap(), "engagedMs"), 10_000);
+
+    let mut hidden = Shop::new();
+    hidden.page("/").advance(60_000);
+    assert!(!flag(&hidden.snap(), "engaged"), "time while hidden does not count");
+    hidden.page("/2");
+    assert!(flag(&hidden.snap(), "engaged"), "two page views");
+
+    let mut buyer = Shop::new();
+    buyer.ok("purchase", r#"{"transaction_id":"X","value":1,"currency":"USD"}"#);
+    assert!(flag(&buyer.snap(), "engaged"), "a purchase");
+}
+
+#[test]
+fn engaged_time_counts_visible_spans_only_and_stops_at_a_crashed_page() {
+    let mut s = Shop::new();
+    s.tracker.page_visible(s.now);
+    s.page("/");
+    s.advance(4_000);
+    s.tracker.page_hidden(s.now, &mut s.rng);
+    s.advance(60_000);
+    s.tracker.page_visible(s.now);
+    s.advance(3_000).page("/2");
+    s.advance(2_000);
+    assert_eq!(num(&s.snap(), "engagedMs"), 9_000);
+    // The tab dies without a hide event; the next page load closes the span at the last activity.
+    s.reload();
+    s.advance(600_000);
+    assert_eq!(num(&s.snap(), "engagedMs"), 7_000);
+}
+
+#[test]
+fn page_hide_queues_a_provisional_summary_with_a_higher_seq() {
+    let mut s = Shop::new();
+    s.page("/").ok("view_item", r#"{"id":"A"}"#);
+    s.tracker.page_hidden(s.now, &mut s.rng);
+    s.advance(1000);
+    s.tracker.page_visible(s.now);
+    s.ok("add_to_cart", r#"{"id":"A","price":3,"currency":"USD"}"#);
+    s.tracker.page_hidden(s.now, &mut s.rng);
+    let summaries: Vec<_> = s.sent().into_iter().filter(|e| e.t == "session_summary").collect();
+    assert_eq!(summaries.len(), 2);
+    assert!(summaries[1].seq > summaries[0].seq);
+    let last = Value::Obj(summaries[1].props.clone());
+    assert!(!flag(&last, "final"));
+    assert_eq!(text(&last, "funnel.furthest_step"), Some("add_to_cart"));
+    assert_eq!(json(&last, "cart.value"), r#"{"USD":300}"#);
+}
+
+#[test]
+fn identify_and_reset() {
+    let mut s = Shop::new();
+    s.page("/");
+    s.tracker.identify(Some("user-7".into()));
+    s.page("/account");
+    let aid = text(&s.snap(), "anonymousId").unwrap().to_owned();
+    s.tracker.reset(s.now, &mut s.rng);
+    s.page("/");
+    let events = s.sent();
+    assert_eq!(events[1].uid.as_deref(), Some("user-7"));
+    assert_eq!(events[2].t, "session_summary");
+    assert!(flag(&Value::Obj(events[2].props.clone()), "final"));
+    assert_eq!(events[3].uid, None);
+    assert_ne!(events[3].aid, aid);
+    assert_ne!(events[3].sid, events[0].sid);
+}
