@@ -14,4 +14,5 @@ wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sig
   --strip-debug --strip-producers target/pkg/funnelcake_bg.wasm -o "$out/funnelcake.wasm"
 terser js/loader.js --compress --mangle --comments '/^!/' -o "$out/funnelcake.js"
 terser target/pkg/funnelcake.js --module --compress --mangle -o "$out/funnelcake.glue.js"
+cp js/funnelcake.d.ts "$out/funnelcake.d.ts"
 ls -l "$out"

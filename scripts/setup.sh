@@ -34,7 +34,7 @@ fi
 
 # npm ci when node_modules is missing or older than the lockfile.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  step "npm ci (binaryen for wasm-opt, playwright-core, terser)"
+  step "npm ci (binaryen for wasm-opt, playwright-core, terser, typescript)"
   npm ci --no-audit --no-fund
 fi
 

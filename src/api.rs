@@ -188,9 +188,9 @@ fn record(name: &str, props: Vec<(String, Value)>, ctx: Option<&JsValue>) {
         if let Err(reason) = result {
             env::debug_log(sdk.tracker.config().debug, &format!("funnelcake: {name} dropped: {}", reason.as_str()));
         }
-        // A drop changes the snapshot too (dropped counts).
-        let changed = !matches!(result, Ok(false));
-        changed && !sdk.listeners.is_empty()
+        // Every event changes the snapshot (lastActivityAt, durationMs), and so does a drop
+        // (dropped counts): listeners hear about each call.
+        !sdk.listeners.is_empty()
     });
     if outcome == Some(true) {
         notify_listeners();
@@ -345,7 +345,8 @@ pub fn metrics() -> JsValue {
     .unwrap_or(JsValue::NULL)
 }
 
-/// `on('metrics', cb)`: calls `cb(snapshot)` after every event that changes the snapshot.
+/// `on('metrics', cb)`: calls `cb(snapshot)` after every recorded or dropped event (each one
+/// changes the snapshot, if only `lastActivityAt`).
 /// Returns a function that unsubscribes. Other event names return a no-op function.
 #[wasm_bindgen]
 pub fn on(event: JsValue, cb: JsValue) -> JsValue {

@@ -115,3 +115,102 @@ async fn transport_reports_a_refused_connection_as_a_network_error() {
     let result = funnelcake::transport::post("http://127.0.0.1:9/v1/batch", "{}").await;
     assert_eq!(result, SendResult::NetworkError);
 }
+
+fn obj(json: &str) -> JsValue {
+    js_sys::JSON::parse(json).unwrap()
+}
+
+fn path(v: &JsValue, dotted: &str) -> JsValue {
+    dotted.split('.').fold(v.clone(), |cur, k| get(&cur, k))
+}
+
+const U: JsValue = JsValue::UNDEFINED;
+
+#[wasm_bindgen_test]
+fn helpers_drive_the_funnel_and_metrics_reads_it_back() {
+    assert!(api::init(config("web-funnel")));
+    let item = r#"{"item_id":"SKU-1","item_name":"Trail Runner","price":119,"currency":"USD"}"#;
+    api::view_item(obj(item), U);
+    api::add_to_cart(obj(item), U);
+    api::begin_checkout(obj(r#"{"currency":"USD","items":[{"item_id":"SKU-1","price":119}]}"#), U);
+    api::checkout_step("shipping".into(), obj(r#"{"shipping_tier":"ground"}"#), U);
+    api::checkout_step(JsValue::from_f64(3.0), U, U);
+    let m = api::metrics();
+    assert_eq!(path(&m, "funnel.furthestStep").as_string().as_deref(), Some("add_payment_info"));
+    assert_eq!(path(&m, "checkoutAbandoned").as_bool(), Some(true));
+    assert_eq!(path(&m, "cart.value.USD").as_f64(), Some(11_900.0));
+
+    api::purchase(
+        obj(r#"{"transaction_id":"W-1","value":"119.00","currency":"USD","items":[{"item_id":"SKU-1","price":119}]}"#),
+        U,
+    );
+    let m = api::metrics();
+    assert_eq!(path(&m, "funnel.converted").as_bool(), Some(true));
+    assert_eq!(path(&m, "funnel.skippedSteps").as_bool(), Some(false));
+    assert_eq!(path(&m, "revenue.USD").as_f64(), Some(11_900.0));
+    assert_eq!(path(&m, "orderCount").as_f64(), Some(1.0));
+    assert_eq!(path(&m, "cartAbandoned").as_bool(), Some(false));
+    assert_eq!(path(&m, "pageViews").as_f64(), Some(1.0), "the automatic page view");
+}
+
+#[wasm_bindgen_test]
+fn bad_input_is_counted_in_metrics_dropped() {
+    assert!(api::init(config("web-dropped")));
+    api::add_to_cart(obj(r#"{"item_id":"A","quantity":-1}"#), U);
+    api::add_to_cart(obj(r#"{"item_id":"A","quantity":"NaN"}"#), U);
+    api::purchase(obj(r#"{"value":5}"#), U);
+    api::track(JsValue::NULL, U, U);
+    let m = api::metrics();
+    assert_eq!(path(&m, "dropped.total").as_f64(), Some(4.0));
+    assert_eq!(path(&m, "dropped.byReason.invalid_quantity").as_f64(), Some(2.0));
+    assert_eq!(path(&m, "dropped.byReason.missing_order_id").as_f64(), Some(1.0));
+    assert_eq!(path(&m, "dropped.byReason.missing_name").as_f64(), Some(1.0));
+}
+
+#[wasm_bindgen_test]
+fn a_purchase_repeated_after_a_reload_is_dropped() {
+    assert!(api::init(config("web-dupe")));
+    let order = r#"{"transaction_id":"R-1","value":10,"currency":"EUR"}"#;
+    api::purchase(obj(order), U);
+    assert!(api::init(config("web-dupe")), "a reload re-initialises from localStorage");
+    api::purchase(obj(order), U);
+    let m = api::metrics();
+    assert_eq!(path(&m, "orderCount").as_f64(), Some(1.0));
+    assert_eq!(path(&m, "dropped.byReason.duplicate_order").as_f64(), Some(1.0));
+}
+
+#[wasm_bindgen_test]
+fn on_metrics_fires_after_changes_and_unsubscribes() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+
+    assert!(api::init(config("web-on")));
+    let seen: Rc<RefCell<Vec<f64>>> = Rc::default();
+    let sink = seen.clone();
+    let cb = Closure::<dyn Fn(JsValue)>::new(move |snap: JsValue| {
+        sink.borrow_mut().push(path(&snap, "cart.count").as_f64().unwrap_or(-1.0));
+    });
+    let off = api::on("metrics".into(), cb.as_ref().clone());
+    api::add_to_cart(obj(r#"{"item_id":"A","price":1,"currency":"USD"}"#), U);
+    api::add_to_cart(obj(r#"{"item_id":"A","price":1,"currency":"USD","quantity":2}"#), U);
+    assert_eq!(*seen.borrow(), vec![1.0, 3.0]);
+    off.dyn_into::<js_sys::Function>().unwrap().call0(&JsValue::NULL).unwrap();
+    api::add_to_cart(obj(r#"{"item_id":"A","price":1,"currency":"USD"}"#), U);
+    assert_eq!(seen.borrow().len(), 2, "no calls after unsubscribe");
+    // A listener that throws does not break tracking.
+    let thrower = js_sys::Function::new_no_args("throw new Error('listener bug')");
+    let _ = api::on("metrics".into(), thrower.into());
+    api::remove_from_cart(obj(r#"{"item_id":"A"}"#), U);
+    assert_eq!(path(&api::metrics(), "cart.count").as_f64(), Some(3.0));
+}
+
+#[wasm_bindgen_test]
+fn captured_context_from_the_preload_queue_is_used() {
+    assert!(api::init(config("web-ctx")));
+    let ctx = obj(r#"{"ts":1700000000000,"url":"/queued?x=1","ref":"https://www.bing.com/","title":"Queued"}"#);
+    api::page(U, ctx);
+    let m = api::metrics();
+    assert_eq!(path(&m, "exitPage").as_string().as_deref(), Some("/queued?x=1"));
+}
