@@ -10,7 +10,7 @@ wasm-pack --quiet build --target web --profile wasm-release --out-dir target/pkg
 step "wasm-opt -Oz and minify"
 out=dist/funnelcake
 mkdir -p "$out"
-wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
   --strip-debug --strip-producers target/pkg/funnelcake_bg.wasm -o "$out/funnelcake.wasm"
 terser js/loader.js --compress --mangle --comments '/^!/' -o "$out/funnelcake.js"
 terser target/pkg/funnelcake.js --module --compress --mangle -o "$out/funnelcake.glue.js"

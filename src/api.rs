@@ -77,19 +77,19 @@ pub fn init(config: JsValue) -> bool {
     let raw = match crate::settings::read(config) {
         Ok(raw) => raw,
         Err(msg) => {
-            env::debug_log(true, &format!("funnelcake: init ignored, config unreadable: {msg}"));
+            env::debug_log(true, &["init ignored: ", msg]);
             return false;
         }
     };
     let (cfg, issues) = match Config::resolve(&raw) {
         Ok(ok) => ok,
         Err(e) => {
-            env::debug_log(true, &e.to_string());
+            env::debug_log(true, &[e.as_str()]);
             return false;
         }
     };
     for issue in &issues {
-        env::debug_log(cfg.debug, &format!("funnelcake: config.{} {:?}", issue.field, issue.problem));
+        env::debug_log(cfg.debug, &["config.", issue.field, " ", issue.problem.as_str()]);
     }
     let mut rng = BrowserEntropy::new();
     let store = Store::new(&cfg.site, true);
@@ -186,7 +186,7 @@ fn record(name: &str, props: Vec<(String, Value)>, ctx: Option<&JsValue>) {
         let result = sdk.tracker.track(name, props, &page, ts, &mut sdk.rng);
         sdk.persist();
         if let Err(reason) = result {
-            env::debug_log(sdk.tracker.config().debug, &format!("funnelcake: {name} dropped: {}", reason.as_str()));
+            env::debug_log(sdk.tracker.config().debug, &[name, " dropped: ", reason.as_str()]);
         }
         // Every event changes the snapshot (lastActivityAt, durationMs), and so does a drop
         // (dropped counts): listeners hear about each call.
@@ -198,9 +198,15 @@ fn record(name: &str, props: Vec<(String, Value)>, ctx: Option<&JsValue>) {
     pump(false);
 }
 
+/// The camelCase snapshot as a plain JS object (the core writes JSON text; `JSON.parse` builds
+/// the object in one native call).
+fn snapshot_js(sdk: &Sdk) -> JsValue {
+    js_sys::JSON::parse(&sdk.tracker.snapshot_json(env::now_ms(), KeyStyle::Camel)).unwrap_or(JsValue::NULL)
+}
+
 fn notify_listeners() {
     let Some((snapshot, listeners)) = with_sdk(|sdk| {
-        let snap = convert::to_js(&sdk.tracker.snapshot(env::now_ms(), KeyStyle::Camel));
+        let snap = snapshot_js(sdk);
         (snap, sdk.listeners.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>())
     }) else {
         return;
@@ -222,7 +228,7 @@ pub fn page(props: JsValue, ctx: JsValue) {
 #[wasm_bindgen]
 pub fn track(name: JsValue, props: JsValue, ctx: JsValue) {
     let Some(name) = name.as_string().filter(|n| !n.trim().is_empty()) else {
-        env::debug_log(debug_enabled(), "funnelcake: track() needs an event name; call dropped");
+        env::debug_log(debug_enabled(), &["track() needs an event name; call dropped"]);
         with_sdk(|sdk| sdk.tracker.count_drop(funnelcake_core::event::DropReason::MissingName, 1));
         return;
     };
@@ -312,7 +318,12 @@ pub fn search(query: JsValue, ctx: JsValue) {
 /// traits. A non-string id clears it.
 #[wasm_bindgen]
 pub fn identify(user_id: JsValue, traits: JsValue, ctx: JsValue) {
-    let id = user_id.as_string().or_else(|| user_id.as_f64().filter(|n| n.is_finite()).map(|n| format!("{n}")));
+    let id = user_id.as_string().or_else(|| {
+        let n = user_id.as_f64().filter(|n| n.is_finite())?;
+        let mut s = String::new();
+        funnelcake_core::json::write_num(&mut s, n);
+        Some(s)
+    });
     with_sdk(|sdk| {
         sdk.sync_from_storage();
         sdk.tracker.identify(id);
@@ -340,7 +351,7 @@ pub fn reset() {
 pub fn metrics() -> JsValue {
     with_sdk(|sdk| {
         sdk.sync_from_storage();
-        convert::to_js(&sdk.tracker.snapshot(env::now_ms(), KeyStyle::Camel))
+        snapshot_js(sdk)
     })
     .unwrap_or(JsValue::NULL)
 }

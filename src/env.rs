@@ -59,9 +59,15 @@ pub fn page_context() -> PageContext {
     }
 }
 
-/// Writes to the console when debug mode is on.
-pub fn debug_log(enabled: bool, msg: &str) {
+/// Writes `funnelcake: ` and the concatenated parts to the console when debug mode is on.
+/// Messages are assembled from static parts, not `format!`, to keep formatting code out of the
+/// wasm.
+pub fn debug_log(enabled: bool, parts: &[&str]) {
     if enabled {
-        web_sys::console::warn_1(&wasm_bindgen::JsValue::from_str(msg));
+        let mut msg = String::from("funnelcake: ");
+        for p in parts {
+            msg.push_str(p);
+        }
+        web_sys::console::warn_1(&wasm_bindgen::JsValue::from_str(&msg));
     }
 }

@@ -1,54 +1,62 @@
 //! Reading the page's config object into the core's [`RawConfig`].
 //!
-//! serde-wasm-bindgen maps the JS object onto a camelCase struct; wrong types for one field
-//! are reported and that field falls back to its default, rather than failing the whole init.
+//! Each key is read with `Reflect.get` and typed by hand. A value of the wrong type is ignored
+//! (the core then applies the default and reports it in debug mode) rather than failing the whole
+//! init. This replaced serde-wasm-bindgen, which cost about 20 KB of wasm for this one object
+//! (see ARCHITECTURE.md, "Deviations").
 
 use funnelcake_core::config::RawConfig;
-use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct JsConfig {
-    site: Option<String>,
-    endpoint: Option<String>,
-    flush_at: Option<f64>,
-    flush_interval_ms: Option<f64>,
-    max_batch_bytes: Option<f64>,
-    max_queue_events: Option<f64>,
-    max_queue_bytes: Option<f64>,
-    max_attempts: Option<f64>,
-    session_timeout_min: Option<f64>,
-    auto_pageviews: Option<bool>,
-    data_layer: Option<bool>,
-    privacy: Option<String>,
-    consent: Option<String>,
-    currency: Option<String>,
-    debug: Option<bool>,
+fn get(obj: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
-/// Reads a JS config object. `Err` names why the object could not be read at all.
-pub fn read(value: JsValue) -> Result<RawConfig, String> {
-    // `funnels` is free-form (steps with property conditions): read it as a JSON value.
-    let funnels =
-        js_sys::Reflect::get(&value, &JsValue::from_str("funnels")).ok().and_then(|f| crate::convert::to_value(&f, 0));
-    let c: JsConfig = serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())?;
+fn string(obj: &JsValue, key: &str) -> Option<String> {
+    get(obj, key).as_string()
+}
+
+/// Numbers, or numeric strings (data attributes arrive as strings); anything else is `NaN` so the
+/// core reports it and uses the default.
+fn number(obj: &JsValue, key: &str) -> Option<f64> {
+    let v = get(obj, key);
+    if v.is_undefined() || v.is_null() {
+        return None;
+    }
+    Some(
+        v.as_f64()
+            .or_else(|| v.as_string().and_then(|s| funnelcake_core::json::parse_number(s.trim())))
+            .unwrap_or(f64::NAN),
+    )
+}
+
+fn boolean(obj: &JsValue, key: &str) -> Option<bool> {
+    get(obj, key).as_bool()
+}
+
+/// Reads a JS config object. `Err` when it is not an object at all.
+pub fn read(value: JsValue) -> Result<RawConfig, &'static str> {
+    if !value.is_object() || value.is_function() {
+        return Err("config must be an object");
+    }
+    let v = &value;
     Ok(RawConfig {
-        site: c.site,
-        endpoint: c.endpoint,
-        flush_at: c.flush_at,
-        flush_interval_ms: c.flush_interval_ms,
-        max_batch_bytes: c.max_batch_bytes,
-        max_queue_events: c.max_queue_events,
-        max_queue_bytes: c.max_queue_bytes,
-        max_attempts: c.max_attempts,
-        session_timeout_min: c.session_timeout_min,
-        auto_pageviews: c.auto_pageviews,
-        data_layer: c.data_layer,
-        privacy: c.privacy,
-        consent: c.consent,
-        currency: c.currency,
-        debug: c.debug,
-        funnels,
+        site: string(v, "site"),
+        endpoint: string(v, "endpoint"),
+        flush_at: number(v, "flushAt"),
+        flush_interval_ms: number(v, "flushIntervalMs"),
+        max_batch_bytes: number(v, "maxBatchBytes"),
+        max_queue_events: number(v, "maxQueueEvents"),
+        max_queue_bytes: number(v, "maxQueueBytes"),
+        max_attempts: number(v, "maxAttempts"),
+        session_timeout_min: number(v, "sessionTimeoutMin"),
+        auto_pageviews: boolean(v, "autoPageviews"),
+        data_layer: boolean(v, "dataLayer"),
+        privacy: string(v, "privacy"),
+        consent: string(v, "consent"),
+        currency: string(v, "currency"),
+        debug: boolean(v, "debug"),
+        // Free-form (steps with property conditions): read as a JSON value.
+        funnels: crate::convert::to_value(&get(v, "funnels"), 0),
     })
 }

@@ -2,13 +2,12 @@
 //! missing, blocked (Safari private mode, sandboxed iframes, `localStorage` getter throwing) or
 //! full (`QuotaExceededError`). Keys are versioned: `fc:v1:<site>:<name>`.
 
-use std::collections::HashMap;
-
 /// Key/value storage with a memory fallback.
 pub struct Store {
     prefix: String,
     local: Option<web_sys::Storage>,
-    memory: HashMap<String, String>,
+    /// Values storage refused (or all values, when not persisting). A few keys at most.
+    memory: Vec<(String, String)>,
 }
 
 impl Store {
@@ -16,7 +15,10 @@ impl Store {
     pub fn new(site: &str, persist: bool) -> Store {
         // `window.localStorage` itself can throw (SecurityError), hence the `ok()`.
         let local = if persist { web_sys::window().and_then(|w| w.local_storage().ok().flatten()) } else { None };
-        Store { prefix: format!("fc:v1:{site}:"), local, memory: HashMap::new() }
+        let mut prefix = String::from("fc:v1:");
+        prefix.push_str(site);
+        prefix.push(':');
+        Store { prefix, local, memory: Vec::new() }
     }
 
     /// `true` when values reach localStorage.
@@ -24,10 +26,16 @@ impl Store {
         self.local.is_some()
     }
 
+    fn key(&self, name: &str) -> String {
+        let mut key = self.prefix.clone();
+        key.push_str(name);
+        key
+    }
+
     /// Reads `name`; memory wins over storage (it holds writes that storage refused).
     pub fn get(&self, name: &str) -> Option<String> {
-        let key = format!("{}{}", self.prefix, name);
-        if let Some(v) = self.memory.get(&key) {
+        let key = self.key(name);
+        if let Some((_, v)) = self.memory.iter().find(|(k, _)| *k == key) {
             return Some(v.clone());
         }
         self.local.as_ref().and_then(|s| s.get_item(&key).ok().flatten())
@@ -35,13 +43,16 @@ impl Store {
 
     /// Writes `name`; on any storage failure the value is kept in memory instead.
     pub fn set(&mut self, name: &str, value: &str) {
-        let key = format!("{}{}", self.prefix, name);
+        let key = self.key(name);
         if let Some(s) = &self.local {
             if s.set_item(&key, value).is_ok() {
-                self.memory.remove(&key);
+                self.memory.retain(|(k, _)| *k != key);
                 return;
             }
         }
-        self.memory.insert(key, value.to_owned());
+        match self.memory.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => *v = value.to_owned(),
+            None => self.memory.push((key, value.to_owned())),
+        }
     }
 }

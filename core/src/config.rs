@@ -137,6 +137,19 @@ pub enum ConfigProblem {
     InvalidFunnel,
 }
 
+impl ConfigProblem {
+    /// What was done, in words (for debug messages).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfigProblem::RaisedToMinimum => "below its range: raised to the minimum",
+            ConfigProblem::LoweredToMaximum => "above its range: lowered to the maximum",
+            ConfigProblem::NotANumber => "is not a number: default used",
+            ConfigProblem::UnknownValue => "is not an allowed value: default used",
+            ConfigProblem::InvalidFunnel => "has an unreadable funnel: skipped",
+        }
+    }
+}
+
 /// Why a config cannot be used at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigError {
@@ -144,9 +157,18 @@ pub enum ConfigError {
     MissingSite,
 }
 
+impl ConfigError {
+    /// The message, without formatting machinery.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfigError::MissingSite => "config.site is required",
+        }
+    }
+}
+
 impl core::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("funnelcake: config.site is required")
+        f.write_str(self.as_str())
     }
 }
 

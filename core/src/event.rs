@@ -180,7 +180,7 @@ pub fn checkout_step_event(step: &Value) -> Option<&'static str> {
             "contact" | "email" | "information" | "info" => 1.0,
             "shipping" | "address" | "delivery" => 2.0,
             "payment" | "billing" => 3.0,
-            other => other.parse().unwrap_or(0.0),
+            other => crate::json::parse_number(other).unwrap_or(0.0),
         },
         _ => return None,
     };
@@ -294,7 +294,7 @@ fn quantity(v: Option<&Value>) -> Result<i64, DropReason> {
     let Some(v) = v else { return Ok(1) };
     let n = match v {
         Value::Num(n) => *n,
-        Value::Str(s) => s.trim().parse::<f64>().map_err(|_| DropReason::InvalidQuantity)?,
+        Value::Str(s) => crate::json::parse_number(s.trim()).ok_or(DropReason::InvalidQuantity)?,
         _ => return Err(DropReason::InvalidQuantity),
     };
     if n.is_finite() && n >= 1.0 && n.fract() == 0.0 && n <= 1e9 {

@@ -8,8 +8,13 @@
 //! - parsing never panics and never recurses deeper than [`MAX_DEPTH`];
 //! - object member order is preserved (the writer emits members in insertion order);
 //! - numbers are `f64`; non-finite numbers are written as `null`.
-
-use core::fmt::Write as _;
+//!
+//! Numbers are read and written without `core`'s float parsing and formatting machinery, which
+//! would add about 40 KB to the wasm (see BENCHMARKS.md). Reading is exact (correctly rounded) for
+//! every literal of at most 15 significant digits with a decimal exponent within ±22 — every
+//! amount, price, timestamp and ordinary property value; longer literals are approximated within a
+//! few units in the last place. Writing emits integers plainly and other numbers with the fewest
+//! decimals (up to 17) that read back to the same `f64`.
 
 /// Deepest nesting the parser accepts; deeper input is rejected with [`JsonError::TooDeep`].
 pub const MAX_DEPTH: usize = 32;
@@ -169,9 +174,189 @@ pub fn write_num(out: &mut String, n: f64) {
     } else if n.fract() == 0.0 && n.abs() < 9.0e15 {
         write_int(out, n as i64);
     } else {
-        // Shortest round-trip representation; `{}` never uses exponent notation.
-        let _ = write!(out, "{n}");
+        write_fraction(out, n);
     }
+}
+
+/// Powers of ten exactly representable as `f64`.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
+];
+
+/// Writes a finite non-integer with the fewest decimals (≤ 17) that read back to `n`.
+fn write_fraction(out: &mut String, n: f64) {
+    let neg = n < 0.0;
+    let a = n.abs();
+    for k in 1..=17usize {
+        let scaled = (a * POW10[k]).round();
+        if scaled >= 1.8e19 {
+            break;
+        }
+        // `parse_number` reads `digits` back as `digits / 10^k`: the same operation as here.
+        if scaled != 0.0 && scaled / POW10[k] == a {
+            let digits = scaled as u64;
+            let int_part = digits / 10u64.pow(k as u32);
+            let frac = digits % 10u64.pow(k as u32);
+            if neg && digits != 0 {
+                out.push('-');
+            }
+            write_int(out, int_part as i64);
+            if frac != 0 {
+                out.push('.');
+                let mut buf = [b'0'; 17];
+                let mut f = frac;
+                for i in (0..k).rev() {
+                    buf[i] = b'0' + (f % 10) as u8;
+                    f /= 10;
+                }
+                let len = buf[..k].iter().rposition(|d| *d != b'0').map_or(0, |p| p + 1);
+                for &d in &buf[..len] {
+                    out.push(d as char);
+                }
+            }
+            return;
+        }
+    }
+    // Magnitudes too small for 17 decimals: exponent form, mantissa rounded to 14 decimals.
+    let exp = {
+        let mut e = 0i32;
+        let mut m = a;
+        while m >= 10.0 {
+            m /= 10.0;
+            e += 1;
+        }
+        while m < 1.0 && m > 0.0 {
+            m *= 10.0;
+            e -= 1;
+        }
+        e
+    };
+    let mantissa = a / 10f64.powi(exp);
+    if neg {
+        out.push('-');
+    }
+    write_fraction(out, (mantissa * 1e14).round() / 1e14);
+    out.push('e');
+    write_int(out, i64::from(exp));
+}
+
+/// Parses a JSON number literal (also used for numeric strings elsewhere in the core). `None`
+/// for anything that is not `-?digits[.digits][e[+-]digits]`.
+///
+/// ```
+/// use funnelcake_core::json::parse_number;
+/// assert_eq!(parse_number("19.99"), Some(19.99));
+/// assert_eq!(parse_number("-0.1e1"), Some(-1.0));
+/// assert_eq!(parse_number("1e400"), Some(f64::INFINITY));
+/// assert_eq!(parse_number("1."), None);
+/// ```
+pub fn parse_number(text: &str) -> Option<f64> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let neg = b.first() == Some(&b'-');
+    if neg {
+        i += 1;
+    }
+    let mut mantissa: u64 = 0;
+    let mut digits = 0u32; // significant digits kept in `mantissa`
+    let mut exp10: i64 = 0;
+    let mut any = false;
+    let mut take = |d: u8, exp_adjust: i64, exp10: &mut i64| {
+        if mantissa == 0 && d == b'0' {
+            *exp10 += exp_adjust.min(0);
+            return;
+        }
+        if digits < 19 {
+            mantissa = mantissa * 10 + u64::from(d - b'0');
+            digits += 1;
+            *exp10 += exp_adjust.min(0);
+        } else {
+            *exp10 += 1 + exp_adjust.min(0);
+        }
+    };
+    let int_start = i;
+    while let Some(&d @ b'0'..=b'9') = b.get(i) {
+        take(d, 0, &mut exp10);
+        i += 1;
+        any = true;
+    }
+    if i - int_start > 1 && b[int_start] == b'0' {
+        return None; // leading zeros
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let frac_start = i;
+        while let Some(&d @ b'0'..=b'9') = b.get(i) {
+            take(d, -1, &mut exp10);
+            i += 1;
+        }
+        if i == frac_start {
+            return None;
+        }
+    }
+    if !any {
+        return None;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        let eneg = match b.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let start = i;
+        let mut e: i64 = 0;
+        while let Some(&d @ b'0'..=b'9') = b.get(i) {
+            e = (e * 10 + i64::from(d - b'0')).min(100_000);
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        exp10 += if eneg { -e } else { e };
+    }
+    if i != b.len() {
+        return None;
+    }
+    let m = mantissa as f64;
+    let v = if mantissa == 0 {
+        0.0
+    } else if mantissa < (1 << 53) && (-22..=22).contains(&exp10) {
+        // Clinger's fast path: both operands exact, one correctly rounded operation.
+        if exp10 >= 0 {
+            m * POW10[exp10 as usize]
+        } else {
+            m / POW10[(-exp10) as usize]
+        }
+    } else if exp10 > 308 + 19 {
+        f64::INFINITY
+    } else if exp10 < -343 {
+        0.0
+    } else {
+        let mut v = m;
+        let mut e = exp10;
+        while e > 22 {
+            v *= 1e22;
+            e -= 22;
+        }
+        while e < -22 {
+            v /= 1e22;
+            e += 22;
+        }
+        if e >= 0 {
+            v * POW10[e as usize]
+        } else {
+            v / POW10[(-e) as usize]
+        }
+    };
+    Some(if neg { -v } else { v })
 }
 
 /// Appends a JSON string literal with the required escapes.
@@ -390,7 +575,7 @@ impl Parser<'_> {
             }
         }
         let text = core::str::from_utf8(&self.b[start..self.i]).map_err(|_| JsonError::Invalid { at: start })?;
-        text.parse::<f64>().map(Value::Num).map_err(|_| JsonError::Invalid { at: start })
+        parse_number(text).map(Value::Num).ok_or(JsonError::Invalid { at: start })
     }
 
     fn hex4(&mut self) -> Result<u32, JsonError> {
@@ -492,6 +677,63 @@ mod tests {
     fn rejects_malformed_numbers_and_trailing_text() {
         for bad in ["01", "-", "1.", "1e", "+1", "1 2", "{\"a\" 1}", "[1,]", "nul"] {
             assert!(parse(bad).is_err(), "{bad} should fail");
+        }
+    }
+
+    #[test]
+    fn numbers_round_trip_through_the_writer_and_the_parser() {
+        let cases = [
+            0.5,
+            2.5,
+            -4.35,
+            0.1,
+            0.2 + 0.1,
+            19.99,
+            1.005,
+            1.234_567_890_123_456_7,
+            1e-7,
+            123_456.789,
+            -0.000_1,
+            1.0 / 3.0,
+            2.0 / 3.0,
+            9_007_199_254_740.5,
+            1e-300,
+            6.02e23 + 0.5,
+        ];
+        for n in cases {
+            let mut s = String::new();
+            write_num(&mut s, n);
+            let back = parse_number(&s).unwrap();
+            let tol = if n.abs() < 1e-200 || n.abs() > 1e20 { n.abs() * 1e-13 } else { 0.0 };
+            assert!((back - n).abs() <= tol, "{n} -> {s} -> {back}");
+        }
+        let mut s = String::new();
+        for n in [0.5, 19.99, -4.35, 0.1 + 0.2] {
+            write_num(&mut s, n);
+            s.push(' ');
+        }
+        assert_eq!(s, "0.5 19.99 -4.35 0.30000000000000004 ");
+    }
+
+    #[test]
+    fn the_number_parser_agrees_with_std_on_ordinary_literals() {
+        for t in [
+            "0",
+            "-0",
+            "12",
+            "19.99",
+            "0.1",
+            "1e3",
+            "2.5E-3",
+            "123456789012345",
+            "0.000001",
+            "1732270000000",
+            "-7.25e2",
+        ] {
+            assert_eq!(parse_number(t), t.parse::<f64>().ok(), "{t}");
+        }
+        for bad in ["", "-", "01", "1.", ".5", "1e", "1e+", "+1", "1x", "--1"] {
+            assert_eq!(parse_number(bad), None, "{bad}");
         }
     }
 

@@ -9,7 +9,7 @@
 use crate::cart::{Cart, CartLine};
 use crate::event::DropReason;
 use crate::funnel::{FunnelDef, FunnelProgress};
-use crate::json::Value;
+use crate::json::{self, Value};
 use crate::money;
 use crate::session::SessionState;
 use crate::wire::{Event, Source};
@@ -198,17 +198,29 @@ impl SessionMetrics {
         let pairs = |list: &[(String, i64)]| {
             Value::Arr(list.iter().map(|(c, v)| Value::Arr(vec![Value::Str(c.clone()), n(*v)])).collect())
         };
-        let mut src = String::new();
-        if let Some(source) = &self.source {
-            let e = Event { src: Some(source.clone()), ..Event::default() };
-            e.write_to(&mut src);
-        }
         Value::Obj(vec![
             ("pv".into(), n(i64::from(self.page_views))),
             ("lp".into(), s(&self.landing_page)),
             ("xp".into(), s(&self.exit_page)),
             ("ref".into(), s(&self.referrer)),
-            ("src".into(), crate::json::parse(&src).ok().and_then(|v| v.get("src").cloned()).unwrap_or(Value::Null)),
+            (
+                "src".into(),
+                self.source.as_ref().map_or(Value::Null, |x| {
+                    Value::Arr(
+                        [
+                            Some(&x.kind),
+                            x.source.as_ref(),
+                            x.medium.as_ref(),
+                            x.campaign.as_ref(),
+                            x.term.as_ref(),
+                            x.content.as_ref(),
+                        ]
+                        .iter()
+                        .map(|f| f.map_or(Value::Null, |s| Value::Str(s.clone())))
+                        .collect(),
+                    )
+                }),
+            ),
             ("eng".into(), n(self.engaged_ms)),
             ("vis".into(), self.visible_since.map_or(Value::Null, n)),
             ("f".into(), progress(&self.funnel)),
@@ -279,9 +291,12 @@ impl SessionMetrics {
             let a = x.as_array()?;
             Some((a.first()?.as_str()?.to_owned(), a.get(1)?.as_i64()?))
         };
-        let src = match v.get("src") {
-            Some(Value::Obj(_)) => Some(crate::wire::decode_source(v.get("src")?, "src").ok()?),
-            _ => None,
+        let src = match v.get("src").and_then(Value::as_array) {
+            Some(a) => {
+                let f = |i: usize| a.get(i).and_then(Value::as_str).map(str::to_owned);
+                Some(Source { kind: f(0)?, source: f(1), medium: f(2), campaign: f(3), term: f(4), content: f(5) })
+            }
+            None => None,
         };
         Some(SessionMetrics {
             page_views: u32::try_from(v.get("pv").and_then(int)?).ok()?,
@@ -343,173 +358,235 @@ pub enum KeyStyle {
     Snake,
 }
 
-fn key(style: KeyStyle, camel: &str) -> String {
-    match style {
-        KeyStyle::Camel => camel.to_owned(),
-        KeyStyle::Snake => {
-            let mut out = String::with_capacity(camel.len() + 4);
-            for c in camel.chars() {
-                if c.is_ascii_uppercase() {
-                    out.push('_');
-                    out.push(c.to_ascii_lowercase());
-                } else {
-                    out.push(c);
-                }
+/// Writes JSON text directly (no intermediate value tree): keys are given in camelCase and
+/// converted on the fly for [`KeyStyle::Snake`].
+struct Writer {
+    out: String,
+    style: KeyStyle,
+    comma: bool,
+}
+
+impl Writer {
+    fn key(&mut self, camel: &str) {
+        if self.comma {
+            self.out.push(',');
+        }
+        self.out.push('"');
+        for c in camel.chars() {
+            if self.style == KeyStyle::Snake && c.is_ascii_uppercase() {
+                self.out.push('_');
+                self.out.push(c.to_ascii_lowercase());
+            } else {
+                self.out.push(c);
             }
-            out
+        }
+        self.out.push_str("\":");
+        self.comma = true;
+    }
+
+    /// A key given verbatim (currency codes, funnel names, reasons).
+    fn raw_key(&mut self, k: &str) {
+        if self.comma {
+            self.out.push(',');
+        }
+        json::write_str(&mut self.out, k);
+        self.out.push(':');
+        self.comma = true;
+    }
+
+    fn open(&mut self, c: char) {
+        self.out.push(c);
+        self.comma = false;
+    }
+
+    fn close(&mut self, c: char) {
+        self.out.push(c);
+        self.comma = true;
+    }
+
+    fn item(&mut self) {
+        if self.comma {
+            self.out.push(',');
+        }
+        self.comma = false;
+    }
+
+    fn int(&mut self, k: &str, v: i64) {
+        self.key(k);
+        json::write_int(&mut self.out, v);
+    }
+
+    fn bool(&mut self, k: &str, v: bool) {
+        self.key(k);
+        self.out.push_str(if v { "true" } else { "false" });
+    }
+
+    fn str(&mut self, k: &str, v: Option<&str>) {
+        self.key(k);
+        match v {
+            Some(s) => json::write_str(&mut self.out, s),
+            None => self.out.push_str("null"),
         }
     }
-}
 
-fn money_map(list: &[(String, i64)]) -> Value {
-    Value::Obj(list.iter().map(|(c, v)| (c.clone(), Value::Num(*v as f64))).collect())
-}
+    fn opt_int(&mut self, k: &str, v: Option<i64>) {
+        self.key(k);
+        match v {
+            Some(n) => json::write_int(&mut self.out, n),
+            None => self.out.push_str("null"),
+        }
+    }
 
-fn funnel_value(style: KeyStyle, def: &FunnelDef, p: &FunnelProgress) -> Value {
-    let k = |c: &str| key(style, c);
-    let opt_str = |v: Option<&str>| v.map_or(Value::Null, |s| Value::Str(s.to_owned()));
-    let mut prev: Option<i64> = None;
-    let steps = def
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(i, step)| {
+    fn money(&mut self, k: &str, list: &[(String, i64)]) {
+        self.key(k);
+        self.open('{');
+        for (c, v) in list {
+            self.raw_key(c);
+            json::write_int(&mut self.out, *v);
+        }
+        self.close('}');
+    }
+
+    fn funnel(&mut self, def: &FunnelDef, p: &FunnelProgress) {
+        self.open('{');
+        self.str("name", Some(&def.name));
+        self.key("steps");
+        self.open('[');
+        let mut prev: Option<i64> = None;
+        for (i, step) in def.steps.iter().enumerate() {
             let at = p.reached_at.get(i).copied().flatten();
-            let since = match (at, prev) {
-                (Some(a), Some(b)) => Value::Num((a - b) as f64),
-                _ => Value::Null,
-            };
+            self.item();
+            self.open('{');
+            self.str("name", Some(&step.name));
+            self.opt_int("reachedAt", at);
+            self.opt_int("sincePreviousMs", at.zip(prev).map(|(a, b)| a - b));
+            self.close('}');
             if at.is_some() {
                 prev = at;
             }
-            Value::Obj(vec![
-                (k("name"), Value::Str(step.name.clone())),
-                (k("reachedAt"), at.map_or(Value::Null, |t| Value::Num(t as f64))),
-                (k("sincePreviousMs"), since),
-            ])
-        })
-        .collect();
-    let name_at = |i: Option<usize>| opt_str(i.and_then(|i| def.steps.get(i)).map(|s| s.name.as_str()));
-    Value::Obj(vec![
-        (k("name"), Value::Str(def.name.clone())),
-        (k("steps"), Value::Arr(steps)),
-        (k("furthestStep"), name_at(p.furthest_index())),
-        (k("furthestIndex"), p.furthest_index().map_or(Value::Num(-1.0), |i| Value::Num(i as f64))),
-        (k("dropOffStep"), name_at(p.drop_off_index())),
-        (k("skippedSteps"), Value::Bool(p.skipped_steps())),
-        (k("converted"), Value::Bool(p.converted())),
-    ])
+        }
+        self.close(']');
+        let name_at = |i: Option<usize>| i.and_then(|i| def.steps.get(i)).map(|s| s.name.as_str());
+        self.str("furthestStep", name_at(p.furthest_index()));
+        self.int("furthestIndex", p.furthest_index().map_or(-1, |i| i as i64));
+        self.str("dropOffStep", name_at(p.drop_off_index()));
+        self.bool("skippedSteps", p.skipped_steps());
+        self.bool("converted", p.converted());
+        self.close('}');
+    }
 }
 
-/// The metrics snapshot of the current session at `now` (DESIGN.md §7). With no session yet,
-/// the session fields are `null`/0.
-pub fn snapshot(state: &SessionState, default: &FunnelDef, custom: &[FunnelDef], now: i64, style: KeyStyle) -> Value {
-    let k = |c: &str| key(style, c);
-    let num = |v: i64| Value::Num(v as f64);
-    let opt = |v: &Option<String>| v.clone().map_or(Value::Null, Value::Str);
+/// The metrics snapshot of the current session at `now` (DESIGN.md §7) as JSON text. With no
+/// session yet, the session fields are `null`/0.
+pub fn snapshot_json(
+    state: &SessionState,
+    default: &FunnelDef,
+    custom: &[FunnelDef],
+    now: i64,
+    style: KeyStyle,
+) -> String {
     let empty = SessionMetrics::default();
     let (session, m) = match &state.session {
         Some(s) => (Some(s), &s.metrics),
         None => (None, &empty),
     };
-    let src = m.source.clone().unwrap_or_else(|| Source { kind: "direct".into(), ..Source::default() });
-    let custom_progress: Vec<FunnelProgress> =
-        (0..custom.len()).map(|i| m.funnels.get(i).cloned().unwrap_or_default()).collect();
+    let mut w = Writer { out: String::with_capacity(1024), style, comma: false };
+    w.open('{');
+    w.str("sessionId", session.map(|s| s.id.as_str()));
+    w.str("anonymousId", Some(&state.anonymous_id));
+    w.int("visitNumber", session.map_or(0, |s| i64::from(s.visit_number)));
+    w.bool("newVisitor", session.is_some_and(|s| s.visit_number <= 1));
+    w.opt_int("startedAt", session.map(|s| s.started_at));
+    w.opt_int("lastActivityAt", session.map(|s| s.last_activity_at));
+    w.int("durationMs", session.map_or(0, |s| s.last_activity_at - s.started_at));
+    w.int("engagedMs", m.engaged_ms_at(now));
+    w.bool("engaged", m.engaged_at(now));
+    w.int("pageViews", i64::from(m.page_views));
+    w.str("landingPage", m.landing_page.as_deref());
+    w.str("exitPage", m.exit_page.as_deref());
+    w.key("source");
+    w.open('{');
+    let src = m.source.as_ref();
+    w.str("kind", Some(src.map_or("direct", |s| s.kind.as_str())));
+    w.str("source", src.and_then(|s| s.source.as_deref()));
+    w.str("medium", src.and_then(|s| s.medium.as_deref()));
+    w.str("campaign", src.and_then(|s| s.campaign.as_deref()));
+    w.str("term", src.and_then(|s| s.term.as_deref()));
+    w.str("content", src.and_then(|s| s.content.as_deref()));
+    w.str("referrer", m.referrer.as_deref());
+    w.close('}');
+    w.key("funnel");
+    w.funnel(default, &m.funnel);
+    w.key("funnels");
+    w.open('{');
+    let none = FunnelProgress::default();
+    for (i, def) in custom.iter().enumerate() {
+        w.raw_key(&def.name);
+        w.funnel(def, m.funnels.get(i).unwrap_or(&none));
+    }
+    w.close('}');
+    w.key("cart");
+    w.open('{');
+    w.str("state", Some(if m.cart.known { "known" } else { "unknown" }));
+    w.key("items");
+    w.open('[');
+    for l in &m.cart.lines {
+        w.item();
+        w.open('{');
+        w.str("id", Some(&l.id));
+        w.str("variant", l.variant.as_deref());
+        w.int("quantity", l.quantity);
+        w.opt_int("unitPrice", l.unit_price);
+        w.str("currency", Some(&l.currency));
+        w.close('}');
+    }
+    w.close(']');
+    w.int("count", m.cart.count());
+    w.money("value", &m.cart.value());
+    w.close('}');
+    w.bool("cartAbandoned", m.cart_abandoned());
+    w.bool("checkoutAbandoned", m.checkout_abandoned());
+    w.key("orders");
+    w.open('[');
+    for o in &m.orders {
+        w.item();
+        w.open('{');
+        w.str("id", Some(&o.id));
+        w.int("value", o.value);
+        w.str("currency", Some(&o.currency));
+        w.close('}');
+    }
+    w.close(']');
+    w.int("orderCount", m.orders.len() as i64);
+    w.money("revenue", &m.revenue());
+    w.money("aov", &m.aov());
+    w.money("refunds", &m.refunds);
+    w.bool("converted", !m.orders.is_empty());
+    w.key("experiments");
+    w.open('{');
+    for (k, v) in &m.experiments {
+        w.raw_key(k);
+        json::write_int(&mut w.out, i64::from(*v));
+    }
+    w.close('}');
+    w.key("dropped");
+    w.open('{');
+    w.int("total", m.dropped_total() as i64);
+    w.key("byReason");
+    w.open('{');
     let mut dropped = m.dropped.clone();
     dropped.sort_by_key(|(r, _)| *r);
-    Value::Obj(vec![
-        (k("sessionId"), session.map_or(Value::Null, |s| Value::Str(s.id.clone()))),
-        (k("anonymousId"), Value::Str(state.anonymous_id.clone())),
-        (k("visitNumber"), num(session.map_or(0, |s| i64::from(s.visit_number)))),
-        (k("newVisitor"), Value::Bool(session.is_some_and(|s| s.visit_number <= 1))),
-        (k("startedAt"), session.map_or(Value::Null, |s| num(s.started_at))),
-        (k("lastActivityAt"), session.map_or(Value::Null, |s| num(s.last_activity_at))),
-        (k("durationMs"), num(session.map_or(0, |s| s.last_activity_at - s.started_at))),
-        (k("engagedMs"), num(m.engaged_ms_at(now))),
-        (k("engaged"), Value::Bool(m.engaged_at(now))),
-        (k("pageViews"), num(i64::from(m.page_views))),
-        (k("landingPage"), opt(&m.landing_page)),
-        (k("exitPage"), opt(&m.exit_page)),
-        (
-            k("source"),
-            Value::Obj(vec![
-                (k("kind"), Value::Str(src.kind.clone())),
-                (k("source"), opt(&src.source)),
-                (k("medium"), opt(&src.medium)),
-                (k("campaign"), opt(&src.campaign)),
-                (k("term"), opt(&src.term)),
-                (k("content"), opt(&src.content)),
-                (k("referrer"), opt(&m.referrer)),
-            ]),
-        ),
-        (k("funnel"), funnel_value(style, default, &m.funnel)),
-        (
-            k("funnels"),
-            Value::Obj(
-                custom.iter().zip(&custom_progress).map(|(d, p)| (d.name.clone(), funnel_value(style, d, p))).collect(),
-            ),
-        ),
-        (
-            k("cart"),
-            Value::Obj(vec![
-                (k("state"), Value::Str(if m.cart.known { "known" } else { "unknown" }.into())),
-                (
-                    k("items"),
-                    Value::Arr(
-                        m.cart
-                            .lines
-                            .iter()
-                            .map(|l| {
-                                Value::Obj(vec![
-                                    (k("id"), Value::Str(l.id.clone())),
-                                    (k("variant"), opt(&l.variant)),
-                                    (k("quantity"), num(l.quantity)),
-                                    (k("unitPrice"), l.unit_price.map_or(Value::Null, num)),
-                                    (k("currency"), Value::Str(l.currency.clone())),
-                                ])
-                            })
-                            .collect(),
-                    ),
-                ),
-                (k("count"), num(m.cart.count())),
-                (k("value"), money_map(&m.cart.value())),
-            ]),
-        ),
-        (k("cartAbandoned"), Value::Bool(m.cart_abandoned())),
-        (k("checkoutAbandoned"), Value::Bool(m.checkout_abandoned())),
-        (
-            k("orders"),
-            Value::Arr(
-                m.orders
-                    .iter()
-                    .map(|o| {
-                        Value::Obj(vec![
-                            (k("id"), Value::Str(o.id.clone())),
-                            (k("value"), num(o.value)),
-                            (k("currency"), Value::Str(o.currency.clone())),
-                        ])
-                    })
-                    .collect(),
-            ),
-        ),
-        (k("orderCount"), num(m.orders.len() as i64)),
-        (k("revenue"), money_map(&m.revenue())),
-        (k("aov"), money_map(&m.aov())),
-        (k("refunds"), money_map(&m.refunds)),
-        (k("converted"), Value::Bool(!m.orders.is_empty())),
-        (
-            k("experiments"),
-            Value::Obj(m.experiments.iter().map(|(e, v)| (e.clone(), Value::Num(f64::from(*v)))).collect()),
-        ),
-        (
-            k("dropped"),
-            Value::Obj(vec![
-                (k("total"), num(m.dropped_total() as i64)),
-                (
-                    k("byReason"),
-                    Value::Obj(dropped.iter().map(|(r, n)| (r.as_str().to_owned(), num(*n as i64))).collect()),
-                ),
-            ]),
-        ),
-    ])
+    for (r, n) in &dropped {
+        w.raw_key(r.as_str());
+        json::write_int(&mut w.out, *n as i64);
+    }
+    w.close('}');
+    w.close('}');
+    w.close('}');
+    w.out
+}
+
+/// [`snapshot_json`] as a value (for the summary's props and for tests).
+pub fn snapshot(state: &SessionState, default: &FunnelDef, custom: &[FunnelDef], now: i64, style: KeyStyle) -> Value {
+    json::parse(&snapshot_json(state, default, custom, now, style)).unwrap_or_default()
 }

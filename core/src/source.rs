@@ -107,9 +107,17 @@ pub fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Index of the first occurrence of `needle` in `hay`.
+fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
 /// The host of an absolute URL, lower-cased, without port or `www.`.
 pub fn host_of(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
+    // Byte-level search: `str` substring search would pull ~6 KB of searcher and panic code into
+    // the wasm.
+    let start = find_bytes(url.as_bytes(), b"://")? + 3;
+    let rest = url.get(start..)?;
     let host = rest.split(['/', '?', '#']).next()?;
     let host = host.rsplit('@').next()?.split(':').next()?.to_ascii_lowercase();
     let host = host.strip_prefix("www.").map(str::to_owned).unwrap_or(host);
@@ -120,12 +128,15 @@ pub fn host_of(url: &str) -> Option<String> {
     }
 }
 
+/// `true` if `host` is `frag` or a subdomain of it; a `frag` ending in `.` (`google.`) matches
+/// any suffix (`google.de`, `www.google.co.uk`).
 fn matches_any(host: &str, list: &[&str]) -> bool {
+    let h = host.as_bytes();
     list.iter().any(|frag| {
         if frag.ends_with('.') {
-            host.starts_with(frag) || host.contains(&format!(".{frag}"))
+            (0..h.len()).any(|i| (i == 0 || h[i - 1] == b'.') && h[i..].starts_with(frag.as_bytes()))
         } else {
-            host == *frag || host.ends_with(&format!(".{frag}"))
+            host.strip_suffix(frag).is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
         }
     })
 }
@@ -176,12 +187,13 @@ pub fn classify(url: &str, referrer: Option<&str>, own_host: &str) -> Source {
             "social"
         }
     } else if let Some(s) = src_l.as_deref() {
-        let probe = format!("{s}.com");
+        let mut probe = String::from(s);
+        probe.push_str(".com");
         if matches_any(s, SOCIAL_SITES) || matches_any(&probe, SOCIAL_SITES) {
             "social"
         } else if matches_any(s, SEARCH_ENGINES) || matches_any(&probe, SEARCH_ENGINES) {
             "organic_search"
-        } else if s.contains("mail") || s.contains("newsletter") {
+        } else if find_bytes(s.as_bytes(), b"mail").is_some() || find_bytes(s.as_bytes(), b"newsletter").is_some() {
             "email"
         } else {
             "referral"

@@ -16,7 +16,7 @@ use crate::event::{normalize, DropReason, Normalized};
 use crate::funnel::FunnelDef;
 use crate::id::{new_id, Entropy};
 use crate::json::Value;
-use crate::metrics::{snapshot, KeyStyle};
+use crate::metrics::{snapshot, snapshot_json, KeyStyle};
 use crate::retry::{backoff_ms, classify, Disposition, SendResult, MAX_EVENT_AGE_MS};
 use crate::session::SessionState;
 use crate::source;
@@ -119,6 +119,11 @@ impl Tracker {
     /// The metrics snapshot at `now` (camelCase for `metrics()`, snake_case for summaries).
     pub fn snapshot(&self, now: i64, style: KeyStyle) -> Value {
         snapshot(&self.state, &self.default_funnel, &self.cfg.funnels, now, style)
+    }
+
+    /// The metrics snapshot at `now` as JSON text (what the shell hands to `JSON.parse`).
+    pub fn snapshot_json(&self, now: i64, style: KeyStyle) -> String {
+        snapshot_json(&self.state, &self.default_funnel, &self.cfg.funnels, now, style)
     }
 
     /// Counts a dropped event in the session metrics and the next batch's `dropped`.
