@@ -19,12 +19,14 @@
 pub mod cart;
 pub mod config;
 pub mod currency;
+pub mod delivery;
 pub mod event;
 pub mod funnel;
 pub mod id;
 pub mod json;
 pub mod metrics;
 pub mod money;
+pub mod queue;
 pub mod retry;
 pub mod session;
 pub mod source;

@@ -17,10 +17,10 @@ use crate::funnel::FunnelDef;
 use crate::id::{new_id, Entropy};
 use crate::json::Value;
 use crate::metrics::{snapshot, snapshot_json, KeyStyle};
-use crate::retry::{backoff_ms, classify, Disposition, SendResult, MAX_EVENT_AGE_MS};
+use crate::queue::EventQueue;
 use crate::session::SessionState;
 use crate::source;
-use crate::wire::{Batch, Event};
+use crate::wire::Event;
 
 /// Largest event accepted, bytes of wire JSON (the collector's limit).
 pub const MAX_EVENT_BYTES: usize = 32 * 1024;
@@ -49,22 +49,27 @@ pub struct Outgoing {
     pub count: usize,
 }
 
-#[derive(Debug, Clone)]
-struct Queued {
-    event: Event,
-    attempts: u32,
-}
-
 /// One site's tracker state.
 #[derive(Debug)]
 pub struct Tracker {
-    cfg: Config,
+    pub(crate) cfg: Config,
     default_funnel: FunnelDef,
     state: SessionState,
-    queue: Vec<Queued>,
-    in_flight: Option<(u64, usize)>,
-    next_batch_id: u64,
-    retry_at: i64,
+    pub(crate) queue: EventQueue,
+    /// The batch in flight: (id, event count).
+    pub(crate) in_flight: Option<(u64, usize)>,
+    pub(crate) next_batch_id: u64,
+    pub(crate) retry_at: i64,
+    /// After a 413: batches hold at most this many events until one is delivered.
+    pub(crate) split_limit: Option<usize>,
+    /// Unload beacons handed out and not yet reported: (batch id, event count).
+    pub(crate) beacons: Vec<(u64, usize)>,
+    /// The queue changed since it was last persisted.
+    pub(crate) queue_dirty: bool,
+    pub(crate) queue_persisted_at: i64,
+    /// Drops carried by the batch in flight.
+    pub(crate) in_flight_dropped: u64,
+    enqueued_total: u64,
     dropped_unreported: u64,
     dropped_total: u64,
     visible: bool,
@@ -73,14 +78,21 @@ pub struct Tracker {
 impl Tracker {
     /// A tracker with the given config and persisted identity/session.
     pub fn new(cfg: Config, state: SessionState) -> Tracker {
+        let queue = EventQueue::new(cfg.max_queue_events as usize, cfg.max_queue_bytes as usize);
         Tracker {
             cfg,
             default_funnel: FunnelDef::default_funnel(),
             state,
-            queue: Vec::new(),
+            queue,
             in_flight: None,
             next_batch_id: 1,
             retry_at: 0,
+            split_limit: None,
+            beacons: Vec::new(),
+            queue_dirty: false,
+            queue_persisted_at: 0,
+            in_flight_dropped: 0,
+            enqueued_total: 0,
             dropped_unreported: 0,
             dropped_total: 0,
             visible: false,
@@ -102,14 +114,19 @@ impl Tracker {
         self.state = state;
     }
 
-    /// Events waiting to be delivered (including any in flight).
-    pub fn pending(&self) -> usize {
-        self.queue.len()
-    }
-
-    /// Events dropped since the tracker started (bad input, rejected or expired).
+    /// Events dropped since the tracker started (bad input, overflow, rejected or expired).
     pub fn dropped_total(&self) -> u64 {
         self.dropped_total
+    }
+
+    /// Drops not yet reported to the collector (carried in the next batch's `dropped`).
+    pub(crate) fn dropped_unreported(&self) -> u64 {
+        self.dropped_unreported
+    }
+
+    /// A delivered batch carried `n` of the unreported drops.
+    pub(crate) fn dropped_reported(&mut self, n: u64) {
+        self.dropped_unreported = self.dropped_unreported.saturating_sub(n);
     }
 
     fn timeout_ms(&self) -> i64 {
@@ -243,7 +260,7 @@ impl Tracker {
                 self.state.remember_order(id);
             }
         }
-        self.queue.push(Queued { event, attempts: 0 });
+        self.enqueue(event);
         Ok(changed)
     }
 
@@ -255,27 +272,44 @@ impl Tracker {
         let url = self.state.session.as_ref().and_then(|s| s.metrics.exit_page.clone()).unwrap_or_default();
         let exp = self.state.session.as_ref().map(|s| s.metrics.experiments.clone()).unwrap_or_default();
         let Some((sid, seq)) = self.state.bump_seq() else { return };
-        self.queue.push(Queued {
-            event: Event {
-                id: new_id(rng),
-                t: "session_summary".into(),
-                ts: at,
-                sid,
-                aid: self.state.anonymous_id.clone(),
-                uid: self.state.user_id.clone(),
-                seq,
-                url,
-                props,
-                exp,
-                ..Event::default()
-            },
-            attempts: 0,
+        self.enqueue(Event {
+            id: new_id(rng),
+            t: "session_summary".into(),
+            ts: at,
+            sid,
+            aid: self.state.anonymous_id.clone(),
+            uid: self.state.user_id.clone(),
+            seq,
+            url,
+            props,
+            exp,
+            ..Event::default()
         });
     }
 
-    /// The page became visible (`visibilitychange`, or on load when visible).
+    /// Events put in the queue since the tracker started (every one is later delivered,
+    /// dropped and counted, or still pending).
+    pub fn enqueued_total(&self) -> u64 {
+        self.enqueued_total
+    }
+
+    /// Queues an event, counting any overflow drop.
+    fn enqueue(&mut self, event: Event) {
+        self.enqueued_total += 1;
+        let dropped = self.queue.push(event);
+        self.count_drop(DropReason::QueueOverflow, dropped);
+        self.queue_dirty = true;
+    }
+
+    /// The page became visible (`visibilitychange`, or on load when visible). Events parked in
+    /// an unload beacon are queued again: the page lives on, so resend them and let the
+    /// collector's dedupe settle what the beacon already delivered.
     pub fn page_visible(&mut self, now: i64) {
         self.visible = true;
+        if self.queue.len() > self.queue.sendable() {
+            self.queue.unpark_all();
+            self.queue_dirty = true;
+        }
         if self.state.expired(now, self.timeout_ms()) {
             return; // the next event starts a session, visible from then on
         }
@@ -327,147 +361,5 @@ impl Tracker {
             self.queue_summary(true, now, rng);
         }
         self.state = SessionState::new(rng);
-    }
-
-    /// When the shell should next call [`Tracker::take_batch`], epoch ms; `None` when idle.
-    pub fn next_wake(&self) -> Option<i64> {
-        if self.in_flight.is_some() {
-            return None;
-        }
-        let oldest = self.queue.first()?;
-        let due = if self.full_or_retrying() {
-            oldest.event.ts
-        } else {
-            oldest.event.ts + i64::from(self.cfg.flush_interval_ms)
-        };
-        Some(due.max(self.retry_at))
-    }
-
-    /// The batch to send now, if one is due (or `force`d by `flush()` or a page hide).
-    ///
-    /// Takes events oldest first up to `flushAt`… `maxBatchBytes`; nothing is taken while a batch
-    /// is in flight or a backoff is running (unless forced).
-    pub fn take_batch(&mut self, now: i64, force: bool) -> Option<Outgoing> {
-        if self.in_flight.is_some() || self.queue.is_empty() {
-            return None;
-        }
-        let due = self.full_or_retrying() || now - self.queue[0].event.ts >= i64::from(self.cfg.flush_interval_ms);
-        if !force && (!due || now < self.retry_at) {
-            return None;
-        }
-        let limit = self.cfg.max_batch_bytes as usize;
-        let mut batch =
-            Batch { site: self.cfg.site.clone(), sent_at: now, dropped: self.dropped_unreported, events: Vec::new() };
-        let mut size = batch.encode().len();
-        for q in &self.queue {
-            let len = q.event.encoded_len() + 1;
-            if !batch.events.is_empty() && size + len > limit {
-                break;
-            }
-            size += len;
-            batch.events.push(q.event.clone());
-        }
-        let id = self.next_batch_id;
-        self.next_batch_id += 1;
-        let count = batch.events.len();
-        self.in_flight = Some((id, count));
-        Some(Outgoing { id, body: batch.encode(), count })
-    }
-
-    /// Applies the outcome of sending batch `id`: removes delivered or rejected events, or
-    /// schedules a retry. `jitter` is a uniform draw in `[0, 1)` for the backoff.
-    pub fn complete(&mut self, id: u64, result: SendResult, now: i64, jitter: f64) {
-        let Some((flying, count)) = self.in_flight else { return };
-        if flying != id {
-            return;
-        }
-        self.in_flight = None;
-        let count = count.min(self.queue.len());
-        match classify(result) {
-            Disposition::Delivered => {
-                self.queue.drain(..count);
-                self.dropped_unreported = 0;
-                self.retry_at = 0;
-            }
-            Disposition::Drop => self.drop_front(count, DropReason::Rejected),
-            Disposition::Split | Disposition::Retry => {
-                let max_attempts = self.cfg.max_attempts;
-                let mut attempts = 0;
-                for q in &mut self.queue[..count] {
-                    q.attempts += 1;
-                    attempts = attempts.max(q.attempts);
-                }
-                let expired = self.queue[..count]
-                    .iter()
-                    .take_while(|q| q.attempts >= max_attempts || now - q.event.ts > MAX_EVENT_AGE_MS)
-                    .count();
-                self.drop_front(expired, DropReason::Expired);
-                let retry_after = match result {
-                    SendResult::Status { retry_after_ms, .. } => retry_after_ms,
-                    SendResult::NetworkError => None,
-                };
-                self.retry_at = now + backoff_ms(attempts, jitter, retry_after) as i64;
-            }
-        }
-    }
-
-    /// `flushAt` events are waiting, or the oldest has already failed an attempt.
-    fn full_or_retrying(&self) -> bool {
-        self.queue.len() >= self.cfg.flush_at as usize || self.queue.first().is_some_and(|q| q.attempts > 0)
-    }
-
-    fn drop_front(&mut self, n: usize, reason: DropReason) {
-        self.queue.drain(..n);
-        self.count_drop(reason, n as u64);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::RawConfig;
-    use crate::id::SplitMix64;
-
-    fn tracker(rng: &mut SplitMix64) -> Tracker {
-        let raw = RawConfig { site: Some("shop-1".into()), flush_at: Some(3.0), ..Default::default() };
-        Tracker::new(Config::resolve(&raw).unwrap().0, SessionState::new(rng))
-    }
-
-    #[test]
-    fn sends_when_flush_at_is_reached_and_keeps_ids_on_retry() {
-        let mut rng = SplitMix64(9);
-        let mut t = tracker(&mut rng);
-        let ctx = PageContext { url: "/".into(), ..Default::default() };
-        for i in 0..3 {
-            t.track("page_view", vec![], &ctx, 100 + i, &mut rng).unwrap();
-        }
-        let first = t.take_batch(103, false).unwrap();
-        assert_eq!(first.count, 3);
-        assert!(t.take_batch(103, true).is_none(), "one batch in flight at a time");
-        t.complete(first.id, SendResult::Status { code: 503, retry_after_ms: Some(2_000) }, 200, 0.0);
-        assert_eq!(t.pending(), 3);
-        assert_eq!(t.next_wake(), Some(2_200));
-        assert!(t.take_batch(1_000, false).is_none(), "backoff running");
-        let again = t.take_batch(2_200, false).unwrap();
-        let ids = |b: &str| {
-            crate::wire::decode_batch(b).unwrap().events.into_iter().map(|e| e.unwrap().id).collect::<Vec<_>>()
-        };
-        assert_eq!(ids(&first.body), ids(&again.body));
-        t.complete(again.id, SendResult::Status { code: 200, retry_after_ms: None }, 2_300, 0.0);
-        assert_eq!(t.pending(), 0);
-    }
-
-    #[test]
-    fn a_rejected_batch_is_dropped_counted_and_reported_in_the_next() {
-        let mut rng = SplitMix64(4);
-        let mut t = tracker(&mut rng);
-        let ctx = PageContext::default();
-        t.track("a", vec![], &ctx, 1, &mut rng).unwrap();
-        let b = t.take_batch(1, true).unwrap();
-        t.complete(b.id, SendResult::Status { code: 400, retry_after_ms: None }, 2, 0.5);
-        assert_eq!((t.pending(), t.dropped_total()), (0, 1));
-        t.track("b", vec![], &ctx, 3, &mut rng).unwrap();
-        let next = crate::wire::decode_batch(&t.take_batch(3, true).unwrap().body).unwrap();
-        assert_eq!(next.dropped, 1);
     }
 }

@@ -140,3 +140,73 @@ proptest! {
         }
     }
 }
+
+#[derive(Debug, Clone)]
+enum Net {
+    Track(u8),
+    Send { code: u16, force: bool },
+    Unload { accepted: u8 },
+    Visible,
+    Wait(i64),
+}
+
+fn net_op() -> impl Strategy<Value = Net> {
+    prop_oneof![
+        3 => (0u8..4).prop_map(Net::Track),
+        3 => (prop::sample::select(vec![0u16, 200, 400, 413, 429, 500, 503]), any::<bool>())
+            .prop_map(|(code, force)| Net::Send { code, force }),
+        1 => (0u8..4).prop_map(|accepted| Net::Unload { accepted }),
+        1 => Just(Net::Visible),
+        1 => (1i64..20_000).prop_map(Net::Wait),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_queue_stays_bounded_and_never_loses_an_event_without_counting_it(
+        ops in prop::collection::vec(net_op(), 1..120),
+    ) {
+        use funnelcake_core::retry::SendResult;
+        let mut s = Shop::with_config(config(|c| {
+            c.max_queue_events = Some(12.0);
+            c.max_queue_bytes = Some(12_000.0);
+            c.flush_at = Some(4.0);
+            c.max_attempts = Some(3.0);
+        }));
+        let mut delivered = 0u64;
+        for op in &ops {
+            match op {
+                Net::Track(kind) => {
+                    let name = ["page_view", "view_item", "custom", "add_to_wishlist"][*kind as usize];
+                    s.ok(name, r#"{"note":"some text to take up bytes in the queue"}"#);
+                }
+                Net::Send { code, force } => {
+                    if let Some(b) = s.tracker.take_batch(s.now, *force) {
+                        let result = if *code == 0 { SendResult::NetworkError } else { SendResult::Status { code: *code, retry_after_ms: None } };
+                        if (200..300).contains(code) {
+                            delivered += b.count as u64;
+                        }
+                        s.tracker.complete(b.id, result, s.now, 0.5);
+                    }
+                }
+                Net::Unload { accepted } => {
+                    s.tracker.page_hidden(s.now, &mut s.rng);
+                    let chunks = s.tracker.take_unload_batches(s.now);
+                    s.tracker.unload_sent((*accepted as usize).min(chunks.len()));
+                }
+                Net::Visible => s.tracker.page_visible(s.now),
+                Net::Wait(ms) => { s.advance(*ms); }
+            }
+            let q = s.tracker.queue();
+            prop_assert!(q.len() <= 12, "{} events held", q.len());
+            prop_assert!(q.bytes() <= 12_000, "{} bytes held", q.bytes());
+            prop_assert_eq!(
+                s.tracker.enqueued_total(),
+                delivered + s.tracker.pending() as u64 + s.tracker.dropped_total(),
+                "every queued event is delivered, pending, or dropped and counted"
+            );
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! Delivery policy: when to send, what to send, what a response means, what to persist.
+//!
+//! The core decides, the shell acts:
+//! - [`Tracker::take_batch`]: the batch to `fetch` now, if one is due (`flushAt` events, the
+//!   oldest `flushIntervalMs` old, `maxBatchBytes` queued, a retry due, or forced by `flush()`);
+//! - [`Tracker::complete`]: apply the retry table (`crate::retry`) to the response;
+//! - [`Tracker::take_unload_batches`] / [`Tracker::unload_sent`]: on page hide, everything unsent
+//!   in beacon-sized chunks; accepted beacons park their events (persisted, resent after a
+//!   reload or if the page becomes visible again), refused ones return to the queue;
+//! - [`Tracker::queue_to_persist`]: the queue's persisted form, when it should be written;
+//! - [`Tracker::restore_queue`]: events from storage (this tab's reload, or a closed tab's queue).
+//!
+//! One batch is in flight at a time, so events arrive in order and a retried batch carries the
+//! same ids.
+
+use crate::event::DropReason;
+use crate::queue::{EventQueue, Queued};
+use crate::retry::{backoff_ms, classify, Disposition, SendResult, MAX_EVENT_AGE_MS};
+use crate::tracker::{Outgoing, Tracker};
+use crate::wire::{Batch, Event};
+
+/// A queue this small (bytes) is persisted after every change; a larger one at most once per
+/// [`PERSIST_INTERVAL_MS`] (and always on page hide), to keep main-thread work per event small.
+pub const PERSIST_EAGER_BYTES: usize = 32 * 1024;
+/// Least time between writes of a large persisted queue, ms.
+pub const PERSIST_INTERVAL_MS: i64 = 1_000;
+
+impl Tracker {
+    /// Events waiting to be delivered (including any in flight or parked in a beacon).
+    pub fn pending(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// The queue (for inspection and tests).
+    pub fn queue(&self) -> &EventQueue {
+        &self.queue
+    }
+
+    fn due(&self, now: i64) -> bool {
+        let Some(oldest) = self.queue.front() else { return false };
+        self.queue.sendable() >= self.cfg.flush_at as usize
+            || self.queue.bytes() >= self.cfg.max_batch_bytes as usize
+            || oldest.attempts > 0
+            || self.split_limit.is_some()
+            || now - oldest.event.ts >= i64::from(self.cfg.flush_interval_ms)
+    }
+
+    /// When the shell should next call [`Tracker::take_batch`] (or persist), epoch ms; `None`
+    /// when idle.
+    pub fn next_wake(&self) -> Option<i64> {
+        // A small queue is written right after each change; only a throttled write needs a wake.
+        let throttled = self.queue_dirty && self.queue.bytes() > PERSIST_EAGER_BYTES;
+        let persist = throttled.then_some(self.queue_persisted_at + PERSIST_INTERVAL_MS);
+        let send = match (self.in_flight, self.queue.front()) {
+            (None, Some(oldest)) => {
+                let at = if self.due(oldest.event.ts) {
+                    oldest.event.ts
+                } else {
+                    oldest.event.ts + i64::from(self.cfg.flush_interval_ms)
+                };
+                Some(at.max(self.retry_at))
+            }
+            _ => None,
+        };
+        match (persist, send) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn build_batch(&mut self, now: i64, events: Vec<Event>) -> Outgoing {
+        let id = self.next_batch_id;
+        self.next_batch_id += 1;
+        let count = events.len();
+        let batch = Batch { site: self.cfg.site.clone(), sent_at: now, dropped: self.dropped_unreported(), events };
+        Outgoing { id, body: batch.encode(), count }
+    }
+
+    /// Takes oldest-first events within `maxBatchBytes` (and the split limit after a 413).
+    fn take_events(&self, skip: usize, max_events: usize) -> Vec<Event> {
+        let limit = self.cfg.max_batch_bytes as usize;
+        let mut size = 64 + self.cfg.site.len();
+        let mut out = Vec::new();
+        for q in self.queue.iter().skip(skip).take(max_events) {
+            if !out.is_empty() && size + q.bytes + 1 > limit {
+                break;
+            }
+            size += q.bytes + 1;
+            out.push(q.event.clone());
+        }
+        out
+    }
+
+    /// The batch to send now, if one is due (or `force`d by `flush()`). Nothing is taken while a
+    /// batch is in flight, or during a backoff unless forced.
+    ///
+    /// ```
+    /// use funnelcake_core::{config::*, id::SplitMix64, session::SessionState, tracker::*};
+    /// let cfg = Config::resolve(&RawConfig { site: Some("s".into()), ..Default::default() }).unwrap().0;
+    /// let mut rng = SplitMix64(1);
+    /// let mut t = Tracker::new(cfg, SessionState::new(&mut rng));
+    /// t.track("page_view", vec![], &PageContext::default(), 1_000, &mut rng).unwrap();
+    /// assert!(t.take_batch(1_000, false).is_none(), "not due: 1 event, 0 ms old");
+    /// assert!(t.take_batch(6_000, false).is_some(), "due: the oldest is flushIntervalMs old");
+    /// ```
+    pub fn take_batch(&mut self, now: i64, force: bool) -> Option<Outgoing> {
+        if self.in_flight.is_some() || self.queue.sendable() == 0 {
+            return None;
+        }
+        if !force && (!self.due(now) || now < self.retry_at) {
+            return None;
+        }
+        let events = self.take_events(0, self.split_limit.unwrap_or(usize::MAX));
+        let out = self.build_batch(now, events);
+        self.in_flight_dropped = self.dropped_unreported();
+        self.queue.mark_in_flight(out.count);
+        self.in_flight = Some((out.id, out.count));
+        Some(out)
+    }
+
+    /// Applies the outcome of sending batch `id`. `jitter` is a uniform draw in `[0, 1)`.
+    pub fn complete(&mut self, id: u64, result: SendResult, now: i64, jitter: f64) {
+        let Some((flying, count)) = self.in_flight else { return };
+        if flying != id {
+            return;
+        }
+        self.in_flight = None;
+        self.queue.land();
+        self.queue_dirty = true;
+        let count = count.min(self.queue.sendable());
+        match classify(result) {
+            Disposition::Delivered => {
+                self.queue.remove_front(count);
+                self.dropped_reported(self.in_flight_dropped);
+                self.retry_at = 0;
+                if self.split_limit.is_some_and(|l| count >= l) {
+                    self.split_limit = None;
+                }
+            }
+            Disposition::Drop => {
+                self.queue.remove_front(count);
+                self.count_drop(DropReason::Rejected, count as u64);
+            }
+            Disposition::Split if count <= 1 => {
+                self.queue.remove_front(count);
+                self.count_drop(DropReason::TooLarge, count as u64);
+            }
+            Disposition::Split => {
+                // Retry at once with half as many events; no attempt is counted.
+                self.split_limit = Some(count / 2);
+                self.retry_at = now;
+            }
+            Disposition::Retry => {
+                let max_attempts = self.cfg.max_attempts;
+                let mut attempts = 0;
+                for q in self.queue.front_mut(count) {
+                    q.attempts += 1;
+                    attempts = attempts.max(q.attempts);
+                }
+                let expired = self
+                    .queue
+                    .iter()
+                    .take(count)
+                    .take_while(|q| q.attempts >= max_attempts || now - q.event.ts > MAX_EVENT_AGE_MS)
+                    .count();
+                self.queue.remove_front(expired);
+                self.count_drop(DropReason::Expired, expired as u64);
+                let retry_after = match result {
+                    SendResult::Status { retry_after_ms, .. } => retry_after_ms,
+                    SendResult::NetworkError => None,
+                };
+                self.retry_at = now + backoff_ms(attempts, jitter, retry_after) as i64;
+            }
+        }
+    }
+
+    /// On page hide: everything not in flight, in chunks of at most `maxBatchBytes`, for
+    /// `sendBeacon`. The events are parked until [`Tracker::unload_sent`] says which chunks the
+    /// browser accepted.
+    pub fn take_unload_batches(&mut self, now: i64) -> Vec<Outgoing> {
+        let events = self.queue.park_unsent();
+        self.queue_dirty = true;
+        let limit = self.cfg.max_batch_bytes as usize;
+        let mut out = Vec::new();
+        let mut chunk: Vec<Event> = Vec::new();
+        let mut size = 64 + self.cfg.site.len();
+        for e in events {
+            let len = e.encoded_len() + 1;
+            if !chunk.is_empty() && size + len > limit {
+                out.push(self.build_batch(now, std::mem::take(&mut chunk)));
+                size = 64 + self.cfg.site.len();
+            }
+            size += len;
+            chunk.push(e);
+        }
+        if !chunk.is_empty() {
+            out.push(self.build_batch(now, chunk));
+        }
+        self.beacons = out.iter().map(|o| (o.id, o.count)).collect();
+        out
+    }
+
+    /// Reports how many of the unload chunks (in order) the browser accepted; the events of the
+    /// rest go back to the queue for the next send (or the next page load).
+    pub fn unload_sent(&mut self, accepted: usize) {
+        let refused: usize = self.beacons.iter().skip(accepted).map(|(_, n)| n).sum();
+        if accepted > 0 {
+            // The first beacon carried the drop count.
+            self.dropped_reported(self.dropped_unreported());
+        }
+        self.queue.unpark_newest(refused);
+        self.beacons.clear();
+        self.queue_dirty = true;
+    }
+
+    /// The queue's persisted form, if it should be written now: after every change while it is
+    /// small, at most once per second when large, and always when `force`d (page hide).
+    pub fn queue_to_persist(&mut self, now: i64, force: bool) -> Option<String> {
+        if !self.queue_dirty {
+            return None;
+        }
+        let eager = self.queue.bytes() <= PERSIST_EAGER_BYTES;
+        if !(force || eager || now - self.queue_persisted_at >= PERSIST_INTERVAL_MS) {
+            return None;
+        }
+        self.queue_dirty = false;
+        self.queue_persisted_at = now;
+        Some(self.queue.to_json())
+    }
+
+    /// Adds events read from storage (this tab's previous page, or a closed tab's queue) behind
+    /// the events already queued. Beacons of unknown fate are resent; the collector dedupes.
+    pub fn restore_queue(&mut self, restored: Vec<Queued>) {
+        let dropped = self.queue.extend_restored(restored);
+        self.count_drop(DropReason::QueueOverflow, dropped);
+        self.queue_dirty = true;
+    }
+}

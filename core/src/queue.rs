@@ -1,0 +1,304 @@
+//! The bounded, persistable queue of unsent events.
+//!
+//! Invariants:
+//! - never more than `max_events` events or `max_bytes` bytes (wire JSON) are held; past that the
+//!   oldest events *not in flight* are dropped, and the caller counts them;
+//! - events leave only through [`EventQueue::remove_front`] (delivered, rejected, expired) or
+//!   overflow, so nothing is lost without being counted;
+//! - the in-flight events are always a prefix of the queue (one batch in flight at a time);
+//! - the persisted form ([`EventQueue::to_json`]) is the wire encoding of each event plus its
+//!   attempt count and whether it already went out in a beacon; it is read back with the wire
+//!   decoder, so a damaged entry is skipped, never trusted.
+
+use std::collections::VecDeque;
+
+use crate::json::{self, Value};
+use crate::wire::{decode_event, Event};
+
+/// One queued event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queued {
+    /// The event, exactly as it will be (re)sent: a retry keeps its id.
+    pub event: Event,
+    /// Failed delivery attempts so far.
+    pub attempts: u32,
+    /// Sent in an unload beacon whose fate is unknown; resent on the next page load (the
+    /// collector's dedupe by id makes that harmless).
+    pub beaconed: bool,
+    /// Length of the event's wire JSON, bytes.
+    pub bytes: usize,
+}
+
+/// Bounded FIFO of unsent events.
+#[derive(Debug, Clone, Default)]
+pub struct EventQueue {
+    items: VecDeque<Queued>,
+    /// Events sent in an unload beacon, unconfirmed: not resent by this page unless it becomes
+    /// visible again or the beacon was refused; resent after a reload.
+    parked: VecDeque<Queued>,
+    bytes: usize,
+    in_flight: usize,
+    max_events: usize,
+    max_bytes: usize,
+}
+
+impl EventQueue {
+    /// An empty queue with the given bounds.
+    pub fn new(max_events: usize, max_bytes: usize) -> EventQueue {
+        EventQueue { max_events: max_events.max(1), max_bytes: max_bytes.max(1), ..EventQueue::default() }
+    }
+
+    /// Number of events held (including in flight and parked).
+    pub fn len(&self) -> usize {
+        self.items.len() + self.parked.len()
+    }
+
+    /// `true` when nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty() && self.parked.is_empty()
+    }
+
+    /// Events that can be sent now (not parked), including any in flight.
+    pub fn sendable(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Wire bytes held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Events currently in flight (a prefix).
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// The sendable events, oldest first (parked ones are not included).
+    pub fn iter(&self) -> impl Iterator<Item = &Queued> {
+        self.items.iter()
+    }
+
+    /// The oldest event, if any.
+    pub fn front(&self) -> Option<&Queued> {
+        self.items.front()
+    }
+
+    /// Appends an event; returns how many of the oldest not-in-flight events were dropped to
+    /// stay within the bounds. An event larger than the whole byte bound is itself dropped
+    /// (counted in the return value).
+    ///
+    /// ```
+    /// use funnelcake_core::{queue::EventQueue, wire::Event};
+    /// let mut q = EventQueue::new(2, 1_000_000);
+    /// let e = |t: &str| Event { t: t.into(), ..Event::default() };
+    /// assert_eq!(q.push(e("a")) + q.push(e("b")), 0);
+    /// assert_eq!(q.push(e("c")), 1);
+    /// assert_eq!(q.iter().map(|x| x.event.t.as_str()).collect::<Vec<_>>(), ["b", "c"]);
+    /// ```
+    pub fn push(&mut self, event: Event) -> u64 {
+        let bytes = event.encoded_len();
+        self.push_queued(Queued { event, attempts: 0, beaconed: false, bytes })
+    }
+
+    fn push_queued(&mut self, q: Queued) -> u64 {
+        if q.bytes > self.max_bytes {
+            return 1;
+        }
+        self.bytes += q.bytes;
+        self.items.push_back(q);
+        let mut dropped = 0;
+        while self.len() > self.max_events || self.bytes > self.max_bytes {
+            // Drop the oldest event that is not in flight: parked ones first (they were sent
+            // once already), then the oldest unsent.
+            let old = match self.parked.pop_front() {
+                Some(p) => p,
+                None if self.items.len() > self.in_flight => match self.items.remove(self.in_flight) {
+                    Some(i) => i,
+                    None => break,
+                },
+                None => break,
+            };
+            self.bytes -= old.bytes;
+            dropped += 1;
+        }
+        dropped
+    }
+
+    /// Marks the first `n` events as in flight.
+    pub fn mark_in_flight(&mut self, n: usize) {
+        self.in_flight = n.min(self.items.len());
+    }
+
+    /// Clears the in-flight mark (the send ended).
+    pub fn land(&mut self) {
+        self.in_flight = 0;
+    }
+
+    /// Removes the first `n` events (delivered, rejected or expired); returns them.
+    pub fn remove_front(&mut self, n: usize) -> Vec<Queued> {
+        let n = n.min(self.items.len());
+        self.in_flight = self.in_flight.saturating_sub(n);
+        let out: Vec<Queued> = self.items.drain(..n).collect();
+        self.bytes -= out.iter().map(|q| q.bytes).sum::<usize>();
+        out
+    }
+
+    /// Mutable access to the first `n` events (to count attempts, mark beacons).
+    pub fn front_mut(&mut self, n: usize) -> impl Iterator<Item = &mut Queued> {
+        self.items.iter_mut().take(n)
+    }
+
+    /// Parks every event that is not in flight (they are being sent by beacon) and returns them,
+    /// oldest first.
+    pub fn park_unsent(&mut self) -> Vec<Event> {
+        let moved: Vec<Queued> = self.items.drain(self.in_flight..).collect();
+        let events = moved.iter().map(|q| q.event.clone()).collect();
+        for mut q in moved {
+            q.beaconed = true;
+            self.parked.push_back(q);
+        }
+        events
+    }
+
+    /// Returns the newest `n` parked events to the sendable queue (their beacon was refused).
+    pub fn unpark_newest(&mut self, n: usize) {
+        let keep = self.parked.len().saturating_sub(n);
+        let back: Vec<Queued> = self.parked.drain(keep..).collect();
+        for (i, mut q) in back.into_iter().enumerate() {
+            q.beaconed = false;
+            self.items.insert((self.in_flight + i).min(self.items.len()), q);
+        }
+    }
+
+    /// Returns every parked event to the sendable queue, ahead of newer events (the page is
+    /// alive again: resend and let the collector's dedupe settle what the beacon delivered).
+    pub fn unpark_all(&mut self) {
+        let n = self.parked.len();
+        self.unpark_newest(n);
+    }
+
+    /// Appends events restored from storage (or adopted from a closed tab), keeping their ids,
+    /// attempts and beacon marks; returns how many were dropped for the bounds.
+    pub fn extend_restored(&mut self, restored: Vec<Queued>) -> u64 {
+        restored
+            .into_iter()
+            .map(|mut q| {
+                // A beacon's fate is unknown: resend (the collector dedupes by id).
+                q.beaconed = false;
+                self.push_queued(q)
+            })
+            .sum()
+    }
+
+    /// The persisted form: `[[attempts, beaconed, <wire event>], …]`.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(self.bytes + 16 * self.items.len() + 2);
+        out.push('[');
+        for (i, q) in self.parked.iter().chain(self.items.iter()).enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('[');
+            json::write_int(&mut out, i64::from(q.attempts));
+            out.push_str(if q.beaconed { ",1," } else { ",0," });
+            q.event.write_to(&mut out);
+            out.push(']');
+        }
+        out.push(']');
+        out
+    }
+
+    /// Reads [`EventQueue::to_json`]; unreadable entries are skipped (returned count).
+    pub fn parse_persisted(text: &str) -> (Vec<Queued>, u64) {
+        let Ok(Value::Arr(list)) = json::parse(text) else { return (Vec::new(), 0) };
+        let mut skipped = 0;
+        let mut out = Vec::with_capacity(list.len());
+        for entry in &list {
+            let parsed = entry.as_array().and_then(|a| {
+                let attempts = u32::try_from(a.first()?.as_i64()?).ok()?;
+                let beaconed = a.get(1)?.as_i64()? == 1;
+                let event = decode_event(a.get(2)?, "").ok()?;
+                let bytes = event.encoded_len();
+                Some(Queued { event, attempts, beaconed, bytes })
+            });
+            match parsed {
+                Some(q) => out.push(q),
+                None => skipped += 1,
+            }
+        }
+        (out, skipped)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(id: u8, pad: usize) -> Event {
+        Event {
+            id: format!("{id:032x}"),
+            t: "x".into(),
+            sid: "s".into(),
+            aid: "a".into(),
+            seq: u64::from(id),
+            url: "u".repeat(pad),
+            ..Event::default()
+        }
+    }
+
+    #[test]
+    fn bytes_bound_drops_oldest_not_in_flight() {
+        let one = ev(1, 100).encoded_len();
+        let mut q = EventQueue::new(100, one * 3);
+        for i in 1..=3 {
+            assert_eq!(q.push(ev(i, 100)), 0);
+        }
+        q.mark_in_flight(1);
+        assert_eq!(q.push(ev(4, 100)), 1);
+        let seqs: Vec<u64> = q.iter().map(|x| x.event.seq).collect();
+        assert_eq!(seqs, vec![1, 3, 4], "the in-flight event 1 stays; 2 is the oldest droppable");
+        assert!(q.bytes() <= one * 3);
+        assert_eq!(q.push(ev(5, one * 4)), 1, "an event larger than the whole bound is refused");
+    }
+
+    #[test]
+    fn parked_events_persist_and_return_when_the_beacon_is_refused_or_the_page_lives_on() {
+        let mut q = EventQueue::new(10, 100_000);
+        for i in 1..=4 {
+            q.push(ev(i, 1));
+        }
+        q.mark_in_flight(1);
+        let parked = q.park_unsent();
+        assert_eq!(parked.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 3, 4]);
+        assert_eq!((q.len(), q.sendable()), (4, 1));
+        assert!(q.to_json().contains("[0,1,"), "parked events are persisted, marked");
+        q.unpark_newest(1);
+        assert_eq!(q.iter().map(|x| x.event.seq).collect::<Vec<_>>(), vec![1, 4]);
+        q.push(ev(5, 1));
+        q.unpark_all();
+        assert_eq!(q.iter().map(|x| x.event.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+        assert!(q.iter().all(|x| !x.beaconed));
+    }
+
+    #[test]
+    fn persisted_form_round_trips_and_skips_damage() {
+        let mut q = EventQueue::new(10, 100_000);
+        q.push(ev(1, 1));
+        q.push(ev(2, 1));
+        q.front_mut(1).for_each(|x| {
+            x.attempts = 3;
+            x.beaconed = true;
+        });
+        let text = q.to_json();
+        let (back, skipped) = EventQueue::parse_persisted(&text);
+        assert_eq!((back.len(), skipped), (2, 0));
+        assert_eq!((back[0].attempts, back[0].beaconed, back[1].attempts), (3, true, 0));
+        assert_eq!(back[0].event, q.front().unwrap().event);
+        let damaged = text.replacen("[3,1,", "[3,1,{\"bad\":1},", 1);
+        let (back, skipped) = EventQueue::parse_persisted(&damaged);
+        assert_eq!((back.len(), skipped), (1, 1), "the damaged entry is skipped, the other kept");
+        let (back, skipped) = EventQueue::parse_persisted("[[0,0,{\"t\":1}],[1]]");
+        assert_eq!((back.len(), skipped), (0, 2));
+        assert_eq!(EventQueue::parse_persisted("not json").0.len(), 0);
+    }
+}
