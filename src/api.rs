@@ -17,6 +17,7 @@ use wasm_bindgen::prelude::*;
 use crate::convert;
 use crate::env::{self, BrowserEntropy};
 use crate::lifecycle::{self, Change, Listeners};
+use crate::outbox::Outbox;
 use crate::scheduler::Scheduler;
 use crate::storage::Store;
 use crate::transport;
@@ -32,6 +33,7 @@ struct Sdk {
     last_written: String,
     listeners: Vec<(u32, js_sys::Function)>,
     next_listener: u32,
+    outbox: Outbox,
     _lifecycle: Option<Listeners>,
 }
 
@@ -66,6 +68,38 @@ impl Sdk {
         self.store.set(STATE_KEY, &json);
         self.last_written = json;
     }
+
+    /// Writes this tab's queue when the core says it is due (or `force`, on hide).
+    fn persist_queue(&mut self, force: bool) {
+        if !self.outbox.owned() {
+            return;
+        }
+        let now = env::now_ms();
+        if let Some(json) = self.tracker.queue_to_persist(now, force) {
+            self.outbox.write(&mut self.store, now, &json);
+        }
+    }
+}
+
+/// Takes over the queues of tabs that are gone (see [`crate::outbox`]).
+fn adopt_orphans() {
+    let Some((site, tab)) = with_sdk(|sdk| (sdk.tracker.config().site.clone(), sdk.outbox.tab().to_owned())) else {
+        return;
+    };
+    let adopt = |json: String| -> bool {
+        let (events, _skipped) = funnelcake_core::queue::EventQueue::parse_persisted(&json);
+        let adopted = with_sdk(|sdk| {
+            sdk.tracker.restore_queue(events);
+            sdk.persist_queue(true);
+        })
+        .is_some();
+        if adopted {
+            pump(false);
+        }
+        adopted
+    };
+    // Called without the SDK borrowed: adoption callbacks borrow it themselves.
+    Outbox::adopt_orphans(&tab, &site, env::now_ms(), adopt);
 }
 
 /// Initialises the SDK. Returns `false` (and logs) when the config is unusable. Calling `init`
@@ -96,6 +130,8 @@ pub fn init(config: JsValue) -> bool {
     let stored = store.get(STATE_KEY).unwrap_or_default();
     let state = SessionState::from_json(&stored).unwrap_or_else(|| SessionState::new(&mut rng));
     let auto = cfg.auto_pageviews;
+    let site = cfg.site.clone();
+    let tab = funnelcake_core::id::new_id(&mut rng);
     let mut tracker = Tracker::new(cfg, state);
     tracker.page_loaded();
     if lifecycle::is_visible() {
@@ -109,6 +145,7 @@ pub fn init(config: JsValue) -> bool {
         last_written: stored,
         listeners: Vec::new(),
         next_listener: 1,
+        outbox: Outbox::new(tab),
         _lifecycle: None,
     };
     let ok = SDK.with(|cell| match cell.try_borrow_mut() {
@@ -127,6 +164,13 @@ pub fn init(config: JsValue) -> bool {
         sdk._lifecycle = Some(listeners);
         sdk.persist();
     });
+    // Once this tab holds its lock: write its queue, then take over queues of closed tabs.
+    with_sdk(|sdk| {
+        sdk.outbox.claim(&site, || {
+            with_sdk(|sdk| sdk.persist_queue(true));
+            adopt_orphans();
+        })
+    });
     if auto {
         record("page_view", Vec::new(), None);
     }
@@ -141,15 +185,27 @@ fn on_lifecycle(change: Change) {
                 sdk.sync_from_storage();
                 sdk.tracker.page_visible(now);
                 sdk.persist();
+                sdk.persist_queue(false);
             });
+            adopt_orphans();
+            pump(false);
         }
         Change::Hidden => {
-            with_sdk(|sdk| {
+            // The page may be going away: everything unsent leaves by beacon now, and the queue
+            // (with the beaconed events parked, in case a beacon is lost) is persisted.
+            let Some((batches, endpoint)) = with_sdk(|sdk| {
                 sdk.sync_from_storage();
                 sdk.tracker.page_hidden(now, &mut sdk.rng);
                 sdk.persist();
+                (sdk.tracker.take_unload_batches(now), sdk.tracker.config().endpoint.clone())
+            }) else {
+                return;
+            };
+            let accepted = batches.iter().take_while(|b| transport::beacon(&endpoint, &b.body)).count();
+            with_sdk(|sdk| {
+                sdk.tracker.unload_sent(accepted);
+                sdk.persist_queue(true);
             });
-            pump(true);
         }
     }
 }
@@ -185,6 +241,7 @@ fn record(name: &str, props: Vec<(String, Value)>, ctx: Option<&JsValue>) {
         sdk.sync_from_storage();
         let result = sdk.tracker.track(name, props, &page, ts, &mut sdk.rng);
         sdk.persist();
+        sdk.persist_queue(false);
         if let Err(reason) = result {
             env::debug_log(sdk.tracker.config().debug, &[name, " dropped: ", reason.as_str()]);
         }
@@ -388,10 +445,14 @@ fn pump(force: bool) {
         wasm_bindgen_futures::spawn_local(async move {
             let result = transport::post(&endpoint, &out.body).await;
             let jitter = js_sys::Math::random();
-            with_sdk(|sdk| sdk.tracker.complete(out.id, result, env::now_ms(), jitter));
+            with_sdk(|sdk| {
+                sdk.tracker.complete(out.id, result, env::now_ms(), jitter);
+                sdk.persist_queue(false);
+            });
             pump(false);
         });
     }
+    with_sdk(|sdk| sdk.persist_queue(false));
     arm_timer();
 }
 
@@ -422,7 +483,10 @@ pub fn flush() -> js_sys::Promise {
             let result = transport::post(&endpoint, &out.body).await;
             let delivered = matches!(result, funnelcake_core::retry::SendResult::Status { code: 200..=299, .. });
             let jitter = js_sys::Math::random();
-            with_sdk(|sdk| sdk.tracker.complete(out.id, result, env::now_ms(), jitter));
+            with_sdk(|sdk| {
+                sdk.tracker.complete(out.id, result, env::now_ms(), jitter);
+                sdk.persist_queue(false);
+            });
             if !delivered {
                 break;
             }
@@ -439,13 +503,14 @@ pub fn flush() -> js_sys::Promise {
 pub fn debug_state() -> JsValue {
     with_sdk(|sdk| {
         let st = sdk.tracker.state();
-        let sid = st.session.as_ref().map(|s| s.id.clone()).unwrap_or_default();
-        convert::to_js(&Value::Obj(vec![
-            ("anonymousId".into(), Value::Str(st.anonymous_id.clone())),
-            ("sessionId".into(), Value::Str(sid)),
-            ("pending".into(), Value::Num(sdk.tracker.pending() as f64)),
-            ("persistent".into(), Value::Bool(sdk.store.is_persistent())),
-        ]))
+        let mut out = String::from("{\"anonymousId\":");
+        funnelcake_core::json::write_str(&mut out, &st.anonymous_id);
+        out.push_str(",\"sessionId\":");
+        funnelcake_core::json::write_str(&mut out, st.session.as_ref().map_or("", |s| s.id.as_str()));
+        out.push_str(",\"pending\":");
+        funnelcake_core::json::write_int(&mut out, sdk.tracker.pending() as i64);
+        out.push_str(if sdk.store.is_persistent() { ",\"persistent\":true}" } else { ",\"persistent\":false}" });
+        js_sys::JSON::parse(&out).unwrap_or(JsValue::NULL)
     })
     .unwrap_or(JsValue::NULL)
 }

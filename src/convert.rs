@@ -65,21 +65,3 @@ pub fn props(v: &JsValue) -> Vec<(String, Value)> {
         _ => Vec::new(),
     }
 }
-
-/// Core JSON value → plain JS value (objects, arrays, strings, numbers, booleans, null).
-pub fn to_js(v: &Value) -> JsValue {
-    match v {
-        Value::Null => JsValue::NULL,
-        Value::Bool(b) => JsValue::from_bool(*b),
-        Value::Num(n) => JsValue::from_f64(*n),
-        Value::Str(s) => JsValue::from_str(s),
-        Value::Arr(items) => items.iter().map(to_js).collect::<js_sys::Array>().into(),
-        Value::Obj(members) => {
-            let o = js_sys::Object::new();
-            for (k, v) in members {
-                let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), &to_js(v));
-            }
-            o.into()
-        }
-    }
-}

@@ -41,6 +41,42 @@ impl Store {
         self.local.as_ref().and_then(|s| s.get_item(&key).ok().flatten())
     }
 
+    /// Removes `name` from storage and memory.
+    pub fn remove(&mut self, name: &str) {
+        let key = self.key(name);
+        self.memory.retain(|(k, _)| *k != key);
+        if let Some(s) = &self.local {
+            let _ = s.remove_item(&key);
+        }
+    }
+
+    /// Names (without the site prefix) of stored entries that start with `start`.
+    pub fn names_starting_with(&self, start: &str) -> Vec<String> {
+        let full = self.key(start);
+        let mut out: Vec<String> = self
+            .memory
+            .iter()
+            .filter_map(|(k, _)| k.strip_prefix(&self.prefix))
+            .filter(|n| n.starts_with(start))
+            .map(str::to_owned)
+            .collect();
+        if let Some(s) = &self.local {
+            let n = s.length().unwrap_or(0);
+            for i in 0..n {
+                if let Ok(Some(k)) = s.key(i) {
+                    if k.starts_with(&full) {
+                        if let Some(name) = k.strip_prefix(&self.prefix) {
+                            if !out.iter().any(|o| o == name) {
+                                out.push(name.to_owned());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Writes `name`; on any storage failure the value is kept in memory instead.
     pub fn set(&mut self, name: &str, value: &str) {
         let key = self.key(name);

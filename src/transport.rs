@@ -28,3 +28,11 @@ pub async fn post(endpoint: &str, body: &str) -> SendResult {
         .map(|s| s.saturating_mul(1000));
     SendResult::Status { code: response.status(), retry_after_ms }
 }
+
+/// Queues `body` with `navigator.sendBeacon` (sent as `text/plain;charset=UTF-8`, survives the
+/// page going away). `true` if the browser accepted it; it refuses when the page's keepalive
+/// budget (64 KiB in flight) is used up.
+/// <https://developer.mozilla.org/en-US/docs/Web/API/Navigator/sendBeacon>
+pub fn beacon(endpoint: &str, body: &str) -> bool {
+    web_sys::window().and_then(|w| w.navigator().send_beacon_with_opt_str(endpoint, Some(body)).ok()).unwrap_or(false)
+}

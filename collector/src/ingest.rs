@@ -153,6 +153,30 @@ pub async fn get_events(
     Ok(Json(json!({ "site": site, "events": list })))
 }
 
+/// Handles `GET /v1/sites/{site}/sessions?limit=N` (dev mode only): the latest summary of each
+/// session (highest `seq`), most recent first.
+pub async fn get_sessions(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Query(q): Query<EventsQuery>,
+) -> Result<Json<JsonValue>, ApiError> {
+    if !state.settings.dev {
+        return Err(ApiError::not_found("the raw sessions endpoint (enabled by --dev)"));
+    }
+    let limit = q.limit.unwrap_or(100).clamp(1, 10_000);
+    let rows = state.store.sessions(&site, limit).await.map_err(|_| ApiError::storage_unavailable())?;
+    let list: Vec<JsonValue> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "sid": r.sid, "aid": r.aid, "seq": r.seq, "ts": r.ts, "final": r.final_,
+                "summary": serde_json::from_str::<JsonValue>(&r.summary).unwrap_or(JsonValue::Null),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "site": site, "sessions": list })))
+}
+
 /// `true` if `id` is a well-formed event id (re-exported for tests).
 pub fn is_event_id(id: &str) -> bool {
     wire::is_event_id(id)

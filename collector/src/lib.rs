@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/batch", post(ingest::post_batch))
         .route("/v1/sites/{site}/events", get(ingest::get_events))
+        .route("/v1/sites/{site}/sessions", get(ingest::get_sessions))
         .route("/healthz", get(|| async { "ok" }))
         .nest_service("/funnelcake", sdk)
         .fallback_service(www)

@@ -64,6 +64,9 @@ pub trait Store: Send + Sync + 'static {
     /// The most recent `limit` events of `site`, newest first.
     fn recent_events(&self, site: &str, limit: usize) -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>>;
 
+    /// The latest summaries of `site`'s sessions, most recent first.
+    fn sessions(&self, site: &str, limit: usize) -> BoxFuture<'_, Result<Vec<SessionRow>, StoreError>>;
+
     /// Waits until every acknowledged write is committed and stops the writer.
     fn shutdown(&self) -> BoxFuture<'_, ()>;
 }
@@ -81,7 +84,8 @@ pub struct SqliteStore {
 }
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE events (
         site TEXT NOT NULL,
         id TEXT NOT NULL,
@@ -109,7 +113,38 @@ const MIGRATIONS: &[&str] = &["
     ) WITHOUT ROWID;
     CREATE INDEX events_site_ts ON events (site, ts);
     CREATE INDEX events_site_sid ON events (site, sid, seq);
-"];
+",
+    "
+    CREATE TABLE sessions (
+        site TEXT NOT NULL,
+        sid TEXT NOT NULL,
+        aid TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        final INTEGER NOT NULL,
+        summary TEXT NOT NULL,
+        PRIMARY KEY (site, sid)
+    ) WITHOUT ROWID;
+    CREATE INDEX sessions_site_ts ON sessions (site, ts);
+",
+];
+
+/// One session's latest summary (the `session_summary` with the highest `seq`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRow {
+    /// Session id.
+    pub sid: String,
+    /// Anonymous id.
+    pub aid: String,
+    /// `seq` of the summary kept.
+    pub seq: u64,
+    /// Skew-corrected time of that summary.
+    pub ts: i64,
+    /// `true` if it is the final summary.
+    pub final_: bool,
+    /// The summary's props (snake_case metrics snapshot), JSON text.
+    pub summary: String,
+}
 
 fn open(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
@@ -155,6 +190,14 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
              referrer, title, props, items, value, currency, order_id, exp, src, ua_family, device)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
         )?;
+        // Keep the summary with the highest seq: summaries may arrive out of order (a retried
+        // batch, a beacon racing a fetch).
+        let mut summaries = tx.prepare_cached(
+            "INSERT INTO sessions (site, sid, aid, seq, ts, final, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (site, sid) DO UPDATE SET aid = excluded.aid, seq = excluded.seq, ts = excluded.ts,
+                 final = excluded.final, summary = excluded.summary
+             WHERE excluded.seq > sessions.seq",
+        )?;
         for job in jobs {
             let mut inserted = Vec::with_capacity(job.events.len());
             for s in &job.events {
@@ -184,6 +227,18 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
                     s.device,
                 ])?;
                 inserted.push(n == 1);
+                if n == 1 && e.t == "session_summary" {
+                    let is_final = e.props.iter().any(|(k, v)| k == "final" && *v == Value::Bool(true));
+                    summaries.execute(params![
+                        s.site,
+                        e.sid,
+                        e.aid,
+                        e.seq as i64,
+                        s.ts,
+                        is_final,
+                        obj_json(&e.props)
+                    ])?;
+                }
             }
             results.push(inserted);
         }
@@ -323,6 +378,32 @@ impl Store for SqliteStore {
                 let rows = stmt.query_map(params![site, limit as i64], row_to_event)?;
                 let out = rows.collect::<Result<Vec<_>, _>>()?;
                 Ok(out)
+            })
+            .await
+            .map_err(|e| StoreError(e.to_string()))?
+        })
+    }
+
+    fn sessions(&self, site: &str, limit: usize) -> BoxFuture<'_, Result<Vec<SessionRow>, StoreError>> {
+        let site = site.to_owned();
+        let reader = self.reader.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let conn = reader.lock().map_err(|_| StoreError("reader poisoned".into()))?;
+                let mut stmt = conn.prepare_cached(
+                    "SELECT sid, aid, seq, ts, final, summary FROM sessions WHERE site = ?1 ORDER BY ts DESC LIMIT ?2",
+                )?;
+                let rows = stmt.query_map(params![site, limit as i64], |r| {
+                    Ok(SessionRow {
+                        sid: r.get(0)?,
+                        aid: r.get(1)?,
+                        seq: r.get::<_, i64>(2)? as u64,
+                        ts: r.get(3)?,
+                        final_: r.get(4)?,
+                        summary: r.get(5)?,
+                    })
+                })?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
             })
             .await
             .map_err(|e| StoreError(e.to_string()))?

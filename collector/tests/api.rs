@@ -139,3 +139,33 @@ fn error_statuses_match_the_client_retry_table() {
     }
     assert!(ApiError::storage_unavailable().retry_after_s.is_some(), "503 must carry Retry-After");
 }
+
+fn summary_event(id: u8, seq: u64, final_: bool, page_views: u32) -> String {
+    format!(
+        r#"{{"id":"{id:032x}","t":"session_summary","ts":1,"sid":"s-1","aid":"a-1","seq":{seq},"url":"/",
+            "props":{{"page_views":{page_views},"final":{final_}}}}}"#
+    )
+}
+
+#[tokio::test]
+async fn sessions_keep_the_summary_with_the_highest_seq() {
+    let h = harness(|_| {});
+    let batch =
+        |events: Vec<String>| format!(r#"{{"v":1,"site":"shop-1","sent_at":1,"events":[{}]}}"#, events.join(","));
+    // Out of order: seq 5 arrives, then an older seq 3, then the final seq 7.
+    for events in
+        [vec![summary_event(1, 5, false, 2)], vec![summary_event(2, 3, false, 1)], vec![summary_event(3, 7, true, 4)]]
+    {
+        let (status, _, _) = call(&h.app, post("/v1/batch", batch(events))).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (_, res, _) = call(&h.app, Request::get("/v1/sites/shop-1/sessions").body(Body::empty()).unwrap()).await;
+    let sessions = res["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!((sessions[0]["seq"].as_u64(), sessions[0]["final"].as_bool()), (Some(7), Some(true)));
+    assert_eq!(sessions[0]["summary"]["page_views"], 4);
+    // A duplicate delivery of an older summary changes nothing.
+    call(&h.app, post("/v1/batch", batch(vec![summary_event(1, 5, false, 2)]))).await;
+    let (_, res, _) = call(&h.app, Request::get("/v1/sites/shop-1/sessions").body(Body::empty()).unwrap()).await;
+    assert_eq!(res["sessions"][0]["seq"], 7);
+}

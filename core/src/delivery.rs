@@ -17,7 +17,7 @@ use crate::event::DropReason;
 use crate::queue::{EventQueue, Queued};
 use crate::retry::{backoff_ms, classify, Disposition, SendResult, MAX_EVENT_AGE_MS};
 use crate::tracker::{Outgoing, Tracker};
-use crate::wire::{Batch, Event};
+use crate::wire::encode_batch_raw;
 
 /// A queue this small (bytes) is persisted after every change; a larger one at most once per
 /// [`PERSIST_INTERVAL_MS`] (and always on page hide), to keep main-thread work per event small.
@@ -42,7 +42,7 @@ impl Tracker {
             || self.queue.bytes() >= self.cfg.max_batch_bytes as usize
             || oldest.attempts > 0
             || self.split_limit.is_some()
-            || now - oldest.event.ts >= i64::from(self.cfg.flush_interval_ms)
+            || now - oldest.ts >= i64::from(self.cfg.flush_interval_ms)
     }
 
     /// When the shell should next call [`Tracker::take_batch`] (or persist), epoch ms; `None`
@@ -53,11 +53,8 @@ impl Tracker {
         let persist = throttled.then_some(self.queue_persisted_at + PERSIST_INTERVAL_MS);
         let send = match (self.in_flight, self.queue.front()) {
             (None, Some(oldest)) => {
-                let at = if self.due(oldest.event.ts) {
-                    oldest.event.ts
-                } else {
-                    oldest.event.ts + i64::from(self.cfg.flush_interval_ms)
-                };
+                let at =
+                    if self.due(oldest.ts) { oldest.ts } else { oldest.ts + i64::from(self.cfg.flush_interval_ms) };
                 Some(at.max(self.retry_at))
             }
             _ => None,
@@ -68,27 +65,10 @@ impl Tracker {
         }
     }
 
-    fn build_batch(&mut self, now: i64, events: Vec<Event>) -> Outgoing {
+    fn outgoing(&mut self, body: String, count: usize) -> Outgoing {
         let id = self.next_batch_id;
         self.next_batch_id += 1;
-        let count = events.len();
-        let batch = Batch { site: self.cfg.site.clone(), sent_at: now, dropped: self.dropped_unreported(), events };
-        Outgoing { id, body: batch.encode(), count }
-    }
-
-    /// Takes oldest-first events within `maxBatchBytes` (and the split limit after a 413).
-    fn take_events(&self, skip: usize, max_events: usize) -> Vec<Event> {
-        let limit = self.cfg.max_batch_bytes as usize;
-        let mut size = 64 + self.cfg.site.len();
-        let mut out = Vec::new();
-        for q in self.queue.iter().skip(skip).take(max_events) {
-            if !out.is_empty() && size + q.bytes + 1 > limit {
-                break;
-            }
-            size += q.bytes + 1;
-            out.push(q.event.clone());
-        }
-        out
+        Outgoing { id, body, count }
     }
 
     /// The batch to send now, if one is due (or `force`d by `flush()`). Nothing is taken while a
@@ -110,8 +90,18 @@ impl Tracker {
         if !force && (!self.due(now) || now < self.retry_at) {
             return None;
         }
-        let events = self.take_events(0, self.split_limit.unwrap_or(usize::MAX));
-        let out = self.build_batch(now, events);
+        let limit = self.cfg.max_batch_bytes as usize;
+        let mut size = 64 + self.cfg.site.len();
+        let mut events: Vec<&str> = Vec::new();
+        for q in self.queue.iter().take(self.split_limit.unwrap_or(usize::MAX)) {
+            if !events.is_empty() && size + q.bytes + 1 > limit {
+                break;
+            }
+            size += q.bytes + 1;
+            events.push(&q.json);
+        }
+        let (body, count) = (encode_batch_raw(&self.cfg.site, now, self.dropped_unreported(), &events), events.len());
+        let out = self.outgoing(body, count);
         self.in_flight_dropped = self.dropped_unreported();
         self.queue.mark_in_flight(out.count);
         self.in_flight = Some((out.id, out.count));
@@ -161,7 +151,7 @@ impl Tracker {
                     .queue
                     .iter()
                     .take(count)
-                    .take_while(|q| q.attempts >= max_attempts || now - q.event.ts > MAX_EVENT_AGE_MS)
+                    .take_while(|q| q.attempts >= max_attempts || now - q.ts > MAX_EVENT_AGE_MS)
                     .count();
                 self.queue.remove_front(expired);
                 self.count_drop(DropReason::Expired, expired as u64);
@@ -182,19 +172,22 @@ impl Tracker {
         self.queue_dirty = true;
         let limit = self.cfg.max_batch_bytes as usize;
         let mut out = Vec::new();
-        let mut chunk: Vec<Event> = Vec::new();
+        let mut chunk: Vec<&str> = Vec::new();
         let mut size = 64 + self.cfg.site.len();
-        for e in events {
-            let len = e.encoded_len() + 1;
+        for e in &events {
+            let len = e.len() + 1;
             if !chunk.is_empty() && size + len > limit {
-                out.push(self.build_batch(now, std::mem::take(&mut chunk)));
+                let body = encode_batch_raw(&self.cfg.site, now, self.dropped_unreported(), &chunk);
+                out.push(self.outgoing(body, chunk.len()));
+                chunk.clear();
                 size = 64 + self.cfg.site.len();
             }
             size += len;
             chunk.push(e);
         }
         if !chunk.is_empty() {
-            out.push(self.build_batch(now, chunk));
+            let body = encode_batch_raw(&self.cfg.site, now, self.dropped_unreported(), &chunk);
+            out.push(self.outgoing(body, chunk.len()));
         }
         self.beacons = out.iter().map(|o| (o.id, o.count)).collect();
         out

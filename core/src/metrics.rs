@@ -3,7 +3,7 @@
 //! [`SessionMetrics::observe`] updates the state with each recorded event; [`snapshot`]
 //! renders the DESIGN.md §7 shape, in camelCase for `metrics()` and snake_case for the props of
 //! `session_summary`. The state is persisted with the session (every page load of a multi-page
-//! shop is a fresh wasm instance), in a compact form of its own ([`SessionMetrics::to_value`]).
+//! shop is a fresh wasm instance), in a compact form of its own ([`SessionMetrics::write_persisted`]).
 //! Formulas and edge cases are documented in METRICS.md.
 
 use crate::cart::{Cart, CartLine};
@@ -185,98 +185,109 @@ impl SessionMetrics {
         self.began_checkout && self.orders.is_empty()
     }
 
-    /// Compact persisted form (short keys; see [`SessionMetrics::from_value`]).
-    pub fn to_value(&self) -> Value {
-        let s = |v: &Option<String>| v.clone().map_or(Value::Null, Value::Str);
-        let n = |v: i64| Value::Num(v as f64);
-        let progress = |p: &FunnelProgress| {
-            Value::Obj(vec![
-                ("r".into(), Value::Arr(p.reached_at.iter().map(|t| t.map_or(Value::Null, n)).collect())),
-                ("o".into(), n(p.in_order as i64)),
-            ])
+    /// Writes the compact persisted form (short keys; read by [`SessionMetrics::from_value`]).
+    pub fn write_persisted(&self, out: &mut String) {
+        let mut w = Writer { out: std::mem::take(out), style: KeyStyle::Camel, comma: false };
+        let progress = |w: &mut Writer, p: &FunnelProgress| {
+            w.open('{');
+            w.key("r");
+            w.open('[');
+            for t in &p.reached_at {
+                w.item();
+                w.opt_value(*t);
+            }
+            w.close(']');
+            w.int("o", p.in_order as i64);
+            w.close('}');
         };
-        let pairs = |list: &[(String, i64)]| {
-            Value::Arr(list.iter().map(|(c, v)| Value::Arr(vec![Value::Str(c.clone()), n(*v)])).collect())
+        w.open('{');
+        w.int("pv", i64::from(self.page_views));
+        w.str("lp", self.landing_page.as_deref());
+        w.str("xp", self.exit_page.as_deref());
+        w.str("ref", self.referrer.as_deref());
+        w.key("src");
+        match &self.source {
+            Some(x) => {
+                w.open('[');
+                for f in [
+                    Some(&x.kind),
+                    x.source.as_ref(),
+                    x.medium.as_ref(),
+                    x.campaign.as_ref(),
+                    x.term.as_ref(),
+                    x.content.as_ref(),
+                ] {
+                    w.item();
+                    w.opt_str(f.map(String::as_str));
+                }
+                w.close(']');
+            }
+            None => w.out.push_str("null"),
+        }
+        w.int("eng", self.engaged_ms);
+        w.opt_int("vis", self.visible_since);
+        w.key("f");
+        progress(&mut w, &self.funnel);
+        w.key("fs");
+        w.open('[');
+        for p in &self.funnels {
+            w.item();
+            progress(&mut w, p);
+        }
+        w.close(']');
+        w.bool("ck", self.cart.known);
+        w.key("cl");
+        w.open('[');
+        for l in &self.cart.lines {
+            w.item();
+            w.open('[');
+            w.opt_str(Some(&l.id));
+            w.item();
+            w.opt_str(l.variant.as_deref());
+            w.item();
+            w.opt_value(Some(l.quantity));
+            w.item();
+            w.opt_value(l.unit_price);
+            w.item();
+            w.opt_str(Some(&l.currency));
+            w.close(']');
+        }
+        w.close(']');
+        w.bool("bc", self.began_checkout);
+        w.key("ord");
+        w.open('[');
+        for o in &self.orders {
+            w.item();
+            w.open('[');
+            w.opt_str(Some(&o.id));
+            w.item();
+            w.opt_value(Some(o.value));
+            w.item();
+            w.opt_str(Some(&o.currency));
+            w.close(']');
+        }
+        w.close(']');
+        let pairs = |w: &mut Writer, k: &str, list: &mut dyn Iterator<Item = (&str, i64)>| {
+            w.key(k);
+            w.open('[');
+            for (name, v) in list {
+                w.item();
+                w.open('[');
+                w.opt_str(Some(name));
+                w.item();
+                w.opt_value(Some(v));
+                w.close(']');
+            }
+            w.close(']');
         };
-        Value::Obj(vec![
-            ("pv".into(), n(i64::from(self.page_views))),
-            ("lp".into(), s(&self.landing_page)),
-            ("xp".into(), s(&self.exit_page)),
-            ("ref".into(), s(&self.referrer)),
-            (
-                "src".into(),
-                self.source.as_ref().map_or(Value::Null, |x| {
-                    Value::Arr(
-                        [
-                            Some(&x.kind),
-                            x.source.as_ref(),
-                            x.medium.as_ref(),
-                            x.campaign.as_ref(),
-                            x.term.as_ref(),
-                            x.content.as_ref(),
-                        ]
-                        .iter()
-                        .map(|f| f.map_or(Value::Null, |s| Value::Str(s.clone())))
-                        .collect(),
-                    )
-                }),
-            ),
-            ("eng".into(), n(self.engaged_ms)),
-            ("vis".into(), self.visible_since.map_or(Value::Null, n)),
-            ("f".into(), progress(&self.funnel)),
-            ("fs".into(), Value::Arr(self.funnels.iter().map(progress).collect())),
-            ("ck".into(), Value::Bool(self.cart.known)),
-            (
-                "cl".into(),
-                Value::Arr(
-                    self.cart
-                        .lines
-                        .iter()
-                        .map(|l| {
-                            Value::Arr(vec![
-                                Value::Str(l.id.clone()),
-                                s(&l.variant),
-                                n(l.quantity),
-                                l.unit_price.map_or(Value::Null, n),
-                                Value::Str(l.currency.clone()),
-                            ])
-                        })
-                        .collect(),
-                ),
-            ),
-            ("bc".into(), Value::Bool(self.began_checkout)),
-            (
-                "ord".into(),
-                Value::Arr(
-                    self.orders
-                        .iter()
-                        .map(|o| Value::Arr(vec![Value::Str(o.id.clone()), n(o.value), Value::Str(o.currency.clone())]))
-                        .collect(),
-                ),
-            ),
-            ("rf".into(), pairs(&self.refunds)),
-            (
-                "exp".into(),
-                Value::Arr(
-                    self.experiments
-                        .iter()
-                        .map(|(k, v)| Value::Arr(vec![Value::Str(k.clone()), n(i64::from(*v))]))
-                        .collect(),
-                ),
-            ),
-            (
-                "dr".into(),
-                Value::Arr(
-                    self.dropped
-                        .iter()
-                        .map(|(r, c)| Value::Arr(vec![Value::Str(r.as_str().into()), n(*c as i64)]))
-                        .collect(),
-                ),
-            ),
-        ])
+        pairs(&mut w, "rf", &mut self.refunds.iter().map(|(c, v)| (c.as_str(), *v)));
+        pairs(&mut w, "exp", &mut self.experiments.iter().map(|(k, v)| (k.as_str(), i64::from(*v))));
+        pairs(&mut w, "dr", &mut self.dropped.iter().map(|(r, n)| (r.as_str(), *n as i64)));
+        w.close('}');
+        *out = w.out;
     }
 
-    /// Reads [`SessionMetrics::to_value`]; `None` if anything is malformed.
+    /// Reads [`SessionMetrics::write_persisted`]; `None` if anything is malformed.
     pub fn from_value(v: &Value) -> Option<SessionMetrics> {
         let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
         let int = |v: &Value| v.as_i64();
@@ -423,18 +434,30 @@ impl Writer {
 
     fn str(&mut self, k: &str, v: Option<&str>) {
         self.key(k);
-        match v {
-            Some(s) => json::write_str(&mut self.out, s),
-            None => self.out.push_str("null"),
-        }
+        self.opt_str(v);
     }
 
     fn opt_int(&mut self, k: &str, v: Option<i64>) {
         self.key(k);
+        self.opt_value(v);
+    }
+
+    /// An array element or value: an integer or `null`.
+    fn opt_value(&mut self, v: Option<i64>) {
         match v {
             Some(n) => json::write_int(&mut self.out, n),
             None => self.out.push_str("null"),
         }
+        self.comma = true;
+    }
+
+    /// An array element or value: a string or `null`.
+    fn opt_str(&mut self, v: Option<&str>) {
+        match v {
+            Some(s) => json::write_str(&mut self.out, s),
+            None => self.out.push_str("null"),
+        }
+        self.comma = true;
     }
 
     fn money(&mut self, k: &str, list: &[(String, i64)]) {
@@ -574,11 +597,12 @@ pub fn snapshot_json(
     w.int("total", m.dropped_total() as i64);
     w.key("byReason");
     w.open('{');
-    let mut dropped = m.dropped.clone();
-    dropped.sort_by_key(|(r, _)| *r);
-    for (r, n) in &dropped {
-        w.raw_key(r.as_str());
-        json::write_int(&mut w.out, *n as i64);
+    // In the stable order of `DropReason::ALL` (no sort: it would add ~3 KB to the wasm).
+    for r in DropReason::ALL {
+        if let Some((_, n)) = m.dropped.iter().find(|(d, _)| *d == r) {
+            w.raw_key(r.as_str());
+            json::write_int(&mut w.out, *n as i64);
+        }
     }
     w.close('}');
     w.close('}');

@@ -6,27 +6,40 @@
 //! - events leave only through [`EventQueue::remove_front`] (delivered, rejected, expired) or
 //!   overflow, so nothing is lost without being counted;
 //! - the in-flight events are always a prefix of the queue (one batch in flight at a time);
-//! - the persisted form ([`EventQueue::to_json`]) is the wire encoding of each event plus its
-//!   attempt count and whether it already went out in a beacon; it is read back with the wire
-//!   decoder, so a damaged entry is skipped, never trusted.
+//! - events are held as their wire JSON, encoded once when recorded: a batch is a
+//!   concatenation, and a retry resends the very same bytes (same id);
+//! - the persisted form ([`EventQueue::to_json`]) is that JSON plus the event time, the attempt
+//!   count and whether it already went out in a beacon; reading it back re-checks each entry
+//!   with the JSON parser, so a damaged entry is skipped, never trusted.
 
 use std::collections::VecDeque;
 
 use crate::json::{self, Value};
-use crate::wire::{decode_event, Event};
+use crate::wire::Event;
 
 /// One queued event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Queued {
-    /// The event, exactly as it will be (re)sent: a retry keeps its id.
-    pub event: Event,
+    /// The event's wire JSON, exactly as it will be (re)sent: a retry keeps its id.
+    pub json: String,
+    /// The event's client time, epoch ms (for batching by age and giving up after 24 h).
+    pub ts: i64,
     /// Failed delivery attempts so far.
     pub attempts: u32,
     /// Sent in an unload beacon whose fate is unknown; resent on the next page load (the
     /// collector's dedupe by id makes that harmless).
     pub beaconed: bool,
-    /// Length of the event's wire JSON, bytes.
+    /// Length of `json`, bytes.
     pub bytes: usize,
+}
+
+impl Queued {
+    /// A queued event from a wire event.
+    pub fn new(event: &Event) -> Queued {
+        let mut json = String::new();
+        event.write_to(&mut json);
+        Queued { bytes: json.len(), json, ts: event.ts, attempts: 0, beaconed: false }
+    }
 }
 
 /// Bounded FIFO of unsent events.
@@ -93,11 +106,10 @@ impl EventQueue {
     /// let e = |t: &str| Event { t: t.into(), ..Event::default() };
     /// assert_eq!(q.push(e("a")) + q.push(e("b")), 0);
     /// assert_eq!(q.push(e("c")), 1);
-    /// assert_eq!(q.iter().map(|x| x.event.t.as_str()).collect::<Vec<_>>(), ["b", "c"]);
+    /// assert_eq!(q.iter().map(|x| x.json.as_str()).collect::<Vec<_>>(), [r#"{"id":"","t":"b","ts":0,"sid":"","aid":"","seq":0,"url":""}"#, r#"{"id":"","t":"c","ts":0,"sid":"","aid":"","seq":0,"url":""}"#]);
     /// ```
     pub fn push(&mut self, event: Event) -> u64 {
-        let bytes = event.encoded_len();
-        self.push_queued(Queued { event, attempts: 0, beaconed: false, bytes })
+        self.push_queued(Queued::new(&event))
     }
 
     fn push_queued(&mut self, q: Queued) -> u64 {
@@ -148,11 +160,11 @@ impl EventQueue {
         self.items.iter_mut().take(n)
     }
 
-    /// Parks every event that is not in flight (they are being sent by beacon) and returns them,
-    /// oldest first.
-    pub fn park_unsent(&mut self) -> Vec<Event> {
+    /// Parks every event that is not in flight (they are being sent by beacon) and returns
+    /// their wire JSON, oldest first.
+    pub fn park_unsent(&mut self) -> Vec<String> {
         let moved: Vec<Queued> = self.items.drain(self.in_flight..).collect();
-        let events = moved.iter().map(|q| q.event.clone()).collect();
+        let events = moved.iter().map(|q| q.json.clone()).collect();
         for mut q in moved {
             q.beaconed = true;
             self.parked.push_back(q);
@@ -190,7 +202,7 @@ impl EventQueue {
             .sum()
     }
 
-    /// The persisted form: `[[attempts, beaconed, <wire event>], …]`.
+    /// The persisted form: `[[attempts, beaconed, ts, <wire event>], …]`.
     pub fn to_json(&self) -> String {
         let mut out = String::with_capacity(self.bytes + 16 * self.items.len() + 2);
         out.push('[');
@@ -201,7 +213,9 @@ impl EventQueue {
             out.push('[');
             json::write_int(&mut out, i64::from(q.attempts));
             out.push_str(if q.beaconed { ",1," } else { ",0," });
-            q.event.write_to(&mut out);
+            json::write_int(&mut out, q.ts);
+            out.push(',');
+            out.push_str(&q.json);
             out.push(']');
         }
         out.push(']');
@@ -217,9 +231,13 @@ impl EventQueue {
             let parsed = entry.as_array().and_then(|a| {
                 let attempts = u32::try_from(a.first()?.as_i64()?).ok()?;
                 let beaconed = a.get(1)?.as_i64()? == 1;
-                let event = decode_event(a.get(2)?, "").ok()?;
-                let bytes = event.encoded_len();
-                Some(Queued { event, attempts, beaconed, bytes })
+                let ts = a.get(2)?.as_i64()?;
+                // The minimum a sendable event needs: an object with a well-formed id. The
+                // collector validates the rest, as it does for every event.
+                let event =
+                    a.get(3).filter(|e| e.get("id").and_then(Value::as_str).is_some_and(crate::wire::is_event_id))?;
+                let json = event.to_json();
+                Some(Queued { bytes: json.len(), json, ts, attempts, beaconed })
             });
             match parsed {
                 Some(q) => out.push(q),
@@ -233,6 +251,10 @@ impl EventQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn seq_of(q: &Queued) -> u64 {
+        json::parse(&q.json).unwrap().get("seq").unwrap().as_i64().unwrap() as u64
+    }
 
     fn ev(id: u8, pad: usize) -> Event {
         Event {
@@ -255,7 +277,7 @@ mod tests {
         }
         q.mark_in_flight(1);
         assert_eq!(q.push(ev(4, 100)), 1);
-        let seqs: Vec<u64> = q.iter().map(|x| x.event.seq).collect();
+        let seqs: Vec<u64> = q.iter().map(seq_of).collect();
         assert_eq!(seqs, vec![1, 3, 4], "the in-flight event 1 stays; 2 is the oldest droppable");
         assert!(q.bytes() <= one * 3);
         assert_eq!(q.push(ev(5, one * 4)), 1, "an event larger than the whole bound is refused");
@@ -269,14 +291,15 @@ mod tests {
         }
         q.mark_in_flight(1);
         let parked = q.park_unsent();
-        assert_eq!(parked.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 3, 4]);
+        let seq = |e: &String| json::parse(e).unwrap().get("seq").unwrap().as_i64().unwrap();
+        assert_eq!(parked.iter().map(seq).collect::<Vec<_>>(), vec![2, 3, 4]);
         assert_eq!((q.len(), q.sendable()), (4, 1));
         assert!(q.to_json().contains("[0,1,"), "parked events are persisted, marked");
         q.unpark_newest(1);
-        assert_eq!(q.iter().map(|x| x.event.seq).collect::<Vec<_>>(), vec![1, 4]);
+        assert_eq!(q.iter().map(seq_of).collect::<Vec<_>>(), vec![1, 4]);
         q.push(ev(5, 1));
         q.unpark_all();
-        assert_eq!(q.iter().map(|x| x.event.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+        assert_eq!(q.iter().map(seq_of).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
         assert!(q.iter().all(|x| !x.beaconed));
     }
 
@@ -293,12 +316,12 @@ mod tests {
         let (back, skipped) = EventQueue::parse_persisted(&text);
         assert_eq!((back.len(), skipped), (2, 0));
         assert_eq!((back[0].attempts, back[0].beaconed, back[1].attempts), (3, true, 0));
-        assert_eq!(back[0].event, q.front().unwrap().event);
-        let damaged = text.replacen("[3,1,", "[3,1,{\"bad\":1},", 1);
+        assert_eq!(back[0].json, q.front().unwrap().json);
+        let damaged = text.replacen("[3,1,0,", "[3,1,0,{\"bad\":1},", 1);
         let (back, skipped) = EventQueue::parse_persisted(&damaged);
         assert_eq!((back.len(), skipped), (1, 1), "the damaged entry is skipped, the other kept");
-        let (back, skipped) = EventQueue::parse_persisted("[[0,0,{\"t\":1}],[1]]");
-        assert_eq!((back.len(), skipped), (0, 2));
+        let (back, skipped) = EventQueue::parse_persisted("[[0,0,5,{\"t\":1}],[1],[0,0,5,{\"id\":\"XYZ\"}]]");
+        assert_eq!((back.len(), skipped), (0, 3));
         assert_eq!(EventQueue::parse_persisted("not json").0.len(), 0);
     }
 }

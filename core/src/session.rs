@@ -105,30 +105,45 @@ impl SessionState {
 
     /// The JSON stored by the shell.
     pub fn to_json(&self) -> String {
-        let mut members = vec![
-            ("aid".to_owned(), Value::Str(self.anonymous_id.clone())),
-            ("visits".to_owned(), Value::Num(f64::from(self.visit_count))),
-        ];
+        let mut out = String::with_capacity(512);
+        out.push_str("{\"aid\":");
+        json::write_str(&mut out, &self.anonymous_id);
+        out.push_str(",\"visits\":");
+        json::write_int(&mut out, i64::from(self.visit_count));
         if let Some(uid) = &self.user_id {
-            members.push(("uid".to_owned(), Value::Str(uid.clone())));
+            out.push_str(",\"uid\":");
+            json::write_str(&mut out, uid);
         }
         if let Some(s) = &self.session {
-            members.push((
-                "s".to_owned(),
-                Value::Obj(vec![
-                    ("id".to_owned(), Value::Str(s.id.clone())),
-                    ("start".to_owned(), Value::Num(s.started_at as f64)),
-                    ("last".to_owned(), Value::Num(s.last_activity_at as f64)),
-                    ("seq".to_owned(), Value::Num(s.seq as f64)),
-                    ("visit".to_owned(), Value::Num(f64::from(s.visit_number))),
-                    ("m".to_owned(), s.metrics.to_value()),
-                ]),
-            ));
+            out.push_str(",\"s\":{\"id\":");
+            json::write_str(&mut out, &s.id);
+            for (k, v) in [
+                ("start", s.started_at),
+                ("last", s.last_activity_at),
+                ("seq", s.seq as i64),
+                ("visit", i64::from(s.visit_number)),
+            ] {
+                out.push_str(",\"");
+                out.push_str(k);
+                out.push_str("\":");
+                json::write_int(&mut out, v);
+            }
+            out.push_str(",\"m\":");
+            s.metrics.write_persisted(&mut out);
+            out.push('}');
         }
         if !self.recent_orders.is_empty() {
-            members.push(("ro".to_owned(), Value::Arr(self.recent_orders.iter().cloned().map(Value::Str).collect())));
+            out.push_str(",\"ro\":[");
+            for (i, o) in self.recent_orders.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json::write_str(&mut out, o);
+            }
+            out.push(']');
         }
-        Value::Obj(members).to_json()
+        out.push('}');
+        out
     }
 
     /// Reads what [`SessionState::to_json`] wrote; `None` for anything unreadable (the shell

@@ -104,7 +104,8 @@ pub fn percent_decode(s: &str) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    // Not valid UTF-8 after decoding (a stray `%ff`): keep the text as written.
+    String::from_utf8(out).unwrap_or_else(|_| s.to_owned())
 }
 
 /// Index of the first occurrence of `needle` in `hay`.

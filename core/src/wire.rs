@@ -143,6 +143,35 @@ pub struct DecodedBatch {
     pub events: Vec<Result<Event, WireError>>,
 }
 
+/// Writes a batch from events already encoded as wire JSON (the SDK's queue holds them so).
+///
+/// ```
+/// use funnelcake_core::wire::{encode_batch_raw, Batch, Event};
+/// let e = Event { id: "0".repeat(32), t: "x".into(), ..Event::default() };
+/// let mut raw = String::new();
+/// e.write_to(&mut raw);
+/// let b = Batch { site: "s".into(), sent_at: 5, dropped: 1, events: vec![e] };
+/// assert_eq!(encode_batch_raw("s", 5, 1, &[&raw]), b.encode());
+/// ```
+pub fn encode_batch_raw(site: &str, sent_at: i64, dropped: u64, events: &[&str]) -> String {
+    let mut out = String::with_capacity(64 + events.iter().map(|e| e.len() + 1).sum::<usize>());
+    out.push_str("{\"v\":1,\"site\":");
+    write_str(&mut out, site);
+    out.push_str(",\"sent_at\":");
+    write_int(&mut out, sent_at);
+    out.push_str(",\"dropped\":");
+    write_int(&mut out, dropped as i64);
+    out.push_str(",\"events\":[");
+    for (i, e) in events.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(e);
+    }
+    out.push_str("]}");
+    out
+}
+
 impl Batch {
     /// Writes the batch as wire-format JSON.
     ///
