@@ -449,6 +449,10 @@ fn pump(force: bool) {
                 sdk.tracker.complete(out.id, result, env::now_ms(), jitter);
                 sdk.persist_queue(false);
             });
+            // The collector is reachable: a good moment to take over queues of closed tabs.
+            if matches!(result, funnelcake_core::retry::SendResult::Status { code: 200..=299, .. }) {
+                adopt_orphans();
+            }
             pump(false);
         });
     }

@@ -50,31 +50,16 @@ impl Store {
         }
     }
 
-    /// Names (without the site prefix) of stored entries that start with `start`.
+    /// Names (without the site prefix) of localStorage entries that start with `start` (other
+    /// tabs' entries; values held in this instance's memory fallback are not listed).
     pub fn names_starting_with(&self, start: &str) -> Vec<String> {
         let full = self.key(start);
-        let mut out: Vec<String> = self
-            .memory
-            .iter()
-            .filter_map(|(k, _)| k.strip_prefix(&self.prefix))
-            .filter(|n| n.starts_with(start))
-            .map(str::to_owned)
-            .collect();
-        if let Some(s) = &self.local {
-            let n = s.length().unwrap_or(0);
-            for i in 0..n {
-                if let Ok(Some(k)) = s.key(i) {
-                    if k.starts_with(&full) {
-                        if let Some(name) = k.strip_prefix(&self.prefix) {
-                            if !out.iter().any(|o| o == name) {
-                                out.push(name.to_owned());
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        out
+        let Some(s) = &self.local else { return Vec::new() };
+        (0..s.length().unwrap_or(0))
+            .filter_map(|i| s.key(i).ok().flatten())
+            .filter(|k| k.starts_with(&full))
+            .filter_map(|k| k.strip_prefix(&self.prefix).map(str::to_owned))
+            .collect()
     }
 
     /// Writes `name`; on any storage failure the value is kept in memory instead.

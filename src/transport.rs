@@ -12,9 +12,13 @@ pub async fn post(endpoint: &str, body: &str) -> SendResult {
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     init.set_body(&JsValue::from_str(body));
-    // web-sys has no typed setter for `keepalive` in every version; set it directly.
+    // keepalive lets the request outlive the page, within a 64 KiB budget shared by all
+    // keepalive requests of the page (see funnelcake_core::delivery::KEEPALIVE_MAX_BYTES).
+    // web-sys has no typed setter for it in every version; set it directly.
     // https://developer.mozilla.org/en-US/docs/Web/API/RequestInit#keepalive
-    let _ = js_sys::Reflect::set(&init, &JsValue::from_str("keepalive"), &JsValue::TRUE);
+    if body.len() <= funnelcake_core::delivery::KEEPALIVE_MAX_BYTES {
+        let _ = js_sys::Reflect::set(&init, &JsValue::from_str("keepalive"), &JsValue::TRUE);
+    }
     let Ok(response) = JsFuture::from(window.fetch_with_str_and_init(endpoint, &init)).await else {
         return SendResult::NetworkError;
     };

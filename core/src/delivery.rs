@@ -24,6 +24,13 @@ use crate::wire::encode_batch_raw;
 pub const PERSIST_EAGER_BYTES: usize = 32 * 1024;
 /// Least time between writes of a large persisted queue, ms.
 pub const PERSIST_INTERVAL_MS: i64 = 1_000;
+/// Largest request sent with `keepalive` (fetch) or `sendBeacon`, bytes. Browsers cap the bodies
+/// of all keepalive requests in flight from a page at 64 KiB
+/// (<https://fetch.spec.whatwg.org/#http-network-or-cache-fetch>, step "inflightKeepaliveBytes"):
+/// a large keepalive fetch in flight at unload would make every beacon fail. Larger fetches go
+/// without keepalive (their events stay in the persisted queue until acknowledged), and unload
+/// beacons are cut to this size so several fit in the budget.
+pub const KEEPALIVE_MAX_BYTES: usize = 16 * 1024;
 
 impl Tracker {
     /// Events waiting to be delivered (including any in flight or parked in a beacon).
@@ -94,10 +101,10 @@ impl Tracker {
         let mut size = 64 + self.cfg.site.len();
         let mut events: Vec<&str> = Vec::new();
         for q in self.queue.iter().take(self.split_limit.unwrap_or(usize::MAX)) {
-            if !events.is_empty() && size + q.bytes + 1 > limit {
+            if !events.is_empty() && size + q.json.len() + 1 > limit {
                 break;
             }
-            size += q.bytes + 1;
+            size += q.json.len() + 1;
             events.push(&q.json);
         }
         let (body, count) = (encode_batch_raw(&self.cfg.site, now, self.dropped_unreported(), &events), events.len());
@@ -164,13 +171,13 @@ impl Tracker {
         }
     }
 
-    /// On page hide: everything not in flight, in chunks of at most `maxBatchBytes`, for
-    /// `sendBeacon`. The events are parked until [`Tracker::unload_sent`] says which chunks the
+    /// On page hide: everything not in flight, in chunks of at most `maxBatchBytes` and
+    /// [`KEEPALIVE_MAX_BYTES`], for `sendBeacon`. The events are parked until [`Tracker::unload_sent`] says which chunks the
     /// browser accepted.
     pub fn take_unload_batches(&mut self, now: i64) -> Vec<Outgoing> {
         let events = self.queue.park_unsent();
         self.queue_dirty = true;
-        let limit = self.cfg.max_batch_bytes as usize;
+        let limit = (self.cfg.max_batch_bytes as usize).min(KEEPALIVE_MAX_BYTES);
         let mut out = Vec::new();
         let mut chunk: Vec<&str> = Vec::new();
         let mut size = 64 + self.cfg.site.len();

@@ -29,16 +29,20 @@ pub struct Queued {
     /// Sent in an unload beacon whose fate is unknown; resent on the next page load (the
     /// collector's dedupe by id makes that harmless).
     pub beaconed: bool,
-    /// Length of `json`, bytes.
+    /// Bytes this entry takes in the persisted queue: `json` plus [`ENTRY_OVERHEAD`].
     pub bytes: usize,
 }
+
+/// Upper bound of the persisted form's per-entry framing (`[attempts,beaconed,ts,` … `],`),
+/// counted in every entry's size so the persisted queue stays within `maxQueueBytes`.
+pub const ENTRY_OVERHEAD: usize = 40;
 
 impl Queued {
     /// A queued event from a wire event.
     pub fn new(event: &Event) -> Queued {
         let mut json = String::new();
         event.write_to(&mut json);
-        Queued { bytes: json.len(), json, ts: event.ts, attempts: 0, beaconed: false }
+        Queued { bytes: json.len() + ENTRY_OVERHEAD, json, ts: event.ts, attempts: 0, beaconed: false }
     }
 }
 
@@ -204,7 +208,7 @@ impl EventQueue {
 
     /// The persisted form: `[[attempts, beaconed, ts, <wire event>], …]`.
     pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(self.bytes + 16 * self.items.len() + 2);
+        let mut out = String::with_capacity(self.bytes + 2);
         out.push('[');
         for (i, q) in self.parked.iter().chain(self.items.iter()).enumerate() {
             if i > 0 {
@@ -237,7 +241,7 @@ impl EventQueue {
                 let event =
                     a.get(3).filter(|e| e.get("id").and_then(Value::as_str).is_some_and(crate::wire::is_event_id))?;
                 let json = event.to_json();
-                Some(Queued { bytes: json.len(), json, ts, attempts, beaconed })
+                Some(Queued { bytes: json.len() + ENTRY_OVERHEAD, json, ts, attempts, beaconed })
             });
             match parsed {
                 Some(q) => out.push(q),
@@ -270,7 +274,7 @@ mod tests {
 
     #[test]
     fn bytes_bound_drops_oldest_not_in_flight() {
-        let one = ev(1, 100).encoded_len();
+        let one = ev(1, 100).encoded_len() + ENTRY_OVERHEAD;
         let mut q = EventQueue::new(100, one * 3);
         for i in 1..=3 {
             assert_eq!(q.push(ev(i, 100)), 0);

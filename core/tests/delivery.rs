@@ -162,7 +162,10 @@ fn the_queue_is_bounded_by_bytes() {
         s.ok("custom", &blob);
     }
     assert!(s.tracker.queue().bytes() <= 10_000);
-    assert!(s.tracker.queue_to_persist(s.now, true).unwrap().len() <= 10_000 + 30 * 8);
+    assert!(
+        s.tracker.queue_to_persist(s.now, true).unwrap().len() <= 10_000,
+        "the persisted form stays within the bound"
+    );
     assert!(num(&s.snap(), "dropped.byReason.queue_overflow") > 0);
 }
 
@@ -184,6 +187,20 @@ fn unload_sends_everything_unsent_in_beacon_sized_chunks() {
     s.tracker.unload_sent(chunks.len());
     assert!(s.tracker.take_batch(s.now, true).is_none(), "beaconed events are not resent by this page");
     assert_eq!(s.tracker.pending(), 40, "but they stay persisted until confirmed");
+}
+
+#[test]
+fn unload_beacons_fit_the_browsers_keepalive_budget_even_with_the_default_batch_size() {
+    let mut big = Shop::new();
+    for i in 0..200 {
+        big.at_url(&format!("/p/{i}")).ok("view_item", r#"{"id":"X","price":1,"currency":"USD"}"#);
+    }
+    let chunks = big.tracker.take_unload_batches(big.now);
+    assert!(
+        chunks.iter().all(|c| c.body.len() <= funnelcake_core::delivery::KEEPALIVE_MAX_BYTES),
+        "beacons fit the keepalive budget"
+    );
+    assert_eq!(chunks.iter().map(|c| c.count).sum::<usize>(), 200);
 }
 
 #[test]

@@ -69,3 +69,97 @@ export async function waitFor(fn, ms = 15000, what = 'condition') {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * A fault-injecting proxy in front of the collector, on its own port: pages are loaded through
+ * it (so the SDK's relative endpoint reaches it). `setMode` changes what `POST /v1/batch` gets:
+ * 'pass' (forwarded), '503' (with Retry-After: 1), '400', or 'drop' (the connection is destroyed:
+ * a network error for fetch and a lost beacon). Extra pages can be served from memory.
+ */
+export async function startProxy(target, pages = {}) {
+  const http = await import('node:http');
+  let mode = 'pass';
+  const posts = [];
+  const server = http.createServer(async (req, res) => {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const body = Buffer.concat(chunks);
+    const path = req.url.split('?')[0];
+    if (pages[path]) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(pages[path]);
+      return;
+    }
+    if (req.method === 'POST' && path === '/v1/batch') {
+      posts.push({ mode, body: body.toString() });
+      if (mode === 'drop') { req.socket.destroy(); return; }
+      if (mode === '503' || mode === '400') {
+        const headers = { 'content-type': 'application/json' };
+        if (mode === '503') headers['retry-after'] = '1';
+        res.writeHead(Number(mode), headers);
+        res.end(JSON.stringify({ error: 'injected', message: 'injected by the test proxy' }));
+        return;
+      }
+    }
+    try {
+      const headers = { ...req.headers };
+      delete headers.host;
+      delete headers['accept-encoding'];
+      delete headers['content-length'];
+      const up = await fetch(target + req.url, {
+        method: req.method, headers, body: ['GET', 'HEAD'].includes(req.method) ? undefined : body,
+      });
+      const out = Buffer.from(await up.arrayBuffer());
+      const h = {};
+      up.headers.forEach((v, k) => { if (!['content-encoding', 'content-length', 'transfer-encoding'].includes(k)) h[k] = v; });
+      res.writeHead(up.status, h);
+      res.end(out);
+    } catch (e) {
+      res.writeHead(502);
+      res.end();
+    }
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    setMode(m) { mode = m; },
+    posts,
+    async stop() {
+      server.closeAllConnections?.();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+/** A minimal page embedding the SDK with the one-tag form and the given data-* attributes. */
+export function sdkPage(attrs = {}) {
+  const a = Object.entries({ site: 'delivery', endpoint: '/v1/batch', ...attrs })
+    .map(([k, v]) => `data-${k}="${v}"`).join(' ');
+  return `<!doctype html><html><head><title>delivery test</title>
+<script async src="/funnelcake/funnelcake.js" ${a}></script></head><body><h1>test</h1></body></html>`;
+}
+
+/** Markers (`props.n` or `props.mark`) of stored events of `site`, with how often each occurs. */
+export async function storedMarkers(base, site) {
+  const events = await storedEvents(base, site, 10000);
+  const counts = new Map();
+  for (const e of events) {
+    const m = e.props?.mark;
+    if (m !== undefined) counts.set(m, (counts.get(m) || 0) + 1);
+  }
+  return counts;
+}
+
+/** Waits until every marker in `expected` is stored; then asserts each exactly once. */
+export async function expectExactlyOnce(assert, base, site, expected, ms = 30000) {
+  let counts;
+  await waitFor(async () => {
+    counts = await storedMarkers(base, site);
+    return expected.every((m) => counts.has(m));
+  }, ms, `${expected.length} events stored`).catch((e) => {
+    const missing = expected.filter((m) => !counts?.has(m));
+    throw new Error(`${e.message}; missing ${missing.length}: ${missing.slice(0, 10).join(', ')}`);
+  });
+  const dupes = expected.filter((m) => counts.get(m) !== 1);
+  assert.deepEqual(dupes, [], 'no event stored twice');
+}

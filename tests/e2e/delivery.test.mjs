@@ -1,0 +1,215 @@
+// Delivery guarantees in Chromium against the real collector, through a fault-injecting proxy.
+// Every scenario tracks events carrying a unique `mark` and asserts on what the collector
+// stored: every mark present, none twice.
+import { test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startCollector, startProxy, launchBrowser, sdkPage, expectExactlyOnce, storedMarkers, waitFor,
+} from './harness.mjs';
+
+const QUOTA_FILL = `
+  // Fill localStorage to its quota, leaving about 60 KB free.
+  try {
+    if (!localStorage.getItem('filler-0')) {
+      let i = 0;
+      const big = 'x'.repeat(512 * 1024);
+      try { for (;; i++) localStorage.setItem('filler-' + i, big); } catch (e) {}
+      const small = 'y'.repeat(16 * 1024);
+      let j = 0;
+      try { for (;; j++) localStorage.setItem('small-' + j, small); } catch (e) {}
+      for (let k = 0; k < 4; k++) localStorage.removeItem('small-' + (j - 1 - k));
+    }
+  } catch (e) {}
+`;
+
+const PAGES = {
+  '/t/plain.html': sdkPage(),
+  '/t/slow.html': sdkPage({ 'flush-at': 500, 'flush-interval-ms': 60000 }),
+  '/t/quota.html': sdkPage({ 'max-queue-bytes': 20000, 'flush-at': 500 }),
+};
+
+let collector;
+let proxy;
+let browser;
+
+before(async () => {
+  collector = await startCollector();
+  proxy = await startProxy(collector.url, PAGES);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await proxy?.stop();
+  await collector?.stop();
+});
+
+beforeEach(() => proxy.setMode('pass'));
+
+async function open(context, path) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(proxy.url + path);
+  await page.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true);
+  return { page, errors };
+}
+
+/** Tracks `marks` on the page with a mix of event kinds. */
+async function trackMarks(page, marks) {
+  await page.evaluate((marks) => {
+    const fc = window.funnelcake;
+    marks.forEach((mark, i) => {
+      const item = { item_id: 'SKU-' + (i % 7), price: 10 + (i % 5), currency: 'USD', mark };
+      switch (i % 6) {
+        case 0: fc.page({ mark }); break;
+        case 1: fc.viewItem(item); break;
+        case 2: fc.addToCart(item); break;
+        case 3: fc.beginCheckout({ currency: 'USD', items: [item], mark }); break;
+        case 4: fc.checkoutStep('shipping', { mark }); break;
+        default: fc.track('custom_event', { mark });
+      }
+    });
+  }, marks);
+}
+
+const range = (prefix, n) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+
+test('steady: 500 events across page views, cart and checkout, with navigations between', async () => {
+  const context = await browser.newContext();
+  const marks = range('steady', 500);
+  for (let round = 0; round < 5; round++) {
+    const { page, errors } = await open(context, '/t/plain.html');
+    await trackMarks(page, marks.slice(round * 100, round * 100 + 100));
+    assert.deepEqual(errors, []);
+    await page.close({ runBeforeUnload: true });
+  }
+  await expectExactlyOnce(assert, proxy.url, 'delivery', marks);
+  await context.close();
+});
+
+test('unload: 50 events then immediate navigation away, no flush()', async () => {
+  const context = await browser.newContext();
+  const { page } = await open(context, '/t/slow.html');
+  const marks = range('unload', 50);
+  await trackMarks(page, marks);
+  await page.goto('about:blank');
+  await expectExactlyOnce(assert, proxy.url, 'delivery', marks, 15000);
+  await context.close();
+});
+
+test('outage: the collector answers 503 for 5 s, then recovers', async () => {
+  const context = await browser.newContext();
+  const { page } = await open(context, '/t/plain.html');
+  proxy.setMode('503');
+  const marks = range('outage', 40);
+  await trackMarks(page, marks);
+  await new Promise((r) => setTimeout(r, 5000));
+  const during = proxy.posts.filter((p) => p.mode === '503').length;
+  assert.ok(during >= 1, 'the SDK tried during the outage');
+  proxy.setMode('pass');
+  await expectExactlyOnce(assert, proxy.url, 'delivery', marks, 40000);
+  await context.close();
+});
+
+test('reload: the collector is unreachable, 50 events, then a reload with it back', async () => {
+  const context = await browser.newContext();
+  const { page } = await open(context, '/t/plain.html');
+  proxy.setMode('drop');
+  const marks = range('reload', 50);
+  await trackMarks(page, marks);
+  await page.waitForTimeout(1500); // failed attempts happen and the queue is persisted
+  // The unload beacons are lost too (still 'drop'): only the persisted queue can save them.
+  await page.reload();
+  await page.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true);
+  proxy.setMode('pass');
+  await expectExactlyOnce(assert, proxy.url, 'delivery', marks, 60000);
+  await context.close();
+});
+
+test('tabs: two tabs track at once, one is closed mid-way with its sends failing', async () => {
+  const context = await browser.newContext();
+  const a = await open(context, '/t/plain.html');
+  const b = await open(context, '/t/plain.html');
+  const marksA = range('tabA', 60);
+  const marksB = range('tabB', 60);
+  await Promise.all([trackMarks(a.page, marksA.slice(0, 30)), trackMarks(b.page, marksB.slice(0, 30))]);
+  proxy.setMode('drop');
+  await trackMarks(a.page, marksA.slice(30));
+  await a.page.waitForTimeout(500);
+  await a.page.close(); // its beacons are lost: tab B must take over its persisted queue
+  proxy.setMode('pass');
+  await trackMarks(b.page, marksB.slice(30));
+  await expectExactlyOnce(assert, proxy.url, 'delivery', [...marksA, ...marksB], 60000);
+  assert.deepEqual(b.errors, []);
+  await context.close();
+});
+
+test('bad status: a 400 drops and counts the batch and never retries it', async () => {
+  const context = await browser.newContext();
+  const { page } = await open(context, '/t/slow.html');
+  await page.evaluate(() => window.funnelcake.flush()); // the automatic page view
+  proxy.setMode('400');
+  const bad = range('bad', 5);
+  await trackMarks(page, bad);
+  const pending = await page.evaluate(() => window.funnelcake.flush());
+  assert.equal(pending, 0, 'nothing left pending after a 400');
+  const dropped = await page.evaluate(() => window.funnelcake.metrics().dropped.byReason.rejected);
+  assert.equal(dropped, 5);
+  proxy.setMode('pass');
+  const good = range('good', 5);
+  await trackMarks(page, good);
+  await page.evaluate(() => window.funnelcake.flush());
+  await expectExactlyOnce(assert, proxy.url, 'delivery', good);
+  await page.waitForTimeout(1500);
+  const stored = await storedMarkers(proxy.url, 'delivery');
+  assert.ok(bad.every((m) => !stored.has(m)), 'rejected events are not stored');
+  const sentBad = proxy.posts.filter((p) => p.body.includes('"bad-0"')).length;
+  assert.equal(sentBad, 1, 'the rejected batch was sent once, never retried');
+  await context.close();
+});
+
+test('storage blocked: localStorage throws, tracking and delivery still work in memory', async () => {
+  const context = await browser.newContext();
+  await context.addInitScript(() => {
+    Object.defineProperty(window, 'localStorage', {
+      get() { throw new DOMException('The operation is insecure.', 'SecurityError'); },
+    });
+  });
+  const { page, errors } = await open(context, '/t/plain.html');
+  const state = await page.evaluate(() => window.funnelcake.debugState());
+  assert.equal(state.persistent, false);
+  const marks = range('blocked', 30);
+  await trackMarks(page, marks);
+  await page.evaluate(() => window.funnelcake.flush());
+  await expectExactlyOnce(assert, proxy.url, 'delivery', marks);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('quota: a full localStorage never throws and the persisted queue stays under maxQueueBytes', async () => {
+  const context = await browser.newContext();
+  await context.addInitScript(QUOTA_FILL);
+  const { page, errors } = await open(context, '/t/quota.html');
+  proxy.setMode('drop');
+  const marks = range('quota', 300);
+  await trackMarks(page, marks);
+  await page.waitForTimeout(1500);
+  const sizes = await page.evaluate(() => {
+    const out = [];
+    for (let i = 0; i < localStorage.length; i++) {
+      const k = localStorage.key(i);
+      if (k.startsWith('fc:v1:delivery:q:')) out.push(localStorage.getItem(k).length);
+    }
+    return out;
+  });
+  assert.ok(sizes.length >= 1, 'the queue is persisted in the room left');
+  for (const size of sizes) assert.ok(size <= 20000 + 32, `persisted queue is ${size} bytes`);
+  const m = await page.evaluate(() => window.funnelcake.metrics());
+  assert.ok(m.dropped.byReason.queue_overflow > 0, 'the overflow is counted');
+  assert.deepEqual(errors, []);
+  proxy.setMode('pass');
+  await page.evaluate(() => window.funnelcake.flush());
+  await waitFor(async () => (await storedMarkers(proxy.url, 'delivery')).has('quota-299'), 30000, 'the newest events');
+  await context.close();
+});
