@@ -7,6 +7,8 @@
 
 pub mod error;
 pub mod ingest;
+pub mod query;
+pub mod read;
 pub mod settings;
 pub mod store;
 pub mod useragent;
@@ -49,6 +51,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/batch", post(ingest::post_batch))
         .route("/v1/sites/{site}/events", get(ingest::get_events))
         .route("/v1/sites/{site}/sessions", get(ingest::get_sessions))
+        .route("/v1/sites/{site}/metrics", get(read::get_metrics))
+        .route("/v1/sites/{site}/funnel", get(read::get_funnel))
+        .route("/v1/sites/{site}/live", get(read::get_live))
         .route("/healthz", get(|| async { "ok" }))
         .nest_service("/funnelcake", sdk)
         .fallback_service(www)

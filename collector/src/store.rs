@@ -17,6 +17,8 @@ use funnelcake_core::wire::{self, Event};
 use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::oneshot;
 
+use crate::query;
+
 /// An event as stored: the wire event plus what the collector adds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
@@ -66,6 +68,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// The latest summaries of `site`'s sessions, most recent first.
     fn sessions(&self, site: &str, limit: usize) -> BoxFuture<'_, Result<Vec<SessionRow>, StoreError>>;
+
+    /// KPIs over a range.
+    fn kpis(&self, site: &str, range: query::Range) -> BoxFuture<'_, Result<query::Kpis, StoreError>>;
+
+    /// A funnel over a range.
+    fn funnel(
+        &self,
+        site: &str,
+        range: query::Range,
+        q: query::FunnelQuery,
+    ) -> BoxFuture<'_, Result<query::Funnel, StoreError>>;
+
+    /// Live figures at `now`.
+    fn live(&self, site: &str, now: i64) -> BoxFuture<'_, Result<query::Live, StoreError>>;
 
     /// Waits until every acknowledged write is committed and stops the writer.
     fn shutdown(&self) -> BoxFuture<'_, ()>;
@@ -127,7 +143,126 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX sessions_site_ts ON sessions (site, ts);
 ",
+    "
+    ALTER TABLE sessions ADD COLUMN started_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN duration_ms INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN page_views INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN engaged INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN new_visitor INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN converted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN cart_abandoned INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN checkout_abandoned INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN added_to_cart INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN began_checkout INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN closed_index INTEGER NOT NULL DEFAULT -1;
+    ALTER TABLE sessions ADD COLUMN reached_mask INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN src_kind TEXT NOT NULL DEFAULT 'direct';
+    ALTER TABLE sessions ADD COLUMN exp TEXT;
+    CREATE INDEX sessions_site_started ON sessions (site, started_at);
+    CREATE TABLE orders (
+        site TEXT NOT NULL,
+        order_id TEXT NOT NULL,
+        sid TEXT NOT NULL,
+        customer TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        value INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        PRIMARY KEY (site, order_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX orders_site_ts ON orders (site, ts);
+    CREATE INDEX orders_site_customer ON orders (site, customer, ts);
+",
 ];
+
+/// Columns extracted from a `session_summary` for fast KPI and funnel queries.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SummaryColumns {
+    /// `started_at`.
+    pub started_at: i64,
+    /// `duration_ms`.
+    pub duration_ms: i64,
+    /// `page_views`.
+    pub page_views: i64,
+    /// `engaged`.
+    pub engaged: bool,
+    /// `new_visitor`.
+    pub new_visitor: bool,
+    /// `converted`.
+    pub converted: bool,
+    /// `cart_abandoned`.
+    pub cart_abandoned: bool,
+    /// `checkout_abandoned`.
+    pub checkout_abandoned: bool,
+    /// The default funnel's `add_to_cart` step was reached (any order).
+    pub added_to_cart: bool,
+    /// The default funnel's `begin_checkout` step was reached (any order).
+    pub began_checkout: bool,
+    /// Closed-funnel progress: the last default-funnel step completed in order, -1 for none.
+    /// The browser's `furthest_index`, except for a session that converted by skipping steps
+    /// (`skipped_steps`), whose furthest step is the last one: there it is the longest prefix of
+    /// reached steps with non-decreasing first timestamps.
+    pub closed_index: i64,
+    /// Bit *i* set when default-funnel step *i* was reached in any order (open funnel).
+    pub reached_mask: i64,
+    /// `source.kind`.
+    pub src_kind: String,
+    /// `experiments` as JSON text, if any.
+    pub exp: Option<String>,
+}
+
+impl SummaryColumns {
+    /// Reads the columns from a summary's props (snake_case snapshot); missing fields default.
+    pub fn from_props(props: &[(String, Value)]) -> SummaryColumns {
+        let v = Value::Obj(props.to_vec());
+        let b = |k: &str| matches!(v.get(k), Some(Value::Bool(true)));
+        let n = |k: &str| v.get(k).and_then(Value::as_i64).unwrap_or(0);
+        let funnel = v.get("funnel");
+        let steps = funnel.and_then(|f| f.get("steps")).and_then(Value::as_array).unwrap_or(&[]);
+        let reached_at = |i: usize| steps.get(i).and_then(|s| s.get("reached_at")).and_then(Value::as_i64);
+        let reached = |i: usize| reached_at(i).is_some();
+        let furthest = funnel.and_then(|f| f.get("furthest_index")).and_then(Value::as_i64).unwrap_or(-1);
+        let skipped = matches!(funnel.and_then(|f| f.get("skipped_steps")), Some(Value::Bool(true)));
+        let closed_index = if skipped {
+            let mut last = i64::MIN;
+            let mut idx = -1;
+            for i in 0..steps.len() {
+                match reached_at(i) {
+                    Some(t) if t >= last => {
+                        last = t;
+                        idx = i as i64;
+                    }
+                    _ => break,
+                }
+            }
+            idx
+        } else {
+            furthest
+        };
+        let reached_mask = (0..steps.len().min(62)).filter(|i| reached(*i)).fold(0i64, |m, i| m | (1 << i));
+        let exp = v.get("experiments").filter(|e| e.as_object().is_some_and(|o| !o.is_empty())).map(Value::to_json);
+        SummaryColumns {
+            started_at: n("started_at"),
+            duration_ms: n("duration_ms"),
+            page_views: n("page_views"),
+            engaged: b("engaged"),
+            new_visitor: b("new_visitor"),
+            converted: b("converted"),
+            cart_abandoned: b("cart_abandoned"),
+            checkout_abandoned: b("checkout_abandoned"),
+            added_to_cart: reached(2),
+            began_checkout: reached(3),
+            closed_index,
+            reached_mask,
+            src_kind: v
+                .get("source")
+                .and_then(|s| s.get("kind"))
+                .and_then(Value::as_str)
+                .unwrap_or("direct")
+                .to_owned(),
+            exp,
+        }
+    }
+}
 
 /// One session's latest summary (the `session_summary` with the highest `seq`).
 #[derive(Debug, Clone, PartialEq)]
@@ -193,10 +328,24 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
         // Keep the summary with the highest seq: summaries may arrive out of order (a retried
         // batch, a beacon racing a fetch).
         let mut summaries = tx.prepare_cached(
-            "INSERT INTO sessions (site, sid, aid, seq, ts, final, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            "INSERT INTO sessions (site, sid, aid, seq, ts, final, summary, started_at, duration_ms, page_views,
+                 engaged, new_visitor, converted, cart_abandoned, checkout_abandoned, added_to_cart, began_checkout,
+                 closed_index, reached_mask, src_kind, exp)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
              ON CONFLICT (site, sid) DO UPDATE SET aid = excluded.aid, seq = excluded.seq, ts = excluded.ts,
-                 final = excluded.final, summary = excluded.summary
+                 final = excluded.final, summary = excluded.summary, started_at = excluded.started_at,
+                 duration_ms = excluded.duration_ms, page_views = excluded.page_views, engaged = excluded.engaged,
+                 new_visitor = excluded.new_visitor, converted = excluded.converted,
+                 cart_abandoned = excluded.cart_abandoned, checkout_abandoned = excluded.checkout_abandoned,
+                 added_to_cart = excluded.added_to_cart, began_checkout = excluded.began_checkout,
+                 closed_index = excluded.closed_index, reached_mask = excluded.reached_mask,
+                 src_kind = excluded.src_kind, exp = excluded.exp
              WHERE excluded.seq > sessions.seq",
+        )?;
+        // A repeated order id (another device, a replay) is stored once.
+        let mut orders = tx.prepare_cached(
+            "INSERT OR IGNORE INTO orders (site, order_id, sid, customer, ts, value, currency)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         for job in jobs {
             let mut inserted = Vec::with_capacity(job.events.len());
@@ -229,6 +378,7 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
                 inserted.push(n == 1);
                 if n == 1 && e.t == "session_summary" {
                     let is_final = e.props.iter().any(|(k, v)| k == "final" && *v == Value::Bool(true));
+                    let c = SummaryColumns::from_props(&e.props);
                     summaries.execute(params![
                         s.site,
                         e.sid,
@@ -236,8 +386,29 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
                         e.seq as i64,
                         s.ts,
                         is_final,
-                        obj_json(&e.props)
+                        obj_json(&e.props),
+                        c.started_at,
+                        c.duration_ms,
+                        c.page_views,
+                        c.engaged,
+                        c.new_visitor,
+                        c.converted,
+                        c.cart_abandoned,
+                        c.checkout_abandoned,
+                        c.added_to_cart,
+                        c.began_checkout,
+                        c.closed_index,
+                        c.reached_mask,
+                        c.src_kind,
+                        c.exp,
                     ])?;
+                }
+                if n == 1 && e.t == "purchase" {
+                    if let Some(order) = &e.order {
+                        let customer = e.uid.as_deref().unwrap_or(&e.aid);
+                        let cur = e.cur.as_deref().unwrap_or("XXX");
+                        orders.execute(params![s.site, order, e.sid, customer, s.ts, e.value.unwrap_or(0), cur])?;
+                    }
                 }
             }
             results.push(inserted);
@@ -346,7 +517,45 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Runs `f` on the read connection on the blocking pool.
+    fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> BoxFuture<'_, Result<T, StoreError>> {
+        let reader = self.reader.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let conn = reader.lock().map_err(|_| StoreError("reader poisoned".into()))?;
+                f(&conn)
+            })
+            .await
+            .map_err(|e| StoreError(e.to_string()))?
+        })
+    }
+}
+
 impl Store for SqliteStore {
+    fn kpis(&self, site: &str, range: query::Range) -> BoxFuture<'_, Result<query::Kpis, StoreError>> {
+        let site = site.to_owned();
+        self.read(move |c| query::kpis(c, &site, range))
+    }
+
+    fn funnel(
+        &self,
+        site: &str,
+        range: query::Range,
+        q: query::FunnelQuery,
+    ) -> BoxFuture<'_, Result<query::Funnel, StoreError>> {
+        let site = site.to_owned();
+        self.read(move |c| query::funnel(c, &site, range, &q))
+    }
+
+    fn live(&self, site: &str, now: i64) -> BoxFuture<'_, Result<query::Live, StoreError>> {
+        let site = site.to_owned();
+        self.read(move |c| query::live(c, &site, now))
+    }
+
     fn insert(&self, events: Vec<StoredEvent>) -> BoxFuture<'_, Result<Vec<bool>, StoreError>> {
         Box::pin(async move {
             if events.is_empty() {
@@ -366,47 +575,34 @@ impl Store for SqliteStore {
 
     fn recent_events(&self, site: &str, limit: usize) -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>> {
         let site = site.to_owned();
-        let reader = self.reader.clone();
-        Box::pin(async move {
-            tokio::task::spawn_blocking(move || {
-                let conn = reader.lock().map_err(|_| StoreError("reader poisoned".into()))?;
-                let mut stmt = conn.prepare_cached(
-                    "SELECT site, id, type, ts, client_ts, received_at, sid, aid, uid, seq, url, referrer, title,
-                            props, items, value, currency, order_id, exp, src, ua_family, device
-                     FROM events WHERE site = ?1 ORDER BY received_at DESC, ts DESC LIMIT ?2",
-                )?;
-                let rows = stmt.query_map(params![site, limit as i64], row_to_event)?;
-                let out = rows.collect::<Result<Vec<_>, _>>()?;
-                Ok(out)
-            })
-            .await
-            .map_err(|e| StoreError(e.to_string()))?
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT site, id, type, ts, client_ts, received_at, sid, aid, uid, seq, url, referrer, title,
+                        props, items, value, currency, order_id, exp, src, ua_family, device
+                 FROM events WHERE site = ?1 ORDER BY received_at DESC, ts DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![site, limit as i64], row_to_event)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }
 
     fn sessions(&self, site: &str, limit: usize) -> BoxFuture<'_, Result<Vec<SessionRow>, StoreError>> {
         let site = site.to_owned();
-        let reader = self.reader.clone();
-        Box::pin(async move {
-            tokio::task::spawn_blocking(move || {
-                let conn = reader.lock().map_err(|_| StoreError("reader poisoned".into()))?;
-                let mut stmt = conn.prepare_cached(
-                    "SELECT sid, aid, seq, ts, final, summary FROM sessions WHERE site = ?1 ORDER BY ts DESC LIMIT ?2",
-                )?;
-                let rows = stmt.query_map(params![site, limit as i64], |r| {
-                    Ok(SessionRow {
-                        sid: r.get(0)?,
-                        aid: r.get(1)?,
-                        seq: r.get::<_, i64>(2)? as u64,
-                        ts: r.get(3)?,
-                        final_: r.get(4)?,
-                        summary: r.get(5)?,
-                    })
-                })?;
-                Ok(rows.collect::<Result<Vec<_>, _>>()?)
-            })
-            .await
-            .map_err(|e| StoreError(e.to_string()))?
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT sid, aid, seq, ts, final, summary FROM sessions WHERE site = ?1 ORDER BY ts DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![site, limit as i64], |r| {
+                Ok(SessionRow {
+                    sid: r.get(0)?,
+                    aid: r.get(1)?,
+                    seq: r.get::<_, i64>(2)? as u64,
+                    ts: r.get(3)?,
+                    final_: r.get(4)?,
+                    summary: r.get(5)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }
 

@@ -1,0 +1,397 @@
+//! Read queries over SQLite: KPIs, funnels and live figures.
+//!
+//! Session-level figures come from the `sessions` table: one row per session, holding the
+//! metrics the browser computed (its latest `session_summary`, highest `seq`). Order figures come
+//! from the `orders` table (one row per order id). Definitions are in METRICS.md ("Collector
+//! KPIs"); each has a hand-worked test in `collector/tests/kpis.rs`.
+
+use rusqlite::{params, Connection};
+use serde::Serialize;
+
+use crate::store::StoreError;
+
+/// Default funnel step names, in order (the SDK's default funnel).
+pub const DEFAULT_STEPS: [&str; 7] = funnelcake_core::funnel::DEFAULT_STEPS;
+
+/// A half-open time range `[from, to)` in epoch ms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    /// Inclusive start.
+    pub from: i64,
+    /// Exclusive end.
+    pub to: i64,
+}
+
+/// An amount per currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Money {
+    /// ISO 4217 code (`XXX` for none).
+    pub currency: String,
+    /// Minor units.
+    pub amount: i64,
+}
+
+/// Orders on one UTC day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DayCount {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// Orders that day.
+    pub orders: i64,
+}
+
+/// Sessions from one traffic-source kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceCount {
+    /// `direct`, `organic_search`, `paid_search`, `social`, `email` or `referral`.
+    pub kind: String,
+    /// Sessions.
+    pub sessions: i64,
+}
+
+/// The KPIs of a site over a range (definitions in METRICS.md).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Kpis {
+    /// Sessions started in the range.
+    pub sessions: i64,
+    /// Distinct anonymous ids among them.
+    pub unique_visitors: i64,
+    /// Distinct anonymous ids among them whose session was their first visit.
+    pub new_visitors: i64,
+    /// Page views in those sessions.
+    pub page_views: i64,
+    /// `page_views / sessions`.
+    pub pages_per_session: Option<f64>,
+    /// Mean session duration, ms (rounded).
+    pub avg_session_duration_ms: Option<i64>,
+    /// GA4: `1 − engaged_sessions / sessions`.
+    pub bounce_rate: Option<f64>,
+    /// Sessions with ≥ 10 s visible, ≥ 2 page views or an order.
+    pub engaged_sessions: i64,
+    /// Sessions with an order / sessions.
+    pub conversion_rate: Option<f64>,
+    /// Distinct orders placed in the range.
+    pub orders: i64,
+    /// Revenue per currency (gross).
+    pub revenue: Vec<Money>,
+    /// Average order value per currency (rounded half up).
+    pub aov: Vec<Money>,
+    /// Sessions that added to cart and did not buy / sessions that added to cart.
+    pub cart_abandonment_rate: Option<f64>,
+    /// Sessions that began checkout and did not buy / sessions that began checkout.
+    pub checkout_abandonment_rate: Option<f64>,
+    /// Customers whose first order ever was placed in the range.
+    pub new_customers: i64,
+    /// Customers with an order in the range who had ≥ 2 orders by its end / customers with an
+    /// order in the range.
+    pub repeat_customer_rate: Option<f64>,
+    /// Revenue per customer in the range, per currency (revenue ÷ customers who paid in that
+    /// currency, rounded half up).
+    pub customer_lifetime_value: Vec<Money>,
+    /// Orders per UTC day in the range.
+    pub orders_per_day: Vec<DayCount>,
+    /// Sessions per traffic-source kind, most first.
+    pub traffic_sources: Vec<SourceCount>,
+}
+
+fn ratio(num: i64, den: i64) -> Option<f64> {
+    if den == 0 {
+        None
+    } else {
+        Some(num as f64 / den as f64)
+    }
+}
+
+fn div_round(total: i64, n: i64) -> i64 {
+    if n == 0 {
+        0
+    } else {
+        (total + n / 2).div_euclid(n)
+    }
+}
+
+/// Computes the KPIs of `site` over `range`.
+pub fn kpis(conn: &Connection, site: &str, range: Range) -> Result<Kpis, StoreError> {
+    let (
+        sessions,
+        visitors,
+        new_visitors,
+        page_views,
+        duration_sum,
+        engaged,
+        converted,
+        carts,
+        cart_left,
+        checkouts,
+        checkout_left,
+    ): (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) = conn.query_row(
+        "SELECT COUNT(*), COUNT(DISTINCT aid), COUNT(DISTINCT CASE WHEN new_visitor THEN aid END),
+                COALESCE(SUM(page_views), 0), COALESCE(SUM(duration_ms), 0), COALESCE(SUM(engaged), 0),
+                COALESCE(SUM(converted), 0), COALESCE(SUM(added_to_cart), 0),
+                COALESCE(SUM(added_to_cart AND NOT converted), 0), COALESCE(SUM(began_checkout), 0),
+                COALESCE(SUM(began_checkout AND NOT converted), 0)
+         FROM sessions WHERE site = ?1 AND started_at >= ?2 AND started_at < ?3",
+        params![site, range.from, range.to],
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+                r.get(10)?,
+            ))
+        },
+    )?;
+
+    let mut revenue = Vec::new();
+    let mut aov = Vec::new();
+    let mut clv = Vec::new();
+    let mut orders = 0;
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT currency, COUNT(*), SUM(value), COUNT(DISTINCT customer) FROM orders
+             WHERE site = ?1 AND ts >= ?2 AND ts < ?3 GROUP BY currency ORDER BY currency",
+        )?;
+        let rows = stmt.query_map(params![site, range.from, range.to], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+        })?;
+        for row in rows {
+            let (currency, n, total, customers) = row?;
+            orders += n;
+            revenue.push(Money { currency: currency.clone(), amount: total });
+            aov.push(Money { currency: currency.clone(), amount: div_round(total, n) });
+            clv.push(Money { currency, amount: div_round(total, customers) });
+        }
+    }
+    let (new_customers, customers, repeat): (i64, i64, i64) = conn.query_row(
+        "WITH active AS (SELECT DISTINCT customer FROM orders WHERE site = ?1 AND ts >= ?2 AND ts < ?3),
+              history AS (SELECT o.customer, MIN(o.ts) AS first, COUNT(*) AS n FROM orders o
+                          JOIN active a ON a.customer = o.customer
+                          WHERE o.site = ?1 AND o.ts < ?3 GROUP BY o.customer)
+         SELECT COALESCE(SUM(first >= ?2), 0), COUNT(*), COALESCE(SUM(n >= 2), 0) FROM history",
+        params![site, range.from, range.to],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let mut per_day = conn.prepare_cached(
+        "SELECT date(ts / 1000, 'unixepoch') AS day, COUNT(*) FROM orders
+         WHERE site = ?1 AND ts >= ?2 AND ts < ?3 GROUP BY day ORDER BY day",
+    )?;
+    let orders_per_day = per_day
+        .query_map(params![site, range.from, range.to], |r| Ok(DayCount { day: r.get(0)?, orders: r.get(1)? }))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut sources = conn.prepare_cached(
+        "SELECT src_kind, COUNT(*) AS n FROM sessions WHERE site = ?1 AND started_at >= ?2 AND started_at < ?3
+         GROUP BY src_kind ORDER BY n DESC, src_kind",
+    )?;
+    let traffic_sources = sources
+        .query_map(params![site, range.from, range.to], |r| Ok(SourceCount { kind: r.get(0)?, sessions: r.get(1)? }))?
+        .collect::<Result<Vec<_>, _>>()?;
+
+    Ok(Kpis {
+        sessions,
+        unique_visitors: visitors,
+        new_visitors,
+        page_views,
+        pages_per_session: ratio(page_views, sessions),
+        avg_session_duration_ms: (sessions > 0).then(|| div_round(duration_sum, sessions)),
+        bounce_rate: ratio(sessions - engaged, sessions),
+        engaged_sessions: engaged,
+        conversion_rate: ratio(converted, sessions),
+        orders,
+        revenue,
+        aov,
+        cart_abandonment_rate: ratio(cart_left, carts),
+        checkout_abandonment_rate: ratio(checkout_left, checkouts),
+        new_customers,
+        repeat_customer_rate: ratio(repeat, customers),
+        customer_lifetime_value: clv,
+        orders_per_day,
+        traffic_sources,
+    })
+}
+
+/// What a funnel query asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FunnelQuery {
+    /// Event names of the steps; empty for the default funnel.
+    pub steps: Vec<String>,
+    /// Only sessions in this experiment variation: (experiment key, variation index).
+    pub variant: Option<(String, i64)>,
+}
+
+/// One funnel step's counts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunnelStepCount {
+    /// Step (event) name.
+    pub name: String,
+    /// Closed funnel: sessions that completed this step and every earlier one, in order.
+    pub closed: i64,
+    /// Open funnel: sessions that reached this step, in any order.
+    pub open: i64,
+    /// Closed-funnel sessions lost since the previous step.
+    pub drop_off: i64,
+    /// `closed / previous closed` (1 for the first step; null after an empty step).
+    pub rate_from_previous: Option<f64>,
+    /// `closed / first step's closed`.
+    pub rate_from_start: Option<f64>,
+}
+
+/// A funnel result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Funnel {
+    /// Sessions considered (started in the range, in the variant if any).
+    pub sessions: i64,
+    /// The steps.
+    pub steps: Vec<FunnelStepCount>,
+}
+
+fn finish(names: Vec<String>, closed: Vec<i64>, open: Vec<i64>, sessions: i64) -> Funnel {
+    let first = closed.first().copied().unwrap_or(0);
+    let steps = names
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let prev = if i == 0 { closed[0] } else { closed[i - 1] };
+            FunnelStepCount {
+                name,
+                closed: closed[i],
+                open: open[i],
+                drop_off: if i == 0 { 0 } else { prev - closed[i] },
+                rate_from_previous: ratio(closed[i], prev),
+                rate_from_start: ratio(closed[i], first),
+            }
+        })
+        .collect();
+    Funnel { sessions, steps }
+}
+
+fn variant_clause(q: &FunnelQuery) -> (&'static str, String, i64) {
+    match &q.variant {
+        Some((key, idx)) => {
+            let mut path = String::from("$.\"");
+            path.push_str(&key.replace('"', ""));
+            path.push('"');
+            (" AND json_extract(exp, ?4) = ?5", path, *idx)
+        }
+        None => (" AND ?4 IS NOT NULL AND ?5 IS NOT NULL", String::new(), 0),
+    }
+}
+
+/// Computes a funnel. The default funnel reads the per-session progress the browser computed;
+/// custom `steps` are matched over stored events with the SDK's rule (greedy, in order, other
+/// events allowed between steps) for the closed funnel, and any order for the open one.
+pub fn funnel(conn: &Connection, site: &str, range: Range, q: &FunnelQuery) -> Result<Funnel, StoreError> {
+    let (clause, path, idx) = variant_clause(q);
+    if q.steps.is_empty() {
+        let n = DEFAULT_STEPS.len();
+        let mut sql = String::from("SELECT COUNT(*)");
+        for i in 0..n {
+            sql.push_str(&format!(
+                ", COALESCE(SUM(closed_index >= {i}), 0), COALESCE(SUM((reached_mask >> {i}) & 1), 0)"
+            ));
+        }
+        sql.push_str(" FROM sessions WHERE site = ?1 AND started_at >= ?2 AND started_at < ?3");
+        sql.push_str(clause);
+        let (sessions, closed, open) = conn.query_row(&sql, params![site, range.from, range.to, path, idx], |r| {
+            let mut closed = Vec::with_capacity(n);
+            let mut open = Vec::with_capacity(n);
+            for i in 0..n {
+                closed.push(r.get::<_, i64>(1 + 2 * i)?);
+                open.push(r.get::<_, i64>(2 + 2 * i)?);
+            }
+            Ok((r.get::<_, i64>(0)?, closed, open))
+        })?;
+        return Ok(finish(DEFAULT_STEPS.iter().map(|s| (*s).to_owned()).collect(), closed, open, sessions));
+    }
+    // Custom steps: scan the sessions' step events in time order.
+    let steps: Vec<String> = q.steps.iter().map(|s| funnelcake_core::event::canonical_name(s).to_owned()).collect();
+    let mut sessions_sql =
+        String::from("SELECT sid FROM sessions WHERE site = ?1 AND started_at >= ?2 AND started_at < ?3");
+    sessions_sql.push_str(clause);
+    let mut placeholders = String::new();
+    for i in 0..steps.len() {
+        if i > 0 {
+            placeholders.push(',');
+        }
+        placeholders.push_str(&format!("?{}", 6 + i));
+    }
+    let sql = format!(
+        "WITH s AS ({sessions_sql}) SELECT e.sid, e.type FROM events e JOIN s ON s.sid = e.sid
+         WHERE e.site = ?1 AND e.type IN ({placeholders}) ORDER BY e.sid, e.ts, e.seq"
+    );
+    let mut values: Vec<rusqlite::types::Value> =
+        vec![site.to_owned().into(), range.from.into(), range.to.into(), path.into(), idx.into()];
+    values.extend(steps.iter().map(|s| rusqlite::types::Value::from(s.clone())));
+    let sessions: i64 = conn.query_row(
+        &format!("SELECT COUNT(*) FROM ({sessions_sql})"),
+        params![site, range.from, range.to, values[3].clone(), idx],
+        |r| r.get(0),
+    )?;
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
+    let n = steps.len();
+    let (mut closed, mut open) = (vec![0i64; n], vec![0i64; n]);
+    let mut current: Option<String> = None;
+    let (mut next, mut reached) = (0usize, vec![false; n]);
+    let flush = |next: usize, reached: &[bool], closed: &mut [i64], open: &mut [i64]| {
+        for i in 0..next {
+            closed[i] += 1;
+        }
+        for (i, r) in reached.iter().enumerate() {
+            open[i] += i64::from(*r);
+        }
+    };
+    while let Some(row) = rows.next()? {
+        let sid: String = row.get(0)?;
+        let t: String = row.get(1)?;
+        if current.as_deref() != Some(sid.as_str()) {
+            if current.is_some() {
+                flush(next, &reached, &mut closed, &mut open);
+            }
+            current = Some(sid);
+            next = 0;
+            reached.iter_mut().for_each(|r| *r = false);
+        }
+        for (i, s) in steps.iter().enumerate() {
+            if *s == t {
+                reached[i] = true;
+            }
+        }
+        if steps.get(next).is_some_and(|s| *s == t) {
+            next += 1;
+        }
+    }
+    if current.is_some() {
+        flush(next, &reached, &mut closed, &mut open);
+    }
+    Ok(finish(q.steps.clone(), closed, open, sessions))
+}
+
+/// Live figures: sessions active in the last 5 minutes and today's default funnel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Live {
+    /// Server time, epoch ms.
+    pub ts: i64,
+    /// Distinct sessions with an event in the last 5 minutes.
+    pub active_sessions: i64,
+    /// The default funnel for sessions started today (UTC).
+    pub today: Funnel,
+}
+
+/// Computes the live figures at `now`.
+pub fn live(conn: &Connection, site: &str, now: i64) -> Result<Live, StoreError> {
+    let active_sessions: i64 = conn.query_row(
+        "SELECT COUNT(DISTINCT sid) FROM events WHERE site = ?1 AND ts >= ?2",
+        params![site, now - 5 * 60_000],
+        |r| r.get(0),
+    )?;
+    let day_start = now - now.rem_euclid(86_400_000);
+    let today = funnel(conn, site, Range { from: day_start, to: day_start + 86_400_000 }, &FunnelQuery::default())?;
+    Ok(Live { ts: now, active_sessions, today })
+}

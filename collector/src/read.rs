@@ -1,0 +1,141 @@
+//! The read API: KPIs, funnels and the live stream, behind a Bearer read token (open in
+//! `--dev`).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::Json;
+use futures_util::stream::{self, Stream};
+use serde::Deserialize;
+use serde_json::{json, Value as JsonValue};
+
+use crate::error::ApiError;
+use crate::query::{FunnelQuery, Range};
+use crate::AppState;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Query parameters shared by the read endpoints.
+#[derive(Debug, Default, Deserialize)]
+pub struct ReadQuery {
+    /// Range start, epoch ms (default: 30 days before `to`).
+    pub from: Option<i64>,
+    /// Range end (exclusive), epoch ms (default: now).
+    pub to: Option<i64>,
+    /// Funnel steps, comma-separated event names (default: the default funnel).
+    pub steps: Option<String>,
+    /// Experiment variation filter, `key:index`.
+    pub variant: Option<String>,
+    /// The read token, for clients that cannot send headers (`EventSource`).
+    pub token: Option<String>,
+}
+
+/// Checks the Bearer token (or `?token=`), unless the collector runs with `--dev`.
+pub fn authorize(state: &AppState, headers: &HeaderMap, query_token: Option<&str>) -> Result<(), ApiError> {
+    if state.settings.dev {
+        return Ok(());
+    }
+    let Some(expected) = state.settings.read_token.as_deref().filter(|t| !t.is_empty()) else {
+        return Err(ApiError::unauthorized());
+    };
+    let header_token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let given = header_token.or(query_token).unwrap_or("");
+    // Compare without an early exit on the first differing byte.
+    let same = given.len() == expected.len()
+        && given.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+    if same {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized())
+    }
+}
+
+fn range(state: &AppState, q: &ReadQuery) -> Result<Range, ApiError> {
+    let to = q.to.unwrap_or_else(|| (state.clock)() + 1);
+    let from = q.from.unwrap_or(to - 30 * DAY_MS);
+    if from >= to {
+        return Err(ApiError::bad_request("invalid_range", "`from` must be before `to`"));
+    }
+    Ok(Range { from, to })
+}
+
+fn funnel_query(q: &ReadQuery) -> Result<FunnelQuery, ApiError> {
+    let steps: Vec<String> = q
+        .steps
+        .as_deref()
+        .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default();
+    if steps.len() > 20 {
+        return Err(ApiError::bad_request("invalid_steps", "at most 20 funnel steps"));
+    }
+    let variant = match q.variant.as_deref() {
+        None | Some("") => None,
+        Some(v) => {
+            let (key, idx) = v
+                .rsplit_once(':')
+                .ok_or_else(|| ApiError::bad_request("invalid_variant", "`variant` must be `key:index`"))?;
+            let idx = idx
+                .parse::<i64>()
+                .map_err(|_| ApiError::bad_request("invalid_variant", "`variant` index must be an integer"))?;
+            Some((key.to_owned(), idx))
+        }
+    };
+    Ok(FunnelQuery { steps, variant })
+}
+
+/// `GET /v1/sites/{site}/metrics?from&to`: the KPIs (METRICS.md, "Collector KPIs").
+pub async fn get_metrics(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Query(q): Query<ReadQuery>,
+    headers: HeaderMap,
+) -> Result<Json<JsonValue>, ApiError> {
+    authorize(&state, &headers, q.token.as_deref())?;
+    let r = range(&state, &q)?;
+    let kpis = state.store.kpis(&site, r).await.map_err(|_| ApiError::storage_unavailable())?;
+    Ok(Json(json!({ "site": site, "from": r.from, "to": r.to, "kpis": kpis })))
+}
+
+/// `GET /v1/sites/{site}/funnel?from&to&steps&variant`: closed and open counts per step.
+pub async fn get_funnel(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Query(q): Query<ReadQuery>,
+    headers: HeaderMap,
+) -> Result<Json<JsonValue>, ApiError> {
+    authorize(&state, &headers, q.token.as_deref())?;
+    let r = range(&state, &q)?;
+    let fq = funnel_query(&q)?;
+    let funnel = state.store.funnel(&site, r, fq).await.map_err(|_| ApiError::storage_unavailable())?;
+    Ok(Json(json!({ "site": site, "from": r.from, "to": r.to, "funnel": funnel })))
+}
+
+/// `GET /v1/sites/{site}/live`: Server-Sent Events, one `live` event per second with active
+/// sessions (last 5 minutes) and today's default funnel.
+pub async fn get_live(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Query(q): Query<ReadQuery>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    authorize(&state, &headers, q.token.as_deref())?;
+    let stream = stream::unfold((state, site, true), |(state, site, first)| async move {
+        if !first {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let now = (state.clock)();
+        let event = match state.store.live(&site, now).await {
+            Ok(live) => Event::default().event("live").json_data(&live).unwrap_or_else(|_| Event::default()),
+            Err(_) => Event::default().event("error").data("storage unavailable"),
+        };
+        Some((Ok(event), (state, site, false)))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
