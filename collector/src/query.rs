@@ -340,8 +340,8 @@ pub fn funnel(conn: &Connection, site: &str, range: Range, q: &FunnelQuery) -> R
     let mut current: Option<String> = None;
     let (mut next, mut reached) = (0usize, vec![false; n]);
     let flush = |next: usize, reached: &[bool], closed: &mut [i64], open: &mut [i64]| {
-        for i in 0..next {
-            closed[i] += 1;
+        for c in &mut closed[..next] {
+            *c += 1;
         }
         for (i, r) in reached.iter().enumerate() {
             open[i] += i64::from(*r);
