@@ -163,3 +163,28 @@ export async function expectExactlyOnce(assert, base, site, expected, ms = 30000
   const dupes = expected.filter((m) => counts.get(m) !== 1);
   assert.deepEqual(dupes, [], 'no event stored twice');
 }
+
+/**
+ * One shopper session on the demo page through the SDK: lands from `landing` (a query string
+ * such as '?utm_source=newsletter&utm_medium=email'), goes through the first `depth` funnel
+ * steps (1 = page view only … 7 = purchase), then leaves (the page hide sends the summary).
+ */
+export async function shop(browser, base, { landing = '', depth = 7, order = null, value = 119, currency = 'USD' } = {}) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(base + '/' + landing);
+  await page.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true);
+  await page.evaluate(({ depth, order, value, currency }) => {
+    const fc = window.funnelcake;
+    const item = { item_id: 'TR-1', item_name: 'Trail Runner', price: value, currency };
+    const cart = { currency, items: [item] };
+    if (depth >= 2) fc.viewItem(item);
+    if (depth >= 3) fc.addToCart(item);
+    if (depth >= 4) fc.beginCheckout(cart);
+    if (depth >= 5) fc.checkoutStep('shipping', {});
+    if (depth >= 6) fc.checkoutStep('payment', {});
+    if (depth >= 7) fc.purchase({ transaction_id: order, value, currency, items: [item] });
+  }, { depth, order, value, currency });
+  await page.goto('about:blank');
+  await context.close();
+}

@@ -1,0 +1,52 @@
+// The dashboard against data the SDK really sent: KPI cards, funnel, sources and orders render
+// with the right numbers, and the live stream connects.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCollector, launchBrowser, shop, waitFor } from './harness.mjs';
+
+let collector;
+let browser;
+
+before(async () => {
+  collector = await startCollector();
+  browser = await launchBrowser();
+  await shop(browser, collector.url, { landing: '?utm_source=newsletter&utm_medium=email', depth: 7, order: 'D-1' });
+  await shop(browser, collector.url, { landing: '?gclid=abc', depth: 4 });
+  await shop(browser, collector.url, { landing: '', depth: 2 });
+  await shop(browser, collector.url, { landing: '?utm_source=facebook&utm_medium=social', depth: 7, order: 'D-2', value: 89 });
+  await waitFor(async () => {
+    const res = await fetch(`${collector.url}/v1/sites/demo-shop/metrics`);
+    const k = (await res.json()).kpis;
+    return k.sessions === 4 && k.orders === 2;
+  }, 20000, 'the four sessions and two orders');
+});
+
+after(async () => {
+  await browser?.close();
+  await collector?.stop();
+});
+
+test('the dashboard shows the KPIs, funnel, sources and orders of the data sent', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(collector.url + '/dashboard.html');
+  await page.waitForSelector('body[data-loaded="true"]', { timeout: 10000 });
+  const card = (label) => page.locator(`[data-kpi="${label}"]`).textContent();
+  assert.equal(await card('Sessions'), '4');
+  assert.equal(await card('Conversion rate'), '50.0%');
+  assert.match(await card('Revenue'), /208/, 'USD 119 + 89');
+  assert.equal(await card('Checkout abandonment'), '33.3%', '3 began checkout, 1 did not buy');
+  const funnel = await page.locator('#funnel li').allTextContents();
+  assert.equal(funnel.length, 7);
+  assert.match(funnel[0], /Page view\s*4/);
+  assert.match(funnel[6], /Purchase\s*2/);
+  const sources = await page.locator('#sources li').allTextContents();
+  assert.equal(sources.length, 4);
+  assert.ok(sources.some((s) => /Email\s*1/.test(s)) && sources.some((s) => /Paid search\s*1/.test(s)));
+  assert.equal(await page.locator('#orders-chart rect').count(), 1, 'one day with orders');
+  await page.waitForSelector('#live.on', { timeout: 5000 });
+  assert.equal(await page.locator('#active').textContent(), '4');
+  assert.deepEqual(errors, []);
+  await page.close();
+});

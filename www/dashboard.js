@@ -1,0 +1,213 @@
+// funnelcake dashboard: reads the collector's read API and updates live from its SSE stream.
+// Query parameters: ?site=<site id>&token=<read token> (the token is needed outside --dev).
+
+const params = new URLSearchParams(location.search);
+const $ = (id) => document.getElementById(id);
+const siteInput = $('site');
+const rangeSelect = $('range');
+if (params.get('site')) siteInput.value = params.get('site');
+const token = params.get('token') || '';
+const DAY = 86400000;
+
+const STEP_LABELS = {
+  page_view: 'Page view', view_item: 'Viewed item', add_to_cart: 'Added to cart',
+  begin_checkout: 'Began checkout', add_shipping_info: 'Shipping info', add_payment_info: 'Payment info',
+  purchase: 'Purchase',
+};
+const SOURCE_LABELS = {
+  direct: 'Direct', organic_search: 'Organic search', paid_search: 'Paid search', social: 'Social',
+  email: 'Email', referral: 'Referral',
+};
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v; else if (k === 'style') e.style.cssText = v; else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c instanceof Node ? c : String(c));
+  return e;
+}
+
+/** Minor units → a formatted amount, using the currency's own number of decimals. */
+function money(amount, currency) {
+  if (currency === 'XXX') return (amount / 100).toFixed(2);
+  try {
+    const f = new Intl.NumberFormat(undefined, { style: 'currency', currency });
+    return f.format(amount / 10 ** f.resolvedOptions().maximumFractionDigits);
+  } catch (e) {
+    return (amount / 100).toFixed(2) + ' ' + currency;
+  }
+}
+
+const pct = (x) => (x === null || x === undefined ? '–' : (x * 100).toFixed(1) + '%');
+const num = (x) => (x === null || x === undefined ? '–' : Number(x).toLocaleString());
+function duration(ms) {
+  if (ms === null || ms === undefined) return '–';
+  const s = Math.round(ms / 1000);
+  return s < 60 ? s + ' s' : Math.floor(s / 60) + ' min ' + (s % 60) + ' s';
+}
+const moneyList = (list) => (list.length ? list.map((m) => money(m.amount, m.currency)).join(' · ') : '–');
+
+function api(path, extra = {}) {
+  const days = Number(rangeSelect.value);
+  const to = Date.now() + 1;
+  const from = days === 1 ? to - (to % DAY) : to - days * DAY;
+  const q = new URLSearchParams({ from, to, ...extra });
+  if (token) q.set('token', token);
+  return `/v1/sites/${encodeURIComponent(siteInput.value)}/${path}?${q}`;
+}
+
+async function getJson(url) {
+  const res = await fetch(url, { headers: token ? { Authorization: 'Bearer ' + token } : {} });
+  if (!res.ok) throw new Error(`${res.status} ${(await res.json().catch(() => ({}))).message || res.statusText}`);
+  return res.json();
+}
+
+function renderCards(k) {
+  const cards = [
+    ['Sessions', num(k.sessions), `${num(k.unique_visitors)} visitors · ${num(k.new_visitors)} new`],
+    ['Conversion rate', pct(k.conversion_rate), `${num(k.orders)} orders`],
+    ['Revenue', moneyList(k.revenue), 'gross, per currency'],
+    ['Average order value', moneyList(k.aov), ''],
+    ['Engaged sessions', num(k.engaged_sessions), `bounce rate ${pct(k.bounce_rate)}`],
+    ['Pages per session', k.pages_per_session === null ? '–' : k.pages_per_session.toFixed(2), `${num(k.page_views)} page views`],
+    ['Avg. session duration', duration(k.avg_session_duration_ms), ''],
+    ['Cart abandonment', pct(k.cart_abandonment_rate), 'added to cart, no order'],
+    ['Checkout abandonment', pct(k.checkout_abandonment_rate), 'began checkout, no order'],
+    ['New customers', num(k.new_customers), `repeat rate ${pct(k.repeat_customer_rate)}`],
+    ['Customer value', moneyList(k.customer_lifetime_value), 'revenue per customer'],
+  ];
+  $('cards').replaceChildren(...cards.map(([label, value, sub]) =>
+    el('div', { class: 'card' }, el('div', { class: 'label' }, label), el('div', { class: 'value', 'data-kpi': label }, value), el('div', { class: 'sub' }, sub))));
+}
+
+function renderFunnel(target, funnel, mini = false) {
+  const first = funnel.steps[0]?.closed || 0;
+  target.replaceChildren(...funnel.steps.map((s, i) => {
+    const w = first ? (100 * s.closed) / first : 0;
+    const wOpen = first ? Math.min(100, (100 * s.open) / first) : 0;
+    const nums = mini
+      ? el('span', { class: 'nums' }, num(s.closed))
+      : el('span', { class: 'nums' }, `${num(s.closed)} (${pct(s.rate_from_start)})`,
+        i > 0 ? el('span', { class: 'drop' }, ` −${num(s.drop_off)}`) : '');
+    return el('li', {},
+      el('span', { class: 'name' }, STEP_LABELS[s.name] || s.name),
+      el('span', { class: 'track' }, el('span', { class: 'open', style: `width:${wOpen}%` }), el('span', { class: 'fill', style: `display:block;width:${w}%` })),
+      nums);
+  }));
+}
+
+function renderSources(list) {
+  const max = Math.max(1, ...list.map((s) => s.sessions));
+  $('sources').replaceChildren(...(list.length ? list : [{ kind: 'none', sessions: 0 }]).map((s) =>
+    el('li', {}, el('span', {}, SOURCE_LABELS[s.kind] || s.kind),
+      el('span', { class: 'track' }, el('span', { class: 'fill', style: `display:block;width:${(100 * s.sessions) / max}%` })),
+      el('span', { class: 'nums' }, num(s.sessions)))));
+}
+
+function renderOrdersChart(days) {
+  const box = $('orders-chart');
+  if (!days.length) {
+    box.replaceChildren(el('p', { class: 'muted' }, 'No orders in this range yet.'));
+    return;
+  }
+  const W = 600, H = 180, pad = 24;
+  const max = Math.max(...days.map((d) => d.orders));
+  const bw = Math.min(48, (W - pad) / days.length);
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  days.forEach((d, i) => {
+    const h = ((H - 2 * pad) * d.orders) / max;
+    const r = document.createElementNS(ns, 'rect');
+    Object.entries({ x: pad + i * bw + 2, y: H - pad - h, width: Math.max(2, bw - 4), height: h, fill: '#3b6fd8', rx: 2 })
+      .forEach(([k, v]) => r.setAttribute(k, v));
+    const t = document.createElementNS(ns, 'title');
+    t.textContent = `${d.day}: ${d.orders} orders`;
+    r.append(t);
+    svg.append(r);
+    if (days.length <= 14 || i % Math.ceil(days.length / 10) === 0) {
+      const label = document.createElementNS(ns, 'text');
+      Object.entries({ x: pad + i * bw + bw / 2, y: H - 8, 'text-anchor': 'middle' }).forEach(([k, v]) => label.setAttribute(k, v));
+      label.textContent = d.day.slice(5);
+      svg.append(label);
+      const value = document.createElementNS(ns, 'text');
+      Object.entries({ x: pad + i * bw + bw / 2, y: H - pad - h - 4, 'text-anchor': 'middle' }).forEach(([k, v]) => value.setAttribute(k, v));
+      value.textContent = d.orders;
+      svg.append(value);
+    }
+  });
+  box.replaceChildren(svg);
+}
+
+async function renderExperiments() {
+  // Filled from /v1/sites/{site}/experiments when the collector serves it.
+  const body = $('experiments').tBodies[0];
+  try {
+    const data = await getJson(api('experiments'));
+    const rows = [];
+    for (const exp of data.experiments || []) {
+      for (const v of exp.variations) {
+        rows.push(el('tr', {}, el('td', {}, exp.key), el('td', {}, v.variation), el('td', {}, num(v.sessions)),
+          el('td', {}, pct(v.conversion_rate)), el('td', {}, v.lift === null || v.lift === undefined ? '–' : pct(v.lift))));
+      }
+    }
+    if (rows.length) body.replaceChildren(...rows);
+  } catch (e) {
+    /* not available: keep the placeholder row */
+  }
+}
+
+let loading = false;
+async function refresh() {
+  if (loading) return;
+  loading = true;
+  try {
+    const [metrics, funnel] = await Promise.all([getJson(api('metrics')), getJson(api('funnel'))]);
+    renderCards(metrics.kpis);
+    renderFunnel($('funnel'), funnel.funnel);
+    renderSources(metrics.kpis.traffic_sources);
+    renderOrdersChart(metrics.kpis.orders_per_day);
+    $('status').textContent = `Updated ${new Date().toLocaleTimeString()} · site ${siteInput.value}`;
+    document.body.dataset.loaded = 'true';
+  } catch (e) {
+    $('status').textContent = 'Could not load: ' + e.message;
+  } finally {
+    loading = false;
+  }
+  renderExperiments();
+}
+
+let source;
+let retry = 1000;
+function connectLive() {
+  source?.close();
+  const q = token ? `?token=${encodeURIComponent(token)}` : '';
+  source = new EventSource(`/v1/sites/${encodeURIComponent(siteInput.value)}/live${q}`);
+  let lastOrders = null;
+  source.addEventListener('live', (e) => {
+    retry = 1000;
+    $('live').textContent = '● live';
+    $('live').className = 'live on';
+    const live = JSON.parse(e.data);
+    $('active').textContent = num(live.active_sessions);
+    renderFunnel($('today'), live.today, true);
+    // When today's numbers move, refresh the rest (coalesced by `loading`).
+    const sig = live.today.steps.map((s) => s.closed).join(',');
+    if (lastOrders !== null && sig !== lastOrders) refresh();
+    lastOrders = sig;
+  });
+  source.onerror = () => {
+    $('live').textContent = '● reconnecting';
+    $('live').className = 'live off';
+    source.close();
+    setTimeout(connectLive, retry);
+    retry = Math.min(retry * 2, 30000);
+  };
+}
+
+siteInput.addEventListener('change', () => { refresh(); connectLive(); });
+rangeSelect.addEventListener('change', refresh);
+refresh();
+connectLive();
+setInterval(refresh, 30000);
