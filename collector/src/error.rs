@@ -65,6 +65,16 @@ impl ApiError {
         }
     }
 
+    /// 429 with `Retry-After`: a rate limit was hit; nothing was stored.
+    pub fn rate_limited(what: &'static str, retry_after_s: u64) -> ApiError {
+        ApiError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "rate_limited",
+            message: format!("rate limit per {what} exceeded; retry in {retry_after_s} s"),
+            retry_after_s: Some(retry_after_s),
+        }
+    }
+
     /// 503 with `Retry-After`: storage is unavailable; nothing was stored.
     pub fn storage_unavailable() -> ApiError {
         ApiError {

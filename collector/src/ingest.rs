@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{header, HeaderMap};
 use axum::Json;
 use funnelcake_core::wire::{self, decode_batch};
@@ -62,10 +62,15 @@ fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, ApiError> {
 pub async fn post_batch(
     State(state): State<AppState>,
     Query(q): Query<BatchQuery>,
-    headers: HeaderMap,
-    body: Body,
+    req: Request,
 ) -> Result<Json<JsonValue>, ApiError> {
     let received_at = (state.clock)();
+    let ip = req.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
+    if let Some(ip) = &ip {
+        state.limits.ip.take(ip, 1.0, received_at).map_err(|s| ApiError::rate_limited("client IP", s))?;
+    }
+    let (parts, body) = req.into_parts();
+    let headers: HeaderMap = parts.headers;
     let raw = read_body(body).await?;
     let gzip = q.enc.as_deref() == Some("gzip")
         || headers
@@ -84,6 +89,11 @@ pub async fn post_batch(
             batch.events.len()
         )));
     }
+    state
+        .limits
+        .site
+        .take(&batch.site, batch.events.len() as f64, received_at)
+        .map_err(|s| ApiError::rate_limited("site", s))?;
     let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let (ua_family, device) = useragent::reduce(ua);
     let skew = received_at - batch.sent_at;
@@ -94,10 +104,13 @@ pub async fn post_batch(
             Ok(event) if event.encoded_len() > MAX_EVENT_BYTES => {
                 rejected.push(json!({"index": index, "reason": format!("event exceeds {MAX_EVENT_BYTES} bytes")}));
             }
-            Ok(event) => rows.push(StoredEvent {
+            Ok(mut event) => rows.push(StoredEvent {
                 site: batch.site.clone(),
                 ts: event.ts.saturating_add(skew),
-                event,
+                event: {
+                    truncate_strings(&mut event);
+                    event
+                },
                 received_at,
                 ua_family,
                 device,
@@ -115,6 +128,43 @@ pub async fn post_batch(
         tracing::info!(site = %batch.site, dropped = batch.dropped, "client reported dropped events");
     }
     Ok(Json(json!({ "accepted": accepted, "duplicates": duplicates, "rejected": rejected })))
+}
+
+/// Longest page URL and referrer kept, characters.
+pub const MAX_URL_CHARS: usize = 2048;
+/// Longest page title, order id and event name kept, characters.
+pub const MAX_TITLE_CHARS: usize = 512;
+/// Longest string property value kept, characters.
+pub const MAX_PROP_CHARS: usize = 1024;
+
+fn truncate(s: &mut String, max: usize) {
+    if let Some((i, _)) = s.char_indices().nth(max) {
+        s.truncate(i);
+    }
+}
+
+fn truncate_value(v: &mut funnelcake_core::json::Value) {
+    use funnelcake_core::json::Value;
+    match v {
+        Value::Str(s) => truncate(s, MAX_PROP_CHARS),
+        Value::Arr(items) => items.iter_mut().for_each(truncate_value),
+        Value::Obj(members) => members.iter_mut().for_each(|(_, v)| truncate_value(v)),
+        _ => {}
+    }
+}
+
+/// Cuts long strings to the documented lengths (URL/referrer 2048, title/order/name 512, property
+/// values 1024 characters).
+pub fn truncate_strings(e: &mut funnelcake_core::wire::Event) {
+    truncate(&mut e.url, MAX_URL_CHARS);
+    if let Some(r) = &mut e.referrer {
+        truncate(r, MAX_URL_CHARS);
+    }
+    for s in [&mut e.title, &mut e.order].into_iter().flatten() {
+        truncate(s, MAX_TITLE_CHARS);
+    }
+    truncate(&mut e.t, MAX_TITLE_CHARS);
+    e.props.iter_mut().for_each(|(_, v)| truncate_value(v));
 }
 
 /// Query of the events endpoint.

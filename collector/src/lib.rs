@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod ingest;
+pub mod limit;
 pub mod query;
 pub mod read;
 pub mod settings;
@@ -41,19 +42,59 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The clock.
     pub clock: Clock,
+    /// Rate limits (built from the settings).
+    pub limits: Arc<Limits>,
+}
+
+/// The rate limiters.
+pub struct Limits {
+    /// Requests per client IP.
+    pub ip: limit::RateLimiter,
+    /// Events per site.
+    pub site: limit::RateLimiter,
+}
+
+impl AppState {
+    /// State with limiters built from `settings`.
+    pub fn new(store: Arc<dyn Store>, settings: Settings, clock: Clock) -> AppState {
+        let limits = Limits {
+            ip: limit::RateLimiter::new(settings.rate_ip, settings.rate_ip * 2.0),
+            site: limit::RateLimiter::new(settings.rate_site, settings.rate_site * 2.0),
+        };
+        AppState { store, settings: Arc::new(settings), clock, limits: Arc::new(limits) }
+    }
+}
+
+fn cors(settings: &Settings) -> tower_http::cors::CorsLayer {
+    use axum::http::{header, HeaderValue, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins = &settings.cors_origins;
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::POST, Method::GET])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::CONTENT_ENCODING])
+        .max_age(std::time::Duration::from_secs(86_400))
 }
 
 /// Builds the full router: API routes, the built SDK under `/funnelcake/`, and `www/`.
 pub fn router(state: AppState) -> Router {
     let sdk = ServeDir::new(&state.settings.sdk_dir);
     let www = ServeDir::new(&state.settings.www);
-    Router::new()
+    let api = Router::new()
         .route("/v1/batch", post(ingest::post_batch))
         .route("/v1/sites/{site}/events", get(ingest::get_events))
         .route("/v1/sites/{site}/sessions", get(ingest::get_sessions))
         .route("/v1/sites/{site}/metrics", get(read::get_metrics))
         .route("/v1/sites/{site}/funnel", get(read::get_funnel))
         .route("/v1/sites/{site}/live", get(read::get_live))
+        .layer(cors(&state.settings));
+    Router::new()
+        .merge(api)
         .route("/healthz", get(|| async { "ok" }))
         .nest_service("/funnelcake", sdk)
         .fallback_service(www)

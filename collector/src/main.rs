@@ -36,8 +36,9 @@ async fn main() -> std::process::ExitCode {
     // Tests and scripts read this line to find the port.
     println!("funnelcake-collector listening on http://{addr}");
     let _ = std::io::stdout().flush();
-    let state = AppState { store: store.clone(), settings: Arc::new(settings), clock: system_clock() };
-    let served = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await;
+    let state = AppState::new(store.clone(), settings, system_clock());
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
     store.shutdown().await;
     match served {
         Ok(()) => {

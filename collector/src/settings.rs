@@ -28,6 +28,15 @@ pub struct Settings {
     /// Comma-separated site ids to accept; empty accepts any.
     #[arg(long, env = "FC_SITES", value_delimiter = ',')]
     pub sites: Vec<String>,
+    /// Comma-separated origins allowed by CORS (`*` for any); empty allows none (same origin).
+    #[arg(long, env = "FC_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Requests per second per client IP (burst: twice that); 0 disables.
+    #[arg(long, env = "FC_RATE_IP", default_value_t = 50.0)]
+    pub rate_ip: f64,
+    /// Events per second per site (burst: twice that); 0 disables.
+    #[arg(long, env = "FC_RATE_SITE", default_value_t = 20_000.0)]
+    pub rate_site: f64,
 }
 
 impl Settings {
@@ -41,6 +50,9 @@ impl Settings {
             dev: true,
             read_token: None,
             sites: Vec::new(),
+            cors_origins: Vec::new(),
+            rate_ip: 0.0,
+            rate_site: 0.0,
         }
     }
 

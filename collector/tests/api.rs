@@ -24,7 +24,7 @@ fn harness(configure: impl FnOnce(&mut Settings)) -> Harness {
     let mut settings = Settings::for_tests(dir.path().join("t.sqlite3"));
     configure(&mut settings);
     let store = Arc::new(SqliteStore::open(&settings.db).unwrap());
-    let state = AppState { store, settings: Arc::new(settings), clock: Arc::new(|| NOW) };
+    let state = AppState::new(store, settings, Arc::new(|| NOW));
     Harness { app: router(state), _dir: dir }
 }
 
@@ -168,4 +168,77 @@ async fn sessions_keep_the_summary_with_the_highest_seq() {
     call(&h.app, post("/v1/batch", batch(vec![summary_event(1, 5, false, 2)]))).await;
     let (_, res, _) = call(&h.app, Request::get("/v1/sites/shop-1/sessions").body(Body::empty()).unwrap()).await;
     assert_eq!(res["sessions"][0]["seq"], 7);
+}
+
+#[tokio::test]
+async fn cors_preflight_is_answered_for_configured_origins_only() {
+    let h = harness(|s| s.cors_origins = vec!["https://shop.example".into()]);
+    let preflight = |origin: &str| {
+        Request::builder()
+            .method("OPTIONS")
+            .uri("/v1/batch")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let res = h.app.clone().oneshot(preflight("https://shop.example")).await.unwrap();
+    assert_eq!(res.headers().get("access-control-allow-origin").unwrap(), "https://shop.example");
+    let res = h.app.clone().oneshot(preflight("https://evil.example")).await.unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_retry_after_per_ip_and_per_site() {
+    let h = harness(|s| {
+        s.rate_ip = 1.0; // burst 2
+        s.rate_site = 5.0; // burst 10 events
+    });
+    let from = |ip: [u8; 4], body: String| {
+        let mut req = post("/v1/batch", body);
+        req.extensions_mut().insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((ip, 5000))));
+        req
+    };
+    let one = |n: u8| {
+        format!(
+            r#"{{"v":1,"site":"shop-1","sent_at":1,"events":[{{"id":"{n:032x}","t":"a","ts":1,"sid":"s","aid":"a","seq":1}}]}}"#
+        )
+    };
+    assert_eq!(call(&h.app, from([10, 0, 0, 1], one(1))).await.0, StatusCode::OK);
+    assert_eq!(call(&h.app, from([10, 0, 0, 1], one(2))).await.0, StatusCode::OK);
+    let (status, body, retry_after) = call(&h.app, from([10, 0, 0, 1], one(3))).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
+    assert_eq!(retry_after.as_deref(), Some("1"));
+    // Another IP is not affected, until the site's event budget runs out.
+    let event = r#"{"id":"00000000000000000000000000000009","t":"a","ts":1,"sid":"s","aid":"a","seq":1}"#;
+    let nine = format!(r#"{{"v":1,"site":"shop-1","sent_at":1,"events":[{}]}}"#, [event; 9].join(","));
+    let (status, body, _) = call(&h.app, from([10, 0, 0, 2], nine)).await;
+    // Site bucket: 10 − 2 accepted = 8 tokens (the IP-limited request never reached it); 9 needed,
+    // the 1-token deficit refills in 0.2 s, rounded up to 1 s.
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate limit per site exceeded; retry in 1 s"))
+    );
+}
+
+#[tokio::test]
+async fn long_strings_are_truncated_to_the_documented_lengths() {
+    let h = harness(|_| {});
+    let body = format!(
+        r#"{{"v":1,"site":"shop-1","sent_at":1,"events":[{{"id":"{:032x}","t":"a","ts":1,"sid":"s","aid":"a","seq":1,
+            "url":"/{}","title":"{}","props":{{"note":"{}","deep":["{}"]}}}}]}}"#,
+        1,
+        "u".repeat(5000),
+        "é".repeat(600),
+        "n".repeat(2000),
+        "d".repeat(2000)
+    );
+    assert_eq!(call(&h.app, post("/v1/batch", body)).await.0, StatusCode::OK);
+    let (_, read, _) = call(&h.app, Request::get("/v1/sites/shop-1/events").body(Body::empty()).unwrap()).await;
+    let e = &read["events"][0];
+    assert_eq!(e["url"].as_str().unwrap().chars().count(), 2048);
+    assert_eq!(e["title"].as_str().unwrap().chars().count(), 512);
+    assert_eq!(e["props"]["note"].as_str().unwrap().len(), 1024);
+    assert_eq!(e["props"]["deep"][0].as_str().unwrap().len(), 1024);
 }

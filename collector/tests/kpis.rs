@@ -213,7 +213,7 @@ async fn loaded(configure: impl FnOnce(&mut Settings)) -> (axum::Router, tempfil
     let mut settings = Settings::for_tests(dir.path().join("k.sqlite3"));
     configure(&mut settings);
     let store = Arc::new(SqliteStore::open(&settings.db).unwrap());
-    let app = router(AppState { store, settings: Arc::new(settings), clock: Arc::new(|| NOW) });
+    let app = router(AppState::new(store, settings, Arc::new(|| NOW)));
     let mut all: Vec<Value> = sessions().iter().enumerate().map(|(i, s)| summary(s, i + 1)).collect();
     all.extend(events());
     // sent_at equal to the receive clock: no skew correction, times stay as written.
