@@ -10,6 +10,9 @@ use serde::Serialize;
 
 use crate::store::StoreError;
 
+/// Traffic-source kinds the SDK classifies into.
+pub const SOURCE_KINDS: [&str; 6] = ["direct", "organic_search", "paid_search", "social", "email", "referral"];
+
 /// Default funnel step names, in order (the SDK's default funnel).
 pub const DEFAULT_STEPS: [&str; 7] = funnelcake_core::funnel::DEFAULT_STEPS;
 
@@ -112,42 +115,39 @@ fn div_round(total: i64, n: i64) -> i64 {
 
 /// Computes the KPIs of `site` over `range`.
 pub fn kpis(conn: &Connection, site: &str, range: Range) -> Result<Kpis, StoreError> {
-    let (
-        sessions,
-        visitors,
-        new_visitors,
-        page_views,
-        duration_sum,
-        engaged,
-        converted,
-        carts,
-        cart_left,
-        checkouts,
-        checkout_left,
-    ): (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) = conn.query_row(
+    // One pass over the sessions (covering index `sessions_kpi`), traffic sources included.
+    let mut totals = [0i64; 11];
+    let mut by_source = [0i64; SOURCE_KINDS.len()];
+    conn.query_row(
         "SELECT COUNT(*), COUNT(DISTINCT aid), COUNT(DISTINCT CASE WHEN new_visitor THEN aid END),
                 COALESCE(SUM(page_views), 0), COALESCE(SUM(duration_ms), 0), COALESCE(SUM(engaged), 0),
                 COALESCE(SUM(converted), 0), COALESCE(SUM(added_to_cart), 0),
                 COALESCE(SUM(added_to_cart AND NOT converted), 0), COALESCE(SUM(began_checkout), 0),
-                COALESCE(SUM(began_checkout AND NOT converted), 0)
+                COALESCE(SUM(began_checkout AND NOT converted), 0),
+                COALESCE(SUM(src_kind = 'direct'), 0), COALESCE(SUM(src_kind = 'organic_search'), 0),
+                COALESCE(SUM(src_kind = 'paid_search'), 0), COALESCE(SUM(src_kind = 'social'), 0),
+                COALESCE(SUM(src_kind = 'email'), 0), COALESCE(SUM(src_kind = 'referral'), 0)
          FROM sessions WHERE site = ?1 AND started_at >= ?2 AND started_at < ?3",
         params![site, range.from, range.to],
         |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-                r.get(10)?,
-            ))
+            for (i, t) in totals.iter_mut().enumerate() {
+                *t = r.get(i)?;
+            }
+            for (i, n) in by_source.iter_mut().enumerate() {
+                *n = r.get(11 + i)?;
+            }
+            Ok(())
         },
     )?;
+    let [sessions, visitors, new_visitors, page_views, duration_sum, engaged, converted, carts, cart_left, checkouts, checkout_left] =
+        totals;
+    let mut traffic_sources: Vec<SourceCount> = SOURCE_KINDS
+        .iter()
+        .zip(by_source)
+        .filter(|(_, n)| *n > 0)
+        .map(|(kind, sessions)| SourceCount { kind: (*kind).to_owned(), sessions })
+        .collect();
+    traffic_sources.sort_by(|a, b| b.sessions.cmp(&a.sessions).then_with(|| a.kind.cmp(&b.kind)));
 
     let mut revenue = Vec::new();
     let mut aov = Vec::new();
@@ -185,14 +185,6 @@ pub fn kpis(conn: &Connection, site: &str, range: Range) -> Result<Kpis, StoreEr
     let orders_per_day = per_day
         .query_map(params![site, range.from, range.to], |r| Ok(DayCount { day: r.get(0)?, orders: r.get(1)? }))?
         .collect::<Result<Vec<_>, _>>()?;
-    let mut sources = conn.prepare_cached(
-        "SELECT src_kind, COUNT(*) AS n FROM sessions WHERE site = ?1 AND started_at >= ?2 AND started_at < ?3
-         GROUP BY src_kind ORDER BY n DESC, src_kind",
-    )?;
-    let traffic_sources = sources
-        .query_map(params![site, range.from, range.to], |r| Ok(SourceCount { kind: r.get(0)?, sessions: r.get(1)? }))?
-        .collect::<Result<Vec<_>, _>>()?;
-
     Ok(Kpis {
         sessions,
         unique_visitors: visitors,
@@ -321,9 +313,12 @@ pub fn funnel(conn: &Connection, site: &str, range: Range, q: &FunnelQuery) -> R
         }
         placeholders.push_str(&format!("?{}", 6 + i));
     }
+    // `IN (subquery)` lets SQLite build a temporary index of the sessions; a join against a
+    // CTE was planned as a nested scan (seconds on 20k events).
     let sql = format!(
-        "WITH s AS ({sessions_sql}) SELECT e.sid, e.type FROM events e JOIN s ON s.sid = e.sid
-         WHERE e.site = ?1 AND e.type IN ({placeholders}) ORDER BY e.sid, e.ts, e.seq"
+        "SELECT sid, type FROM events
+         WHERE site = ?1 AND type IN ({placeholders}) AND sid IN ({sessions_sql})
+         ORDER BY sid, ts, seq"
     );
     let mut values: Vec<rusqlite::types::Value> =
         vec![site.to_owned().into(), range.from.into(), range.to.into(), path.into(), idx.into()];
