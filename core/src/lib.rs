@@ -21,6 +21,7 @@ pub mod config;
 pub mod currency;
 pub mod delivery;
 pub mod event;
+pub mod experiment;
 pub mod funnel;
 pub mod id;
 pub mod json;

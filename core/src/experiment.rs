@@ -1,0 +1,274 @@
+//! A/B assignment, compatible with GrowthBook.
+//!
+//! The same experiment definition assigns the same visitor to the same variation here and in
+//! GrowthBook's SDKs: FNV-1a 32-bit over UTF-16 code units, hash versions 1 and 2, bucket ranges
+//! from coverage and weights, namespaces, hash-range filters, forced variations and query-string
+//! overrides. `core/tests/growthbook.rs` runs GrowthBook's shared SDK test suite against it.
+//!
+//! Not supported (targeting is left to the page): attribute conditions, prerequisite flags,
+//! saved groups and sticky bucketing.
+
+/// FNV-1a 32-bit over the UTF-16 code units of `s` (as JavaScript's `charCodeAt`).
+///
+/// ```
+/// assert_eq!(funnelcake_core::experiment::fnv1a32(""), 0x811c9dc5);
+/// ```
+pub fn fnv1a32(s: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for unit in s.encode_utf16() {
+        h ^= u32::from(unit);
+        h = h.wrapping_mul(16_777_619);
+    }
+    h
+}
+
+/// GrowthBook's hash of `value` with `seed` into `[0, 1)`; `None` for an unknown version.
+///
+/// ```
+/// use funnelcake_core::experiment::hash;
+/// assert_eq!(hash("", "a", 1), Some(0.22));
+/// assert_eq!(hash("seed", "a", 2), Some(0.0505));
+/// assert_eq!(hash("abc", "def", 99), None);
+/// ```
+pub fn hash(seed: &str, value: &str, version: u32) -> Option<f64> {
+    match version {
+        1 => {
+            let mut s = String::with_capacity(value.len() + seed.len());
+            s.push_str(value);
+            s.push_str(seed);
+            Some(f64::from(fnv1a32(&s) % 1000) / 1000.0)
+        }
+        2 => {
+            let mut s = String::with_capacity(value.len() + seed.len());
+            s.push_str(seed);
+            s.push_str(value);
+            let mut inner = String::new();
+            crate::json::write_int(&mut inner, i64::from(fnv1a32(&s)));
+            Some(f64::from(fnv1a32(&inner) % 10_000) / 10_000.0)
+        }
+        _ => None,
+    }
+}
+
+/// `n` equal weights (empty for `n ≤ 0`).
+pub fn equal_weights(n: i64) -> Vec<f64> {
+    if n <= 0 {
+        return Vec::new();
+    }
+    vec![1.0 / n as f64; n as usize]
+}
+
+/// Bucket ranges of `n` variations: each variation's weight, scaled by `coverage` (clamped to
+/// `[0, 1]`). Weights of the wrong length, or not summing to 1 (±0.01), are replaced by equal
+/// weights.
+///
+/// ```
+/// use funnelcake_core::experiment::bucket_ranges;
+/// assert_eq!(bucket_ranges(2, 0.5, None), vec![(0.0, 0.25), (0.5, 0.75)]);
+/// ```
+pub fn bucket_ranges(n: i64, coverage: f64, weights: Option<&[f64]>) -> Vec<(f64, f64)> {
+    let coverage = if coverage.is_nan() { 1.0 } else { coverage.clamp(0.0, 1.0) };
+    let equal = equal_weights(n);
+    let weights = match weights {
+        Some(w) if w.len() == equal.len() && (0.99..=1.01).contains(&w.iter().sum::<f64>()) => w.to_vec(),
+        _ => equal,
+    };
+    let mut cumulative = 0.0;
+    weights
+        .iter()
+        .map(|w| {
+            let start = cumulative;
+            cumulative += w;
+            (start, start + coverage * w)
+        })
+        .collect()
+}
+
+/// `true` if `n` is in `[start, end)`.
+pub fn in_range(n: f64, range: (f64, f64)) -> bool {
+    n >= range.0 && n < range.1
+}
+
+/// The index of the range containing `n`, or -1.
+pub fn choose_variation(n: f64, ranges: &[(f64, f64)]) -> i64 {
+    ranges.iter().position(|r| in_range(n, *r)).map_or(-1, |i| i as i64)
+}
+
+/// `true` if `hash_value` falls in the namespace `(id, start, end)`.
+pub fn in_namespace(hash_value: &str, namespace: &(String, f64, f64)) -> bool {
+    let mut seed = String::from("__");
+    seed.push_str(&namespace.0);
+    hash(&seed, hash_value, 1).is_some_and(|n| n >= namespace.1 && n < namespace.2)
+}
+
+/// The variation forced by the query parameter `<prefix><key>` in `url`, if it is a valid index.
+///
+/// ```
+/// use funnelcake_core::experiment::query_override;
+/// assert_eq!(query_override("checkout-button", "/cart?fc_exp_checkout-button=1", 2, "fc_exp_"), Some(1));
+/// assert_eq!(query_override("checkout-button", "/cart?fc_exp_checkout-button=7", 2, "fc_exp_"), None);
+/// ```
+pub fn query_override(key: &str, url: &str, variations: usize, prefix: &str) -> Option<usize> {
+    let mut name = String::from(prefix);
+    name.push_str(key);
+    let v = crate::source::query_param(url, &name)?;
+    let n = crate::json::parse_number(v.trim())?;
+    (n.fract() == 0.0 && n >= 0.0 && (n as usize) < variations).then_some(n as usize)
+}
+
+/// A hash-range filter: the visitor is in the experiment only if `hash(seed, attribute)` falls in
+/// one of `ranges`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    /// Hash seed.
+    pub seed: String,
+    /// Attribute hashed (default `id`).
+    pub attribute: Option<String>,
+    /// Hash version (default 2).
+    pub hash_version: u32,
+    /// Accepted ranges.
+    pub ranges: Vec<(f64, f64)>,
+}
+
+/// An experiment definition (the GrowthBook fields funnelcake supports).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Experiment {
+    /// Experiment key.
+    pub key: String,
+    /// Number of variations.
+    pub variations: usize,
+    /// Variation weights (default equal).
+    pub weights: Option<Vec<f64>>,
+    /// Share of visitors included (default 1).
+    pub coverage: Option<f64>,
+    /// Explicit bucket ranges (override weights and coverage).
+    pub ranges: Option<Vec<(f64, f64)>>,
+    /// Forced variation.
+    pub force: Option<i64>,
+    /// `false` skips the experiment.
+    pub active: bool,
+    /// Namespace `(id, start, end)`.
+    pub namespace: Option<(String, f64, f64)>,
+    /// Hash-range filters.
+    pub filters: Vec<Filter>,
+    /// Hash seed (default: the key).
+    pub seed: Option<String>,
+    /// Hash version (default 1).
+    pub hash_version: u32,
+    /// Attribute hashed (default `id`).
+    pub hash_attribute: Option<String>,
+}
+
+impl Experiment {
+    /// An active experiment with equal weights and full coverage.
+    pub fn new(key: &str, variations: usize) -> Experiment {
+        Experiment {
+            key: key.to_owned(),
+            variations,
+            weights: None,
+            coverage: None,
+            ranges: None,
+            force: None,
+            active: true,
+            namespace: None,
+            filters: Vec::new(),
+            seed: None,
+            hash_version: 1,
+            hash_attribute: None,
+        }
+    }
+}
+
+/// The evaluation context: the visitor's attributes and global switches.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Context {
+    /// Attribute values as strings (an empty or missing value excludes the visitor).
+    pub attributes: Vec<(String, String)>,
+    /// `false` disables every experiment.
+    pub disabled: bool,
+    /// QA mode: only forced variations apply.
+    pub qa_mode: bool,
+    /// Variations forced by key.
+    pub forced: Vec<(String, i64)>,
+    /// The page URL (for query-string overrides).
+    pub url: String,
+    /// Query parameter prefix of overrides (`fc_exp_` in funnelcake; empty in GrowthBook).
+    pub query_prefix: String,
+}
+
+/// The outcome of [`run`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assignment {
+    /// Variation index (0 when not in the experiment).
+    pub variation: usize,
+    /// The visitor is in the experiment (should be exposed and measured).
+    pub in_experiment: bool,
+    /// The assignment came from the hash (not forced).
+    pub hash_used: bool,
+}
+
+fn result(exp: &Experiment, index: i64, hash_used: bool) -> Assignment {
+    if index < 0 || index as usize >= exp.variations {
+        Assignment { variation: 0, in_experiment: false, hash_used: false }
+    } else {
+        Assignment { variation: index as usize, in_experiment: true, hash_used }
+    }
+}
+
+/// Assigns the visitor of `ctx` in `exp`, following GrowthBook's `run` order: at least two
+/// variations, enabled, query-string override, context-forced variation, active, a hash value,
+/// filters (else namespace), the hash within the bucket ranges, a forced variation, QA mode.
+pub fn run(ctx: &Context, exp: &Experiment) -> Assignment {
+    let not_in = || result(exp, -1, false);
+    if exp.variations < 2 || ctx.disabled {
+        return not_in();
+    }
+    if let Some(v) = query_override(&exp.key, &ctx.url, exp.variations, &ctx.query_prefix) {
+        return result(exp, v as i64, false);
+    }
+    if let Some((_, v)) = ctx.forced.iter().find(|(k, _)| *k == exp.key) {
+        return result(exp, *v, false);
+    }
+    if !exp.active {
+        return not_in();
+    }
+    let attribute = |name: &Option<String>| {
+        let name = name.as_deref().unwrap_or("id");
+        ctx.attributes.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+    };
+    let Some(hash_value) = attribute(&exp.hash_attribute) else { return not_in() };
+    if !exp.filters.is_empty() {
+        let filtered_out = exp.filters.iter().any(|f| {
+            let Some(value) = attribute(&f.attribute) else { return true };
+            match hash(&f.seed, value, f.hash_version) {
+                Some(n) => !f.ranges.iter().any(|r| in_range(n, *r)),
+                None => true,
+            }
+        });
+        if filtered_out {
+            return not_in();
+        }
+    } else if let Some(ns) = &exp.namespace {
+        if !in_namespace(hash_value, ns) {
+            return not_in();
+        }
+    }
+    let Some(n) = hash(exp.seed.as_deref().unwrap_or(&exp.key), hash_value, exp.hash_version) else {
+        return not_in();
+    };
+    let ranges = match &exp.ranges {
+        Some(r) => r.clone(),
+        None => bucket_ranges(exp.variations as i64, exp.coverage.unwrap_or(1.0), exp.weights.as_deref()),
+    };
+    let assigned = choose_variation(n, &ranges);
+    if assigned < 0 {
+        return not_in();
+    }
+    if let Some(force) = exp.force {
+        return result(exp, force, false);
+    }
+    if ctx.qa_mode {
+        return not_in();
+    }
+    result(exp, assigned, true)
+}
