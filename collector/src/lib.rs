@@ -11,6 +11,7 @@ pub mod limit;
 pub mod query;
 pub mod read;
 pub mod settings;
+pub mod stats;
 pub mod store;
 pub mod useragent;
 
@@ -92,6 +93,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sites/{site}/metrics", get(read::get_metrics))
         .route("/v1/sites/{site}/funnel", get(read::get_funnel))
         .route("/v1/sites/{site}/live", get(read::get_live))
+        .route("/v1/sites/{site}/experiments", get(read::get_experiments))
+        .route("/v1/sites/{site}/experiments/{key}", get(read::get_experiment))
         .layer(cors(&state.settings));
     Router::new()
         .merge(api)

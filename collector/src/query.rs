@@ -390,3 +390,151 @@ pub fn live(conn: &Connection, site: &str, now: i64) -> Result<Live, StoreError>
     let today = funnel(conn, site, Range { from: day_start, to: day_start + 86_400_000 }, &FunnelQuery::default())?;
     Ok(Live { ts: now, active_sessions, today })
 }
+
+/// One variation's results.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VariationResult {
+    /// Variation index (0 is the control).
+    pub variation: i64,
+    /// Sessions exposed to it (started in the range).
+    pub sessions: i64,
+    /// Of those, sessions with an order.
+    pub conversions: i64,
+    /// `conversions / sessions`.
+    pub conversion_rate: Option<f64>,
+    /// Wilson 95% interval of the conversion rate.
+    pub conversion_ci: Option<(f64, f64)>,
+    /// Revenue of those sessions' orders, per currency.
+    pub revenue: Vec<Money>,
+    /// Revenue ÷ sessions, per currency (rounded half up).
+    pub revenue_per_session: Vec<Money>,
+    /// Revenue ÷ orders, per currency (rounded half up).
+    pub aov: Vec<Money>,
+    /// Relative lift of the conversion rate over the control (`null` for the control).
+    pub lift: Option<f64>,
+    /// 95% interval of the lift (delta method).
+    pub lift_ci: Option<(f64, f64)>,
+    /// Two-sided p-value of the difference with the control (pooled two-proportion z-test).
+    pub p_value: Option<f64>,
+}
+
+/// Sample-ratio-mismatch check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Srm {
+    /// Chi-square statistic against the expected weights.
+    pub chi2: f64,
+    /// Its p-value.
+    pub p_value: f64,
+    /// The expected weights used (equal unless given).
+    pub weights: Vec<f64>,
+    /// `true` when `p_value < 0.001`: the split is not what the weights say; results are suspect.
+    pub warning: bool,
+}
+
+/// An experiment's results.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExperimentResult {
+    /// Experiment key.
+    pub key: String,
+    /// Sessions exposed, all variations.
+    pub sessions: i64,
+    /// Per variation, in index order (missing indices have zero sessions).
+    pub variations: Vec<VariationResult>,
+    /// Sample-ratio-mismatch test (`null` with fewer than two variations).
+    pub srm: Option<Srm>,
+}
+
+/// The keys of experiments seen in sessions started in the range.
+pub fn experiment_keys(conn: &Connection, site: &str, range: Range) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT j.key FROM sessions s, json_each(s.exp) j
+         WHERE s.site = ?1 AND s.started_at >= ?2 AND s.started_at < ?3 AND s.exp IS NOT NULL ORDER BY j.key",
+    )?;
+    let keys = stmt.query_map(params![site, range.from, range.to], |r| r.get(0))?.collect::<Result<Vec<_>, _>>()?;
+    Ok(keys)
+}
+
+/// Results of experiment `key`; `weights` are the expected split for the SRM test.
+pub fn experiment(
+    conn: &Connection,
+    site: &str,
+    range: Range,
+    key: &str,
+    weights: Option<&[f64]>,
+) -> Result<ExperimentResult, StoreError> {
+    let path = format!("$.\"{}\"", key.replace('"', ""));
+    let mut counts: Vec<(i64, i64)> = Vec::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT CAST(json_extract(exp, ?4) AS INTEGER) AS v, COUNT(*), COALESCE(SUM(converted), 0) FROM sessions
+             WHERE site = ?1 AND started_at >= ?2 AND started_at < ?3 AND json_extract(exp, ?4) IS NOT NULL
+             GROUP BY v ORDER BY v",
+        )?;
+        let rows = stmt.query_map(params![site, range.from, range.to, path], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        })?;
+        for row in rows {
+            let (v, n, c) = row?;
+            if (0..100).contains(&v) {
+                counts.resize(counts.len().max(v as usize + 1), (0, 0));
+                counts[v as usize] = (n, c);
+            }
+        }
+    }
+    let mut money: Vec<(i64, String, i64, i64)> = Vec::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT CAST(json_extract(s.exp, ?4) AS INTEGER) AS v, o.currency, COUNT(*), SUM(o.value)
+             FROM orders o JOIN sessions s ON s.site = o.site AND s.sid = o.sid
+             WHERE s.site = ?1 AND s.started_at >= ?2 AND s.started_at < ?3 AND json_extract(s.exp, ?4) IS NOT NULL
+             GROUP BY v, o.currency ORDER BY v, o.currency",
+        )?;
+        let rows = stmt.query_map(params![site, range.from, range.to, path], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        for row in rows {
+            money.push(row?);
+        }
+    }
+    let (nc, xc) = counts.first().copied().unwrap_or((0, 0));
+    let variations: Vec<VariationResult> = counts
+        .iter()
+        .enumerate()
+        .map(|(i, &(n, x))| {
+            let mine = money.iter().filter(|m| m.0 == i as i64);
+            let revenue: Vec<Money> = mine.clone().map(|m| Money { currency: m.1.clone(), amount: m.3 }).collect();
+            let lift =
+                if i == 0 { None } else { crate::stats::relative_lift(xc as f64, nc as f64, x as f64, n as f64) };
+            VariationResult {
+                variation: i as i64,
+                sessions: n,
+                conversions: x,
+                conversion_rate: ratio(x, n),
+                conversion_ci: crate::stats::wilson(x as f64, n as f64),
+                revenue_per_session: revenue
+                    .iter()
+                    .map(|m| Money { currency: m.currency.clone(), amount: div_round(m.amount, n) })
+                    .collect(),
+                aov: mine.map(|m| Money { currency: m.1.clone(), amount: div_round(m.3, m.2) }).collect(),
+                revenue,
+                lift: lift.map(|l| l.0),
+                lift_ci: lift.map(|l| (l.1, l.2)),
+                p_value: if i == 0 {
+                    None
+                } else {
+                    crate::stats::two_proportion_p(xc as f64, nc as f64, x as f64, n as f64)
+                },
+            }
+        })
+        .collect();
+    let observed: Vec<f64> = counts.iter().map(|c| c.0 as f64).collect();
+    let expected: Vec<f64> = match weights {
+        Some(w) if w.len() == observed.len() => w.to_vec(),
+        _ => vec![1.0; observed.len()],
+    };
+    let srm = crate::stats::srm(&observed, &expected).map(|(chi2, p_value)| {
+        let total: f64 = expected.iter().sum();
+        Srm { chi2, p_value, weights: expected.iter().map(|w| w / total).collect(), warning: p_value < 0.001 }
+    });
+    Ok(ExperimentResult { key: key.to_owned(), sessions: counts.iter().map(|c| c.0).sum(), variations, srm })
+}

@@ -31,6 +31,47 @@ pub struct ReadQuery {
     pub variant: Option<String>,
     /// The read token, for clients that cannot send headers (`EventSource`).
     pub token: Option<String>,
+    /// Expected split of an experiment, comma-separated weights (default equal).
+    pub weights: Option<String>,
+}
+
+fn weights(q: &ReadQuery) -> Result<Option<Vec<f64>>, ApiError> {
+    let Some(text) = q.weights.as_deref().filter(|w| !w.is_empty()) else { return Ok(None) };
+    let w: Result<Vec<f64>, _> = text.split(',').map(|x| x.trim().parse::<f64>()).collect();
+    match w {
+        Ok(w) if w.iter().all(|x| x.is_finite() && *x >= 0.0) && w.iter().sum::<f64>() > 0.0 => Ok(Some(w)),
+        _ => Err(ApiError::bad_request("invalid_weights", "`weights` must be comma-separated non-negative numbers")),
+    }
+}
+
+/// `GET /v1/sites/{site}/experiments/{key}?from&to&weights`: per-variation results of one
+/// experiment (METRICS.md, "Experiment results").
+pub async fn get_experiment(
+    State(state): State<AppState>,
+    Path((site, key)): Path<(String, String)>,
+    Query(q): Query<ReadQuery>,
+    headers: HeaderMap,
+) -> Result<Json<JsonValue>, ApiError> {
+    authorize(&state, &headers, q.token.as_deref())?;
+    let r = range(&state, &q)?;
+    let w = weights(&q)?;
+    let mut results =
+        state.store.experiments(&site, r, Some(key), w).await.map_err(|_| ApiError::storage_unavailable())?;
+    let result = results.pop();
+    Ok(Json(json!({ "site": site, "from": r.from, "to": r.to, "experiment": result })))
+}
+
+/// `GET /v1/sites/{site}/experiments?from&to`: results of every experiment seen in the range.
+pub async fn get_experiments(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Query(q): Query<ReadQuery>,
+    headers: HeaderMap,
+) -> Result<Json<JsonValue>, ApiError> {
+    authorize(&state, &headers, q.token.as_deref())?;
+    let r = range(&state, &q)?;
+    let results = state.store.experiments(&site, r, None, None).await.map_err(|_| ApiError::storage_unavailable())?;
+    Ok(Json(json!({ "site": site, "from": r.from, "to": r.to, "experiments": results })))
 }
 
 /// Checks the Bearer token (or `?token=`), unless the collector runs with `--dev`.

@@ -83,6 +83,16 @@ pub trait Store: Send + Sync + 'static {
     /// Live figures at `now`.
     fn live(&self, site: &str, now: i64) -> BoxFuture<'_, Result<query::Live, StoreError>>;
 
+    /// Results of experiment `key`, or of every experiment seen in the range when `None`;
+    /// `weights` are the expected split for the sample-ratio-mismatch test.
+    fn experiments(
+        &self,
+        site: &str,
+        range: query::Range,
+        key: Option<String>,
+        weights: Option<Vec<f64>>,
+    ) -> BoxFuture<'_, Result<Vec<query::ExperimentResult>, StoreError>>;
+
     /// Waits until every acknowledged write is committed and stops the writer.
     fn shutdown(&self) -> BoxFuture<'_, ()>;
 }
@@ -561,6 +571,23 @@ impl Store for SqliteStore {
     fn live(&self, site: &str, now: i64) -> BoxFuture<'_, Result<query::Live, StoreError>> {
         let site = site.to_owned();
         self.read(move |c| query::live(c, &site, now))
+    }
+
+    fn experiments(
+        &self,
+        site: &str,
+        range: query::Range,
+        key: Option<String>,
+        weights: Option<Vec<f64>>,
+    ) -> BoxFuture<'_, Result<Vec<query::ExperimentResult>, StoreError>> {
+        let site = site.to_owned();
+        self.read(move |c| {
+            let keys = match key {
+                Some(k) => vec![k],
+                None => query::experiment_keys(c, &site, range)?,
+            };
+            keys.iter().map(|k| query::experiment(c, &site, range, k, weights.as_deref())).collect()
+        })
     }
 
     fn insert(&self, events: Vec<StoredEvent>) -> BoxFuture<'_, Result<Vec<bool>, StoreError>> {

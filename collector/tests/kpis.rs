@@ -372,3 +372,40 @@ async fn the_read_api_needs_the_token_outside_dev_mode() {
     let (status, _) = get(&app, &format!("/v1/sites/kpi/funnel?{}&token=wrong", range())).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn experiment_results_per_variation() {
+    let (app, _dir) = loaded(|_| {}).await;
+    let (status, body) = get(&app, &format!("/v1/sites/kpi/experiments/btn?{}", range())).await;
+    assert_eq!(status, StatusCode::OK);
+    let e = &body["experiment"];
+    // btn=0: S1 and S5, both converted. btn=1: S3 and S4, neither converted.
+    assert_eq!(e["sessions"], 4);
+    let v0 = &e["variations"][0];
+    let v1 = &e["variations"][1];
+    assert_eq!((v0["sessions"].as_i64(), v0["conversions"].as_i64()), (Some(2), Some(2)));
+    assert_eq!((v1["sessions"].as_i64(), v1["conversions"].as_i64()), (Some(2), Some(0)));
+    // Orders of S1 (O1 50.00 USD) and S5 (O2 30.00 USD, O3 20.00 EUR).
+    assert_eq!(v0["revenue"], json!([{"currency": "EUR", "amount": 2000}, {"currency": "USD", "amount": 8000}]));
+    assert_eq!(
+        v0["revenue_per_session"],
+        json!([{"currency": "EUR", "amount": 1000}, {"currency": "USD", "amount": 4000}])
+    );
+    assert_eq!(v0["aov"], json!([{"currency": "EUR", "amount": 2000}, {"currency": "USD", "amount": 4000}]));
+    assert_eq!(v1["revenue"], json!([]));
+    // Lift of variation 1 over control: 0/2 vs 2/2 → −100%, zero variance; pooled z-test:
+    // p = 0.5, se = sqrt(0.25 · (1/2 + 1/2)) = 0.5, z = −2, two-sided p = 0.0455.
+    assert_eq!(v1["lift"], -1.0);
+    assert!((v1["p_value"].as_f64().unwrap() - 0.045_500_263_896_358_4).abs() < 1e-6);
+    assert!(v0["lift"].is_null() && v0["p_value"].is_null());
+    // 2 vs 2 on equal weights: no mismatch.
+    assert_eq!(
+        (e["srm"]["chi2"].as_f64(), e["srm"]["p_value"].as_f64(), e["srm"]["warning"].as_bool()),
+        (Some(0.0), Some(1.0), Some(false))
+    );
+    let (_, all) = get(&app, &format!("/v1/sites/kpi/experiments?{}", range())).await;
+    assert_eq!(all["experiments"].as_array().unwrap().len(), 1);
+    assert_eq!(all["experiments"][0]["key"], "btn");
+    let (status, _) = get(&app, &format!("/v1/sites/kpi/experiments/btn?{}&weights=a,b", range())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
