@@ -350,6 +350,48 @@ impl Tracker {
         }
     }
 
+    /// `experiment(key, …)`: assigns this visitor (hashing the anonymous id, so the assignment
+    /// is sticky per visitor, GrowthBook-compatible) and, the first time in a session that the
+    /// visitor is in the experiment, records the assignment in the session (later events and the
+    /// summary carry it) and queues an `experiment_viewed` exposure. `?fc_exp_<key>=<n>` in the
+    /// page URL forces a variation for QA.
+    pub fn experiment(
+        &mut self,
+        exp: &crate::experiment::Experiment,
+        ctx: &PageContext,
+        now: i64,
+        rng: &mut dyn Entropy,
+    ) -> crate::experiment::Assignment {
+        let context = crate::experiment::Context {
+            attributes: vec![("id".to_owned(), self.state.anonymous_id.clone())],
+            url: ctx.url.clone(),
+            query_prefix: "fc_exp_".to_owned(),
+            ..crate::experiment::Context::default()
+        };
+        let a = crate::experiment::run(&context, exp);
+        if !a.in_experiment {
+            return a;
+        }
+        self.start_session_if_needed(ctx, now, rng);
+        let seen =
+            self.state.session.as_ref().is_some_and(|s| {
+                s.metrics.experiments.iter().any(|(k, v)| *k == exp.key && *v as usize == a.variation)
+            });
+        if !seen {
+            if let Some(s) = &mut self.state.session {
+                s.metrics.experiments.retain(|(k, _)| *k != exp.key);
+                s.metrics.experiments.push((exp.key.clone(), a.variation as u32));
+            }
+            let props = vec![
+                ("experiment_id".to_owned(), Value::Str(exp.key.clone())),
+                ("variation_id".to_owned(), Value::Num(a.variation as f64)),
+            ];
+            let n = Normalized { t: "experiment_viewed".into(), props, ..Normalized::default() };
+            let _ = self.record(n, ctx, now, rng);
+        }
+        a
+    }
+
     /// `identify(userId)`: later events carry `uid`.
     pub fn identify(&mut self, user_id: Option<String>) {
         self.state.user_id = user_id.filter(|u| !u.is_empty());
