@@ -23,14 +23,12 @@
   var METHODS = ['init', 'reset', 'flush', 'on', 'metrics'].concat(Object.keys(ARITY));
   // Most calls the stub keeps if the SDK never loads (protects the page's memory).
   var MAX_QUEUE = 1000;
-  // data-* attribute → config key, and how to read it.
+  // Config keys readable from data-* attributes (`flushAt` ← `data-flush-at`) and their types:
+  // s string, n number, b boolean.
   var ATTRS = {
-    site: ['site', 's'], endpoint: ['endpoint', 's'], flushAt: ['flush-at', 'n'],
-    flushIntervalMs: ['flush-interval-ms', 'n'], maxBatchBytes: ['max-batch-bytes', 'n'],
-    maxQueueEvents: ['max-queue-events', 'n'], maxQueueBytes: ['max-queue-bytes', 'n'],
-    maxAttempts: ['max-attempts', 'n'], sessionTimeoutMin: ['session-timeout-min', 'n'],
-    autoPageviews: ['auto-pageviews', 'b'], dataLayer: ['data-layer', 'b'], privacy: ['privacy', 's'],
-    consent: ['consent', 's'], currency: ['currency', 's'], debug: ['debug', 'b']
+    site: 's', endpoint: 's', flushAt: 'n', flushIntervalMs: 'n', maxBatchBytes: 'n', maxQueueEvents: 'n',
+    maxQueueBytes: 'n', maxAttempts: 'n', sessionTimeoutMin: 'n', autoPageviews: 'b', dataLayer: 'b',
+    privacy: 's', consent: 's', currency: 's', debug: 'b'
   };
 
   /** Page context at call time: what the SDK would have read had it been ready. */
@@ -44,9 +42,9 @@
     var cfg = {};
     if (!el || !el.getAttribute) return cfg;
     for (var key in ATTRS) {
-      var v = el.getAttribute('data-' + ATTRS[key][0]);
+      var v = el.getAttribute('data-' + key.replace(/[A-Z]/g, function (c) { return '-' + c.toLowerCase(); }));
       if (v === null || v === undefined) continue;
-      var kind = ATTRS[key][1];
+      var kind = ATTRS[key];
       cfg[key] = kind === 'n' ? Number(v) : kind === 'b' ? v !== 'false' && v !== '0' : v;
     }
     return cfg;
@@ -129,7 +127,11 @@
         if (m === 'init') sdk.init(a[0]);
         else if (m === 'reset') sdk.reset();
         else if (m === 'flush') sdk.flush().then(call[3], function () { call[3](0); });
-        else if (m === 'on') { if (call[2]) call[3] = sdk.on(a[0], a[1]); }
+        else if (m === 'on' && call[2]) {
+          call[3] = sdk.on(a[0], a[1]);
+          // Subscribed before the SDK was ready: deliver the current snapshot once.
+          a[1](sdk.metrics());
+        }
         else if (ARITY[m] !== undefined) callWithContext(sdk, m, a, ctx);
       } catch (e) { /* a bad call is dropped, the rest still run */ }
     });

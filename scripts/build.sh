@@ -15,4 +15,5 @@ wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int -
 terser js/loader.js --compress --mangle --comments '/^!/' -o "$out/funnelcake.js"
 terser target/pkg/funnelcake.js --module --compress --mangle -o "$out/funnelcake.glue.js"
 cp js/funnelcake.d.ts "$out/funnelcake.d.ts"
+terser js/widgets.js --compress --mangle --comments '/^!/' -o "$out/funnelcake-widgets.js"
 ls -l "$out"

@@ -206,7 +206,18 @@ function connectLive() {
   };
 }
 
-siteInput.addEventListener('change', () => { refresh(); connectLive(); });
+siteInput.addEventListener('change', () => {
+  for (const w of document.querySelectorAll('funnelcake-funnel, funnelcake-experiment')) {
+    w.setAttribute('site', siteInput.value);
+    w.replaceWith(w); // reconnect with the new site
+  }
+  refresh();
+  connectLive();
+});
+for (const w of document.querySelectorAll('funnelcake-funnel, funnelcake-experiment')) {
+  w.setAttribute('site', siteInput.value);
+  if (token) w.setAttribute('token', token);
+}
 rangeSelect.addEventListener('change', refresh);
 refresh();
 connectLive();

@@ -45,6 +45,10 @@ pub struct AppState {
     pub clock: Clock,
     /// Rate limits (built from the settings).
     pub limits: Arc<Limits>,
+    /// Flips to `true` when shutdown begins: long-lived responses (the live stream) end, so a
+    /// graceful shutdown does not wait for them forever.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown_tx: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// The rate limiters.
@@ -62,7 +66,20 @@ impl AppState {
             ip: limit::RateLimiter::new(settings.rate_ip, settings.rate_ip * 2.0),
             site: limit::RateLimiter::new(settings.rate_site, settings.rate_site * 2.0),
         };
-        AppState { store, settings: Arc::new(settings), clock, limits: Arc::new(limits) }
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        AppState {
+            store,
+            settings: Arc::new(settings),
+            clock,
+            limits: Arc::new(limits),
+            shutdown: rx,
+            shutdown_tx: Arc::new(tx),
+        }
+    }
+
+    /// Starts the shutdown: live streams end.
+    pub fn begin_shutdown(&self) {
+        let _ = self.shutdown_tx.send(true);
     }
 }
 

@@ -37,8 +37,13 @@ async fn main() -> std::process::ExitCode {
     println!("funnelcake-collector listening on http://{addr}");
     let _ = std::io::stdout().flush();
     let state = AppState::new(store.clone(), settings, system_clock());
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
+    let app = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let signal = async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing requests, ending live streams");
+        state.begin_shutdown();
+    };
+    let served = axum::serve(listener, app).with_graceful_shutdown(signal).await;
     store.shutdown().await;
     match served {
         Ok(()) => {

@@ -167,9 +167,15 @@ pub async fn get_live(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     authorize(&state, &headers, q.token.as_deref())?;
-    let stream = stream::unfold((state, site, true), |(state, site, first)| async move {
+    let stream = stream::unfold((state, site, true), |(mut state, site, first)| async move {
+        if *state.shutdown.borrow() {
+            return None;
+        }
         if !first {
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = state.shutdown.changed() => return None,
+            }
         }
         let now = (state.clock)();
         let event = match state.store.live(&site, now).await {

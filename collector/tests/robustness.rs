@@ -152,3 +152,35 @@ fn sigterm_during_load_loses_nothing_that_was_acknowledged() {
     let missing = acked.iter().filter(|id| !stored.contains(*id)).count();
     assert_eq!(missing, 0, "{} acknowledged events, {} stored", acked.len(), stored.len());
 }
+
+#[test]
+fn sigterm_with_an_open_live_stream_exits_promptly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_funnelcake-collector"))
+        .args(["--addr", "127.0.0.1:0", "--dev", "--db"])
+        .arg(dir.path().join("live.sqlite3"))
+        .args(["--www", "/nonexistent", "--sdk-dir", "/nonexistent"])
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.trim().rsplit("http://").next().unwrap().to_owned();
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    write!(stream, "GET /v1/sites/s/live HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut first = [0u8; 64];
+    let n = stream.read(&mut first).unwrap();
+    assert!(String::from_utf8_lossy(&first[..n]).starts_with("HTTP/1.1 200"));
+    let started = std::time::Instant::now();
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success());
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "shutdown hangs on the open stream");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

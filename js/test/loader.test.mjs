@@ -132,13 +132,16 @@ test('on() before the SDK is ready subscribes on replay, and its unsubscribe sti
   let unsubscribed = 0;
   const sdk = fakeSdk();
   sdk.on = (event, cb) => { sdk.calls.push(['on', event, cb]); return () => { unsubscribed++; }; };
-  const cb = () => {};
+  sdk.metrics = () => ({ pageViews: 1 });
+  const delivered = [];
+  const cb = (m) => delivered.push(m);
   const off = fc.on('metrics', cb);
   const cancelled = fc.on('metrics', () => {});
   cancelled(); // before ready: never subscribed
   assert.equal(fc.metrics(), null, 'no snapshot before the SDK is ready');
   loader.replay(sdk, fc._q.splice(0), {});
   assert.deepEqual(sdk.calls.filter((c) => c[0] === 'on').map((c) => c[2]), [cb]);
+  assert.deepEqual(delivered, [{ pageViews: 1 }], 'the current snapshot is delivered once on replay');
   off();
   assert.equal(unsubscribed, 1);
 });

@@ -16,10 +16,10 @@ export const CHROMIUM_ARGS = [
 ];
 
 /** Starts the collector binary; resolves once it prints its address. Stop with `.stop()`. */
-export async function startCollector(extraArgs = []) {
-  const dir = mkdtempSync(join(tmpdir(), 'fc-e2e-'));
+export async function startCollector(extraArgs = [], addr = '127.0.0.1:0', existingDir = null) {
+  const dir = existingDir || mkdtempSync(join(tmpdir(), 'fc-e2e-'));
   const bin = join(ROOT, 'target', 'debug', 'funnelcake-collector');
-  const child = spawn(bin, ['--addr', '127.0.0.1:0', '--db', join(dir, 'e2e.sqlite3'), '--dev',
+  const child = spawn(bin, ['--addr', addr, '--db', join(dir, 'e2e.sqlite3'), '--dev',
     '--www', join(ROOT, 'www'), '--sdk-dir', join(ROOT, 'dist', 'funnelcake'), ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' },
   });
@@ -35,17 +35,29 @@ export async function startCollector(extraArgs = []) {
     });
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`collector exited ${code}: ${stderr}`)); });
   });
-  return {
+  const stopChild = async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  };
+  const handle = {
     url,
+    /** Stops the collector, waits 3 s, and starts it again on the same port and database. */
+    async restart() {
+      await stopChild();
+      await new Promise((r) => setTimeout(r, 3000));
+      const again = await startCollector(extraArgs, url.replace('http://', ''), dir);
+      handle.stop = again.stop;
+      handle.restart = again.restart;
+    },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await stopChild();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return handle;
 }
 
 export async function launchBrowser() {
