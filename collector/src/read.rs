@@ -52,8 +52,7 @@ pub async fn get_experiment(
     Query(q): Query<ReadQuery>,
     headers: HeaderMap,
 ) -> Result<Json<JsonValue>, ApiError> {
-    authorize(&state, &headers, q.token.as_deref())?;
-    let r = range(&state, &q)?;
+    let r = admit(&state, &headers, &q)?;
     let w = weights(&q)?;
     let mut results =
         state.store.experiments(&site, r, Some(key), w).await.map_err(|_| ApiError::storage_unavailable())?;
@@ -68,8 +67,7 @@ pub async fn get_experiments(
     Query(q): Query<ReadQuery>,
     headers: HeaderMap,
 ) -> Result<Json<JsonValue>, ApiError> {
-    authorize(&state, &headers, q.token.as_deref())?;
-    let r = range(&state, &q)?;
+    let r = admit(&state, &headers, &q)?;
     let results = state.store.experiments(&site, r, None, None).await.map_err(|_| ApiError::storage_unavailable())?;
     Ok(Json(json!({ "site": site, "from": r.from, "to": r.to, "experiments": results })))
 }
@@ -96,6 +94,12 @@ pub fn authorize(state: &AppState, headers: &HeaderMap, query_token: Option<&str
     } else {
         Err(ApiError::unauthorized())
     }
+}
+
+/// What every read handler does first: check the token, then resolve the range.
+fn admit(state: &AppState, headers: &HeaderMap, q: &ReadQuery) -> Result<Range, ApiError> {
+    authorize(state, headers, q.token.as_deref())?;
+    range(state, q)
 }
 
 fn range(state: &AppState, q: &ReadQuery) -> Result<Range, ApiError> {
@@ -138,8 +142,7 @@ pub async fn get_metrics(
     Query(q): Query<ReadQuery>,
     headers: HeaderMap,
 ) -> Result<Json<JsonValue>, ApiError> {
-    authorize(&state, &headers, q.token.as_deref())?;
-    let r = range(&state, &q)?;
+    let r = admit(&state, &headers, &q)?;
     let kpis = state.store.kpis(&site, r).await.map_err(|_| ApiError::storage_unavailable())?;
     Ok(Json(json!({ "site": site, "from": r.from, "to": r.to, "kpis": kpis })))
 }
@@ -151,8 +154,7 @@ pub async fn get_funnel(
     Query(q): Query<ReadQuery>,
     headers: HeaderMap,
 ) -> Result<Json<JsonValue>, ApiError> {
-    authorize(&state, &headers, q.token.as_deref())?;
-    let r = range(&state, &q)?;
+    let r = admit(&state, &headers, &q)?;
     let fq = funnel_query(&q)?;
     let funnel = state.store.funnel(&site, r, fq).await.map_err(|_| ApiError::storage_unavailable())?;
     Ok(Json(json!({ "site": site, "from": r.from, "to": r.to, "funnel": funnel })))

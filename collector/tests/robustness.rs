@@ -83,6 +83,27 @@ async fn deep_huge_and_wrong_typed_bodies_get_the_right_4xx() {
     assert_eq!(status_of(&app, wrong.into_bytes()).await, StatusCode::BAD_REQUEST);
 }
 
+/// Starts the collector binary on a free loopback port (rate limits off); returns it and its
+/// address once it is listening.
+fn spawn_collector(db: &std::path::Path, extra: &[&str]) -> (std::process::Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_funnelcake-collector"))
+        .args(["--addr", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .args(["--www", "/nonexistent", "--sdk-dir", "/nonexistent"])
+        .args(extra)
+        .env("FC_RATE_IP", "0")
+        .env("FC_RATE_SITE", "0")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.trim().rsplit("http://").next().unwrap().to_owned();
+    (child, addr)
+}
+
 /// Posts one batch over a raw HTTP/1.1 connection; `Some(ids)` when acknowledged with 200.
 fn post_batch(addr: &str, ids: &[String]) -> Option<()> {
     let events: Vec<String> = ids
@@ -105,20 +126,7 @@ fn post_batch(addr: &str, ids: &[String]) -> Option<()> {
 fn sigterm_during_load_loses_nothing_that_was_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("term.sqlite3");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_funnelcake-collector"))
-        .args(["--addr", "127.0.0.1:0", "--db"])
-        .arg(&db)
-        .args(["--www", "/nonexistent", "--sdk-dir", "/nonexistent"])
-        .env("FC_RATE_IP", "0")
-        .env("FC_RATE_SITE", "0")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().rsplit("http://").next().unwrap().to_owned();
+    let (mut child, addr) = spawn_collector(&db, &[]);
 
     let acked = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let workers: Vec<_> = (0..4)
@@ -156,18 +164,7 @@ fn sigterm_during_load_loses_nothing_that_was_acknowledged() {
 #[test]
 fn sigterm_with_an_open_live_stream_exits_promptly() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_funnelcake-collector"))
-        .args(["--addr", "127.0.0.1:0", "--dev", "--db"])
-        .arg(dir.path().join("live.sqlite3"))
-        .args(["--www", "/nonexistent", "--sdk-dir", "/nonexistent"])
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().rsplit("http://").next().unwrap().to_owned();
+    let (mut child, addr) = spawn_collector(&dir.path().join("live.sqlite3"), &["--dev"]);
     let mut stream = TcpStream::connect(&addr).unwrap();
     write!(stream, "GET /v1/sites/s/live HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
     let mut first = [0u8; 64];

@@ -200,3 +200,21 @@ export async function shop(browser, base, { landing = '', depth = 7, order = nul
   await page.goto('about:blank');
   await context.close();
 }
+
+/**
+ * Registers `before`/`after` hooks that start a collector and a browser for a test file, and
+ * returns an object whose `collector` and `browser` are set once they run.
+ */
+export function useCollectorAndBrowser(hooks, { seed } = {}) {
+  const env = { collector: null, browser: null };
+  hooks.before(async () => {
+    env.collector = await startCollector();
+    env.browser = await launchBrowser();
+    if (seed) await seed(env);
+  });
+  hooks.after(async () => {
+    await env.browser?.close();
+    await env.collector?.stop();
+  });
+  return env;
+}

@@ -6,20 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, startCollector, launchBrowser, storedEvents, waitFor } from './harness.mjs';
+import { ROOT, useCollectorAndBrowser, storedEvents, waitFor } from './harness.mjs';
 
-let collector;
-let browser;
-
-before(async () => {
-  collector = await startCollector();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-});
+const env = useCollectorAndBrowser({ before, after });
 
 /** Type-checks `snapshot` as a `Metrics` literal: tsc rejects missing and unknown fields. */
 function typecheck(snapshot) {
@@ -39,10 +28,10 @@ function typecheck(snapshot) {
 }
 
 test('a shopper who leaves at shipping: live metrics, then the stored session_summary', async () => {
-  const page = await browser.newPage();
+  const page = await env.browser.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(collector.url + '/?utm_source=newsletter&utm_medium=email&utm_campaign=autumn');
+  await page.goto(env.collector.url + '/?utm_source=newsletter&utm_medium=email&utm_campaign=autumn');
   await page.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true);
   const updates = await page.evaluate(() => {
     const fc = window.funnelcake;
@@ -70,7 +59,7 @@ test('a shopper who leaves at shipping: live metrics, then the stored session_su
   // Leaving the page (pagehide) queues a provisional summary and sends it with keepalive.
   await page.goto('about:blank');
   const summary = await waitFor(async () => {
-    const events = await storedEvents(collector.url, 'demo-shop');
+    const events = await storedEvents(env.collector.url, 'demo-shop');
     return events.find((e) => e.t === 'session_summary' && e.sid === ids.sessionId);
   }, 15000, 'the session_summary');
   assert.equal(summary.props.final, false, 'provisional');
@@ -80,7 +69,7 @@ test('a shopper who leaves at shipping: live metrics, then the stored session_su
   assert.equal(summary.props.cart_abandoned, true);
   assert.deepEqual(summary.props.cart.value, { USD: 23800 });
   assert.equal(summary.props.source.kind, 'email');
-  const stored = await storedEvents(collector.url, 'demo-shop');
+  const stored = await storedEvents(env.collector.url, 'demo-shop');
   const mine = stored.filter((e) => e.sid === ids.sessionId);
   assert.deepEqual(mine.map((e) => e.t).sort(),
     ['add_to_cart', 'begin_checkout', 'checkout_contact', 'page_view', 'session_summary', 'view_item']);

@@ -4,33 +4,22 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, startCollector, launchBrowser, storedEvents, waitFor } from './harness.mjs';
+import { ROOT, useCollectorAndBrowser, storedEvents, waitFor } from './harness.mjs';
 
-let collector;
-let browser;
-
-before(async () => {
-  collector = await startCollector();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-});
+const env = useCollectorAndBrowser({ before, after });
 
 test('the demo page sends a page_view that the collector stores', async () => {
-  const page = await browser.newPage();
+  const page = await env.browser.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(collector.url + '/');
+  await page.goto(env.collector.url + '/');
   await page.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true, null, { timeout: 10000 });
   const ids = await page.evaluate(() => window.funnelcake.debugState());
   const title = await page.title();
 
   // No flush() call: the SDK's own timer (flushIntervalMs, default 5 s) sends the batch.
   const events = await waitFor(async () => {
-    const list = await storedEvents(collector.url, 'demo-shop');
+    const list = await storedEvents(env.collector.url, 'demo-shop');
     return list.length ? list : null;
   }, 15000, 'the stored page_view');
 
@@ -56,7 +45,7 @@ test('the demo page sends a page_view that the collector stores', async () => {
 });
 
 test('the collector serves the wasm with the application/wasm type', async () => {
-  const res = await fetch(collector.url + '/funnelcake/funnelcake.wasm');
+  const res = await fetch(env.collector.url + '/funnelcake/funnelcake.wasm');
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('content-type'), 'application/wasm');
 });

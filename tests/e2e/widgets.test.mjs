@@ -3,20 +3,9 @@
 // comes back; the experiment widget shows per-variation results.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCollector, launchBrowser, shop, waitFor } from './harness.mjs';
+import { useCollectorAndBrowser, shop, waitFor } from './harness.mjs';
 
-let collector;
-let browser;
-
-before(async () => {
-  collector = await startCollector();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-});
+const env = useCollectorAndBrowser({ before, after });
 
 /** Text content of the widget's shadow DOM rows: [{step, count|reached}]. */
 async function rows(page, selector) {
@@ -32,10 +21,10 @@ async function rows(page, selector) {
 const status = (page, sel) => page.evaluate((s) => document.querySelector(s)?.shadowRoot?.querySelector('[data-status]')?.dataset.status, sel);
 
 test("the storefront corner widget shows this visitor's funnel and reflects a tracked event within 2 s", async () => {
-  const page = await browser.newPage();
+  const page = await env.browser.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(collector.url + '/');
+  await page.goto(env.collector.url + '/');
   await page.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true);
   await waitFor(async () => (await rows(page, 'funnelcake-funnel')).length === 7, 5000, 'the widget to render');
   const before = await rows(page, 'funnelcake-funnel');
@@ -54,24 +43,24 @@ test("the storefront corner widget shows this visitor's funnel and reflects a tr
 });
 
 test('the site widget reflects collector updates within 2 s and recovers when the collector comes back', async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const page = await env.browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(collector.url + '/dashboard.html');
+  await page.goto(env.collector.url + '/dashboard.html');
   await waitFor(async () => (await status(page, '#site-widget')) === 'live', 5000, 'the live stream');
   const count = async () => (await rows(page, '#site-widget')).find((r) => r.step === 'purchase')?.count ?? 0;
   const before = await count();
-  await shop(browser, collector.url, { depth: 7, order: 'W-1' });
+  await shop(env.browser, env.collector.url, { depth: 7, order: 'W-1' });
   const t0 = Date.now();
   await waitFor(async () => (await count()) === before + 1, 4000, 'the purchase to show');
   // The summary reaches the collector on page hide, then the next 1 s tick carries it.
   assert.ok(Date.now() - t0 < 2000, `${Date.now() - t0} ms`);
 
   // The collector goes away and comes back on the same port and database.
-  await collector.restart();
+  await env.collector.restart();
   await waitFor(async () => (await status(page, '#site-widget')) === 'reconnecting', 10000, 'the widget to notice');
   await waitFor(async () => (await status(page, '#site-widget')) === 'live', 20000, 'the widget to reconnect');
-  await shop(browser, collector.url, { depth: 7, order: 'W-2' });
+  await shop(env.browser, env.collector.url, { depth: 7, order: 'W-2' });
   await waitFor(async () => (await count()) === before + 2, 4000, 'updates after the reconnect');
   assert.deepEqual(errors, []);
   await page.close();
@@ -88,10 +77,10 @@ test('the experiment widget shows per-variation conversion and lift', async () =
       props: { started_at: Date.now() - 1000, converted, source: { kind: 'direct' }, experiments: { 'checkout-button': variation }, final: true },
     });
   }
-  const res = await fetch(collector.url + '/v1/batch', { method: 'POST', body: JSON.stringify({ v: 1, site: 'demo-shop', sent_at: Date.now(), events }) });
+  const res = await fetch(env.collector.url + '/v1/batch', { method: 'POST', body: JSON.stringify({ v: 1, site: 'demo-shop', sent_at: Date.now(), events }) });
   assert.equal(res.status, 200);
-  const page = await browser.newPage();
-  await page.goto(collector.url + '/dashboard.html');
+  const page = await env.browser.newPage();
+  await page.goto(env.collector.url + '/dashboard.html');
   await waitFor(async () => page.evaluate(() => document.querySelector('#exp-widget')?.shadowRoot?.querySelectorAll('tr[data-variation]').length === 2), 5000, 'the experiment rows');
   const text = await page.evaluate(() => document.querySelector('#exp-widget').shadowRoot.textContent);
   // Variation 0: 20 sessions, 3 conversions (i = 0, 8, 16, 24, 32 → even i divisible by 8: 0, 8, 16, 24, 32 = 5).
