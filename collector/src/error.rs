@@ -98,3 +98,11 @@ impl IntoResponse for ApiError {
         res
     }
 }
+
+impl From<crate::store::StoreError> for ApiError {
+    /// Any storage failure is a 503 with `Retry-After`: nothing was stored, the client retries.
+    fn from(e: crate::store::StoreError) -> ApiError {
+        tracing::warn!(error = %e, "storage failure");
+        ApiError::storage_unavailable()
+    }
+}

@@ -6,7 +6,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{header, HeaderMap};
 use axum::Json;
-use funnelcake_core::wire::{self, decode_batch};
+use funnelcake_core::wire::decode_batch;
 use http_body_util::BodyExt;
 use serde::Deserialize;
 use serde_json::{json, Value as JsonValue};
@@ -118,10 +118,7 @@ pub async fn post_batch(
             Err(e) => rejected.push(json!({"index": index, "reason": e.to_string()})),
         }
     }
-    let inserted = state.store.insert(rows).await.map_err(|e| {
-        tracing::warn!(error = %e, "insert failed");
-        ApiError::storage_unavailable()
-    })?;
+    let inserted = state.store.insert(rows).await?;
     let accepted = inserted.iter().filter(|new| **new).count();
     let duplicates = inserted.len() - accepted;
     if batch.dropped > 0 {
@@ -174,6 +171,15 @@ pub struct EventsQuery {
     pub limit: Option<usize>,
 }
 
+/// The dev-only endpoints' prelude: 404 outside `--dev`, else the row limit (default 100, at
+/// most 10000).
+fn dev_limit(state: &AppState, q: &EventsQuery, what: &str) -> Result<usize, ApiError> {
+    if !state.settings.dev {
+        return Err(ApiError::not_found(what));
+    }
+    Ok(q.limit.unwrap_or(100).clamp(1, 10_000))
+}
+
 /// Handles `GET /v1/sites/{site}/events?limit=N` (dev mode only): stored events, newest first,
 /// in wire form plus `received_at` and the skew-corrected `ts_corrected`.
 pub async fn get_events(
@@ -181,11 +187,8 @@ pub async fn get_events(
     Path(site): Path<String>,
     Query(q): Query<EventsQuery>,
 ) -> Result<Json<JsonValue>, ApiError> {
-    if !state.settings.dev {
-        return Err(ApiError::not_found("the raw events endpoint (enabled by --dev)"));
-    }
-    let limit = q.limit.unwrap_or(100).clamp(1, 10_000);
-    let events = state.store.recent_events(&site, limit).await.map_err(|_| ApiError::storage_unavailable())?;
+    let limit = dev_limit(&state, &q, "the raw events endpoint (enabled by --dev)")?;
+    let events = state.store.recent_events(&site, limit).await?;
     let list: Vec<JsonValue> = events
         .iter()
         .filter_map(|s| {
@@ -210,11 +213,8 @@ pub async fn get_sessions(
     Path(site): Path<String>,
     Query(q): Query<EventsQuery>,
 ) -> Result<Json<JsonValue>, ApiError> {
-    if !state.settings.dev {
-        return Err(ApiError::not_found("the raw sessions endpoint (enabled by --dev)"));
-    }
-    let limit = q.limit.unwrap_or(100).clamp(1, 10_000);
-    let rows = state.store.sessions(&site, limit).await.map_err(|_| ApiError::storage_unavailable())?;
+    let limit = dev_limit(&state, &q, "the raw sessions endpoint (enabled by --dev)")?;
+    let rows = state.store.sessions(&site, limit).await?;
     let list: Vec<JsonValue> = rows
         .iter()
         .map(|r| {
@@ -225,9 +225,4 @@ pub async fn get_sessions(
         })
         .collect();
     Ok(Json(json!({ "site": site, "sessions": list })))
-}
-
-/// `true` if `id` is a well-formed event id (re-exported for tests).
-pub fn is_event_id(id: &str) -> bool {
-    wire::is_event_id(id)
 }

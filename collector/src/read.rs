@@ -54,8 +54,7 @@ pub async fn get_experiment(
 ) -> Result<Json<JsonValue>, ApiError> {
     let r = admit(&state, &headers, &q)?;
     let w = weights(&q)?;
-    let mut results =
-        state.store.experiments(&site, r, Some(key), w).await.map_err(|_| ApiError::storage_unavailable())?;
+    let mut results = state.store.experiments(&site, r, Some(key), w).await?;
     let result = results.pop();
     Ok(Json(json!({ "site": site, "from": r.from, "to": r.to, "experiment": result })))
 }
@@ -68,7 +67,7 @@ pub async fn get_experiments(
     headers: HeaderMap,
 ) -> Result<Json<JsonValue>, ApiError> {
     let r = admit(&state, &headers, &q)?;
-    let results = state.store.experiments(&site, r, None, None).await.map_err(|_| ApiError::storage_unavailable())?;
+    let results = state.store.experiments(&site, r, None, None).await?;
     Ok(Json(json!({ "site": site, "from": r.from, "to": r.to, "experiments": results })))
 }
 
@@ -143,7 +142,7 @@ pub async fn get_metrics(
     headers: HeaderMap,
 ) -> Result<Json<JsonValue>, ApiError> {
     let r = admit(&state, &headers, &q)?;
-    let kpis = state.store.kpis(&site, r).await.map_err(|_| ApiError::storage_unavailable())?;
+    let kpis = state.store.kpis(&site, r).await?;
     Ok(Json(json!({ "site": site, "from": r.from, "to": r.to, "kpis": kpis })))
 }
 
@@ -156,7 +155,7 @@ pub async fn get_funnel(
 ) -> Result<Json<JsonValue>, ApiError> {
     let r = admit(&state, &headers, &q)?;
     let fq = funnel_query(&q)?;
-    let funnel = state.store.funnel(&site, r, fq).await.map_err(|_| ApiError::storage_unavailable())?;
+    let funnel = state.store.funnel(&site, r, fq).await?;
     Ok(Json(json!({ "site": site, "from": r.from, "to": r.to, "funnel": funnel })))
 }
 

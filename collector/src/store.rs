@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 
 use funnelcake_core::json::{self, Value};
 use funnelcake_core::wire::{self, Event};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use tokio::sync::oneshot;
 
 use crate::query;
@@ -652,13 +652,4 @@ impl Store for SqliteStore {
             }
         })
     }
-}
-
-/// Number of stored events for `site` (used by tests and the CLI).
-pub fn count_events(path: &Path, site: &str) -> Result<i64, StoreError> {
-    let conn = open(path)?;
-    Ok(conn
-        .query_row("SELECT COUNT(*) FROM events WHERE site = ?1", params![site], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0))
 }

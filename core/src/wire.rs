@@ -181,22 +181,17 @@ impl Batch {
     /// assert_eq!(b.encode(), r#"{"v":1,"site":"s","sent_at":5,"dropped":0,"events":[]}"#);
     /// ```
     pub fn encode(&self) -> String {
-        let mut out = String::with_capacity(64 + self.events.len() * 256);
-        out.push_str("{\"v\":1,\"site\":");
-        write_str(&mut out, &self.site);
-        out.push_str(",\"sent_at\":");
-        write_int(&mut out, self.sent_at);
-        out.push_str(",\"dropped\":");
-        write_int(&mut out, self.dropped as i64);
-        out.push_str(",\"events\":[");
-        for (i, e) in self.events.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            e.write_to(&mut out);
-        }
-        out.push_str("]}");
-        out
+        let events: Vec<String> = self
+            .events
+            .iter()
+            .map(|e| {
+                let mut text = String::new();
+                e.write_to(&mut text);
+                text
+            })
+            .collect();
+        let refs: Vec<&str> = events.iter().map(String::as_str).collect();
+        encode_batch_raw(&self.site, self.sent_at, self.dropped, &refs)
     }
 }
 
