@@ -14,13 +14,16 @@
 })(typeof window !== 'undefined' ? window : this, function () {
   'use strict';
 
-  // Methods that record something, with the number of arguments before the captured context.
-  // Calls to these (and init/reset/flush/on) are queued until the SDK is ready.
-  var ARITY = {
-    page: 1, track: 2, viewItem: 1, addToCart: 1, removeFromCart: 1, viewCart: 1, beginCheckout: 1,
-    checkoutStep: 2, purchase: 1, refund: 1, search: 1, identify: 2
+  // Helpers are track() of a canonical event: the wasm exports only track (smaller glue).
+  var EVENTS = {
+    page: 'page_view', viewItem: 'view_item', addToCart: 'add_to_cart', removeFromCart: 'remove_from_cart',
+    viewCart: 'view_cart', beginCheckout: 'begin_checkout', checkoutStep: 'Checkout Step Completed',
+    purchase: 'purchase', refund: 'refund', search: 'search'
   };
-  var METHODS = ['init', 'reset', 'flush', 'on', 'metrics'].concat(Object.keys(ARITY));
+  // Methods that record something; calls to these (and init/reset/flush/on) are queued with the
+  // page context until the SDK is ready.
+  var RECORDING = Object.keys(EVENTS).concat(['track', 'identify', 'experiment']);
+  var METHODS = ['init', 'reset', 'flush', 'on', 'metrics'].concat(RECORDING);
   // Most calls the stub keeps if the SDK never loads (protects the page's memory).
   var MAX_QUEUE = 1000;
   // Config keys readable from data-* attributes (`flushAt` ← `data-flush-at`) and their types:
@@ -72,6 +75,13 @@
             else resolve(0);
           });
         }
+        if (m === 'experiment') {
+          // Not ready: the page renders control and the visitor is not measured, unless it
+          // passed onAssign, which hears the real assignment (and is exposed) once ready.
+          var o = args[1];
+          if (o && typeof o.onAssign === 'function' && fc._q.length < MAX_QUEUE) fc._q.push([m, context(w, d), args]);
+          return experimentResult(o, -1);
+        }
         if (fc._q.length < MAX_QUEUE) fc._q.push([m, context(w, d), args]);
       };
     });
@@ -90,12 +100,26 @@
     };
   }
 
-  /** Calls a recording export with its arguments padded to its arity, then the context. */
-  function callWithContext(sdk, m, args, ctx) {
-    var a = Array.prototype.slice.call(args, 0, ARITY[m]);
-    while (a.length < ARITY[m]) a.push(undefined);
-    a.push(ctx);
-    return sdk[m].apply(null, a);
+  /** `{variation, value, inExperiment}` from a variation index (-1: not in the experiment). */
+  function experimentResult(opts, index) {
+    var vals = opts && opts.variations, v = index < 0 ? 0 : index;
+    return { variation: v, value: Array.isArray(vals) ? vals[v] : v, inExperiment: index >= 0 };
+  }
+
+  /** Calls the wasm export behind a recording method, with the captured context (if any). */
+  function record(sdk, m, a, ctx) {
+    if (m === 'track' || m === 'identify') return sdk[m](a[0], a[1], ctx);
+    if (m === 'experiment') {
+      var r = experimentResult(a[1], sdk.experiment(a[0], a[1], ctx));
+      try {
+        if (a[1] && typeof a[1].onAssign === 'function') a[1].onAssign(r);
+      } catch (e) { /* the page's callback failing must not change the result */ }
+      return r;
+    }
+    var props = a[0];
+    if (m === 'search' && typeof props === 'string') props = { search_term: props };
+    if (m === 'checkoutStep') props = Object.assign({}, a[1], { step: a[0] });
+    return sdk.track(EVENTS[m], props, ctx);
   }
 
   /** The real API over the wasm module's exports. */
@@ -111,9 +135,11 @@
       debugState: safe(function () { return sdk.debugState(); }, null),
       ready: true
     };
-    Object.keys(ARITY).forEach(function (m) {
-      api[m] = safe(function () { callWithContext(sdk, m, arguments, undefined); });
+    RECORDING.forEach(function (m) {
+      api[m] = safe(function () { return record(sdk, m, arguments, undefined); });
     });
+    var experiment = api.experiment;
+    api.experiment = function (key, opts) { return experiment(key, opts) || experimentResult(opts, -1); };
     return api;
   }
 
@@ -132,7 +158,7 @@
           // Subscribed before the SDK was ready: deliver the current snapshot once.
           a[1](sdk.metrics());
         }
-        else if (ARITY[m] !== undefined) callWithContext(sdk, m, a, ctx);
+        else if (RECORDING.indexOf(m) >= 0) record(sdk, m, a, ctx);
       } catch (e) { /* a bad call is dropped, the rest still run */ }
     });
   }
@@ -164,6 +190,6 @@
 
   return {
     boot: boot, installStub: installStub, configFromScript: configFromScript, replay: replay,
-    realApi: realApi, context: context, METHODS: METHODS, ARITY: ARITY, MAX_QUEUE: MAX_QUEUE
+    realApi: realApi, context: context, METHODS: METHODS, EVENTS: EVENTS, MAX_QUEUE: MAX_QUEUE
   };
 });

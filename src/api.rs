@@ -8,6 +8,7 @@ use std::cell::RefCell;
 
 use funnelcake_core::config::Config;
 use funnelcake_core::event::checkout_step_event;
+use funnelcake_core::experiment::Experiment;
 use funnelcake_core::json::Value;
 use funnelcake_core::metrics::KeyStyle;
 use funnelcake_core::session::SessionState;
@@ -172,7 +173,7 @@ pub fn init(config: JsValue) -> bool {
         })
     });
     if auto {
-        record("page_view", Vec::new(), None);
+        record("page_view", Vec::new(), &JsValue::UNDEFINED);
     }
     true
 }
@@ -231,28 +232,33 @@ fn captured_context(ctx: &JsValue) -> (i64, PageContext) {
     (ts, page)
 }
 
-/// Records one event and notifies metrics listeners if the snapshot changed.
-fn record(name: &str, props: Vec<(String, Value)>, ctx: Option<&JsValue>) {
-    let (ts, page) = match ctx {
-        Some(c) => captured_context(c),
-        None => (env::now_ms(), env::page_context()),
-    };
-    let outcome = with_sdk(|sdk| {
+/// Runs `f` on the SDK with the call's time and page (captured by the stub, else now), then
+/// persists, notifies metrics listeners and sends what is due.
+fn recording<R>(ctx: &JsValue, f: impl FnOnce(&mut Sdk, &PageContext, i64) -> R) -> Option<R> {
+    let (ts, page) = captured_context(ctx);
+    let out = with_sdk(|sdk| {
         sdk.sync_from_storage();
-        let result = sdk.tracker.track(name, props, &page, ts, &mut sdk.rng);
+        let r = f(sdk, &page, ts);
         sdk.persist();
         sdk.persist_queue(false);
-        if let Err(reason) = result {
-            env::debug_log(sdk.tracker.config().debug, &[name, " dropped: ", reason.as_str()]);
-        }
-        // Every event changes the snapshot (lastActivityAt, durationMs), and so does a drop
-        // (dropped counts): listeners hear about each call.
-        !sdk.listeners.is_empty()
+        // Every call changes the snapshot (lastActivityAt, durationMs, or the dropped counts):
+        // listeners hear about each one.
+        (r, !sdk.listeners.is_empty())
     });
-    if outcome == Some(true) {
+    if matches!(out, Some((_, true))) {
         notify_listeners();
     }
     pump(false);
+    out.map(|(r, _)| r)
+}
+
+/// Records one event.
+fn record(name: &str, props: Vec<(String, Value)>, ctx: &JsValue) {
+    recording(ctx, |sdk, page, ts| {
+        if let Err(reason) = sdk.tracker.track(name, props, page, ts, &mut sdk.rng) {
+            env::debug_log(sdk.tracker.config().debug, &[name, " dropped: ", reason.as_str()]);
+        }
+    });
 }
 
 /// The camelCase snapshot as a plain JS object (the core writes JSON text; `JSON.parse` builds
@@ -274,12 +280,6 @@ fn notify_listeners() {
     }
 }
 
-/// Records a page view. `props` is an optional plain object.
-#[wasm_bindgen]
-pub fn page(props: JsValue, ctx: JsValue) {
-    record("page_view", convert::props(&props), Some(&ctx));
-}
-
 /// Records a custom or canonical event `name` with optional properties. Segment and Shopify
 /// Web Pixels names are mapped to their GA4 equivalents.
 #[wasm_bindgen]
@@ -293,82 +293,42 @@ pub fn track(name: JsValue, props: JsValue, ctx: JsValue) {
         let step = js_sys::Reflect::get(&props, &JsValue::from_str("step")).unwrap_or(JsValue::UNDEFINED);
         return checkout_step(step, props, ctx);
     }
-    record(name.trim(), convert::props(&props), Some(&ctx));
-}
-
-/// Helper events whose single argument is the event's properties.
-fn helper(event: &str, arg: &JsValue, ctx: &JsValue) {
-    record(event, convert::props(arg), Some(ctx));
-}
-
-/// `viewItem(item)`: a `view_item` of one product.
-#[wasm_bindgen(js_name = viewItem)]
-pub fn view_item(item: JsValue, ctx: JsValue) {
-    helper("view_item", &item, &ctx);
-}
-
-/// `addToCart(item)`: `add_to_cart` (the item may carry `quantity` and `currency`).
-#[wasm_bindgen(js_name = addToCart)]
-pub fn add_to_cart(item: JsValue, ctx: JsValue) {
-    helper("add_to_cart", &item, &ctx);
-}
-
-/// `removeFromCart(item)`: `remove_from_cart`.
-#[wasm_bindgen(js_name = removeFromCart)]
-pub fn remove_from_cart(item: JsValue, ctx: JsValue) {
-    helper("remove_from_cart", &item, &ctx);
-}
-
-/// `viewCart({items, value?, currency})`: `view_cart`, a full snapshot of the cart.
-#[wasm_bindgen(js_name = viewCart)]
-pub fn view_cart(cart: JsValue, ctx: JsValue) {
-    helper("view_cart", &cart, &ctx);
-}
-
-/// `beginCheckout({items, value?, currency})`: `begin_checkout`.
-#[wasm_bindgen(js_name = beginCheckout)]
-pub fn begin_checkout(cart: JsValue, ctx: JsValue) {
-    helper("begin_checkout", &cart, &ctx);
+    record(name.trim(), convert::props(&props), &ctx);
 }
 
 /// `checkoutStep(step, props)`: `checkout_contact` (1, "contact"), `add_shipping_info`
 /// (2, "shipping"), `add_payment_info` (3, "payment"); any other step is a `checkout_step`
 /// event with a `step` property.
-#[wasm_bindgen(js_name = checkoutStep)]
-pub fn checkout_step(step: JsValue, props: JsValue, ctx: JsValue) {
+fn checkout_step(step: JsValue, props: JsValue, ctx: JsValue) {
     let step_value = convert::to_value(&step, 0).unwrap_or(Value::Null);
     let mut members = convert::props(&props);
     members.retain(|(k, _)| k != "step");
     match checkout_step_event(&step_value) {
-        Some(event) => record(event, members, Some(&ctx)),
+        Some(event) => record(event, members, &ctx),
         None => {
             members.push(("step".into(), step_value));
-            record("checkout_step", members, Some(&ctx));
+            record("checkout_step", members, &ctx);
         }
     }
 }
 
-/// `purchase({transaction_id, value?, currency, items, tax?, shipping?})`. A repeated order id
-/// (a reloaded thank-you page) is dropped as `duplicate_order`.
+/// `experiment(key, options)`: this visitor's variation index, or -1 when the visitor is not in
+/// the experiment (the loader turns it into `{variation, value, inExperiment}`). Options follow
+/// GrowthBook ([`Experiment::from_options`]); the assignment hashes the anonymous id, so it is
+/// sticky per visitor, and `?fc_exp_<key>=<n>` forces a variation. The first exposure in a
+/// session queues `experiment_viewed`; later events and the session summary carry it.
 #[wasm_bindgen]
-pub fn purchase(order: JsValue, ctx: JsValue) {
-    helper("purchase", &order, &ctx);
-}
-
-/// `refund({transaction_id, value?, currency, items?})`. Never un-converts a session.
-#[wasm_bindgen]
-pub fn refund(order: JsValue, ctx: JsValue) {
-    helper("refund", &order, &ctx);
-}
-
-/// `search(query)`: `search` with `search_term` (a string, or an object of properties).
-#[wasm_bindgen]
-pub fn search(query: JsValue, ctx: JsValue) {
-    let props = match query.as_string() {
-        Some(q) => vec![("search_term".to_owned(), Value::Str(q))],
-        None => convert::props(&query),
+pub fn experiment(key: JsValue, options: JsValue, ctx: JsValue) -> i32 {
+    let opts = convert::to_value(&options, 0).unwrap_or(Value::Null);
+    let Some(exp) = key.as_string().filter(|k| !k.is_empty()).and_then(|k| Experiment::from_options(&k, &opts)) else {
+        env::debug_log(debug_enabled(), &["experiment() needs a key and variations; not in experiment"]);
+        return -1;
     };
-    record("search", props, Some(&ctx));
+    let assigned = recording(&ctx, |sdk, page, ts| sdk.tracker.experiment(&exp, page, ts, &mut sdk.rng));
+    match assigned {
+        Some(a) if a.in_experiment => a.variation as i32,
+        _ => -1,
+    }
 }
 
 /// `identify(userId, traits?)`: later events carry the user id; an `identify` event carries the
@@ -386,7 +346,7 @@ pub fn identify(user_id: JsValue, traits: JsValue, ctx: JsValue) {
         sdk.tracker.identify(id);
         sdk.persist();
     });
-    record("identify", convert::props(&traits), Some(&ctx));
+    record("identify", convert::props(&traits), &ctx);
 }
 
 /// `reset()`: ends the session (final summary) and starts a new anonymous identity, e.g. on
@@ -442,15 +402,14 @@ fn pump(force: bool) {
     let now = env::now_ms();
     let next = with_sdk(|sdk| (sdk.tracker.take_batch(now, force), sdk.tracker.config().endpoint.clone()));
     if let Some((Some(out), endpoint)) = next {
-        wasm_bindgen_futures::spawn_local(async move {
-            let result = transport::post(&endpoint, &out.body).await;
+        transport::post(&endpoint, &out.body, move |result| {
             let jitter = js_sys::Math::random();
             with_sdk(|sdk| {
                 sdk.tracker.complete(out.id, result, env::now_ms(), jitter);
                 sdk.persist_queue(false);
             });
             // The collector is reachable: a good moment to take over queues of closed tabs.
-            if matches!(result, funnelcake_core::retry::SendResult::Status { code: 200..=299, .. }) {
+            if result.is_success() {
                 adopt_orphans();
             }
             pump(false);
@@ -476,29 +435,36 @@ fn arm_timer() {
 /// pending afterwards (0 when all were delivered); it never rejects.
 #[wasm_bindgen]
 pub fn flush() -> js_sys::Promise {
-    wasm_bindgen_futures::future_to_promise(async move {
-        loop {
-            let now = env::now_ms();
-            let Some((Some(out), endpoint)) =
-                with_sdk(|sdk| (sdk.tracker.take_batch(now, true), sdk.tracker.config().endpoint.clone()))
-            else {
-                break;
-            };
-            let result = transport::post(&endpoint, &out.body).await;
-            let delivered = matches!(result, funnelcake_core::retry::SendResult::Status { code: 200..=299, .. });
-            let jitter = js_sys::Math::random();
-            with_sdk(|sdk| {
-                sdk.tracker.complete(out.id, result, env::now_ms(), jitter);
-                sdk.persist_queue(false);
-            });
-            if !delivered {
-                break;
-            }
+    js_sys::Promise::new(&mut |resolve, _reject| flush_step(resolve))
+}
+
+/// Re-arms the timer and resolves a [`flush`] promise with the number of events still pending.
+fn resolve_pending(resolve: &js_sys::Function) {
+    arm_timer();
+    let pending = with_sdk(|s| s.tracker.pending()).unwrap_or(0);
+    let _ = resolve.call1(&JsValue::NULL, &JsValue::from_f64(pending as f64));
+}
+
+/// One step of [`flush`]: sends the next batch, or resolves with the number still pending.
+fn flush_step(resolve: js_sys::Function) {
+    let now = env::now_ms();
+    let next = with_sdk(|sdk| (sdk.tracker.take_batch(now, true), sdk.tracker.config().endpoint.clone()));
+    let Some((Some(out), endpoint)) = next else {
+        return resolve_pending(&resolve);
+    };
+    transport::post(&endpoint, &out.body, move |result| {
+        let jitter = js_sys::Math::random();
+        with_sdk(|sdk| {
+            sdk.tracker.complete(out.id, result, env::now_ms(), jitter);
+            sdk.persist_queue(false);
+        });
+        if result.is_success() {
+            flush_step(resolve);
+        } else {
+            // Failed for now: the retry schedule takes over; report what is left.
+            resolve_pending(&resolve);
         }
-        arm_timer();
-        let pending = with_sdk(|s| s.tracker.pending()).unwrap_or(0);
-        Ok(JsValue::from_f64(pending as f64))
-    })
+    });
 }
 
 /// The SDK's ids for debugging and tests: `{anonymousId, sessionId, pending, persistent}`;

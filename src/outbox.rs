@@ -96,7 +96,7 @@ impl Outbox {
         let Some(locks) = locks() else {
             owned.set(true);
             // Run after the caller's borrow of the SDK ends, like the lock callback would.
-            wasm_bindgen_futures::spawn_local(async move { ready() });
+            gloo_timers::callback::Timeout::new(0, ready).forget();
             return;
         };
         let cb = Closure::once_into_js(move |_lock: JsValue| -> JsValue {

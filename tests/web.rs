@@ -112,8 +112,37 @@ fn hostile_property_objects_are_converted_without_panicking() {
 #[wasm_bindgen_test]
 async fn transport_reports_a_refused_connection_as_a_network_error() {
     // Port 9 (discard) on loopback is closed here: the fetch rejects.
-    let result = funnelcake::transport::post("http://127.0.0.1:9/v1/batch", "{}").await;
-    assert_eq!(result, SendResult::NetworkError);
+    let (tx, rx) = futures_channel_once();
+    funnelcake::transport::post("http://127.0.0.1:9/v1/batch", "{}", tx);
+    assert_eq!(rx.await, SendResult::NetworkError);
+}
+
+#[wasm_bindgen_test]
+async fn settle_runs_the_callback_at_once_when_then_is_broken() {
+    // A "promise" whose `then` is not callable: the callback must still run (with undefined).
+    let fake = obj(r#"{"then":1}"#);
+    let (tx, rx) = futures_channel_once();
+    funnelcake::transport::settle(&fake, move |v| tx(v.is_undefined()));
+    assert!(rx.await);
+}
+
+/// A one-shot channel built on a JS promise: `tx(value)` resolves, `rx` awaits it.
+fn futures_channel_once<T: 'static>() -> (impl FnOnce(T), impl std::future::Future<Output = T>) {
+    let slot = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let mut resolve_fn = None;
+    let promise = js_sys::Promise::new(&mut |resolve, _| resolve_fn = Some(resolve));
+    let writer = slot.clone();
+    let tx = move |v: T| {
+        *writer.borrow_mut() = Some(v);
+        if let Some(r) = resolve_fn {
+            let _ = r.call0(&JsValue::NULL);
+        }
+    };
+    let rx = async move {
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+        slot.borrow_mut().take().expect("resolved with a value")
+    };
+    (tx, rx)
 }
 
 fn obj(json: &str) -> JsValue {
@@ -130,17 +159,18 @@ const U: JsValue = JsValue::UNDEFINED;
 fn helpers_drive_the_funnel_and_metrics_reads_it_back() {
     assert!(api::init(config("web-funnel")));
     let item = r#"{"item_id":"SKU-1","item_name":"Trail Runner","price":119,"currency":"USD"}"#;
-    api::view_item(obj(item), U);
-    api::add_to_cart(obj(item), U);
-    api::begin_checkout(obj(r#"{"currency":"USD","items":[{"item_id":"SKU-1","price":119}]}"#), U);
-    api::checkout_step("shipping".into(), obj(r#"{"shipping_tier":"ground"}"#), U);
-    api::checkout_step(JsValue::from_f64(3.0), U, U);
+    api::track("view_item".into(), obj(item), U);
+    api::track("add_to_cart".into(), obj(item), U);
+    api::track("begin_checkout".into(), obj(r#"{"currency":"USD","items":[{"item_id":"SKU-1","price":119}]}"#), U);
+    api::track("Checkout Step Completed".into(), obj(r#"{"step":"shipping","shipping_tier":"ground"}"#), U);
+    api::track("Checkout Step Completed".into(), obj(r#"{"step":3}"#), U);
     let m = api::metrics();
     assert_eq!(path(&m, "funnel.furthestStep").as_string().as_deref(), Some("add_payment_info"));
     assert_eq!(path(&m, "checkoutAbandoned").as_bool(), Some(true));
     assert_eq!(path(&m, "cart.value.USD").as_f64(), Some(11_900.0));
 
-    api::purchase(
+    api::track(
+        "purchase".into(),
         obj(r#"{"transaction_id":"W-1","value":"119.00","currency":"USD","items":[{"item_id":"SKU-1","price":119}]}"#),
         U,
     );
@@ -156,9 +186,9 @@ fn helpers_drive_the_funnel_and_metrics_reads_it_back() {
 #[wasm_bindgen_test]
 fn bad_input_is_counted_in_metrics_dropped() {
     assert!(api::init(config("web-dropped")));
-    api::add_to_cart(obj(r#"{"item_id":"A","quantity":-1}"#), U);
-    api::add_to_cart(obj(r#"{"item_id":"A","quantity":"NaN"}"#), U);
-    api::purchase(obj(r#"{"value":5}"#), U);
+    api::track("add_to_cart".into(), obj(r#"{"item_id":"A","quantity":-1}"#), U);
+    api::track("add_to_cart".into(), obj(r#"{"item_id":"A","quantity":"NaN"}"#), U);
+    api::track("purchase".into(), obj(r#"{"value":5}"#), U);
     api::track(JsValue::NULL, U, U);
     let m = api::metrics();
     assert_eq!(path(&m, "dropped.total").as_f64(), Some(4.0));
@@ -171,9 +201,9 @@ fn bad_input_is_counted_in_metrics_dropped() {
 fn a_purchase_repeated_after_a_reload_is_dropped() {
     assert!(api::init(config("web-dupe")));
     let order = r#"{"transaction_id":"R-1","value":10,"currency":"EUR"}"#;
-    api::purchase(obj(order), U);
+    api::track("purchase".into(), obj(order), U);
     assert!(api::init(config("web-dupe")), "a reload re-initialises from localStorage");
-    api::purchase(obj(order), U);
+    api::track("purchase".into(), obj(order), U);
     let m = api::metrics();
     assert_eq!(path(&m, "orderCount").as_f64(), Some(1.0));
     assert_eq!(path(&m, "dropped.byReason.duplicate_order").as_f64(), Some(1.0));
@@ -193,16 +223,16 @@ fn on_metrics_fires_after_changes_and_unsubscribes() {
         sink.borrow_mut().push(path(&snap, "cart.count").as_f64().unwrap_or(-1.0));
     });
     let off = api::on("metrics".into(), cb.as_ref().clone());
-    api::add_to_cart(obj(r#"{"item_id":"A","price":1,"currency":"USD"}"#), U);
-    api::add_to_cart(obj(r#"{"item_id":"A","price":1,"currency":"USD","quantity":2}"#), U);
+    api::track("add_to_cart".into(), obj(r#"{"item_id":"A","price":1,"currency":"USD"}"#), U);
+    api::track("add_to_cart".into(), obj(r#"{"item_id":"A","price":1,"currency":"USD","quantity":2}"#), U);
     assert_eq!(*seen.borrow(), vec![1.0, 3.0]);
     off.dyn_into::<js_sys::Function>().unwrap().call0(&JsValue::NULL).unwrap();
-    api::add_to_cart(obj(r#"{"item_id":"A","price":1,"currency":"USD"}"#), U);
+    api::track("add_to_cart".into(), obj(r#"{"item_id":"A","price":1,"currency":"USD"}"#), U);
     assert_eq!(seen.borrow().len(), 2, "no calls after unsubscribe");
     // A listener that throws does not break tracking.
     let thrower = js_sys::Function::new_no_args("throw new Error('listener bug')");
     let _ = api::on("metrics".into(), thrower.into());
-    api::remove_from_cart(obj(r#"{"item_id":"A"}"#), U);
+    api::track("remove_from_cart".into(), obj(r#"{"item_id":"A"}"#), U);
     assert_eq!(path(&api::metrics(), "cart.count").as_f64(), Some(3.0));
 }
 
@@ -210,7 +240,27 @@ fn on_metrics_fires_after_changes_and_unsubscribes() {
 fn captured_context_from_the_preload_queue_is_used() {
     assert!(api::init(config("web-ctx")));
     let ctx = obj(r#"{"ts":1700000000000,"url":"/queued?x=1","ref":"https://www.bing.com/","title":"Queued"}"#);
-    api::page(U, ctx);
+    api::track("page_view".into(), U, ctx);
     let m = api::metrics();
     assert_eq!(path(&m, "exitPage").as_string().as_deref(), Some("/queued?x=1"));
+}
+
+#[wasm_bindgen_test]
+fn experiment_is_sticky_exposes_once_and_shows_in_metrics() {
+    assert!(api::init(config("web-exp")));
+    let opts = obj(r#"{"variations":["Checkout","Buy now"]}"#);
+    let first = api::experiment("btn".into(), opts.clone(), U);
+    assert!(first == 0 || first == 1, "{first}");
+    let pending = get(&api::debug_state(), "pending").as_f64().unwrap();
+    // Same visitor, same experiment: the same variation and no second exposure.
+    assert_eq!(api::experiment("btn".into(), opts, U), first);
+    assert_eq!(get(&api::debug_state(), "pending").as_f64().unwrap(), pending);
+    assert_eq!(path(&api::metrics(), "experiments.btn").as_f64(), Some(f64::from(first)));
+    // Not in the experiment: no variations, no key, zero coverage.
+    assert_eq!(api::experiment("k".into(), obj(r#"{"weights":[1]}"#), U), -1);
+    assert_eq!(api::experiment(JsValue::NULL, obj(r#"{"variations":2}"#), U), -1);
+    assert_eq!(api::experiment("none".into(), obj(r#"{"variations":2,"coverage":0}"#), U), -1);
+    // The captured page URL can force a variation (QA).
+    let ctx = obj(r#"{"url":"/cart?fc_exp_forced=1"}"#);
+    assert_eq!(api::experiment("forced".into(), obj(r#"{"variations":["a","b"]}"#), ctx), 1);
 }

@@ -240,16 +240,16 @@ impl Config {
             debug: raw.debug.unwrap_or(false),
             funnels: match &raw.funnels {
                 None | Some(crate::json::Value::Null) => Vec::new(),
-                Some(crate::json::Value::Arr(list)) => list
-                    .iter()
-                    .filter_map(|f| {
-                        crate::funnel::FunnelDef::from_value(f)
-                            .map_err(|_| {
-                                i.push(ConfigIssue { field: "funnels", problem: ConfigProblem::InvalidFunnel })
-                            })
-                            .ok()
-                    })
-                    .collect(),
+                Some(crate::json::Value::Arr(list)) => {
+                    let mut funnels = Vec::new();
+                    for f in list {
+                        match crate::funnel::FunnelDef::from_value(f) {
+                            Ok(def) => funnels.push(def),
+                            Err(_) => i.push(ConfigIssue { field: "funnels", problem: ConfigProblem::InvalidFunnel }),
+                        }
+                    }
+                    funnels
+                }
                 Some(_) => {
                     i.push(ConfigIssue { field: "funnels", problem: ConfigProblem::InvalidFunnel });
                     Vec::new()

@@ -411,7 +411,11 @@ pub fn normalize(
             if list.len() > MAX_ITEMS {
                 return Err(DropReason::TooManyItems);
             }
-            list.iter().map(|v| parse_item(v, exponent)).collect::<Result<_, _>>()?
+            let mut items = Vec::with_capacity(list.len());
+            for v in list {
+                items.push(parse_item(v, exponent)?);
+            }
+            items
         }
         (Some(_), _) => return Err(DropReason::InvalidItem),
         (None, Some(item)) => vec![parse_item(item, exponent)?],

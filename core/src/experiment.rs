@@ -8,6 +8,8 @@
 //! Not supported (targeting is left to the page): attribute conditions, prerequisite flags,
 //! saved groups and sticky bucketing.
 
+use crate::json::Value;
+
 /// FNV-1a 32-bit over the UTF-16 code units of `s` (as JavaScript's `charCodeAt`).
 ///
 /// ```
@@ -176,6 +178,71 @@ impl Experiment {
             hash_version: 1,
             hash_attribute: None,
         }
+    }
+}
+
+/// `[[start, end], ...]` from JSON; `None` if any range is malformed.
+fn ranges_of(v: &Value) -> Option<Vec<(f64, f64)>> {
+    let mut out = Vec::new();
+    for r in v.as_array()? {
+        match r.as_array()? {
+            [a, b] => out.push((a.as_f64()?, b.as_f64()?)),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Every element of `v` as a number; `None` if any is not one.
+fn numbers(v: &Value) -> Option<Vec<f64>> {
+    let mut out = Vec::new();
+    for n in v.as_array()? {
+        out.push(n.as_f64()?);
+    }
+    Some(out)
+}
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+impl Experiment {
+    /// An experiment from GrowthBook-style options (the JS API's `experiment(key, options)` and
+    /// GrowthBook's experiment JSON): `variations` (an array, or a count), `weights`,
+    /// `coverage`, `ranges`, `force`, `active`, `namespace` (`[id, start, end]`), `filters`,
+    /// `seed`, `hashVersion`, `hashAttribute`. Malformed optional fields are ignored; `None`
+    /// when there are no variations (then the visitor simply is not in the experiment).
+    pub fn from_options(key: &str, v: &Value) -> Option<Experiment> {
+        let variations = match v.get("variations")? {
+            Value::Arr(a) => a.len(),
+            n => n.as_f64().filter(|n| (0.0..=1000.0).contains(n))? as usize,
+        };
+        let num = |k: &str| v.get(k).and_then(Value::as_f64);
+        // Loops, not iterator chains: smaller in the wasm.
+        let mut filters = Vec::new();
+        for f in v.get("filters").and_then(Value::as_array).unwrap_or(&[]) {
+            if let (Some(seed), Some(ranges)) = (text(f, "seed"), f.get("ranges").and_then(ranges_of)) {
+                let hash_version = f.get("hashVersion").and_then(Value::as_f64).map_or(2, |h| h as u32);
+                filters.push(Filter { seed, attribute: text(f, "attribute"), hash_version, ranges });
+            }
+        }
+        Some(Experiment {
+            key: key.to_owned(),
+            variations,
+            weights: v.get("weights").and_then(numbers),
+            coverage: num("coverage"),
+            ranges: v.get("ranges").and_then(ranges_of),
+            force: num("force").map(|f| f as i64),
+            active: v.get("active") != Some(&Value::Bool(false)),
+            namespace: match v.get("namespace").and_then(Value::as_array) {
+                Some([Value::Str(id), a, b]) => a.as_f64().zip(b.as_f64()).map(|(a, b)| (id.clone(), a, b)),
+                _ => None,
+            },
+            filters,
+            seed: text(v, "seed"),
+            hash_version: num("hashVersion").map_or(1, |h| h as u32),
+            hash_attribute: text(v, "hashAttribute"),
+        })
     }
 }
 

@@ -69,21 +69,22 @@ impl FunnelDef {
         if steps.len() > 20 {
             return Err("funnel has more than 20 steps");
         }
-        let steps = steps
-            .iter()
-            .map(|s| match s {
-                Value::Str(e) => Ok(FunnelStep { name: e.clone(), event: e.clone(), conditions: Vec::new() }),
+        let mut list = Vec::with_capacity(steps.len());
+        for s in steps {
+            list.push(match s {
+                Value::Str(e) => FunnelStep { name: e.clone(), event: e.clone(), conditions: Vec::new() },
                 Value::Obj(_) => {
                     let event = s.get("event").and_then(Value::as_str).ok_or("funnel step needs an event")?;
-                    Ok(FunnelStep {
+                    FunnelStep {
                         name: s.get("name").and_then(Value::as_str).unwrap_or(event).to_owned(),
                         event: crate::event::canonical_name(event).to_owned(),
                         conditions: s.get("where").and_then(Value::as_object).map(<[_]>::to_vec).unwrap_or_default(),
-                    })
+                    }
                 }
-                _ => Err("funnel step must be an event name or an object"),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+                _ => return Err("funnel step must be an event name or an object"),
+            });
+        }
+        let steps = list;
         Ok(FunnelDef { name: name.to_owned(), steps })
     }
 }

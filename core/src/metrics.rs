@@ -289,73 +289,74 @@ impl SessionMetrics {
 
     /// Reads [`SessionMetrics::write_persisted`]; `None` if anything is malformed.
     pub fn from_value(v: &Value) -> Option<SessionMetrics> {
+        // Plain loops rather than `collect::<Option<Vec<_>>>()`: each of those is its own
+        // iterator instantiation in the wasm (BENCHMARKS.md, size steps).
         let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-        let int = |v: &Value| v.as_i64();
-        let progress = |p: &Value| -> Option<FunnelProgress> {
-            Some(FunnelProgress {
-                reached_at: p.get("r")?.as_array()?.iter().map(Value::as_i64).collect(),
-                in_order: usize::try_from(p.get("o")?.as_i64()?).ok()?,
-            })
-        };
-        let arr = |k: &str| v.get(k).and_then(Value::as_array).unwrap_or(&[]);
-        let pair = |x: &Value| -> Option<(String, i64)> {
-            let a = x.as_array()?;
-            Some((a.first()?.as_str()?.to_owned(), a.get(1)?.as_i64()?))
-        };
-        let src = match v.get("src").and_then(Value::as_array) {
-            Some(a) => {
-                let f = |i: usize| a.get(i).and_then(Value::as_str).map(str::to_owned);
-                Some(Source { kind: f(0)?, source: f(1), medium: f(2), campaign: f(3), term: f(4), content: f(5) })
-            }
-            None => None,
-        };
-        Some(SessionMetrics {
-            page_views: u32::try_from(v.get("pv").and_then(int)?).ok()?,
+        let int = |k: &str| v.get(k).and_then(Value::as_i64);
+        let rows = |k: &str| v.get(k).and_then(Value::as_array).unwrap_or(&[]);
+        let mut m = SessionMetrics {
+            page_views: u32::try_from(int("pv")?).ok()?,
             landing_page: s("lp"),
             exit_page: s("xp"),
             referrer: s("ref"),
-            source: src,
-            engaged_ms: v.get("eng").and_then(int)?,
-            visible_since: v.get("vis").and_then(int),
-            funnel: progress(v.get("f")?)?,
-            funnels: arr("fs").iter().map(progress).collect::<Option<_>>()?,
-            cart: Cart {
-                known: matches!(v.get("ck"), Some(Value::Bool(true))),
-                lines: arr("cl")
-                    .iter()
-                    .map(|l| {
-                        let a = l.as_array()?;
-                        Some(CartLine {
-                            id: a.first()?.as_str()?.to_owned(),
-                            variant: a.get(1)?.as_str().map(str::to_owned),
-                            quantity: a.get(2)?.as_i64().filter(|q| *q > 0)?,
-                            unit_price: a.get(3)?.as_i64(),
-                            currency: a.get(4)?.as_str()?.to_owned(),
-                        })
-                    })
-                    .collect::<Option<_>>()?,
-            },
-            began_checkout: matches!(v.get("bc"), Some(Value::Bool(true))),
-            orders: arr("ord")
-                .iter()
-                .map(|o| {
-                    let a = o.as_array()?;
-                    Some(Order {
-                        id: a.first()?.as_str()?.to_owned(),
-                        value: a.get(1)?.as_i64()?,
-                        currency: a.get(2)?.as_str()?.to_owned(),
-                    })
-                })
-                .collect::<Option<_>>()?,
-            refunds: arr("rf").iter().map(pair).collect::<Option<_>>()?,
-            experiments: arr("exp")
-                .iter()
-                .map(|x| pair(x).and_then(|(k, v)| Some((k, u32::try_from(v).ok()?))))
-                .collect::<Option<_>>()?,
-            dropped: arr("dr")
-                .iter()
-                .map(|x| pair(x).and_then(|(k, v)| Some((DropReason::parse(&k)?, u64::try_from(v).ok()?))))
-                .collect::<Option<_>>()?,
+            source: None,
+            engaged_ms: int("eng")?,
+            visible_since: int("vis"),
+            funnel: FunnelProgress::from_value(v.get("f")?)?,
+            cart: Cart { known: v.get("ck") == Some(&Value::Bool(true)), lines: Vec::new() },
+            began_checkout: v.get("bc") == Some(&Value::Bool(true)),
+            ..SessionMetrics::default()
+        };
+        if let Some(a) = v.get("src").and_then(Value::as_array) {
+            let f = |i: usize| a.get(i).and_then(Value::as_str).map(str::to_owned);
+            m.source =
+                Some(Source { kind: f(0)?, source: f(1), medium: f(2), campaign: f(3), term: f(4), content: f(5) });
+        }
+        for p in rows("fs") {
+            m.funnels.push(FunnelProgress::from_value(p)?);
+        }
+        for l in rows("cl") {
+            let a = l.as_array()?;
+            m.cart.lines.push(CartLine {
+                id: a.first()?.as_str()?.to_owned(),
+                variant: a.get(1)?.as_str().map(str::to_owned),
+                quantity: a.get(2)?.as_i64().filter(|q| *q > 0)?,
+                unit_price: a.get(3)?.as_i64(),
+                currency: a.get(4)?.as_str()?.to_owned(),
+            });
+        }
+        for o in rows("ord") {
+            let (id, value) = pair(o)?;
+            let currency = o.as_array()?.get(2)?.as_str()?.to_owned();
+            m.orders.push(Order { id, value, currency });
+        }
+        for x in rows("rf") {
+            m.refunds.push(pair(x)?);
+        }
+        for x in rows("exp") {
+            let (k, n) = pair(x)?;
+            m.experiments.push((k, u32::try_from(n).ok()?));
+        }
+        for x in rows("dr") {
+            let (k, n) = pair(x)?;
+            m.dropped.push((DropReason::parse(&k)?, u64::try_from(n).ok()?));
+        }
+        Some(m)
+    }
+}
+
+/// `[text, integer, ...]`: the first two members of a persisted row.
+fn pair(x: &Value) -> Option<(String, i64)> {
+    let a = x.as_array()?;
+    Some((a.first()?.as_str()?.to_owned(), a.get(1)?.as_i64()?))
+}
+
+impl FunnelProgress {
+    /// Reads the `{"r": [...], "o": n}` form written by [`SessionMetrics::write_persisted`].
+    fn from_value(p: &Value) -> Option<FunnelProgress> {
+        Some(FunnelProgress {
+            reached_at: p.get("r")?.as_array()?.iter().map(Value::as_i64).collect(),
+            in_order: usize::try_from(p.get("o")?.as_i64()?).ok()?,
         })
     }
 }

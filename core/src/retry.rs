@@ -28,6 +28,13 @@ pub enum SendResult {
     NetworkError,
 }
 
+impl SendResult {
+    /// `true` for a 2xx response: the collector took the batch.
+    pub fn is_success(self) -> bool {
+        matches!(self, SendResult::Status { code: 200..=299, .. })
+    }
+}
+
 /// The decision for a batch after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Disposition {

@@ -5,7 +5,6 @@
 
 use funnelcake_core::experiment::{
     bucket_ranges, choose_variation, equal_weights, hash, in_namespace, query_override, run, Context, Experiment,
-    Filter,
 };
 use funnelcake_core::json::{parse, Value};
 
@@ -131,37 +130,7 @@ fn context(v: &Value) -> Context {
 }
 
 fn experiment(v: &Value) -> Experiment {
-    let mut e = Experiment::new(
-        v.get("key").unwrap().as_str().unwrap(),
-        v.get("variations").unwrap().as_array().unwrap().len(),
-    );
-    e.weights = v.get("weights").and_then(Value::as_array).map(|w| w.iter().map(num).collect());
-    e.coverage = v.get("coverage").and_then(Value::as_f64);
-    e.ranges = v.get("ranges").map(ranges);
-    e.force = v.get("force").and_then(Value::as_f64).map(|f| f as i64);
-    e.active = v.get("active") != Some(&Value::Bool(false));
-    e.namespace = v
-        .get("namespace")
-        .and_then(Value::as_array)
-        .map(|n| (n[0].as_str().unwrap().to_owned(), num(&n[1]), num(&n[2])));
-    e.filters = v
-        .get("filters")
-        .and_then(Value::as_array)
-        .map(|fs| {
-            fs.iter()
-                .map(|f| Filter {
-                    seed: f.get("seed").unwrap().as_str().unwrap().to_owned(),
-                    attribute: f.get("attribute").and_then(Value::as_str).map(str::to_owned),
-                    hash_version: f.get("hashVersion").and_then(Value::as_f64).map_or(2, |h| h as u32),
-                    ranges: ranges(f.get("ranges").unwrap()),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    e.seed = v.get("seed").and_then(Value::as_str).map(str::to_owned);
-    e.hash_version = v.get("hashVersion").and_then(Value::as_f64).map_or(1, |h| h as u32);
-    e.hash_attribute = v.get("hashAttribute").and_then(Value::as_str).map(str::to_owned);
-    e
+    Experiment::from_options(v.get("key").unwrap().as_str().unwrap(), v).expect("valid experiment")
 }
 
 #[test]
@@ -187,4 +156,23 @@ fn run_cases() {
     }
     assert_eq!(ran + SKIPPED.len(), section("run").len());
     assert!(ran >= 68, "{ran} run cases");
+}
+
+#[test]
+fn options_from_the_js_api_are_read_leniently() {
+    let e = Experiment::from_options(
+        "btn",
+        &parse(r#"{"variations":["Checkout","Buy now"],"weights":[0.9,0.1]}"#).unwrap(),
+    )
+    .unwrap();
+    assert_eq!((e.variations, e.weights.as_deref(), e.hash_version), (2, Some(&[0.9, 0.1][..]), 1));
+    // A count works as well as an array of values.
+    assert_eq!(Experiment::from_options("k", &parse(r#"{"variations":3}"#).unwrap()).unwrap().variations, 3);
+    // Malformed optional fields are ignored rather than failing the experiment.
+    let odd = parse(r#"{"variations":2,"weights":["a",1],"ranges":[[0]],"namespace":[1,0,1],"coverage":"x"}"#).unwrap();
+    let e = Experiment::from_options("k", &odd).unwrap();
+    assert_eq!((e.weights, e.ranges, e.namespace, e.coverage), (None, None, None, None));
+    // Without variations there is nothing to assign.
+    assert!(Experiment::from_options("k", &parse(r#"{"weights":[1]}"#).unwrap()).is_none());
+    assert!(Experiment::from_options("k", &parse(r#"{"variations":-1}"#).unwrap()).is_none());
 }

@@ -18,7 +18,6 @@ function fakeSdk() {
   return {
     calls,
     init: (cfg) => { calls.push(['init', cfg]); return true; },
-    page: (props, ctx) => calls.push(['page', props, ctx]),
     track: (name, props, ctx) => {
       if (name === 'boom') throw new Error('wasm trap');
       calls.push(['track', name, props, ctx]);
@@ -71,7 +70,8 @@ test('replay runs calls in order with their captured context, and a queued init 
   const flushed = fc.flush();
   const sdk = fakeSdk();
   loader.replay(sdk, fc._q.splice(0), { site: 'from-attributes' });
-  assert.deepEqual(sdk.calls.map((c) => c[0] + ':' + (c[1]?.site ?? c[1]?.p ?? c[1])), ['track:first', 'init:from-snippet', 'page:1']);
+  assert.deepEqual(sdk.calls.map((c) => c[0] + ':' + (c[1]?.site ?? c[1])), ['track:first', 'init:from-snippet', 'track:page_view']);
+  assert.deepEqual(sdk.calls[2][2], { p: 1 });
   assert.equal(sdk.calls[0][3].url, '/p/1?x=1');
   assert.equal(await flushed, 0);
 });
@@ -110,20 +110,60 @@ test('boot leaves a harmless stub when WebAssembly is unavailable', () => {
   }
 });
 
-test('helpers replay with their arguments padded to arity and the captured context', () => {
+test('helpers replay as track() of their canonical event with the captured context', () => {
   const { w, d } = fakePage('/checkout');
   const fc = loader.installStub(w, d);
   fc.addToCart({ id: 'SKU-1' });
-  fc.checkoutStep('shipping');
+  fc.checkoutStep('shipping', { shipping_tier: 'ground' });
+  fc.search('boots');
+  fc.page();
   fc.identify('u-1');
   const calls = [];
   const sdk = fakeSdk();
-  for (const m of Object.keys(loader.ARITY)) sdk[m] = (...a) => calls.push([m, ...a]);
+  for (const m of ['track', 'identify']) sdk[m] = (...a) => calls.push([m, ...a]);
   loader.replay(sdk, fc._q.splice(0), {});
-  assert.deepEqual(calls.map((c) => c.length), [3, 4, 4]);
-  assert.deepEqual(calls[0].slice(0, 2), ['addToCart', { id: 'SKU-1' }]);
-  assert.equal(calls[1][2], undefined, 'missing props padded');
-  assert.equal(calls[1][3].url, '/checkout', 'context last');
+  assert.deepEqual(calls.map((c) => [c[0], c[1], c[2]]), [
+    ['track', 'add_to_cart', { id: 'SKU-1' }],
+    ['track', 'Checkout Step Completed', { shipping_tier: 'ground', step: 'shipping' }],
+    ['track', 'search', { search_term: 'boots' }],
+    ['track', 'page_view', undefined],
+    ['identify', 'u-1', undefined],
+  ]);
+  assert.ok(calls.every((c) => c[3].url === '/checkout'), 'context last');
+});
+
+test('every helper maps to a canonical event (or the Segment name the SDK maps)', () => {
+  const sdk = fakeSdk();
+  const api = loader.realApi(sdk);
+  for (const m of Object.keys(loader.EVENTS)) api[m]({});
+  assert.deepEqual(sdk.calls.map((c) => c[1]), Object.values(loader.EVENTS));
+});
+
+test('experiment(): control before ready; onAssign hears the real assignment on replay', () => {
+  const { w, d } = fakePage('/cart?fc_exp_btn=1');
+  const fc = loader.installStub(w, d);
+  const opts = { variations: ['Checkout', 'Buy now'] };
+  assert.deepEqual(fc.experiment('btn', opts), { variation: 0, value: 'Checkout', inExperiment: false });
+  assert.equal(fc._q.length, 0, 'without onAssign the visitor saw control and is not measured');
+  const heard = [];
+  fc.experiment('btn', { variations: ['Checkout', 'Buy now'], onAssign: (r) => heard.push(r) });
+  const sdk = fakeSdk();
+  sdk.experiment = (key, o, ctx) => { sdk.calls.push(['experiment', key, ctx.url]); return 1; };
+  loader.replay(sdk, fc._q.splice(0), {});
+  assert.deepEqual(sdk.calls, [['experiment', 'btn', '/cart?fc_exp_btn=1']]);
+  assert.deepEqual(heard, [{ variation: 1, value: 'Buy now', inExperiment: true }]);
+});
+
+test('experiment() after ready never throws and falls back to control', () => {
+  const sdk = fakeSdk();
+  const api = loader.realApi(sdk);
+  sdk.experiment = () => -1;
+  assert.deepEqual(api.experiment('k', { variations: 2 }), { variation: 0, value: 0, inExperiment: false });
+  sdk.experiment = () => { throw new Error('trap'); };
+  assert.deepEqual(api.experiment('k', { variations: ['a', 'b'] }), { variation: 0, value: 'a', inExperiment: false });
+  sdk.experiment = () => 1;
+  const r = api.experiment('k', { variations: ['a', 'b'], onAssign: () => { throw new Error('page bug'); } });
+  assert.deepEqual(r, { variation: 1, value: 'b', inExperiment: true }, 'a throwing onAssign keeps the result');
 });
 
 test('on() before the SDK is ready subscribes on replay, and its unsubscribe still works', () => {
