@@ -158,6 +158,46 @@ export interface Metrics {
   dropped: { total: number; byReason: Record<string, number> };
 }
 
+/** GrowthBook-compatible experiment options (assignment matches GrowthBook's SDKs). */
+export interface ExperimentOptions<T = unknown> {
+  /** The variations' values (index 0 is control), or their number. */
+  variations: T[] | number;
+  /** Traffic split, summing to 1 (default equal). */
+  weights?: number[];
+  /** Share of visitors included, 0–1 (default 1). */
+  coverage?: number;
+  /** Hash seed (default the key). */
+  seed?: string;
+  /** GrowthBook hash version, 1 or 2 (default 1). */
+  hashVersion?: 1 | 2;
+  /** Explicit bucket ranges `[start, end)`, overriding weights and coverage. */
+  ranges?: [number, number][];
+  /** Namespace `[id, start, end]`: mutually exclusive experiments. */
+  namespace?: [string, number, number];
+  /** Hash-range filters (GrowthBook `filters`). */
+  filters?: { seed: string; ranges: [number, number][]; hashVersion?: 1 | 2; attribute?: string }[];
+  /** Forces a variation for everyone. */
+  force?: number;
+  /** false: nobody is in the experiment. */
+  active?: boolean;
+  /**
+   * Hears the assignment. Called at once when the SDK is ready; for a call made before it is
+   * ready (which returns control, not measured), called again once it is, and only then is the
+   * visitor exposed and measured.
+   */
+  onAssign?: (result: ExperimentResult<T>) => void;
+}
+
+/** What `experiment()` returns. */
+export interface ExperimentResult<T = unknown> {
+  /** Variation index (0 = control, also when not in the experiment). */
+  variation: number;
+  /** `variations[variation]` (the index itself when `variations` is a number). */
+  value: T;
+  /** The visitor is in the experiment: exposed (`experiment_viewed`) and measured. */
+  inExperiment: boolean;
+}
+
 export interface Funnelcake {
   init(config: Config): boolean;
   page(props?: Record<string, unknown>): void;
@@ -173,6 +213,12 @@ export interface Funnelcake {
   search(query: string | Record<string, unknown>): void;
   identify(userId: string | null, traits?: Record<string, unknown>): void;
   reset(): void;
+  /**
+   * Assigns this visitor (sticky, GrowthBook-compatible); `?fc_exp_<key>=<n>` in the URL forces a
+   * variation for QA. The first exposure in a session sends `experiment_viewed`; later events and
+   * the session summary carry the assignment.
+   */
+  experiment<T = unknown>(key: string, options: ExperimentOptions<T>): ExperimentResult<T>;
   /** The current snapshot; null before the SDK is ready. */
   metrics(): Metrics | null;
   /** Calls `cb` after every recorded or dropped event. Returns an unsubscribe function. */

@@ -13,6 +13,9 @@
   }
 })(typeof window !== 'undefined' ? window : this, function () {
   'use strict';
+  // js/capture.js: concatenated before this file in the build, required in node tests.
+  /* global fcCapture */
+  var capture = typeof fcCapture !== 'undefined' ? fcCapture : require('./capture.js');
 
   // Helpers are track() of a canonical event: the wasm exports only track (smaller glue).
   var EVENTS = {
@@ -23,7 +26,7 @@
   // Methods that record something; calls to these (and init/reset/flush/on) are queued with the
   // page context until the SDK is ready.
   var RECORDING = Object.keys(EVENTS).concat(['track', 'identify', 'experiment']);
-  var METHODS = ['init', 'reset', 'flush', 'on', 'metrics'].concat(RECORDING);
+  var METHODS = ['init', 'reset', 'flush', 'on', 'metrics', 'consent'].concat(RECORDING);
   // Most calls the stub keeps if the SDK never loads (protects the page's memory).
   var MAX_QUEUE = 1000;
   // Config keys readable from data-* attributes (`flushAt` ← `data-flush-at`) and their types:
@@ -109,6 +112,7 @@
   /** Calls the wasm export behind a recording method, with the captured context (if any). */
   function record(sdk, m, a, ctx) {
     if (m === 'track' || m === 'identify') return sdk[m](a[0], a[1], ctx);
+    if (m === 'consent') return sdk.consent(a[0]);
     if (m === 'experiment') {
       var r = experimentResult(a[1], sdk.experiment(a[0], a[1], ctx));
       try {
@@ -122,10 +126,27 @@
     return sdk.track(EVENTS[m], props, ctx);
   }
 
+  /**
+   * `init(cfg)`; once it succeeds, starts automatic capture (SPA page views, dataLayer) as the
+   * config allows, once per page.
+   */
+  var capturing = []; // windows whose capture has started
+  function initSdk(sdk, cfg, w, d) {
+    var ok = sdk.init(cfg);
+    if (ok && w && capturing.indexOf(w) < 0) {
+      capturing.push(w);
+      capture.start(w, d, cfg || {}, function (m, a, ctx) {
+        try { record(sdk, m, a, ctx); } catch (e) { /* a bad entry is dropped */ }
+      });
+    }
+    return ok;
+  }
+
   /** The real API over the wasm module's exports. */
-  function realApi(sdk) {
+  function realApi(sdk, w, d) {
     var api = {
-      init: safe(function (cfg) { return sdk.init(cfg); }, false),
+      init: safe(function (cfg) { return initSdk(sdk, cfg, w, d); }, false),
+      consent: safe(function (state) { sdk.consent(state); }),
       reset: safe(function () { sdk.reset(); }),
       metrics: safe(function () { return sdk.metrics(); }, null),
       on: safe(function (event, cb) { return sdk.on(event, cb); }, function () {}),
@@ -144,13 +165,13 @@
   }
 
   /** Replays queued calls in order; `init` from the queue wins over data attributes. */
-  function replay(sdk, queue, scriptConfig) {
+  function replay(sdk, queue, scriptConfig, w, d) {
     var hasInit = queue.some(function (c) { return c[0] === 'init'; });
-    if (!hasInit && scriptConfig.site) sdk.init(scriptConfig);
+    if (!hasInit && scriptConfig.site) initSdk(sdk, scriptConfig, w, d);
     queue.forEach(function (call) {
       try {
         var m = call[0], ctx = call[1] || undefined, a = call[2] || [];
-        if (m === 'init') sdk.init(a[0]);
+        if (m === 'init') initSdk(sdk, a[0], w, d);
         else if (m === 'reset') sdk.reset();
         else if (m === 'flush') sdk.flush().then(call[3], function () { call[3](0); });
         else if (m === 'on' && call[2]) {
@@ -180,8 +201,8 @@
       })
       .then(function (sdk) {
         var queue = stub._q.splice(0);
-        w.funnelcake = realApi(sdk);
-        replay(sdk, queue, scriptConfig);
+        w.funnelcake = realApi(sdk, w, d);
+        replay(sdk, queue, scriptConfig, w, d);
       })
       .catch(function (e) {
         if (scriptConfig.debug && w.console) w.console.warn('funnelcake: SDK not loaded', e);

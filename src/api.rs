@@ -6,7 +6,7 @@
 
 use std::cell::RefCell;
 
-use funnelcake_core::config::Config;
+use funnelcake_core::config::{Config, Consent, Privacy};
 use funnelcake_core::event::checkout_step_event;
 use funnelcake_core::experiment::Experiment;
 use funnelcake_core::json::Value;
@@ -84,7 +84,10 @@ impl Sdk {
 
 /// Takes over the queues of tabs that are gone (see [`crate::outbox`]).
 fn adopt_orphans() {
-    let Some((site, tab)) = with_sdk(|sdk| (sdk.tracker.config().site.clone(), sdk.outbox.tab().to_owned())) else {
+    // Without consent to persist, adopted events could be lost with this page: leave them.
+    let Some(Some((site, tab))) = with_sdk(|sdk| {
+        sdk.tracker.may_persist().then(|| (sdk.tracker.config().site.clone(), sdk.outbox.tab().to_owned()))
+    }) else {
         return;
     };
     let adopt = |json: String| -> bool {
@@ -127,13 +130,20 @@ pub fn init(config: JsValue) -> bool {
         env::debug_log(cfg.debug, &["config.", issue.field, " ", issue.problem.as_str()]);
     }
     let mut rng = BrowserEntropy::new();
-    let store = Store::new(&cfg.site, true);
+    let signal = env::privacy_signal();
+    // An honoured privacy signal: ids live in memory for this page only (storage is not read).
+    let mut store = Store::new(&cfg.site, !(signal && cfg.privacy != Privacy::Ignore));
+    if cfg.consent == Consent::Denied {
+        store.remove(STATE_KEY);
+    }
     let stored = store.get(STATE_KEY).unwrap_or_default();
     let state = SessionState::from_json(&stored).unwrap_or_else(|| SessionState::new(&mut rng));
     let auto = cfg.auto_pageviews;
     let site = cfg.site.clone();
     let tab = funnelcake_core::id::new_id(&mut rng);
     let mut tracker = Tracker::new(cfg, state);
+    tracker.set_privacy_signal(signal);
+    store.set_writable(tracker.may_persist());
     tracker.page_loaded();
     if lifecycle::is_visible() {
         tracker.page_visible(env::now_ms());
@@ -329,6 +339,25 @@ pub fn experiment(key: JsValue, options: JsValue, ctx: JsValue) -> i32 {
         Some(a) if a.in_experiment => a.variation as i32,
         _ => -1,
     }
+}
+
+/// `consent('granted' | 'pending' | 'denied')`: `pending` keeps events in memory, unsent and
+/// unpersisted; `denied` discards queued events, removes this site's stored state and queue, and
+/// drops new events (counted as `consent_denied`); `granted` resumes sending and persisting.
+#[wasm_bindgen]
+pub fn consent(state: JsValue) {
+    let Some(consent) = state.as_string().and_then(|s| Consent::parse(&s)) else {
+        env::debug_log(debug_enabled(), &["consent() takes 'granted', 'pending' or 'denied'"]);
+        return;
+    };
+    recording(&JsValue::UNDEFINED, |sdk, _, now| {
+        sdk.tracker.set_consent(consent);
+        sdk.store.set_writable(sdk.tracker.may_persist());
+        if consent == Consent::Denied {
+            sdk.store.remove(STATE_KEY);
+            sdk.outbox.write(&mut sdk.store, now, "[]");
+        }
+    });
 }
 
 /// `identify(userId, traits?)`: later events carry the user id; an `identify` event carries the

@@ -33,7 +33,11 @@ pub fn to_value(v: &JsValue, depth: usize) -> Option<Value> {
     if js_sys::Array::is_array(v) {
         let arr: &js_sys::Array = v.unchecked_ref();
         let n = arr.length().min(MAX_MEMBERS);
-        return Some(Value::Arr((0..n).map(|i| to_value(&arr.get(i), depth + 1).unwrap_or(Value::Null)).collect()));
+        let mut list = Vec::with_capacity(n as usize);
+        for i in 0..n {
+            list.push(to_value(&arr.get(i), depth + 1).unwrap_or(Value::Null));
+        }
+        return Some(Value::Arr(list));
     }
     if let Some(obj) = v.dyn_ref::<js_sys::Object>() {
         return Some(Value::Obj(object_members(obj, depth)));

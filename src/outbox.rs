@@ -134,9 +134,11 @@ impl Outbox {
         let store = Store::new(site, true);
         let mut own = String::from(QUEUE_PREFIX);
         own.push_str(own_tab);
-        let others: Vec<String> = store.names_starting_with(QUEUE_PREFIX).into_iter().filter(|n| *n != own).collect();
         let locks = locks();
-        for name in others {
+        for name in store.names_starting_with(QUEUE_PREFIX) {
+            if name == own {
+                continue;
+            }
             let Some(tab) = name.strip_prefix(QUEUE_PREFIX).map(str::to_owned) else { continue };
             let take = {
                 let (adopt, site, name) = (adopt.clone(), site.to_owned(), name.clone());

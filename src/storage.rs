@@ -8,6 +8,8 @@ pub struct Store {
     local: Option<web_sys::Storage>,
     /// Values storage refused (or all values, when not persisting). A few keys at most.
     memory: Vec<(String, String)>,
+    /// Writes reach localStorage (off while consent is pending or denied: reads still work).
+    writable: bool,
 }
 
 impl Store {
@@ -18,12 +20,18 @@ impl Store {
         let mut prefix = String::from("fc:v1:");
         prefix.push_str(site);
         prefix.push(':');
-        Store { prefix, local, memory: Vec::new() }
+        Store { prefix, local, memory: Vec::new(), writable: true }
     }
 
     /// `true` when values reach localStorage.
     pub fn is_persistent(&self) -> bool {
-        self.local.is_some()
+        self.local.is_some() && self.writable
+    }
+
+    /// Lets writes reach localStorage, or keeps them in memory (reading and removing still
+    /// reach storage).
+    pub fn set_writable(&mut self, writable: bool) {
+        self.writable = writable;
     }
 
     fn key(&self, name: &str) -> String {
@@ -54,18 +62,20 @@ impl Store {
     /// tabs' entries; values held in this instance's memory fallback are not listed).
     pub fn names_starting_with(&self, start: &str) -> Vec<String> {
         let full = self.key(start);
-        let Some(s) = &self.local else { return Vec::new() };
-        (0..s.length().unwrap_or(0))
-            .filter_map(|i| s.key(i).ok().flatten())
-            .filter(|k| k.starts_with(&full))
-            .filter_map(|k| k.strip_prefix(&self.prefix).map(str::to_owned))
-            .collect()
+        let mut names = Vec::new();
+        let Some(s) = &self.local else { return names };
+        for i in 0..s.length().unwrap_or(0) {
+            if let Some(k) = s.key(i).ok().flatten().filter(|k| k.starts_with(&full)) {
+                names.extend(k.get(self.prefix.len()..).map(str::to_owned));
+            }
+        }
+        names
     }
 
     /// Writes `name`; on any storage failure the value is kept in memory instead.
     pub fn set(&mut self, name: &str, value: &str) {
         let key = self.key(name);
-        if let Some(s) = &self.local {
+        if let Some(s) = self.local.as_ref().filter(|_| self.writable) {
             if s.set_item(&key, value).is_ok() {
                 self.memory.retain(|(k, _)| *k != key);
                 return;

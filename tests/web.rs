@@ -264,3 +264,27 @@ fn experiment_is_sticky_exposes_once_and_shows_in_metrics() {
     let ctx = obj(r#"{"url":"/cart?fc_exp_forced=1"}"#);
     assert_eq!(api::experiment("forced".into(), obj(r#"{"variations":["a","b"]}"#), ctx), 1);
 }
+
+#[wasm_bindgen_test]
+fn consent_pending_holds_events_in_memory_denied_clears_storage() {
+    let cfg = config("web-consent");
+    js_sys::Reflect::set(&cfg, &"consent".into(), &"pending".into()).unwrap();
+    assert!(api::init(cfg));
+    api::track("view_item".into(), obj(r#"{"item_id":"A"}"#), U);
+    let state = api::debug_state();
+    assert_eq!(get(&state, "persistent").as_bool(), Some(false), "nothing written while pending");
+    assert_eq!(get(&state, "pending").as_f64(), Some(2.0), "page view and view_item held in memory");
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    assert_eq!(storage.get_item("fc:v1:web-consent:state").unwrap(), None);
+
+    api::consent("granted".into());
+    assert_eq!(get(&api::debug_state(), "persistent").as_bool(), Some(true));
+    assert!(storage.get_item("fc:v1:web-consent:state").unwrap().is_some(), "written once granted");
+
+    api::consent("denied".into());
+    assert_eq!(get(&api::debug_state(), "pending").as_f64(), Some(0.0), "queued events discarded");
+    assert_eq!(storage.get_item("fc:v1:web-consent:state").unwrap(), None, "stored state removed");
+    api::track("view_item".into(), obj(r#"{"item_id":"B"}"#), U);
+    assert_eq!(path(&api::metrics(), "dropped.byReason.consent_denied").as_f64(), Some(3.0));
+    api::consent("nonsense".into()); // ignored, never throws
+}

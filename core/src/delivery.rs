@@ -56,10 +56,11 @@ impl Tracker {
     /// when idle.
     pub fn next_wake(&self) -> Option<i64> {
         // A small queue is written right after each change; only a throttled write needs a wake.
-        let throttled = self.queue_dirty && self.queue.bytes() > PERSIST_EAGER_BYTES;
+        let throttled = self.queue_dirty && self.queue.bytes() > PERSIST_EAGER_BYTES && self.may_persist();
         let persist = throttled.then_some(self.queue_persisted_at + PERSIST_INTERVAL_MS);
         let send = match (self.in_flight, self.queue.front()) {
-            (None, Some(oldest)) => {
+            // Without consent to send there is nothing to wake for.
+            (None, Some(oldest)) if self.may_send() => {
                 let at =
                     if self.due(oldest.ts) { oldest.ts } else { oldest.ts + i64::from(self.cfg.flush_interval_ms) };
                 Some(at.max(self.retry_at))
@@ -91,7 +92,7 @@ impl Tracker {
     /// assert!(t.take_batch(6_000, false).is_some(), "due: the oldest is flushIntervalMs old");
     /// ```
     pub fn take_batch(&mut self, now: i64, force: bool) -> Option<Outgoing> {
-        if self.in_flight.is_some() || self.queue.sendable() == 0 {
+        if self.in_flight.is_some() || self.queue.sendable() == 0 || !self.may_send() {
             return None;
         }
         if !force && (!self.due(now) || now < self.retry_at) {
@@ -175,6 +176,9 @@ impl Tracker {
     /// [`KEEPALIVE_MAX_BYTES`], for `sendBeacon`. The events are parked until [`Tracker::unload_sent`] says which chunks the
     /// browser accepted.
     pub fn take_unload_batches(&mut self, now: i64) -> Vec<Outgoing> {
+        if !self.may_send() {
+            return Vec::new();
+        }
         let events = self.queue.park_unsent();
         self.queue_dirty = true;
         let limit = (self.cfg.max_batch_bytes as usize).min(KEEPALIVE_MAX_BYTES);
@@ -196,7 +200,10 @@ impl Tracker {
             let body = encode_batch_raw(&self.cfg.site, now, self.dropped_unreported(), &chunk);
             out.push(self.outgoing(body, chunk.len()));
         }
-        self.beacons = out.iter().map(|o| (o.id, o.count)).collect();
+        self.beacons.clear();
+        for o in &out {
+            self.beacons.push((o.id, o.count));
+        }
         out
     }
 
@@ -216,7 +223,7 @@ impl Tracker {
     /// The queue's persisted form, if it should be written now: after every change while it is
     /// small, at most once per second when large, and always when `force`d (page hide).
     pub fn queue_to_persist(&mut self, now: i64, force: bool) -> Option<String> {
-        if !self.queue_dirty {
+        if !self.queue_dirty || !self.may_persist() {
             return None;
         }
         let eager = self.queue.bytes() <= PERSIST_EAGER_BYTES;

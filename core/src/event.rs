@@ -309,13 +309,21 @@ fn parse_item(v: &Value, exponent: u32) -> Result<Item, DropReason> {
     let id = text(first(p, &["item_id", "id", "product_id", "productId", "sku"]));
     let name = text(first(p, &["item_name", "name", "title"]));
     let id = id.or_else(|| name.clone()).ok_or(DropReason::InvalidItem)?;
-    let mut cat: Vec<String> = match first(p, &["category", "item_category"]) {
-        Some(Value::Arr(list)) => list.iter().filter_map(|c| text(Some(c))).collect(),
-        Some(Value::Str(s)) if s.contains('/') => {
-            s.split('/').filter_map(|c| text(Some(&Value::Str(c.into())))).collect()
+    // UA-style "Apparel/Men/Shirts" is a path of levels.
+    let mut cat: Vec<String> = Vec::new();
+    match first(p, &["category", "item_category"]) {
+        Some(Value::Arr(list)) => {
+            for c in list {
+                cat.extend(text(Some(c)));
+            }
         }
-        other => text(other).into_iter().collect(),
-    };
+        Some(Value::Str(s)) if s.contains('/') => {
+            for c in s.split('/') {
+                cat.extend(text(Some(&Value::Str(c.into()))));
+            }
+        }
+        other => cat.extend(text(other)),
+    }
     for key in ["item_category2", "item_category3", "item_category4", "item_category5"] {
         if let Some(c) = text(first(p, &[key])) {
             cat.push(c);
@@ -390,7 +398,9 @@ pub fn normalize(
         && is_item_event(&t)
         && first(&props, &["item_id", "id", "product_id", "productId", "sku", "item_name", "name"]).is_some()
     {
-        Some(Value::Obj(props.iter().filter(|(k, _)| ITEM_KEYS.contains(&k.as_str())).cloned().collect()))
+        let mut item = props.clone();
+        item.retain(|(k, _)| ITEM_KEYS.contains(&k.as_str()));
+        Some(Value::Obj(item))
     } else {
         None
     };
@@ -442,13 +452,11 @@ pub fn normalize(
         return Err(DropReason::MissingOrderId);
     }
 
-    let mut rest: Vec<(String, Value)> = props
-        .into_iter()
-        .filter(|(k, _)| {
-            let consumed_by_item = single.is_some() && ITEM_KEYS.contains(&k.as_str());
-            !CONSUMED.contains(&k.as_str()) && !consumed_by_item
-        })
-        .collect();
+    let mut rest = props;
+    rest.retain(|(k, _)| {
+        let consumed_by_item = single.is_some() && ITEM_KEYS.contains(&k.as_str());
+        !CONSUMED.contains(&k.as_str()) && !consumed_by_item
+    });
     for (k, v) in &mut rest {
         if MONEY_PROPS.contains(&k.as_str()) {
             if let Ok(minor) = money::to_minor(amount_of(v), exponent) {
@@ -463,7 +471,11 @@ pub fn normalize(
         }
     }
     if !flags.is_empty() {
-        rest.push(("_flags".into(), Value::Arr(flags.iter().map(|f| Value::Str((*f).into())).collect())));
+        let mut list = Vec::with_capacity(flags.len());
+        for f in flags {
+            list.push(Value::Str(f.into()));
+        }
+        rest.push(("_flags".into(), Value::Arr(list)));
     }
     Ok(Normalized { t, props: rest, items, value, cur: if has_money { Some(cur_code) } else { None }, order })
 }

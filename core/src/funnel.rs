@@ -46,13 +46,11 @@ impl FunnelDef {
     /// `page_view → view_item → add_to_cart → begin_checkout → add_shipping_info →
     /// add_payment_info → purchase`, named `default`.
     pub fn default_funnel() -> FunnelDef {
-        FunnelDef {
-            name: "default".into(),
-            steps: DEFAULT_STEPS
-                .iter()
-                .map(|e| FunnelStep { name: (*e).into(), event: (*e).into(), conditions: Vec::new() })
-                .collect(),
+        let mut steps = Vec::with_capacity(DEFAULT_STEPS.len());
+        for e in DEFAULT_STEPS {
+            steps.push(FunnelStep { name: e.into(), event: e.into(), conditions: Vec::new() });
         }
+        FunnelDef { name: "default".into(), steps }
     }
 
     /// Reads a custom funnel: `{name, steps: ["event", {event, name?, where?: {prop: value}}]}`.
@@ -99,7 +97,11 @@ fn condition_holds(e: &Event, key: &str, want: &Value) -> bool {
     };
     let got = own.or_else(|| e.props.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()));
     let item_field = |f: &dyn Fn(&crate::wire::Item) -> Option<String>| {
-        e.items.iter().filter_map(f).map(Value::Str).collect::<Vec<_>>()
+        let mut out = Vec::new();
+        for i in &e.items {
+            out.extend(f(i).map(Value::Str));
+        }
+        out
     };
     // Item-level conditions: `category`, `item_id`, `brand` hold if any item matches.
     let candidates = match (got, key) {

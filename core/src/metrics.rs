@@ -160,14 +160,12 @@ impl SessionMetrics {
 
     /// Average order value per currency: revenue ÷ orders in that currency, rounded half up.
     pub fn aov(&self) -> Vec<(String, i64)> {
-        self.revenue()
-            .into_iter()
-            .map(|(c, total)| {
-                let n = self.orders.iter().filter(|o| o.currency == c).count() as i64;
-                let avg = if n == 0 { 0 } else { (total + n / 2).div_euclid(n) };
-                (c, avg)
-            })
-            .collect()
+        let mut out = self.revenue();
+        for (c, total) in &mut out {
+            let n = self.orders.iter().filter(|o| o.currency == *c).count() as i64;
+            *total = if n == 0 { 0 } else { (*total + n / 2).div_euclid(n) };
+        }
+        out
     }
 
     /// Engaged: visible ≥ 10 s, or ≥ 2 page views, or an order.

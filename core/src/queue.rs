@@ -154,9 +154,23 @@ impl EventQueue {
     pub fn remove_front(&mut self, n: usize) -> Vec<Queued> {
         let n = n.min(self.items.len());
         self.in_flight = self.in_flight.saturating_sub(n);
-        let out: Vec<Queued> = self.items.drain(..n).collect();
-        self.bytes -= out.iter().map(|q| q.bytes).sum::<usize>();
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            if let Some(q) = self.items.pop_front() {
+                self.bytes -= q.bytes;
+                out.push(q);
+            }
+        }
         out
+    }
+
+    /// Removes every event that is not in flight (consent withdrawn); returns how many.
+    pub fn discard_unsent(&mut self) -> usize {
+        let n = self.items.len() - self.in_flight + self.parked.len();
+        self.items.truncate(self.in_flight);
+        self.parked.clear();
+        self.bytes = self.items.iter().map(|q| q.bytes).sum();
+        n
     }
 
     /// Mutable access to the first `n` events (to count attempts, mark beacons).
@@ -167,11 +181,13 @@ impl EventQueue {
     /// Parks every event that is not in flight (they are being sent by beacon) and returns
     /// their wire JSON, oldest first.
     pub fn park_unsent(&mut self) -> Vec<String> {
-        let moved: Vec<Queued> = self.items.drain(self.in_flight..).collect();
-        let events = moved.iter().map(|q| q.json.clone()).collect();
-        for mut q in moved {
-            q.beaconed = true;
-            self.parked.push_back(q);
+        let mut events = Vec::new();
+        while self.items.len() > self.in_flight {
+            if let Some(mut q) = self.items.remove(self.in_flight) {
+                events.push(q.json.clone());
+                q.beaconed = true;
+                self.parked.push_back(q);
+            }
         }
         events
     }
@@ -179,10 +195,13 @@ impl EventQueue {
     /// Returns the newest `n` parked events to the sendable queue (their beacon was refused).
     pub fn unpark_newest(&mut self, n: usize) {
         let keep = self.parked.len().saturating_sub(n);
-        let back: Vec<Queued> = self.parked.drain(keep..).collect();
-        for (i, mut q) in back.into_iter().enumerate() {
-            q.beaconed = false;
-            self.items.insert((self.in_flight + i).min(self.items.len()), q);
+        let mut at = self.in_flight.min(self.items.len());
+        while self.parked.len() > keep {
+            if let Some(mut q) = self.parked.remove(keep) {
+                q.beaconed = false;
+                self.items.insert(at, q);
+                at += 1;
+            }
         }
     }
 

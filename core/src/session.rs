@@ -174,7 +174,13 @@ impl SessionState {
             recent_orders: v
                 .get("ro")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .map(|a| {
+                    let mut orders = Vec::new();
+                    for o in a {
+                        orders.extend(o.as_str().map(str::to_owned));
+                    }
+                    orders
+                })
                 .unwrap_or_default(),
         })
     }

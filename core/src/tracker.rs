@@ -11,7 +11,7 @@
 //! session starts with its traffic source classified from the current page. On page hide the
 //! shell calls [`Tracker::page_hidden`], which queues a provisional summary.
 
-use crate::config::Config;
+use crate::config::{Config, Consent, Privacy};
 use crate::event::{normalize, DropReason, Normalized};
 use crate::funnel::FunnelDef;
 use crate::id::{new_id, Entropy};
@@ -73,6 +73,8 @@ pub struct Tracker {
     dropped_unreported: u64,
     dropped_total: u64,
     visible: bool,
+    /// Do Not Track or Global Privacy Control is on (read by the shell).
+    privacy_signal: bool,
 }
 
 impl Tracker {
@@ -96,6 +98,7 @@ impl Tracker {
             dropped_unreported: 0,
             dropped_total: 0,
             visible: false,
+            privacy_signal: false,
         }
     }
 
@@ -293,8 +296,14 @@ impl Tracker {
         self.enqueued_total
     }
 
-    /// Queues an event, counting any overflow drop.
+    /// Queues an event, counting any overflow drop. While consent is denied (or privacy is
+    /// `strict` under a privacy signal) nothing is queued: the event is counted as
+    /// `consent_denied` (the page's own metrics still see it; nothing leaves the page).
     fn enqueue(&mut self, event: Event) {
+        if self.cfg.consent == Consent::Denied || (self.privacy_signal && self.cfg.privacy == Privacy::Strict) {
+            self.count_drop(DropReason::ConsentDenied, 1);
+            return;
+        }
         self.enqueued_total += 1;
         let dropped = self.queue.push(event);
         self.count_drop(DropReason::QueueOverflow, dropped);
@@ -392,9 +401,46 @@ impl Tracker {
         a
     }
 
-    /// `identify(userId)`: later events carry `uid`.
+    /// `identify(userId)`: later events carry `uid`. Ignored while [`Tracker::anonymous_only`].
     pub fn identify(&mut self, user_id: Option<String>) {
-        self.state.user_id = user_id.filter(|u| !u.is_empty());
+        self.state.user_id = user_id.filter(|u| !u.is_empty() && !self.anonymous_only());
+    }
+
+    /// The shell read Do Not Track / Global Privacy Control: `on` when either is set.
+    pub fn set_privacy_signal(&mut self, on: bool) {
+        self.privacy_signal = on;
+        if self.anonymous_only() {
+            self.state.user_id = None;
+        }
+    }
+
+    /// A privacy signal is on and honoured (`privacy` is not `ignore`): no user id is sent and
+    /// nothing is persisted; ids live in memory for this page only.
+    pub fn anonymous_only(&self) -> bool {
+        self.privacy_signal && self.cfg.privacy != Privacy::Ignore
+    }
+
+    /// `consent(state)`. `Denied` discards every queued event not already in flight (counted
+    /// as `consent_denied`); `Pending` keeps events in memory, unsent; `Granted` resumes.
+    pub fn set_consent(&mut self, consent: Consent) {
+        self.cfg.consent = consent;
+        self.queue_dirty = true;
+        if consent == Consent::Denied {
+            let n = self.queue.discard_unsent();
+            self.count_drop(DropReason::ConsentDenied, n as u64);
+        }
+    }
+
+    /// Events may leave the page: consent is granted and privacy is not `strict` under a
+    /// privacy signal.
+    pub fn may_send(&self) -> bool {
+        self.cfg.consent == Consent::Granted && !(self.privacy_signal && self.cfg.privacy == Privacy::Strict)
+    }
+
+    /// State and queue may be written to storage: consent is granted and no honoured privacy
+    /// signal is on.
+    pub fn may_persist(&self) -> bool {
+        self.cfg.consent == Consent::Granted && !self.anonymous_only()
     }
 
     /// `reset()`: ends the session (final summary) and starts a new anonymous identity.

@@ -1,0 +1,129 @@
+// funnelcake capture (shipped inside funnelcake.js, after the licence comment of loader.js)
+// Zero-instrumentation capture, run by the loader once the SDK is initialised:
+// - SPA page views from history.pushState / replaceState / popstate (one per path+query change);
+// - the GA4 / GTM dataLayer: GA4 e-commerce pushes (also those made before the SDK loaded),
+//   the {ecommerce: null} clear, gtag-style ['event', name, params] and ['consent', ...] entries,
+//   and Universal Analytics enhanced-ecommerce pushes.
+// `send(method, args, ctx)` is the loader's recorder; nothing here ever throws into the page.
+var fcCapture = (function () {
+  'use strict';
+
+  // GA4 recommended e-commerce events taken from the dataLayer (others, including gtm.* and
+  // page_view, are left alone: page views come from autoPageviews).
+  var GA4 = ('view_item_list select_item view_item add_to_cart remove_from_cart view_cart add_to_wishlist ' +
+    'begin_checkout add_shipping_info add_payment_info purchase refund search view_promotion select_promotion')
+    .split(' ');
+  // Universal Analytics enhanced-ecommerce actions (the key inside `ecommerce`) → GA4 event.
+  var UA = {
+    impressions: 'view_item_list', click: 'select_item', detail: 'view_item', add: 'add_to_cart',
+    remove: 'remove_from_cart', checkout: 'begin_checkout', purchase: 'purchase', refund: 'refund',
+    promoView: 'view_promotion', promoClick: 'select_promotion'
+  };
+
+  function isObj(x) { return x !== null && typeof x === 'object'; }
+
+  /** A UA `ecommerce` object as [method, args], or null. */
+  function fromUA(ec) {
+    for (var key in UA) {
+      var action = ec[key];
+      if (!isObj(action)) continue;
+      var af = isObj(action.actionField) ? action.actionField : {};
+      var props = {
+        currency: ec.currencyCode,
+        items: Array.isArray(action) ? action : action.products || action.promotions,
+        item_list_name: af.list, transaction_id: af.id, value: af.revenue, tax: af.tax, shipping: af.shipping,
+        coupon: af.coupon
+      };
+      // Checkout step 1 starts the checkout; later steps are the checkout steps (2 shipping, 3 payment).
+      var step = Number(af.step);
+      if (key === 'checkout' && step > 1) return ['checkoutStep', [step, props]];
+      return ['track', [UA[key], props]];
+    }
+    return null;
+  }
+
+  /**
+   * One dataLayer entry as [method, args] for the recorder, or null when it is not ours.
+   * `model` carries the last `ecommerce` object like GTM's data model does (cleared by
+   * `{ecommerce: null}`), so an event pushed after its ecommerce data still gets it.
+   */
+  function fromEntry(entry, model) {
+    if (!isObj(entry)) return null;
+    if (Array.isArray(entry) || Object.prototype.toString.call(entry) === '[object Arguments]') {
+      // gtag() pushes its `arguments`: ['event', name, params] or ['consent', 'default'|'update', {...}].
+      var a = Array.prototype.slice.call(entry, 0, 3);
+      if (a[0] === 'event' && GA4.indexOf(a[1]) >= 0) return ['track', [a[1], isObj(a[2]) ? a[2] : {}]];
+      if (a[0] === 'consent' && isObj(a[2]) && typeof a[2].analytics_storage === 'string') {
+        return ['consent', [a[2].analytics_storage === 'granted' ? 'granted' : 'denied']];
+      }
+      return null;
+    }
+    if ('ecommerce' in entry) model.ecommerce = isObj(entry.ecommerce) ? entry.ecommerce : null;
+    var ev = entry.event, ec = model.ecommerce;
+    if (typeof ev !== 'string') return null;
+    if (GA4.indexOf(ev) >= 0) {
+      // GA4 puts items/value/currency in `ecommerce`; other parameters (search_term, ...) at the top.
+      var props = {};
+      for (var k in entry) if (k !== 'event' && k !== 'ecommerce' && k.indexOf('gtm.') !== 0) props[k] = entry[k];
+      for (var j in ec) props[j] = ec[j];
+      return ['track', [ev, props]];
+    }
+    return isObj(ec) ? fromUA(ec) : null;
+  }
+
+  /** Replays what `dl` already holds, then hears every later push (GTM chains our push). */
+  function watchDataLayer(dl, send) {
+    var model = { ecommerce: null };
+    function take(entry) {
+      try {
+        var call = fromEntry(entry, model);
+        if (call) send(call[0], call[1]);
+      } catch (e) { /* odd contents are ignored, never thrown */ }
+    }
+    for (var i = 0; i < dl.length; i++) take(dl[i]);
+    var push = dl.push;
+    dl.push = function () {
+      var r = push.apply(dl, arguments);
+      for (var i = 0; i < arguments.length; i++) take(arguments[i]);
+      return r;
+    };
+  }
+
+  /** Path and query: what makes a new page view (hash changes do not). */
+  function place(w) { return w.location.pathname + w.location.search; }
+
+  /** A page_view per SPA navigation, with the previous page as referrer. */
+  function watchHistory(w, d, send) {
+    var last = place(w);
+    function check() {
+      var now = place(w);
+      if (now === last) return;
+      var ref = w.location.origin + last;
+      last = now;
+      // Recorded at once, so events the app tracks right after navigating follow the page view.
+      send('page', [undefined], { ts: Date.now(), url: now, ref: ref, title: d.title });
+    }
+    ['pushState', 'replaceState'].forEach(function (name) {
+      var orig = w.history && w.history[name];
+      if (typeof orig !== 'function') return;
+      w.history[name] = function () {
+        var r = orig.apply(this, arguments);
+        try { check(); } catch (e) { /* never into the page */ }
+        return r;
+      };
+    });
+    w.addEventListener('popstate', function () { try { check(); } catch (e) { /* ignore */ } });
+  }
+
+  /** Starts what `cfg` enables (both on by default). */
+  function start(w, d, cfg, send) {
+    if (cfg.autoPageviews !== false && w.history) watchHistory(w, d, send);
+    if (cfg.dataLayer !== false) {
+      var dl = w.dataLayer = w.dataLayer || [];
+      if (Array.isArray(dl)) watchDataLayer(dl, send);
+    }
+  }
+
+  return { start: start, fromEntry: fromEntry, watchDataLayer: watchDataLayer, watchHistory: watchHistory, GA4: GA4, UA: UA };
+})();
+if (typeof module === 'object' && module.exports) module.exports = fcCapture;

@@ -1,0 +1,154 @@
+// node --test: dataLayer and SPA capture (js/capture.js), one test per mapping row of
+// DESIGN.md §5, with a recorder standing in for the SDK.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const capture = require('../capture.js');
+
+/** Runs `entries` through a fresh dataLayer watcher; returns the recorded [method, args]. */
+function run(entries, later = []) {
+  const calls = [];
+  const dl = [...entries];
+  capture.watchDataLayer(dl, (m, a) => calls.push([m, a]));
+  for (const e of later) dl.push(e);
+  return { calls, dl };
+}
+
+const item = { item_id: 'SKU-1', item_name: 'Trail Runner', price: 119, quantity: 1 };
+
+for (const ev of capture.GA4) {
+  test(`GA4 dataLayer.push({event: '${ev}', ecommerce}) → track('${ev}')`, () => {
+    const ecommerce = { currency: 'USD', value: 119, items: [item] };
+    const { calls } = run([], [{ event: ev, ecommerce }]);
+    assert.deepEqual(calls, [['track', [ev, ecommerce]]]);
+  });
+}
+
+test('pushes made before the SDK loaded are replayed in order, later pushes are heard', () => {
+  const { calls, dl } = run(
+    [{ event: 'view_item', ecommerce: { items: [item] } }, { event: 'add_to_cart', ecommerce: { items: [item] } }],
+    [{ event: 'begin_checkout', ecommerce: { items: [item] } }]);
+  assert.deepEqual(calls.map((c) => c[1][0]), ['view_item', 'add_to_cart', 'begin_checkout']);
+  assert.equal(dl.length, 3, 'the page still sees its own pushes');
+});
+
+test('{ecommerce: null} clears the previous ecommerce object (GTM data model)', () => {
+  const { calls } = run([], [
+    { ecommerce: { currency: 'USD', items: [item] } },
+    { event: 'view_item' }, // takes the ecommerce pushed before it
+    { ecommerce: null },
+    { event: 'view_cart' }, // cleared: no items leak from the previous event
+  ]);
+  assert.deepEqual(calls, [['track', ['view_item', { currency: 'USD', items: [item] }]], ['track', ['view_cart', {}]]]);
+});
+
+test('GA4 parameters outside ecommerce (search_term) are kept; gtm.* keys are not', () => {
+  const { calls } = run([], [{ event: 'search', search_term: 'boots', 'gtm.uniqueEventId': 7 }]);
+  assert.deepEqual(calls, [['track', ['search', { search_term: 'boots' }]]]);
+});
+
+test("gtag('event', name, params) entries (the arguments object) → track", () => {
+  function gtag() { return arguments; }
+  const params = { currency: 'EUR', value: 9.5, items: [item] };
+  const { calls } = run([gtag('js', new Date()), gtag('config', 'G-XYZ')], [gtag('event', 'add_to_cart', params), gtag('event', 'custom_thing', {})]);
+  assert.deepEqual(calls, [['track', ['add_to_cart', params]]]);
+});
+
+test("gtag('consent', 'update', {analytics_storage}) → consent()", () => {
+  function gtag() { return arguments; }
+  const { calls } = run([gtag('consent', 'default', { analytics_storage: 'denied' })], [gtag('consent', 'update', { analytics_storage: 'granted' })]);
+  assert.deepEqual(calls, [['consent', ['denied']], ['consent', ['granted']]]);
+});
+
+const uaProduct = { id: 'P1', name: 'Fleece', category: 'Apparel/Men', price: '74.00', quantity: 2 };
+const UA_ROWS = [
+  ['impressions', [uaProduct], ['track', ['view_item_list', { items: [uaProduct] }]]],
+  ['click', { actionField: { list: 'Search' }, products: [uaProduct] }, ['track', ['select_item', { items: [uaProduct], item_list_name: 'Search' }]]],
+  ['detail', { products: [uaProduct] }, ['track', ['view_item', { items: [uaProduct] }]]],
+  ['add', { products: [uaProduct] }, ['track', ['add_to_cart', { items: [uaProduct] }]]],
+  ['remove', { products: [uaProduct] }, ['track', ['remove_from_cart', { items: [uaProduct] }]]],
+  ['checkout', { actionField: { step: 1 }, products: [uaProduct] }, ['track', ['begin_checkout', { items: [uaProduct] }]]],
+  ['checkout', { actionField: { step: 2 }, products: [uaProduct] }, ['checkoutStep', [2, { items: [uaProduct] }]]],
+  ['checkout', { actionField: { step: 3, option: 'Visa' } }, ['checkoutStep', [3, {}]]],
+  ['purchase', { actionField: { id: 'T-1', revenue: '148.00', tax: '10', shipping: '5', coupon: 'X' }, products: [uaProduct] },
+    ['track', ['purchase', { items: [uaProduct], transaction_id: 'T-1', value: '148.00', tax: '10', shipping: '5', coupon: 'X' }]]],
+  ['refund', { actionField: { id: 'T-1' } }, ['track', ['refund', { transaction_id: 'T-1' }]]],
+  ['promoView', { promotions: [{ id: 'PR1', name: 'Sale' }] }, ['track', ['view_promotion', { items: [{ id: 'PR1', name: 'Sale' }] }]]],
+  ['promoClick', { promotions: [{ id: 'PR1' }] }, ['track', ['select_promotion', { items: [{ id: 'PR1' }] }]]],
+];
+
+/** Drops undefined members, as the SDK's converter does. */
+function defined(call) {
+  const [m, [a, b]] = call;
+  const clean = (o) => (o && typeof o === 'object' && !Array.isArray(o) ? Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) : o);
+  return [m, b === undefined ? [clean(a)] : [clean(a), clean(b)]];
+}
+
+for (const [action, payload, want] of UA_ROWS) {
+  test(`Universal Analytics ecommerce.${action}${payload.actionField?.step ? ' step ' + payload.actionField.step : ''} → ${want[1][0]}`, () => {
+    const { calls } = run([], [{ event: 'gtm.ua', ecommerce: { currencyCode: 'USD', [action]: payload } }]);
+    assert.equal(calls.length, 1);
+    const got = defined(calls[0]);
+    const props = got[1][got[1].length - 1];
+    assert.equal(props.currency, 'USD', 'currencyCode becomes currency');
+    delete props.currency;
+    assert.deepEqual(got, want);
+  });
+}
+
+test('odd dataLayer contents are ignored without throwing', () => {
+  const hostile = { get event() { throw new Error('getter'); } };
+  const deep = {}; let cur = deep; for (let i = 0; i < 500; i++) cur = cur.next = {};
+  const cyclic = { event: 'view_item', ecommerce: {} }; cyclic.ecommerce.self = cyclic;
+  const { calls } = run([null, undefined, 42, 'string', [], [null], hostile, deep, { event: 12 }, { event: 'gtm.js' }, { event: 'unknown_event', x: 1 },
+    { ecommerce: 'not an object' }, { event: 'view_item', ecommerce: { items: 'nope', value: 'NaN' } }, cyclic]);
+  // Only the two view_item entries are ours; their odd values are for the SDK to normalise.
+  assert.deepEqual(calls.map((c) => c[1][0]), ['view_item', 'view_item']);
+});
+
+/** A fake window with a History API that updates location like a browser. */
+function fakeWindow(path = '/') {
+  const listeners = {};
+  const w = {
+    location: { origin: 'https://shop.example', pathname: path, search: '' },
+    addEventListener: (t, f) => { listeners[t] = f; },
+    history: {},
+  };
+  const go = (url) => { const u = new URL(url, 'https://shop.example'); w.location.pathname = u.pathname; w.location.search = u.search; };
+  w.history.pushState = function (s, t, url) { go(url); };
+  w.history.replaceState = function (s, t, url) { go(url); };
+  w.back = (url) => { go(url); listeners.popstate(); };
+  return w;
+}
+
+test('SPA navigation: one page view per path/query change, previous page as referrer, no duplicates', () => {
+  const w = fakeWindow('/');
+  const d = { title: 'Home' };
+  const views = [];
+  capture.watchHistory(w, d, (m, a, ctx) => views.push([m, ctx.url, ctx.ref, ctx.title]));
+  d.title = 'Boots';
+  w.history.pushState({}, '', '/c/boots');
+  w.history.replaceState({ scroll: 10 }, '', '/c/boots'); // same URL: no page view
+  w.history.pushState({}, '', '/c/boots#reviews'); // hash only: no page view
+  w.history.pushState({}, '', '/c/boots?page=2');
+  d.title = 'Home';
+  w.back('/');
+  assert.deepEqual(views, [
+    ['page', '/c/boots', 'https://shop.example/', 'Boots'],
+    ['page', '/c/boots?page=2', 'https://shop.example/c/boots', 'Boots'],
+    ['page', '/', 'https://shop.example/c/boots?page=2', 'Home'],
+  ]);
+});
+
+test('start() honours autoPageviews: false and dataLayer: false', () => {
+  const w = fakeWindow('/');
+  const before = w.history.pushState;
+  capture.start(w, { title: '' }, { autoPageviews: false, dataLayer: false }, () => {});
+  assert.equal(w.history.pushState, before, 'history untouched');
+  assert.equal(w.dataLayer, undefined, 'no dataLayer created');
+  capture.start(w, { title: '' }, {}, () => {});
+  assert.notEqual(w.history.pushState, before);
+  assert.ok(Array.isArray(w.dataLayer), 'dataLayer created for pushes that come later');
+});
