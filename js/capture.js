@@ -11,7 +11,7 @@ var fcCapture = (function () {
   // GA4 recommended e-commerce events taken from the dataLayer (others, including gtm.* and
   // page_view, are left alone: page views come from autoPageviews).
   var GA4 = ('view_item_list select_item view_item add_to_cart remove_from_cart view_cart add_to_wishlist ' +
-    'begin_checkout add_shipping_info add_payment_info purchase refund search view_promotion select_promotion')
+    'begin_checkout checkout_contact add_shipping_info add_payment_info purchase refund search view_promotion select_promotion')
     .split(' ');
   // Universal Analytics enhanced-ecommerce actions (the key inside `ecommerce`) → GA4 event.
   var UA = {
@@ -92,16 +92,25 @@ var fcCapture = (function () {
   /** Path and query: what makes a new page view (hash changes do not). */
   function place(w) { return w.location.pathname + w.location.search; }
 
-  /** A page_view per SPA navigation, with the previous page as referrer. */
+  /**
+   * A page_view per SPA navigation, with the previous page as referrer. The view is held until
+   * the app had a turn to render (setTimeout 0) so it gets the new document.title, but any event
+   * recorded meanwhile first releases it (`flush`), so the order of events is kept.
+   */
   function watchHistory(w, d, send) {
-    var last = place(w);
+    var last = place(w), pending = null;
+    function flush() {
+      var p = pending;
+      pending = null;
+      if (p) send('page', [undefined], { ts: p.ts, url: p.url, ref: p.ref, title: d.title });
+    }
     function check() {
       var now = place(w);
       if (now === last) return;
-      var ref = w.location.origin + last;
+      flush();
+      pending = { ts: Date.now(), url: now, ref: w.location.origin + last };
       last = now;
-      // Recorded at once, so events the app tracks right after navigating follow the page view.
-      send('page', [undefined], { ts: Date.now(), url: now, ref: ref, title: d.title });
+      setTimeout(flush, 0);
     }
     ['pushState', 'replaceState'].forEach(function (name) {
       var orig = w.history && w.history[name];
@@ -113,15 +122,21 @@ var fcCapture = (function () {
       };
     });
     w.addEventListener('popstate', function () { try { check(); } catch (e) { /* ignore */ } });
+    return flush;
   }
 
-  /** Starts what `cfg` enables (both on by default). */
+  /**
+   * Starts what `cfg` enables (both on by default). Returns a function that releases a held SPA
+   * page view; the loader calls it before recording anything else.
+   */
   function start(w, d, cfg, send) {
-    if (cfg.autoPageviews !== false && w.history) watchHistory(w, d, send);
+    var flush = function () {};
+    if (cfg.autoPageviews !== false && w.history) flush = watchHistory(w, d, send);
     if (cfg.dataLayer !== false) {
       var dl = w.dataLayer = w.dataLayer || [];
       if (Array.isArray(dl)) watchDataLayer(dl, send);
     }
+    return flush;
   }
 
   return { start: start, fromEntry: fromEntry, watchDataLayer: watchDataLayer, watchHistory: watchHistory, GA4: GA4, UA: UA };

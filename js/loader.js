@@ -13,8 +13,10 @@
   }
 })(typeof window !== 'undefined' ? window : this, function () {
   'use strict';
-  // js/capture.js: concatenated before this file in the build, required in node tests.
-  /* global fcCapture */
+  // js/snippet.js and js/capture.js: concatenated before this file in the build, required in
+  // node tests.
+  /* global fcStub, fcCapture */
+  var stubOf = typeof fcStub !== 'undefined' ? fcStub : require('./snippet.js');
   var capture = typeof fcCapture !== 'undefined' ? fcCapture : require('./capture.js');
 
   // Helpers are track() of a canonical event: the wasm exports only track (smaller glue).
@@ -26,9 +28,6 @@
   // Methods that record something; calls to these (and init/reset/flush/on) are queued with the
   // page context until the SDK is ready.
   var RECORDING = Object.keys(EVENTS).concat(['track', 'identify', 'experiment']);
-  var METHODS = ['init', 'reset', 'flush', 'on', 'metrics', 'consent'].concat(RECORDING);
-  // Most calls the stub keeps if the SDK never loads (protects the page's memory).
-  var MAX_QUEUE = 1000;
   // Config keys readable from data-* attributes (`flushAt` ← `data-flush-at`) and their types:
   // s string, n number, b boolean.
   var ATTRS = {
@@ -36,12 +35,6 @@
     maxQueueBytes: 'n', maxAttempts: 'n', sessionTimeoutMin: 'n', autoPageviews: 'b', dataLayer: 'b',
     privacy: 's', consent: 's', currency: 's', debug: 'b'
   };
-
-  /** Page context at call time: what the SDK would have read had it been ready. */
-  function context(w, d) {
-    var l = w.location || {};
-    return { ts: Date.now(), url: (l.pathname || '') + (l.search || ''), ref: d.referrer || '', title: d.title || '' };
-  }
 
   /** Config from the script tag's data-* attributes; only attributes present are set. */
   function configFromScript(el) {
@@ -54,42 +47,6 @@
       cfg[key] = kind === 'n' ? Number(v) : kind === 'b' ? v !== 'false' && v !== '0' : v;
     }
     return cfg;
-  }
-
-  /** The queueing stub (the same shape the inline snippet creates). Idempotent. */
-  function installStub(w, d) {
-    var fc = w.funnelcake;
-    if (fc && fc._q) return fc;
-    fc = { _q: [], _stub: true };
-    METHODS.forEach(function (m) {
-      fc[m] = function () {
-        var args = Array.prototype.slice.call(arguments);
-        if (m === 'metrics') return null; // no snapshot before the SDK is ready
-        if (m === 'on') {
-          var entry = [m, null, args, null];
-          if (fc._q.length < MAX_QUEUE) fc._q.push(entry);
-          // Unsubscribing before the SDK is ready cancels the queued subscription; after, the
-          // real unsubscribe function is stored on the entry by replay().
-          return function () { entry[2] = null; if (entry[3]) entry[3](); };
-        }
-        if (m === 'flush') {
-          return new Promise(function (resolve) {
-            if (fc._q.length < MAX_QUEUE) fc._q.push([m, context(w, d), args, resolve]);
-            else resolve(0);
-          });
-        }
-        if (m === 'experiment') {
-          // Not ready: the page renders control and the visitor is not measured, unless it
-          // passed onAssign, which hears the real assignment (and is exposed) once ready.
-          var o = args[1];
-          if (o && typeof o.onAssign === 'function' && fc._q.length < MAX_QUEUE) fc._q.push([m, context(w, d), args]);
-          return experimentResult(o, -1);
-        }
-        if (fc._q.length < MAX_QUEUE) fc._q.push([m, context(w, d), args]);
-      };
-    });
-    w.funnelcake = fc;
-    return fc;
   }
 
   /** Wraps a wasm export so nothing it does can throw into the page. */
@@ -109,8 +66,12 @@
     return { variation: v, value: Array.isArray(vals) ? vals[v] : v, inExperiment: index >= 0 };
   }
 
+  // Releases an SPA page view held by js/capture.js, so it is recorded before what follows it.
+  var releasePageView = function () {};
+
   /** Calls the wasm export behind a recording method, with the captured context (if any). */
   function record(sdk, m, a, ctx) {
+    releasePageView();
     if (m === 'track' || m === 'identify') return sdk[m](a[0], a[1], ctx);
     if (m === 'consent') return sdk.consent(a[0]);
     if (m === 'experiment') {
@@ -135,7 +96,7 @@
     var ok = sdk.init(cfg);
     if (ok && w && capturing.indexOf(w) < 0) {
       capturing.push(w);
-      capture.start(w, d, cfg || {}, function (m, a, ctx) {
+      releasePageView = capture.start(w, d, cfg || {}, function (m, a, ctx) {
         try { record(sdk, m, a, ctx); } catch (e) { /* a bad entry is dropped */ }
       });
     }
@@ -190,7 +151,8 @@
   }
 
   function boot(w, d) {
-    var stub = installStub(w, d);
+    var stub = stubOf(w, d);
+    if (stub.ready) return; // loaded twice: the SDK is already running
     var script = findScript(d);
     if (typeof WebAssembly !== 'object' || !script || !script.src) return;
     var base = script.src.replace(/[^/]*([?#].*)?$/, '');
@@ -210,7 +172,7 @@
   }
 
   return {
-    boot: boot, installStub: installStub, configFromScript: configFromScript, replay: replay,
-    realApi: realApi, context: context, METHODS: METHODS, EVENTS: EVENTS, MAX_QUEUE: MAX_QUEUE
+    boot: boot, installStub: stubOf, configFromScript: configFromScript, replay: replay,
+    realApi: realApi, RECORDING: RECORDING, EVENTS: EVENTS
   };
 });

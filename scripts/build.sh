@@ -12,8 +12,9 @@ out=dist/funnelcake
 mkdir -p "$out"
 wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
   --strip-debug --strip-producers target/pkg/funnelcake_bg.wasm -o "$out/funnelcake.wasm"
-terser js/capture.js js/loader.js --enclose --compress --mangle --comments '/^!/' -o "$out/funnelcake.js"
+terser js/snippet.js js/capture.js js/loader.js --enclose --compress --mangle --comments '/^!/' -o "$out/funnelcake.js"
 terser target/pkg/funnelcake.js --module --compress --mangle -o "$out/funnelcake.glue.js"
 cp js/funnelcake.d.ts "$out/funnelcake.d.ts"
 terser js/widgets.js --compress --mangle --comments '/^!/' -o "$out/funnelcake-widgets.js"
+terser js/snippet.js --enclose --compress --mangle -o "$out/snippet.min.js"
 ls -l "$out"

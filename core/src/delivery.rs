@@ -151,16 +151,15 @@ impl Tracker {
             Disposition::Retry => {
                 let max_attempts = self.cfg.max_attempts;
                 let mut attempts = 0;
+                // Events of this batch that are out of attempts or too old, from the front.
+                let mut expired = 0;
+                let mut leading = true;
                 for q in self.queue.front_mut(count) {
                     q.attempts += 1;
                     attempts = attempts.max(q.attempts);
+                    leading = leading && (q.attempts >= max_attempts || now - q.ts > MAX_EVENT_AGE_MS);
+                    expired += usize::from(leading);
                 }
-                let expired = self
-                    .queue
-                    .iter()
-                    .take(count)
-                    .take_while(|q| q.attempts >= max_attempts || now - q.ts > MAX_EVENT_AGE_MS)
-                    .count();
                 self.queue.remove_front(expired);
                 self.count_drop(DropReason::Expired, expired as u64);
                 let retry_after = match result {

@@ -66,7 +66,7 @@ pub fn str_to_minor(s: &str, exponent: u32) -> Result<i64, MoneyError> {
         Some((i, f)) => (i, f),
         None => (body, ""),
     };
-    let int_digits: String = int_part.chars().filter(|c| *c != ',').collect();
+    let int_digits = int_part.replace(',', "");
     if int_digits.is_empty() && frac_part.is_empty() {
         return Err(MoneyError::NotANumber);
     }

@@ -123,23 +123,41 @@ function fakeWindow(path = '/') {
   return w;
 }
 
-test('SPA navigation: one page view per path/query change, previous page as referrer, no duplicates', () => {
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+test('SPA navigation: one page view per path/query change, previous page as referrer, no duplicates', async () => {
   const w = fakeWindow('/');
   const d = { title: 'Home' };
   const views = [];
   capture.watchHistory(w, d, (m, a, ctx) => views.push([m, ctx.url, ctx.ref, ctx.title]));
-  d.title = 'Boots';
   w.history.pushState({}, '', '/c/boots');
+  d.title = 'Boots'; // the app renders after navigating: the view takes the new title
+  await tick();
   w.history.replaceState({ scroll: 10 }, '', '/c/boots'); // same URL: no page view
   w.history.pushState({}, '', '/c/boots#reviews'); // hash only: no page view
   w.history.pushState({}, '', '/c/boots?page=2');
+  await tick();
   d.title = 'Home';
   w.back('/');
+  await tick();
   assert.deepEqual(views, [
     ['page', '/c/boots', 'https://shop.example/', 'Boots'],
     ['page', '/c/boots?page=2', 'https://shop.example/c/boots', 'Boots'],
     ['page', '/', 'https://shop.example/c/boots?page=2', 'Home'],
   ]);
+});
+
+test('a held SPA page view is released before the next event, and by the next navigation', async () => {
+  const w = fakeWindow('/');
+  const d = { title: 'Home' };
+  const calls = [];
+  const release = capture.watchHistory(w, d, (m, a, ctx) => calls.push(m + ' ' + ctx.url));
+  w.history.pushState({}, '', '/a');
+  w.history.pushState({}, '', '/b'); // /a is released first
+  release(); // what the loader does before recording an event
+  calls.push('track add_to_cart');
+  await tick();
+  assert.deepEqual(calls, ['page /a', 'page /b', 'track add_to_cart']);
 });
 
 test('start() honours autoPageviews: false and dataLayer: false', () => {

@@ -57,8 +57,8 @@ test('the stub queues calls with the page context at call time', () => {
 test('the stub is bounded so a never-loading SDK cannot grow the page memory', () => {
   const { w, d } = fakePage();
   const fc = loader.installStub(w, d);
-  for (let i = 0; i < loader.MAX_QUEUE + 50; i++) fc.track('e' + i);
-  assert.equal(fc._q.length, loader.MAX_QUEUE);
+  for (let i = 0; i < 1050; i++) fc.track('e' + i);
+  assert.equal(fc._q.length, 1000);
 });
 
 test('replay runs calls in order with their captured context, and a queued init wins', async () => {
@@ -190,10 +190,41 @@ test('every public method exists on the stub and on the real API', () => {
   const { w, d } = fakePage();
   const stub = loader.installStub(w, d);
   const sdk = fakeSdk();
-  for (const m of loader.METHODS) sdk[m] = sdk[m] || (() => {});
+  const methods = ['init', 'reset', 'flush', 'on', 'metrics', 'consent', ...loader.RECORDING];
+  for (const m of methods) sdk[m] = sdk[m] || (() => {});
   const api = loader.realApi(sdk);
-  for (const m of loader.METHODS) {
+  for (const m of methods) {
     assert.equal(typeof stub[m], 'function', 'stub.' + m);
     assert.equal(typeof api[m], 'function', 'api.' + m);
   }
+});
+
+test('the inline snippet (js/snippet.js) queues calls the loader adopts and replays', async () => {
+  const { readFileSync } = await import('node:fs');
+  const vm = await import('node:vm');
+  const { w, d } = fakePage('/cart');
+  const src = readFileSync(new URL('../snippet.js', import.meta.url), 'utf8');
+  vm.runInNewContext(src, { window: w, document: d, Promise, Date, Array });
+  const fc = w.funnelcake;
+  assert.deepEqual(Object.keys(fc).filter((k) => !k.startsWith('_')).sort(), ['init', 'reset', 'flush', 'on', 'metrics', 'consent', ...loader.RECORDING].sort(), 'every API method');
+  fc.track('Early', { a: 1 });
+  assert.equal(fc.metrics(), null);
+  assert.deepEqual({ ...fc.experiment('btn', { variations: ['x', 'y'] }) }, { variation: 0, value: 'x', inExperiment: false });
+  const flushed = fc.flush();
+  assert.equal(loader.installStub(w, d), fc, 'the loader keeps the snippet and its queue');
+  const sdk = fakeSdk();
+  loader.replay(sdk, fc._q.splice(0), { site: 's' });
+  assert.deepEqual(sdk.calls.map((c) => c[0] + ':' + (c[1]?.site ?? c[1])), ['init:s', 'track:Early']);
+  assert.equal(sdk.calls[1][3].url, '/cart');
+  assert.equal(await flushed, 0);
+});
+
+test('the snippet minifies under 1 KB, and the demo cart page inlines the current version', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { minify } = require('terser');
+  const src = readFileSync(new URL('../snippet.js', import.meta.url), 'utf8');
+  const { code } = await minify(src, { enclose: true, compress: true, mangle: true });
+  assert.ok(code.length < 1024, `${code.length} bytes`);
+  const cart = readFileSync(new URL('../../www/cart.html', import.meta.url), 'utf8');
+  assert.ok(cart.includes(`<script>${code}</script>`), 'www/cart.html carries the minified js/snippet.js');
 });

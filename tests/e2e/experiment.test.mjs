@@ -32,7 +32,7 @@ test('visitors split close to the weights, results match the page, a skewed spli
       // The page deploys 80/20 while the analysis expects 50/50: a sample ratio mismatch.
       seen.skewed[fc.experiment('skewed', { variations: 2, weights: [0.8, 0.2] }).variation]++;
       // "Buy now" converts more often in this simulation.
-      if (i % (r.variation === 1 ? 3 : 6) === 0) {
+      if (i % (r.variation === 1 ? 2 : 10) === 0) {
         const value = 50 + (i % 7);
         fc.purchase({ transaction_id: 'ab-' + i, value, currency: 'USD', items: [{ item_id: 'TR-1', price: value }] });
         seen.orders[r.variation]++;

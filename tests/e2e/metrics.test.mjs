@@ -72,7 +72,7 @@ test('a shopper who leaves at shipping: live metrics, then the stored session_su
   const stored = await storedEvents(env.collector.url, 'demo-shop');
   const mine = stored.filter((e) => e.sid === ids.sessionId);
   assert.deepEqual(mine.map((e) => e.t).sort(),
-    ['add_to_cart', 'begin_checkout', 'checkout_contact', 'page_view', 'session_summary', 'view_item']);
+    ['add_to_cart', 'begin_checkout', 'checkout_contact', 'page_view', 'session_summary', 'view_item', 'view_item_list']);
   assert.ok(summary.seq > Math.max(...mine.filter((e) => e.t !== 'session_summary').map((e) => e.seq)));
   assert.deepEqual(errors, []);
   await page.close();

@@ -1,0 +1,201 @@
+// The demo storefront (www/) knows nothing of funnelcake: it pushes GA4 e-commerce events to its
+// dataLayer and loads the one script tag. These shoppers prove that this alone gives complete
+// funnels: what the collector stores (events and the session_summary) for a buyer, for one who
+// abandons at shipping, for the SPA checkout navigation, and for a page with odd dataLayer contents.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { useCollectorAndBrowser, startProxy, storedEvents, waitFor } from './harness.mjs';
+
+let proxy;
+const env = useCollectorAndBrowser({ before, after }, {
+  seed: async (e) => { proxy = await startProxy(e.collector.url, { '/odd.html': ODD_PAGE }); },
+});
+after(async () => { await proxy?.stop(); });
+
+async function newShopper() {
+  const context = await env.browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return { context, page, errors };
+}
+
+async function ready(page) {
+  await page.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true);
+}
+
+/** The stored events of session `sid`, in order, once its latest summary satisfies `done`. */
+async function session(sid, done = () => true) {
+  let mine = [];
+  await waitFor(async () => {
+    mine = (await storedEvents(env.collector.url, 'demo-shop', 10000)).filter((e) => e.sid === sid);
+    mine.sort((a, b) => a.seq - b.seq);
+    const summaries = mine.filter((e) => e.t === 'session_summary');
+    return summaries.length > 0 && done(summaries[summaries.length - 1]);
+  }, 20000, `the session_summary of ${sid}`);
+  const summaries = mine.filter((e) => e.t === 'session_summary');
+  return { events: mine.filter((e) => e.t !== 'session_summary'), summary: summaries[summaries.length - 1] };
+}
+
+async function addFromProductPage(page, slug, quantity) {
+  await page.goto(env.collector.url + '/product.html?id=' + slug);
+  await ready(page);
+  await page.fill('#qty', String(quantity));
+  await page.click('#add');
+  await page.waitForSelector('#added:not([hidden])');
+}
+
+async function toCheckout(page) {
+  await page.goto(env.collector.url + '/cart.html');
+  await ready(page);
+  await page.click('#checkout');
+  await page.waitForURL(/checkout\.html\?step=contact/);
+  await ready(page);
+  await page.fill('#email', 'shopper@example.com');
+  await page.click('#step-contact button');
+  await page.waitForURL(/step=shipping/);
+}
+
+test('a shopper browses, adds and removes items, checks out and buys', async () => {
+  const { context, page, errors } = await newShopper();
+  await page.goto(env.collector.url + '/?utm_source=newsletter&utm_medium=email');
+  await ready(page);
+  const sid = (await page.evaluate(() => window.funnelcake.debugState())).sessionId;
+  await page.click('a.card[data-id="TR-1"]'); // select_item, then the product page
+  await page.waitForURL(/product\.html\?id=trail-runner/);
+  await ready(page);
+  await page.fill('#qty', '2');
+  await page.click('#add');
+  await addFromProductPage(page, 'merino-socks', 1);
+  await page.goto(env.collector.url + '/cart.html');
+  await ready(page);
+  await page.click('.line:nth-child(1) button[data-d="-1"]'); // one Trail Runner less
+  await page.waitForFunction(() => document.querySelector('#subtotal').textContent === '$137.00');
+  await page.click('#checkout');
+  await page.waitForURL(/step=contact/);
+  await ready(page);
+  await page.fill('#email', 'shopper@example.com');
+  await page.click('#step-contact button');
+  await page.fill('#name', 'Ada Shopper');
+  await page.fill('#address', '1 Trail Road');
+  await page.check('input[value=express]');
+  await page.click('#step-shipping button');
+  await page.click('#place');
+  await page.waitForURL(/confirmation\.html\?order=/);
+  await ready(page);
+  const orderId = await page.textContent('#order-id');
+  await page.reload(); // the thank-you page reloaded: the repeated purchase is dropped
+  await ready(page);
+  assert.equal(await page.evaluate(() => window.funnelcake.metrics().dropped.byReason.duplicate_order), 1);
+  await page.goto('about:blank');
+  await context.close();
+
+  const { events, summary } = await session(sid, (s) => s.props.order_count === 1);
+  const p = summary.props;
+  assert.equal(p.funnel.furthest_step, 'purchase');
+  assert.equal(p.funnel.converted, true);
+  assert.equal(p.funnel.skipped_steps, false);
+  assert.deepEqual(p.revenue, { USD: 15200 }, '$119 + $18 + $15 express shipping, in cents');
+  assert.equal(p.order_count, 1);
+  assert.equal(p.cart_abandoned, false);
+  assert.equal(p.checkout_abandoned, false);
+  assert.equal(p.source.kind, 'email');
+  const purchases = events.filter((e) => e.t === 'purchase');
+  assert.equal(purchases.length, 1, 'the reload did not count twice');
+  assert.equal(purchases[0].props.order ?? purchases[0].order, orderId);
+  const types = new Set(events.map((e) => e.t));
+  for (const t of ['page_view', 'view_item_list', 'select_item', 'view_item', 'add_to_cart', 'remove_from_cart', 'view_cart',
+    'experiment_viewed', 'begin_checkout', 'checkout_contact', 'add_shipping_info', 'add_payment_info', 'purchase']) {
+    assert.ok(types.has(t), `${t} stored`);
+  }
+  const removed = events.find((e) => e.t === 'remove_from_cart');
+  assert.deepEqual(removed.items.map((i) => [i.id, i.qty, i.price]), [['TR-1', 1, 11900]]);
+  assert.deepEqual(errors, []);
+});
+
+test('a shopper who abandons at shipping', async () => {
+  const { context, page, errors } = await newShopper();
+  await addFromProductPage(page, 'ridge-daypack', 1);
+  const sid = (await page.evaluate(() => window.funnelcake.debugState())).sessionId;
+  await toCheckout(page);
+  await page.goto('about:blank'); // leaves on the shipping form
+  await context.close();
+
+  const { events, summary } = await session(sid, (s) => s.props.funnel.furthest_step === 'begin_checkout');
+  const p = summary.props;
+  assert.equal(p.funnel.drop_off_step, 'add_shipping_info');
+  assert.equal(p.checkout_abandoned, true);
+  assert.equal(p.cart_abandoned, true);
+  assert.deepEqual(p.cart.value, { USD: 8900 });
+  assert.deepEqual(p.revenue, {});
+  assert.ok(events.some((e) => e.t === 'checkout_contact'));
+  assert.ok(!events.some((e) => e.t === 'add_shipping_info' || e.t === 'purchase'));
+  assert.deepEqual(errors, []);
+});
+
+test('SPA checkout: a page view per step with the previous step as referrer, back navigation, no duplicates', async () => {
+  const { context, page, errors } = await newShopper();
+  await addFromProductPage(page, 'summit-fleece', 1);
+  const sid = (await page.evaluate(() => window.funnelcake.debugState())).sessionId;
+  await toCheckout(page);
+  await page.goBack(); // popstate back to the contact step
+  await page.waitForURL(/step=contact/);
+  await page.click('#step-contact button'); // email kept: forward again
+  await page.waitForURL(/step=shipping/);
+  await page.evaluate(() => history.replaceState({ step: 'shipping' }, '', location.href)); // same URL: no page view
+  await page.goto('about:blank');
+  await context.close();
+
+  const { events } = await session(sid, () => true);
+  const views = events.filter((e) => e.t === 'page_view' && e.url.startsWith('/checkout.html'))
+    .map((e) => [e.url, e.ref, e.title]);
+  const origin = env.collector.url;
+  assert.deepEqual(views, [
+    ['/checkout.html?step=contact', origin + '/cart.html', 'Checkout: contact – Cakewalk Outfitters'],
+    // Titles are the new step's: the view waits for the app to render (but not past its next event).
+    ['/checkout.html?step=shipping', origin + '/checkout.html?step=contact', 'Checkout: shipping – Cakewalk Outfitters'],
+    ['/checkout.html?step=contact', origin + '/checkout.html?step=shipping', 'Checkout: contact – Cakewalk Outfitters'],
+    ['/checkout.html?step=shipping', origin + '/checkout.html?step=contact', 'Checkout: shipping – Cakewalk Outfitters'],
+  ]);
+  assert.deepEqual(errors, []);
+});
+
+// Odd dataLayer contents, before and after the SDK loads: none may throw or break the page.
+const ODD_PAGE = `<!doctype html><html><head><title>odd dataLayer</title>
+<script>
+  window.dataLayer = [null, 42, 'text', [], { event: 12 }, { event: 'gtm.js', 'gtm.start': Date.now() },
+    { event: 'view_item', ecommerce: { currency: 'USD', items: [{ item_id: 'A', price: '12.50', quantity: '2' }] } },
+    { get event() { throw new Error('hostile getter'); } }];
+  const deep = {}; let cur = deep; for (let i = 0; i < 200; i++) cur = cur.next = {};
+  const cyclic = { a: 1 }; cyclic.self = cyclic;
+  window.dataLayer.push({ event: 'add_to_cart', ecommerce: { currency: 'USD', items: [{ item_id: 'A', price: 12.5, quantity: 'NaN' }] } },
+    { event: 'unknown_event', deep }, { event: 'add_to_cart', ecommerce: { currency: 'USD', items: [{ item_id: 'B', price: '3', deep, cyclic }] } },
+    { ecommerce: null }, { event: 'purchase', ecommerce: { value: 'lots', currency: 'USD' } });
+</script>
+<script async src="/funnelcake/funnelcake.js" data-site="demo-shop" data-endpoint="/v1/batch"></script>
+</head><body><h1 id="h">odd</h1></body></html>`;
+
+test('a page whose dataLayer holds odd contents keeps working; valid entries are captured', async () => {
+  const { context, page, errors } = await newShopper();
+  await page.goto(proxy.url + '/odd.html');
+  await ready(page);
+  await page.evaluate(() => {
+    window.dataLayer.push(undefined, { event: 'view_cart', ecommerce: 'nope' }, Object.create(null), { event: 'search', search_term: { q: 1 } });
+    document.getElementById('h').textContent = 'still alive';
+  });
+  const m = await page.evaluate(() => window.funnelcake.metrics());
+  assert.equal(await page.textContent('#h'), 'still alive');
+  const sid = (await page.evaluate(() => window.funnelcake.debugState())).sessionId;
+  assert.equal(m.dropped.byReason.invalid_quantity, 1, 'quantity "NaN"');
+  assert.equal(m.dropped.byReason.invalid_value, 1, 'purchase with value "lots"');
+  assert.equal(m.dropped.total, 2);
+  await page.goto('about:blank');
+  await context.close();
+  const { events } = await session(sid, () => true);
+  const viewItem = events.find((e) => e.t === 'view_item');
+  assert.deepEqual(viewItem.items.map((i) => [i.id, i.price, i.qty]), [['A', 1250, 2]], 'numeric strings normalised');
+  const added = events.filter((e) => e.t === 'add_to_cart');
+  assert.deepEqual(added.map((e) => e.items[0].id), ['B']);
+  assert.ok(!events.some((e) => e.t === 'unknown_event' || e.t === 'gtm.js'));
+  assert.deepEqual(errors, []);
+});
