@@ -212,6 +212,11 @@ export interface Funnelcake {
   refund(order: Order): void;
   search(query: string | Record<string, unknown>): void;
   identify(userId: string | null, traits?: Record<string, unknown>): void;
+  /**
+   * 'pending' keeps events in memory, unsent and unpersisted; 'denied' discards queued events,
+   * removes stored ids and drops new events (counted as consent_denied); 'granted' resumes.
+   */
+  consent(state: Consent): void;
   reset(): void;
   /**
    * Assigns this visitor (sticky, GrowthBook-compatible); `?fc_exp_<key>=<n>` in the URL forces a
@@ -234,3 +239,26 @@ declare global {
     funnelcake: Funnelcake;
   }
 }
+
+// The ES module entry (`import { init, track } from 'funnelcake'`): the same methods, named.
+// Each calls window.funnelcake (the queueing stub until the wasm is ready, the SDK after); the
+// first call starts loading the wasm that sits beside the module.
+export declare const init: Funnelcake['init'];
+export declare const page: Funnelcake['page'];
+export declare const track: Funnelcake['track'];
+export declare const viewItem: Funnelcake['viewItem'];
+export declare const addToCart: Funnelcake['addToCart'];
+export declare const removeFromCart: Funnelcake['removeFromCart'];
+export declare const viewCart: Funnelcake['viewCart'];
+export declare const beginCheckout: Funnelcake['beginCheckout'];
+export declare const checkoutStep: Funnelcake['checkoutStep'];
+export declare const purchase: Funnelcake['purchase'];
+export declare const refund: Funnelcake['refund'];
+export declare const search: Funnelcake['search'];
+export declare const identify: Funnelcake['identify'];
+export declare const experiment: Funnelcake['experiment'];
+export declare const consent: Funnelcake['consent'];
+export declare const reset: Funnelcake['reset'];
+export declare const metrics: Funnelcake['metrics'];
+export declare const on: Funnelcake['on'];
+export declare const flush: Funnelcake['flush'];

@@ -4,14 +4,16 @@
 // window.funnelcake. Works as a classic `<script async>` (one-tag embed, configured by data-*
 // attributes) and after the inline snippet. If WebAssembly is missing or the wasm cannot load,
 // the stub stays in place: calls are accepted and ignored, nothing throws into the page.
-(function (root, factory) {
+/* global fcEsm */
+var fcLoader = (function (root, factory) {
   var api = factory();
   if (typeof module === 'object' && module.exports) {
     module.exports = api; // node tests
-  } else if (root && root.document) {
-    api.boot(root, root.document);
+  } else if (root && root.document && typeof fcEsm !== 'function') {
+    api.boot(root, root.document); // the script tag (the ES module entry attaches itself)
   }
-})(typeof window !== 'undefined' ? window : this, function () {
+  return api;
+})(typeof window !== 'undefined' ? window : undefined, function () {
   'use strict';
   // js/snippet.js and js/capture.js: concatenated before this file in the build, required in
   // node tests.
@@ -27,7 +29,7 @@
   };
   // Methods that record something; calls to these (and init/reset/flush/on) are queued with the
   // page context until the SDK is ready.
-  var RECORDING = Object.keys(EVENTS).concat(['track', 'identify', 'experiment']);
+  var RECORDING = Object.keys(EVENTS).concat(['track', 'identify', 'experiment', 'consent']);
   // Config keys readable from data-* attributes (`flushAt` ← `data-flush-at`) and their types:
   // s string, n number, b boolean.
   var ATTRS = {
@@ -107,16 +109,15 @@
   function realApi(sdk, w, d) {
     var api = {
       init: safe(function (cfg) { return initSdk(sdk, cfg, w, d); }, false),
-      consent: safe(function (state) { sdk.consent(state); }),
-      reset: safe(function () { sdk.reset(); }),
-      metrics: safe(function () { return sdk.metrics(); }, null),
       on: safe(function (event, cb) { return sdk.on(event, cb); }, function () {}),
       flush: function () {
         try { return sdk.flush(); } catch (e) { return Promise.resolve(0); }
       },
-      debugState: safe(function () { return sdk.debugState(); }, null),
       ready: true
     };
+    ['reset', 'metrics', 'debugState'].forEach(function (m) {
+      api[m] = safe(function () { return sdk[m](); }, null);
+    });
     RECORDING.forEach(function (m) {
       api[m] = safe(function () { return record(sdk, m, arguments, undefined); });
     });
@@ -151,16 +152,26 @@
   }
 
   function boot(w, d) {
-    var stub = stubOf(w, d);
-    if (stub.ready) return; // loaded twice: the SDK is already running
     var script = findScript(d);
-    if (typeof WebAssembly !== 'object' || !script || !script.src) return;
+    if (typeof WebAssembly !== 'object' || !script || !script.src) return stubOf(w, d);
     var base = script.src.replace(/[^/]*([?#].*)?$/, '');
     var scriptConfig = configFromScript(script);
-    import(base + 'funnelcake.glue.js')
-      .then(function (sdk) {
+    attach(w, d, function () {
+      return import(base + 'funnelcake.glue.js').then(function (sdk) {
         return sdk.default({ module_or_path: base + 'funnelcake.wasm' }).then(function () { return sdk; });
-      })
+      });
+    }, scriptConfig);
+  }
+
+  /**
+   * Installs the stub, then `load()`s the wasm module (a promise of its exports), replaces the
+   * stub with the real API and replays the queue. Used by the script tag and the ES module entry.
+   */
+  function attach(w, d, load, scriptConfig) {
+    var stub = stubOf(w, d);
+    if (stub.ready || stub._loading) return; // loaded twice: the SDK is already (being) set up
+    stub._loading = true;
+    load()
       .then(function (sdk) {
         var queue = stub._q.splice(0);
         w.funnelcake = realApi(sdk, w, d);
@@ -172,7 +183,7 @@
   }
 
   return {
-    boot: boot, installStub: stubOf, configFromScript: configFromScript, replay: replay,
+    boot: boot, attach: attach, installStub: stubOf, configFromScript: configFromScript, replay: replay,
     realApi: realApi, RECORDING: RECORDING, EVENTS: EVENTS
   };
 });

@@ -17,4 +17,6 @@ terser target/pkg/funnelcake.js --module --compress --mangle -o "$out/funnelcake
 cp js/funnelcake.d.ts "$out/funnelcake.d.ts"
 terser js/widgets.js --compress --mangle --comments '/^!/' -o "$out/funnelcake-widgets.js"
 terser js/snippet.js --enclose --compress --mangle -o "$out/snippet.min.js"
+# The ES module entry: the same stub, capture and loader, plus named exports (js/esm.js).
+terser js/snippet.js js/capture.js js/loader.js js/esm.js --module --compress --mangle --comments '/^!/' -o "$out/funnelcake.mjs"
 ls -l "$out"

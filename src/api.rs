@@ -331,7 +331,7 @@ fn checkout_step(step: JsValue, props: JsValue, ctx: JsValue) {
 pub fn experiment(key: JsValue, options: JsValue, ctx: JsValue) -> i32 {
     let opts = convert::to_value(&options, 0).unwrap_or(Value::Null);
     let Some(exp) = key.as_string().filter(|k| !k.is_empty()).and_then(|k| Experiment::from_options(&k, &opts)) else {
-        env::debug_log(debug_enabled(), &["experiment() needs a key and variations; not in experiment"]);
+        env::debug_log(debug_enabled(), &["experiment() needs a key and variations"]);
         return -1;
     };
     let assigned = recording(&ctx, |sdk, page, ts| sdk.tracker.experiment(&exp, page, ts, &mut sdk.rng));
@@ -347,7 +347,7 @@ pub fn experiment(key: JsValue, options: JsValue, ctx: JsValue) -> i32 {
 #[wasm_bindgen]
 pub fn consent(state: JsValue) {
     let Some(consent) = state.as_string().and_then(|s| Consent::parse(&s)) else {
-        env::debug_log(debug_enabled(), &["consent() takes 'granted', 'pending' or 'denied'"]);
+        env::debug_log(debug_enabled(), &["consent() needs granted, pending or denied"]);
         return;
     };
     recording(&JsValue::UNDEFINED, |sdk, _, now| {

@@ -1,0 +1,50 @@
+// ES module entry (package.json "exports"): `import { init, track } from 'funnelcake'`.
+// Built as dist/funnelcake/funnelcake.mjs: js/snippet.js + js/capture.js + js/loader.js + this
+// file, one module. Every export calls window.funnelcake: the queueing stub until the wasm is
+// ready, the real API after; the first call starts loading the wasm beside this file.
+/* global fcLoader */
+import initWasm, * as glue from './funnelcake.glue.js';
+
+/** Marks this build as the module entry (hoisted: the loader checks it instead of booting). */
+function fcEsm() {}
+
+var started = false;
+
+function api() {
+  if (typeof window === 'undefined') return null; // server-side rendering: nothing to do
+  if (!started && typeof WebAssembly === 'object') {
+    started = true;
+    fcLoader.attach(window, document, function () {
+      return initWasm({ module_or_path: new URL('./funnelcake.wasm', import.meta.url) }).then(function () { return glue; });
+    }, {});
+  }
+  return fcLoader.installStub(window, document);
+}
+
+function method(name) {
+  return function () {
+    var fc = api();
+    return fc ? fc[name].apply(null, arguments) : undefined;
+  };
+}
+
+export var init = method('init');
+export var page = method('page');
+export var track = method('track');
+export var viewItem = method('viewItem');
+export var addToCart = method('addToCart');
+export var removeFromCart = method('removeFromCart');
+export var viewCart = method('viewCart');
+export var beginCheckout = method('beginCheckout');
+export var checkoutStep = method('checkoutStep');
+export var purchase = method('purchase');
+export var refund = method('refund');
+export var search = method('search');
+export var identify = method('identify');
+export var experiment = method('experiment');
+export var consent = method('consent');
+export var reset = method('reset');
+export var metrics = method('metrics');
+export var on = method('on');
+export var flush = method('flush');
+export { fcEsm as _esm };
