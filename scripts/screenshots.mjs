@@ -16,10 +16,40 @@ try {
     n += 1;
     await shop(browser, collector.url, { landing, depth, order: depth === 7 ? `SHOT-${n}` : null, value: value || 119 });
   }
+  // Shoppers through the real storefront pages (dataLayer only), exposed to the cart page's
+  // checkout-button experiment; every other one buys.
+  for (let i = 0; i < 16; i++) {
+    const context = await browser.newContext();
+    const p = await context.newPage();
+    await p.goto(collector.url + '/product.html?id=' + ['trail-runner', 'ridge-daypack', 'summit-fleece', 'alpine-shell'][i % 4]);
+    await p.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true);
+    await p.click('#add');
+    await p.goto(collector.url + '/cart.html');
+    await p.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true);
+    if (i % 2 === 0) {
+      await p.click('#checkout');
+      await p.waitForURL(/step=contact/);
+      await p.fill('#email', `shopper${i}@example.com`);
+      await p.click('#step-contact button');
+      await p.fill('#name', 'Shopper');
+      await p.fill('#address', '1 Trail Road');
+      await p.click('#step-shipping button');
+      await p.click('#place');
+      await p.waitForURL(/confirmation/);
+      await p.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true);
+    }
+    await p.goto('about:blank');
+    await context.close();
+  }
   await new Promise((r) => setTimeout(r, 1500));
-  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-  await page.goto(collector.url + '/');
+  // The storefront as a shopper sees it mid-visit: a product page, one item in the cart, and
+  // the corner widget with this visitor's own funnel.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  await page.goto(collector.url + '/product.html?id=summit-fleece');
   await page.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true);
+  await page.click('#add');
+  await page.waitForTimeout(300);
   await page.screenshot({ path: 'docs/storefront.png' });
   await page.goto(collector.url + '/dashboard.html');
   await page.waitForSelector('body[data-loaded="true"]');

@@ -96,6 +96,7 @@
   function productPage() {
     var p = product(params().get('id')) || PRODUCTS[0];
     document.title = p.name + ' – Cakewalk Outfitters';
+    $('.crumbs').innerHTML = '<a href="/">Shop</a> / ' + p.category + ' / ' + p.name;
     $('#product').innerHTML =
       '<div class="pimg">' + p.img + '</div><div class="pinfo"><p class="muted">' + p.brand + ' · ' + p.category + '</p>' +
       '<h1>' + p.name + '</h1><p class="price big">' + money(p.price) + '</p><p>' + p.blurb + '</p>' +
