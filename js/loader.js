@@ -62,6 +62,37 @@ var fcLoader = (function (root, factory) {
     };
   }
 
+  /**
+   * A bounded plain copy of `v`: depth 8 and 100 members or elements at most (which also ends
+   * cycles), functions, symbols and undefined left out, non-finite numbers and bigints as null,
+   * and a member whose getter throws skipped.
+   */
+  function plain(v, depth) {
+    var t = typeof v;
+    if (t === 'number') return isFinite(v) ? v : null;
+    if (t === 'bigint') return null;
+    if (v === null || t !== 'object') return t === 'function' || t === 'symbol' ? undefined : v;
+    if (depth > 7) return null;
+    var out = Array.isArray(v) ? [] : {}, keys = Object.keys(v);
+    for (var i = 0; i < keys.length && i < 100; i++) {
+      try { out[keys[i]] = plain(v[keys[i]], depth + 1); } catch (e) { /* a throwing getter: skipped */ }
+    }
+    return out;
+  }
+
+  /**
+   * Properties, options and config cross into the wasm as JSON text of their plain copy: one
+   * native stringify and one string copy instead of a walk over the object from the wasm.
+   * Anything but a plain object gives undefined (no properties).
+   */
+  function json(v) {
+    try {
+      return v && typeof v === 'object' && !Array.isArray(v) ? JSON.stringify(plain(v, 0)) : undefined;
+    } catch (e) {
+      return undefined;
+    }
+  }
+
   /** `{variation, value, inExperiment}` from a variation index (-1: not in the experiment). */
   function experimentResult(opts, index) {
     var vals = opts && opts.variations, v = index < 0 ? 0 : index;
@@ -71,13 +102,26 @@ var fcLoader = (function (root, factory) {
   // Releases an SPA page view held by js/capture.js, so it is recorded before what follows it.
   var releasePageView = function () {};
 
+  /**
+   * The call's page context as JSON text: the one the stub captured, or the page now, plus the
+   * host (fixed for the page). Read here rather than from the wasm: DOM reads across the wasm
+   * boundary cost more than the whole JSON text.
+   */
+  function here(ctx) {
+    if (typeof location === 'undefined') return ctx && JSON.stringify(ctx); // node tests
+    var c = ctx || { ts: Date.now(), url: location.pathname + location.search, ref: document.referrer, title: document.title };
+    c.host = location.host;
+    return JSON.stringify(c);
+  }
+
   /** Calls the wasm export behind a recording method, with the captured context (if any). */
   function record(sdk, m, a, ctx) {
     releasePageView();
-    if (m === 'track' || m === 'identify') return sdk[m](a[0], a[1], ctx);
+    ctx = here(ctx);
+    if (m === 'track' || m === 'identify') return sdk[m](a[0], json(a[1]), ctx);
     if (m === 'consent') return sdk.consent(a[0]);
     if (m === 'experiment') {
-      var r = experimentResult(a[1], sdk.experiment(a[0], a[1], ctx));
+      var r = experimentResult(a[1], sdk.experiment(a[0], json(a[1]), ctx));
       try {
         if (a[1] && typeof a[1].onAssign === 'function') a[1].onAssign(r);
       } catch (e) { /* the page's callback failing must not change the result */ }
@@ -86,7 +130,7 @@ var fcLoader = (function (root, factory) {
     var props = a[0];
     if (m === 'search' && typeof props === 'string') props = { search_term: props };
     if (m === 'checkoutStep') props = Object.assign({}, a[1], { step: a[0] });
-    return sdk.track(EVENTS[m], props, ctx);
+    return sdk.track(EVENTS[m], json(props), ctx);
   }
 
   /**
@@ -95,7 +139,7 @@ var fcLoader = (function (root, factory) {
    */
   var capturing = []; // windows whose capture has started
   function initSdk(sdk, cfg, w, d) {
-    var ok = sdk.init(cfg);
+    var ok = sdk.init(json(cfg));
     if (ok && w && capturing.indexOf(w) < 0) {
       capturing.push(w);
       releasePageView = capture.start(w, d, cfg || {}, function (m, a, ctx) {
@@ -157,8 +201,11 @@ var fcLoader = (function (root, factory) {
     var base = script.src.replace(/[^/]*([?#].*)?$/, '');
     var scriptConfig = configFromScript(script);
     attach(w, d, function () {
+      // The wasm download starts now, alongside the glue's (the glue compiles it as it streams).
+      var wasm = fetch(base + 'funnelcake.wasm');
+      wasm.catch(function () { /* a failed download is reported where it is awaited */ });
       return import(base + 'funnelcake.glue.js').then(function (sdk) {
-        return sdk.default({ module_or_path: base + 'funnelcake.wasm' }).then(function () { return sdk; });
+        return sdk.default({ module_or_path: wasm }).then(function () { return sdk; });
       });
     }, scriptConfig);
   }
@@ -184,6 +231,6 @@ var fcLoader = (function (root, factory) {
 
   return {
     boot: boot, attach: attach, installStub: stubOf, configFromScript: configFromScript, replay: replay,
-    realApi: realApi, RECORDING: RECORDING, EVENTS: EVENTS
+    realApi: realApi, json: json, RECORDING: RECORDING, EVENTS: EVENTS
   };
 });

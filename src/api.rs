@@ -15,7 +15,6 @@ use funnelcake_core::session::SessionState;
 use funnelcake_core::tracker::{PageContext, Tracker};
 use wasm_bindgen::prelude::*;
 
-use crate::convert;
 use crate::env::{self, BrowserEntropy};
 use crate::lifecycle::{self, Change, Listeners};
 use crate::outbox::Outbox;
@@ -36,6 +35,8 @@ struct Sdk {
     next_listener: u32,
     outbox: Outbox,
     _lifecycle: Option<Listeners>,
+    /// A [`commit`] is scheduled: state and queue changed since they were last written.
+    commit_pending: bool,
 }
 
 thread_local! {
@@ -52,8 +53,13 @@ fn debug_enabled() -> bool {
 }
 
 impl Sdk {
-    /// Adopts identity/session written by another tab since our last write.
+    /// Adopts identity/session written by another tab since our last write. Reads storage only
+    /// when a `storage` event said another tab wrote, and not while this tab has changes of its
+    /// own to write (they are newer).
     fn sync_from_storage(&mut self) {
+        if self.commit_pending || !self._lifecycle.as_ref().is_none_or(Listeners::take_state_changed) {
+            return;
+        }
         if let Some(stored) = self.store.get(STATE_KEY) {
             if stored != self.last_written {
                 if let Some(state) = SessionState::from_json(&stored) {
@@ -112,7 +118,16 @@ fn adopt_orphans() {
 pub fn init(config: JsValue) -> bool {
     #[cfg(feature = "debug")]
     console_error_panic_hook::set_once();
-    let raw = match crate::settings::read(config) {
+    // A re-init replaces the SDK: first write what the current one has not written yet.
+    with_sdk(|old| {
+        if old.commit_pending {
+            old.commit_pending = false;
+            old.persist();
+            old.persist_queue(true);
+        }
+    });
+    let config = json_arg(&config).unwrap_or(Value::Null);
+    let raw = match funnelcake_core::config::RawConfig::from_value(&config) {
         Ok(raw) => raw,
         Err(msg) => {
             env::debug_log(true, &["init ignored: ", msg]);
@@ -158,6 +173,7 @@ pub fn init(config: JsValue) -> bool {
         next_listener: 1,
         outbox: Outbox::new(tab),
         _lifecycle: None,
+        commit_pending: false,
     };
     let ok = SDK.with(|cell| match cell.try_borrow_mut() {
         Ok(mut slot) => {
@@ -216,41 +232,40 @@ fn on_lifecycle(change: Change) {
             with_sdk(|sdk| {
                 sdk.tracker.unload_sent(accepted);
                 sdk.persist_queue(true);
+                sdk.commit_pending = false;
             });
         }
     }
 }
 
-/// Context captured by the pre-load stub: `{ts, url, ref, title}`. Missing parts are read now.
+/// The call's time and page: `{ts, url, ref, title, host}` as JSON text from the loader (captured
+/// when the call was made, or read in JS just now: cheaper than reading the DOM from the wasm),
+/// else read now.
 fn captured_context(ctx: &JsValue) -> (i64, PageContext) {
     let now = env::now_ms();
-    let mut page = env::page_context();
-    if ctx.is_undefined() || ctx.is_null() {
-        return (now, page);
-    }
-    let get = |k: &str| js_sys::Reflect::get(ctx, &JsValue::from_str(k)).ok();
-    let ts = get("ts").and_then(|v| v.as_f64()).filter(|t| t.is_finite() && *t > 0.0).map_or(now, |t| t as i64);
-    if let Some(url) = get("url").and_then(|v| v.as_string()) {
-        page.url = url;
-    }
-    if let Some(r) = get("ref").and_then(|v| v.as_string()) {
-        page.referrer = Some(r).filter(|s| !s.is_empty());
-    }
-    if let Some(t) = get("title").and_then(|v| v.as_string()) {
-        page.title = Some(t).filter(|s| !s.is_empty());
-    }
+    let Some(c) = json_arg(ctx).filter(|c| c.as_object().is_some()) else { return (now, env::page_context()) };
+    let text = |k: &str| c.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+    let ts = c.get("ts").and_then(Value::as_f64).filter(|t| t.is_finite() && *t > 0.0).map_or(now, |t| t as i64);
+    let page = PageContext {
+        url: text("url").unwrap_or_default(),
+        referrer: text("ref"),
+        title: text("title"),
+        host: text("host").unwrap_or_default(),
+    };
     (ts, page)
 }
 
-/// Runs `f` on the SDK with the call's time and page (captured by the stub, else now), then
-/// persists, notifies metrics listeners and sends what is due.
+/// Runs `f` on the SDK with the call's time and page (captured by the stub, else now), notifies
+/// metrics listeners, and schedules the [`commit`] that persists and sends.
 fn recording<R>(ctx: &JsValue, f: impl FnOnce(&mut Sdk, &PageContext, i64) -> R) -> Option<R> {
     let (ts, page) = captured_context(ctx);
     let out = with_sdk(|sdk| {
         sdk.sync_from_storage();
         let r = f(sdk, &page, ts);
-        sdk.persist();
-        sdk.persist_queue(false);
+        if !sdk.commit_pending {
+            sdk.commit_pending = true;
+            sdk.scheduler.wake_at(ts.min(env::now_ms()), env::now_ms(), wake);
+        }
         // Every call changes the snapshot (lastActivityAt, durationMs, or the dropped counts):
         // listeners hear about each one.
         (r, !sdk.listeners.is_empty())
@@ -258,8 +273,26 @@ fn recording<R>(ctx: &JsValue, f: impl FnOnce(&mut Sdk, &PageContext, i64) -> R)
     if matches!(out, Some((_, true))) {
         notify_listeners();
     }
-    pump(false);
     out.map(|(r, _)| r)
+}
+
+/// The scheduler's one callback: a due send or retry, or the [`commit`] after a burst of calls.
+fn wake() {
+    with_sdk(|sdk| sdk.scheduler.fired());
+    commit();
+}
+
+/// Writes state and queue and sends what is due: once per burst of calls (the first call of a
+/// task asks the scheduler to wake at once), so a call itself only records in memory. Page hide
+/// writes synchronously, so nothing recorded is lost when the page goes away.
+fn commit() {
+    with_sdk(|sdk| {
+        if sdk.commit_pending {
+            sdk.commit_pending = false;
+            sdk.persist();
+        }
+    });
+    pump(false);
 }
 
 /// Records one event.
@@ -299,25 +332,38 @@ pub fn track(name: JsValue, props: JsValue, ctx: JsValue) {
         with_sdk(|sdk| sdk.tracker.count_drop(funnelcake_core::event::DropReason::MissingName, 1));
         return;
     };
+    let mut members = object_arg(&props);
     if name == "Checkout Step Completed" {
-        let step = js_sys::Reflect::get(&props, &JsValue::from_str("step")).unwrap_or(JsValue::UNDEFINED);
-        return checkout_step(step, props, ctx);
+        let step = members.iter().position(|(k, _)| k == "step").map_or(Value::Null, |i| members.remove(i).1);
+        return checkout_step(step, members, &ctx);
     }
-    record(name.trim(), convert::props(&props), &ctx);
+    record(name.trim(), members, &ctx);
+}
+
+/// A JSON text argument (the loader sends properties, options and config as
+/// `JSON.stringify` of a bounded plain copy: one string crossing instead of a walk over the
+/// object from the wasm). `None` for anything else, unparsable text, or more than 64 KiB.
+fn json_arg(v: &JsValue) -> Option<Value> {
+    v.as_string().filter(|s| s.len() <= 65_536).and_then(|s| funnelcake_core::json::parse(&s).ok())
+}
+
+/// The members of a JSON object argument; none for anything else.
+fn object_arg(v: &JsValue) -> Vec<(String, Value)> {
+    match json_arg(v) {
+        Some(Value::Obj(members)) => members,
+        _ => Vec::new(),
+    }
 }
 
 /// `checkoutStep(step, props)`: `checkout_contact` (1, "contact"), `add_shipping_info`
 /// (2, "shipping"), `add_payment_info` (3, "payment"); any other step is a `checkout_step`
 /// event with a `step` property.
-fn checkout_step(step: JsValue, props: JsValue, ctx: JsValue) {
-    let step_value = convert::to_value(&step, 0).unwrap_or(Value::Null);
-    let mut members = convert::props(&props);
-    members.retain(|(k, _)| k != "step");
-    match checkout_step_event(&step_value) {
-        Some(event) => record(event, members, &ctx),
+fn checkout_step(step: Value, mut members: Vec<(String, Value)>, ctx: &JsValue) {
+    match checkout_step_event(&step) {
+        Some(event) => record(event, members, ctx),
         None => {
-            members.push(("step".into(), step_value));
-            record("checkout_step", members, &ctx);
+            members.push(("step".into(), step));
+            record("checkout_step", members, ctx);
         }
     }
 }
@@ -329,7 +375,7 @@ fn checkout_step(step: JsValue, props: JsValue, ctx: JsValue) {
 /// session queues `experiment_viewed`; later events and the session summary carry it.
 #[wasm_bindgen]
 pub fn experiment(key: JsValue, options: JsValue, ctx: JsValue) -> i32 {
-    let opts = convert::to_value(&options, 0).unwrap_or(Value::Null);
+    let opts = json_arg(&options).unwrap_or(Value::Null);
     let Some(exp) = key.as_string().filter(|k| !k.is_empty()).and_then(|k| Experiment::from_options(&k, &opts)) else {
         env::debug_log(debug_enabled(), &["experiment() needs a key and variations"]);
         return -1;
@@ -353,6 +399,7 @@ pub fn consent(state: JsValue) {
     recording(&JsValue::UNDEFINED, |sdk, _, now| {
         sdk.tracker.set_consent(consent);
         sdk.store.set_writable(sdk.tracker.may_persist());
+        sdk.persist();
         if consent == Consent::Denied {
             sdk.store.remove(STATE_KEY);
             sdk.outbox.write(&mut sdk.store, now, "[]");
@@ -375,7 +422,7 @@ pub fn identify(user_id: JsValue, traits: JsValue, ctx: JsValue) {
         sdk.tracker.identify(id);
         sdk.persist();
     });
-    record("identify", convert::props(&traits), &ctx);
+    record("identify", object_arg(&traits), &ctx);
 }
 
 /// `reset()`: ends the session (final summary) and starts a new anonymous identity, e.g. on
@@ -452,10 +499,7 @@ fn arm_timer() {
     let now = env::now_ms();
     with_sdk(|sdk| {
         if let Some(at) = sdk.tracker.next_wake() {
-            sdk.scheduler.wake_at(at, now, || {
-                with_sdk(|sdk| sdk.scheduler.fired());
-                pump(false);
-            });
+            sdk.scheduler.wake_at(at, now, wake);
         }
     });
 }

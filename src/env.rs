@@ -13,6 +13,9 @@ pub fn now_ms() -> i64 {
 pub struct BrowserEntropy {
     crypto: Option<web_sys::Crypto>,
     fallback: SplitMix64,
+    /// Random bytes fetched 256 at a time (one `getRandomValues` call per 16 event ids).
+    buf: [u8; 256],
+    used: usize,
 }
 
 impl BrowserEntropy {
@@ -20,7 +23,7 @@ impl BrowserEntropy {
     pub fn new() -> BrowserEntropy {
         let crypto = web_sys::window().and_then(|w| w.crypto().ok());
         let seed = (js_sys::Math::random() * 9.007_199_254_740_992e15) as u64 ^ (now_ms() as u64).rotate_left(32);
-        BrowserEntropy { crypto, fallback: SplitMix64(seed) }
+        BrowserEntropy { crypto, fallback: SplitMix64(seed), buf: [0; 256], used: 256 }
     }
 }
 
@@ -32,13 +35,17 @@ impl Default for BrowserEntropy {
 
 impl Entropy for BrowserEntropy {
     fn next_u64(&mut self) -> u64 {
-        let mut buf = [0u8; 8];
-        if let Some(c) = &self.crypto {
-            if c.get_random_values_with_u8_array(&mut buf).is_ok() {
-                return u64::from_le_bytes(buf);
+        if self.used + 8 > self.buf.len() {
+            let refilled =
+                self.crypto.as_ref().is_some_and(|c| c.get_random_values_with_u8_array(&mut self.buf).is_ok());
+            if !refilled {
+                return self.fallback.next_u64();
             }
+            self.used = 0;
         }
-        self.fallback.next_u64()
+        let word = self.buf.get(self.used..).and_then(<[u8]>::first_chunk::<8>).copied().unwrap_or_default();
+        self.used += 8;
+        u64::from_le_bytes(word)
     }
 }
 

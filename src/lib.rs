@@ -5,9 +5,10 @@
 //! failure is swallowed (and logged in debug mode) rather than thrown into the host page.
 //!
 //! Modules: [`env`] (clock, ids, page context), [`storage`] (localStorage with memory
-//! fallback), [`outbox`] (the per-tab persisted queue and hand-over between tabs, Web Locks), [`transport`] (fetch/keepalive), [`scheduler`] (the flush timer), [`settings`]
-//! (JS config → core config), [`lifecycle`] (visibility and page hide), [`convert`] (JS ↔ core
-//! values), [`api`] (the JS-facing functions).
+//! fallback), [`outbox`] (the per-tab persisted queue and hand-over between tabs, Web Locks),
+//! [`transport`] (fetch/keepalive), [`scheduler`] (the flush timer), [`lifecycle`] (visibility,
+//! page hide, other tabs' writes), [`api`] (the JS-facing functions). Config, properties and
+//! options arrive as JSON text from the loader (`js/loader.js`, `json()`), read by the core.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 /// The global allocator: talc instead of dlmalloc, about 5 KB smaller (BENCHMARKS.md).
@@ -16,11 +17,9 @@
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 pub mod api;
-pub mod convert;
 pub mod env;
 pub mod lifecycle;
 pub mod outbox;
 pub mod scheduler;
-pub mod settings;
 pub mod storage;
 pub mod transport;

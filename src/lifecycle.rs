@@ -1,4 +1,5 @@
-//! Page lifecycle: `visibilitychange` and `pagehide`, reported once per hide.
+//! Page lifecycle: `visibilitychange` and `pagehide`, reported once per hide; and `storage`
+//! events, which tell that another tab wrote localStorage (maybe the shared session state).
 //!
 //! Both events fire when a tab is closed or navigated away (and only `visibilitychange` when it
 //! is backgrounded); `pagehide` is the reliable one on Safari, `visibilitychange` the only one
@@ -26,6 +27,16 @@ pub enum Change {
 pub struct Listeners {
     visibility: Option<Closure<dyn FnMut()>>,
     pagehide: Option<Closure<dyn FnMut()>>,
+    storage: Option<Closure<dyn FnMut()>>,
+    state_changed: Rc<Cell<bool>>,
+}
+
+impl Listeners {
+    /// `true` once after another tab wrote localStorage (a `storage` event; not filtered by key,
+    /// which would cost a closure type of its own in the wasm: a needless re-read is cheap).
+    pub fn take_state_changed(&self) -> bool {
+        self.state_changed.replace(false)
+    }
 }
 
 /// `true` if the document is visible now (or there is no document to ask).
@@ -35,7 +46,10 @@ pub fn is_visible() -> bool {
 
 /// Calls `on_change` on visibility changes and page hide, de-duplicating hides.
 pub fn listen(on_change: impl Fn(Change) + 'static) -> Listeners {
-    let Some(window) = web_sys::window() else { return Listeners { visibility: None, pagehide: None } };
+    let state_changed = Rc::new(Cell::new(false));
+    let Some(window) = web_sys::window() else {
+        return Listeners { visibility: None, pagehide: None, storage: None, state_changed };
+    };
     let hidden_reported = Rc::new(Cell::new(false));
     let on_change = Rc::new(on_change);
 
@@ -58,7 +72,11 @@ pub fn listen(on_change: impl Fn(Change) + 'static) -> Listeners {
         let _ = doc.add_event_listener_with_callback("visibilitychange", visibility.as_ref().unchecked_ref());
     }
     let _ = window.add_event_listener_with_callback("pagehide", pagehide.as_ref().unchecked_ref());
-    Listeners { visibility: Some(visibility), pagehide: Some(pagehide) }
+    // Fired in the other tabs of the origin when one writes localStorage.
+    let flag = state_changed.clone();
+    let storage = Closure::<dyn FnMut()>::new(move || flag.set(true));
+    let _ = window.add_event_listener_with_callback("storage", storage.as_ref().unchecked_ref());
+    Listeners { visibility: Some(visibility), pagehide: Some(pagehide), storage: Some(storage), state_changed }
 }
 
 impl Drop for Listeners {
@@ -69,6 +87,9 @@ impl Drop for Listeners {
         }
         if let Some(p) = &self.pagehide {
             let _ = window.remove_event_listener_with_callback("pagehide", p.as_ref().unchecked_ref());
+        }
+        if let Some(s) = &self.storage {
+            let _ = window.remove_event_listener_with_callback("storage", s.as_ref().unchecked_ref());
         }
     }
 }

@@ -42,6 +42,55 @@ pub struct RawConfig {
     pub funnels: Option<crate::json::Value>,
 }
 
+impl RawConfig {
+    /// Reads the page's config object (as JSON: the loader sends `JSON.stringify(config)`). A
+    /// value of the wrong type is ignored, so the default applies (and is reported when it was a
+    /// number in the wrong form: numeric strings, as data attributes give, are accepted); `Err`
+    /// when the config is not an object at all.
+    ///
+    /// ```
+    /// use funnelcake_core::{config::RawConfig, json::parse};
+    /// let raw = RawConfig::from_value(&parse(r#"{"site":"s","flushAt":"5","debug":true,"x":1}"#).unwrap()).unwrap();
+    /// assert_eq!((raw.site.as_deref(), raw.flush_at, raw.debug), (Some("s"), Some(5.0), Some(true)));
+    /// assert!(RawConfig::from_value(&parse("[1]").unwrap()).is_err());
+    /// ```
+    pub fn from_value(v: &crate::json::Value) -> Result<RawConfig, &'static str> {
+        use crate::json::Value;
+        if v.as_object().is_none() {
+            return Err("config must be an object");
+        }
+        let string = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        let number = |k: &str| match v.get(k) {
+            None | Some(Value::Null) => None,
+            Some(Value::Num(n)) => Some(*n),
+            Some(Value::Str(s)) => Some(crate::json::parse_number(s.trim()).unwrap_or(f64::NAN)),
+            Some(_) => Some(f64::NAN),
+        };
+        let boolean = |k: &str| match v.get(k) {
+            Some(Value::Bool(b)) => Some(*b),
+            _ => None,
+        };
+        Ok(RawConfig {
+            site: string("site"),
+            endpoint: string("endpoint"),
+            flush_at: number("flushAt"),
+            flush_interval_ms: number("flushIntervalMs"),
+            max_batch_bytes: number("maxBatchBytes"),
+            max_queue_events: number("maxQueueEvents"),
+            max_queue_bytes: number("maxQueueBytes"),
+            max_attempts: number("maxAttempts"),
+            session_timeout_min: number("sessionTimeoutMin"),
+            auto_pageviews: boolean("autoPageviews"),
+            data_layer: boolean("dataLayer"),
+            privacy: string("privacy"),
+            consent: string("consent"),
+            currency: string("currency"),
+            debug: boolean("debug"),
+            funnels: v.get("funnels").cloned(),
+        })
+    }
+}
+
 /// How Do Not Track / Global Privacy Control are honoured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Privacy {

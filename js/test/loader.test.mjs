@@ -17,10 +17,11 @@ function fakeSdk() {
   const calls = [];
   return {
     calls,
-    init: (cfg) => { calls.push(['init', cfg]); return true; },
+    // The loader sends config and properties as JSON text.
+    init: (cfg) => { calls.push(['init', JSON.parse(cfg)]); return true; },
     track: (name, props, ctx) => {
       if (name === 'boom') throw new Error('wasm trap');
-      calls.push(['track', name, props, ctx]);
+      calls.push(['track', name, props === undefined ? undefined : JSON.parse(props), ctx && JSON.parse(ctx)]);
     },
     flush: () => Promise.resolve(0),
     debugState: () => ({ pending: 0 }),
@@ -120,7 +121,7 @@ test('helpers replay as track() of their canonical event with the captured conte
   fc.identify('u-1');
   const calls = [];
   const sdk = fakeSdk();
-  for (const m of ['track', 'identify']) sdk[m] = (...a) => calls.push([m, ...a]);
+  for (const m of ['track', 'identify']) sdk[m] = (n, p, ctx) => calls.push([m, n, p === undefined ? undefined : JSON.parse(p), JSON.parse(ctx)]);
   loader.replay(sdk, fc._q.splice(0), {});
   assert.deepEqual(calls.map((c) => [c[0], c[1], c[2]]), [
     ['track', 'add_to_cart', { id: 'SKU-1' }],
@@ -148,7 +149,7 @@ test('experiment(): control before ready; onAssign hears the real assignment on 
   const heard = [];
   fc.experiment('btn', { variations: ['Checkout', 'Buy now'], onAssign: (r) => heard.push(r) });
   const sdk = fakeSdk();
-  sdk.experiment = (key, o, ctx) => { sdk.calls.push(['experiment', key, ctx.url]); return 1; };
+  sdk.experiment = (key, o, ctx) => { sdk.calls.push(['experiment', key, JSON.parse(ctx).url]); return 1; };
   loader.replay(sdk, fc._q.splice(0), {});
   assert.deepEqual(sdk.calls, [['experiment', 'btn', '/cart?fc_exp_btn=1']]);
   assert.deepEqual(heard, [{ variation: 1, value: 'Buy now', inExperiment: true }]);
@@ -239,4 +240,25 @@ test('consent() called before the SDK is ready is replayed in order', () => {
   sdk.consent = (s) => sdk.calls.push(['consent', s]);
   loader.replay(sdk, fc._q.splice(0), {});
   assert.deepEqual(sdk.calls.map((c) => c[0] + ':' + c[1]), ['consent:pending', 'track:held', 'consent:granted']);
+});
+
+test('json(): a bounded plain copy as JSON text, whatever the page passes', () => {
+  const cyclic = { name: 'x' };
+  cyclic.self = cyclic;
+  let deep = {};
+  const root = deep;
+  for (let i = 0; i < 50; i++) deep = deep.next = {};
+  const hostile = { ok: 1, get bad() { throw new Error('getter'); } };
+  const big = {};
+  for (let i = 0; i < 500; i++) big['k' + i] = i;
+  const parsed = (v) => JSON.parse(loader.json(v));
+  assert.equal(parsed(cyclic).self.self.self.name, 'x', 'a cycle is cut by depth, not an error');
+  assert.equal(JSON.stringify(parsed(root)).split('next').length - 1, 8, 'depth 8 at most');
+  assert.deepEqual(parsed(hostile), { ok: 1 });
+  assert.equal(Object.keys(parsed(big)).length, 100);
+  assert.deepEqual(parsed({ n: NaN, i: Infinity, b: 10n, f() {}, s: Symbol('x'), u: undefined, a: [1, undefined, () => 1] }),
+    { n: null, i: null, b: null, a: [1, null, null] });
+  for (const v of [undefined, null, 5, 'text', [1, 2], () => {}]) assert.equal(loader.json(v), undefined, String(v));
+  const proxy = new Proxy({}, { ownKeys() { throw new Error('trap'); } });
+  assert.equal(loader.json(proxy), undefined, 'a hostile proxy gives no properties, no exception');
 });

@@ -1,0 +1,113 @@
+//! Core hot paths under criterion: `cargo bench -p funnelcake-bench --bench core`.
+//!
+//! What one `track()` costs inside the wasm, minus the JS boundary: normalising an event with
+//! three items, the whole `Tracker::track` (normalise, session, funnel and metrics update, wire
+//! encoding, queueing), batch encoding of 20 queued events, the metrics snapshot `metrics()`
+//! returns, and persisting/restoring the session state. Native code, so absolute times are lower
+//! than in the browser; the browser figures are `bench/browser` (BENCHMARKS.md).
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use funnelcake_core::config::{Config, RawConfig};
+use funnelcake_core::event::normalize;
+use funnelcake_core::id::SplitMix64;
+use funnelcake_core::json::{parse, Value};
+use funnelcake_core::metrics::KeyStyle;
+use funnelcake_core::session::SessionState;
+use funnelcake_core::tracker::{PageContext, Tracker};
+use funnelcake_core::wire::encode_batch_raw;
+
+const THREE_ITEMS: &str = r#"{"currency":"USD","value":"212.00","items":[
+  {"item_id":"TR-1","item_name":"Trail Runner","item_brand":"Cakewalk","item_category":"Footwear","item_variant":"EU 42","price":119,"quantity":1},
+  {"item_id":"SK-2","item_name":"Merino Hiking Socks","item_category":"Accessories","price":"18.00","quantity":"2"},
+  {"item_id":"TP-5","item_name":"Trekking Poles","item_category":"Accessories/Poles","price":57,"quantity":1}]}"#;
+
+fn props() -> Vec<(String, Value)> {
+    parse(THREE_ITEMS).unwrap().as_object().unwrap().to_vec()
+}
+
+fn tracker() -> (Tracker, SplitMix64, PageContext) {
+    let raw = RawConfig { site: Some("bench".into()), flush_at: Some(500.0), ..RawConfig::default() };
+    let cfg: Config = Config::resolve(&raw).unwrap().0;
+    let mut rng = SplitMix64(42);
+    let state = SessionState::new(&mut rng);
+    let ctx = PageContext { url: "/cart".into(), host: "shop.example".into(), ..PageContext::default() };
+    (Tracker::new(cfg, state), rng, ctx)
+}
+
+fn benches(c: &mut Criterion) {
+    c.bench_function("normalize add_to_cart, 3 items", |b| {
+        b.iter_batched(props, |p| black_box(normalize("add_to_cart", p, None)), BatchSize::SmallInput)
+    });
+
+    c.bench_function("Tracker::track add_to_cart, 3 items (normalise, funnel, metrics, encode, queue)", |b| {
+        let (mut t, mut rng, ctx) = tracker();
+        let mut now = 1_732_270_000_000;
+        b.iter_batched(
+            props,
+            |p| {
+                now += 10;
+                // Keep the queue from filling (it is bounded): drop what was queued, as a
+                // delivered batch would.
+                if t.pending() > 400 {
+                    while let Some(out) = t.take_batch(now, true) {
+                        let ok = funnelcake_core::retry::SendResult::Status { code: 200, retry_after_ms: None };
+                        t.complete(out.id, ok, now, 0.0);
+                    }
+                }
+                black_box(t.track("add_to_cart", p, &ctx, now, &mut rng))
+            },
+            BatchSize::SmallInput,
+        )
+    });
+
+    c.bench_function("Tracker::track page_view", |b| {
+        let (mut t, mut rng, ctx) = tracker();
+        let mut now = 1_732_270_000_000;
+        b.iter(|| {
+            now += 10;
+            if t.pending() > 400 {
+                while let Some(out) = t.take_batch(now, true) {
+                    let ok = funnelcake_core::retry::SendResult::Status { code: 200, retry_after_ms: None };
+                    t.complete(out.id, ok, now, 0.0);
+                }
+            }
+            black_box(t.track("page_view", Vec::new(), &ctx, now, &mut rng))
+        })
+    });
+
+    // 20 queued events (the default flushAt), each with three items, as wire JSON.
+    let (mut t, mut rng, ctx) = tracker();
+    for i in 0..20 {
+        t.track("add_to_cart", props(), &ctx, 1_732_270_000_000 + i, &mut rng).unwrap();
+    }
+    let body = t.take_batch(1_732_270_001_000, true).unwrap().body;
+    let decoded = funnelcake_core::wire::decode_batch(&body).unwrap();
+    let events: Vec<String> = decoded
+        .events
+        .into_iter()
+        .map(|e| {
+            let mut s = String::new();
+            e.unwrap().write_to(&mut s);
+            s
+        })
+        .collect();
+    let refs: Vec<&str> = events.iter().map(String::as_str).collect();
+    c.bench_function("encode a batch of 20 events (3 items each)", |b| {
+        b.iter(|| black_box(encode_batch_raw("bench", 1_732_270_001_000, 0, black_box(&refs))))
+    });
+
+    c.bench_function("metrics() snapshot JSON after 20 events", |b| {
+        b.iter(|| black_box(t.snapshot_json(1_732_270_002_000, KeyStyle::Camel)))
+    });
+
+    let json = t.state().to_json();
+    c.bench_function("persist + restore the session state", |b| {
+        b.iter(|| black_box(SessionState::from_json(&black_box(t.state()).to_json())))
+    });
+    println!("session state: {} bytes of JSON", json.len());
+}
+
+criterion_group!(core, benches);
+criterion_main!(core);
