@@ -146,7 +146,12 @@ test('SPA checkout: a page view per step with the previous step as referrer, bac
   await page.goto('about:blank');
   await context.close();
 
-  const { events } = await session(sid, () => true);
+  const { events, summary } = await session(sid, (s) => s.props.page_views >= 6);
+  // product, cart, and four checkout steps: the summary counts every SPA view.
+  assert.equal(summary.props.page_views, 6);
+  assert.equal(summary.props.exit_page, '/checkout.html?step=shipping');
+  assert.equal(summary.props.funnel.furthest_step, 'begin_checkout');
+  assert.equal(summary.props.checkout_abandoned, true);
   const views = events.filter((e) => e.t === 'page_view' && e.url.startsWith('/checkout.html'))
     .map((e) => [e.url, e.ref, e.title]);
   const origin = env.collector.url;
@@ -191,7 +196,12 @@ test('a page whose dataLayer holds odd contents keeps working; valid entries are
   assert.equal(m.dropped.total, 2);
   await page.goto('about:blank');
   await context.close();
-  const { events } = await session(sid, () => true);
+  const { events, summary } = await session(sid, () => true);
+  // The summary saw what the page saw: the valid view_item and add_to_cart, the two drops.
+  assert.equal(summary.props.funnel.furthest_step, 'add_to_cart');
+  assert.equal(summary.props.dropped.total, 2);
+  assert.deepEqual(summary.props.cart.value, { USD: 300 }, 'item B at "3" dollars, in cents');
+  assert.equal(summary.props.order_count, 0);
   const viewItem = events.find((e) => e.t === 'view_item');
   assert.deepEqual(viewItem.items.map((i) => [i.id, i.price, i.qty]), [['A', 1250, 2]], 'numeric strings normalised');
   const added = events.filter((e) => e.t === 'add_to_cart');
