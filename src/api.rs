@@ -473,24 +473,32 @@ pub fn on(event: JsValue, cb: JsValue) -> JsValue {
     .into_js_value()
 }
 
-/// Sends a batch if one is due (or `force`), then re-arms the timer for the next due time.
-fn pump(force: bool) {
+/// Takes the next batch (a due one, or any when `force`) and sends it; once the outcome is
+/// applied, `then(delivered)` runs. `false` when there was nothing to send (`then` never runs).
+fn send_next(force: bool, then: impl FnOnce(bool) + 'static) -> bool {
     let now = env::now_ms();
     let next = with_sdk(|sdk| (sdk.tracker.take_batch(now, force), sdk.tracker.config().endpoint.clone()));
-    if let Some((Some(out), endpoint)) = next {
-        transport::post(&endpoint, &out.body, move |result| {
-            let jitter = js_sys::Math::random();
-            with_sdk(|sdk| {
-                sdk.tracker.complete(out.id, result, env::now_ms(), jitter);
-                sdk.persist_queue(false);
-            });
-            // The collector is reachable: a good moment to take over queues of closed tabs.
-            if result.is_success() {
-                adopt_orphans();
-            }
-            pump(false);
+    let Some((Some(out), endpoint)) = next else { return false };
+    transport::post(&endpoint, &out.body, move |result| {
+        let jitter = js_sys::Math::random();
+        with_sdk(|sdk| {
+            sdk.tracker.complete(out.id, result, env::now_ms(), jitter);
+            sdk.persist_queue(false);
         });
-    }
+        then(result.is_success());
+    });
+    true
+}
+
+/// Sends a batch if one is due (or `force`), then re-arms the timer for the next due time.
+fn pump(force: bool) {
+    send_next(force, |delivered| {
+        // The collector is reachable: a good moment to take over queues of closed tabs.
+        if delivered {
+            adopt_orphans();
+        }
+        pump(false);
+    });
     with_sdk(|sdk| sdk.persist_queue(false));
     arm_timer();
 }
@@ -520,24 +528,18 @@ fn resolve_pending(resolve: &js_sys::Function) {
 
 /// One step of [`flush`]: sends the next batch, or resolves with the number still pending.
 fn flush_step(resolve: js_sys::Function) {
-    let now = env::now_ms();
-    let next = with_sdk(|sdk| (sdk.tracker.take_batch(now, true), sdk.tracker.config().endpoint.clone()));
-    let Some((Some(out), endpoint)) = next else {
-        return resolve_pending(&resolve);
-    };
-    transport::post(&endpoint, &out.body, move |result| {
-        let jitter = js_sys::Math::random();
-        with_sdk(|sdk| {
-            sdk.tracker.complete(out.id, result, env::now_ms(), jitter);
-            sdk.persist_queue(false);
-        });
-        if result.is_success() {
-            flush_step(resolve);
+    let next = resolve.clone();
+    let sent = send_next(true, move |delivered| {
+        if delivered {
+            flush_step(next);
         } else {
             // Failed for now: the retry schedule takes over; report what is left.
-            resolve_pending(&resolve);
+            resolve_pending(&next);
         }
     });
+    if !sent {
+        resolve_pending(&resolve);
+    }
 }
 
 /// The SDK's ids for debugging and tests: `{anonymousId, sessionId, pending, persistent}`;

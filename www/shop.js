@@ -225,6 +225,17 @@
     push('purchase', { transaction_id: id, currency: CURRENCY, value: order.total, shipping: order.shipping, items: order.items });
   }
 
+  // The shop's frame on every page: header with the cart count, footer, and the live funnel
+  // widget (this visitor's own progress, from the SDK's on('metrics')).
+  document.body.insertAdjacentHTML('afterbegin', '<header class="bar"><a class="logo" href="/">Cakewalk <span>Outfitters</span></a>' +
+    '<nav><a href="/">Shop</a><a href="/cart.html">Cart <b id="cart-count" class="badge"></b></a><a href="/dashboard.html">Dashboard</a></nav></header>');
+  document.body.insertAdjacentHTML('beforeend', '<funnelcake-funnel class="corner" source="session" layout="compact" title="Your journey"></funnelcake-funnel>' +
+    '<footer class="foot">Demo storefront for funnelcake: instrumented only with a GA4 dataLayer and one script tag.</footer>');
+  var widgets = document.createElement('script');
+  widgets.async = true;
+  widgets.src = '/funnelcake/funnelcake-widgets.js';
+  document.head.appendChild(widgets);
+
   count();
   var page = document.body.dataset.page;
   ({ home: home, product: productPage, cart: cartPage, checkout: checkoutPage, confirmation: confirmationPage }[page] || function () {})();
