@@ -121,7 +121,9 @@ var fcCapture = (function () {
         return r;
       };
     });
-    w.addEventListener('popstate', function () { try { check(); } catch (e) { /* ignore */ } });
+    // Capture phase: runs before the app's own popstate listeners, so a view still held is
+    // released with the title of its page, before the app renders the page it goes back to.
+    w.addEventListener('popstate', function () { try { check(); } catch (e) { /* ignore */ } }, true);
     return flush;
   }
 

@@ -264,7 +264,8 @@ fn recording<R>(ctx: &JsValue, f: impl FnOnce(&mut Sdk, &PageContext, i64) -> R)
         let r = f(sdk, &page, ts);
         if !sdk.commit_pending {
             sdk.commit_pending = true;
-            sdk.scheduler.wake_at(ts.min(env::now_ms()), env::now_ms(), wake);
+            let now = env::now_ms();
+            sdk.scheduler.wake_at(now, now, wake);
         }
         // Every call changes the snapshot (lastActivityAt, durationMs, or the dropped counts):
         // listeners hear about each one.
