@@ -418,10 +418,11 @@ pub fn identify(user_id: JsValue, traits: JsValue, ctx: JsValue) {
         funnelcake_core::json::write_num(&mut s, n);
         Some(s)
     });
+    // Synced first, so another tab's state adopted by the `record` below cannot drop the id;
+    // the write happens in that record's commit.
     with_sdk(|sdk| {
         sdk.sync_from_storage();
         sdk.tracker.identify(id);
-        sdk.persist();
     });
     record("identify", object_arg(&traits), &ctx);
 }

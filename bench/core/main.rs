@@ -36,6 +36,16 @@ fn tracker() -> (Tracker, SplitMix64, PageContext) {
     (Tracker::new(cfg, state), rng, ctx)
 }
 
+/// Keeps the bounded queue from filling: every 400 events, delivers what is queued as a 2xx would.
+fn deliver_when_full(t: &mut Tracker, now: i64) {
+    if t.pending() > 400 {
+        while let Some(out) = t.take_batch(now, true) {
+            let ok = funnelcake_core::retry::SendResult::Status { code: 200, retry_after_ms: None };
+            t.complete(out.id, ok, now, 0.0);
+        }
+    }
+}
+
 fn benches(c: &mut Criterion) {
     c.bench_function("normalize add_to_cart, 3 items", |b| {
         b.iter_batched(props, |p| black_box(normalize("add_to_cart", p, None)), BatchSize::SmallInput)
@@ -48,14 +58,7 @@ fn benches(c: &mut Criterion) {
             props,
             |p| {
                 now += 10;
-                // Keep the queue from filling (it is bounded): drop what was queued, as a
-                // delivered batch would.
-                if t.pending() > 400 {
-                    while let Some(out) = t.take_batch(now, true) {
-                        let ok = funnelcake_core::retry::SendResult::Status { code: 200, retry_after_ms: None };
-                        t.complete(out.id, ok, now, 0.0);
-                    }
-                }
+                deliver_when_full(&mut t, now);
                 black_box(t.track("add_to_cart", p, &ctx, now, &mut rng))
             },
             BatchSize::SmallInput,
@@ -67,12 +70,7 @@ fn benches(c: &mut Criterion) {
         let mut now = 1_732_270_000_000;
         b.iter(|| {
             now += 10;
-            if t.pending() > 400 {
-                while let Some(out) = t.take_batch(now, true) {
-                    let ok = funnelcake_core::retry::SendResult::Status { code: 200, retry_after_ms: None };
-                    t.complete(out.id, ok, now, 0.0);
-                }
-            }
+            deliver_when_full(&mut t, now);
             black_box(t.track("page_view", Vec::new(), &ctx, now, &mut rng))
         })
     });

@@ -56,7 +56,7 @@ pub async fn get_experiment(
     let w = weights(&q)?;
     let mut results = state.store.experiments(&site, r, Some(key), w).await?;
     let result = results.pop();
-    Ok(Json(json!({ "site": site, "from": r.from, "to": r.to, "experiment": result })))
+    Ok(ranged(&site, r, "experiment", json!(result)))
 }
 
 /// `GET /v1/sites/{site}/experiments?from&to`: results of every experiment seen in the range.
@@ -68,7 +68,14 @@ pub async fn get_experiments(
 ) -> Result<Json<JsonValue>, ApiError> {
     let r = admit(&state, &headers, &q)?;
     let results = state.store.experiments(&site, r, None, None).await?;
-    Ok(Json(json!({ "site": site, "from": r.from, "to": r.to, "experiments": results })))
+    Ok(ranged(&site, r, "experiments", json!(results)))
+}
+
+/// The answer of a ranged read: `{site, from, to, <key>: value}`.
+fn ranged(site: &str, r: Range, key: &str, value: JsonValue) -> Json<JsonValue> {
+    let mut body = json!({ "site": site, "from": r.from, "to": r.to });
+    body[key] = value;
+    Json(body)
 }
 
 /// Checks the Bearer token (or `?token=`), unless the collector runs with `--dev`.
@@ -143,7 +150,7 @@ pub async fn get_metrics(
 ) -> Result<Json<JsonValue>, ApiError> {
     let r = admit(&state, &headers, &q)?;
     let kpis = state.store.kpis(&site, r).await?;
-    Ok(Json(json!({ "site": site, "from": r.from, "to": r.to, "kpis": kpis })))
+    Ok(ranged(&site, r, "kpis", json!(kpis)))
 }
 
 /// `GET /v1/sites/{site}/funnel?from&to&steps&variant`: closed and open counts per step.
@@ -156,7 +163,7 @@ pub async fn get_funnel(
     let r = admit(&state, &headers, &q)?;
     let fq = funnel_query(&q)?;
     let funnel = state.store.funnel(&site, r, fq).await?;
-    Ok(Json(json!({ "site": site, "from": r.from, "to": r.to, "funnel": funnel })))
+    Ok(ranged(&site, r, "funnel", json!(funnel)))
 }
 
 /// `GET /v1/sites/{site}/live`: Server-Sent Events, one `live` event per second with active

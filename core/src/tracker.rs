@@ -300,7 +300,7 @@ impl Tracker {
     /// `strict` under a privacy signal) nothing is queued: the event is counted as
     /// `consent_denied` (the page's own metrics still see it; nothing leaves the page).
     fn enqueue(&mut self, event: Event) {
-        if self.cfg.consent == Consent::Denied || (self.privacy_signal && self.cfg.privacy == Privacy::Strict) {
+        if self.cfg.consent == Consent::Denied || self.strict_signal() {
             self.count_drop(DropReason::ConsentDenied, 1);
             return;
         }
@@ -414,6 +414,11 @@ impl Tracker {
         }
     }
 
+    /// A privacy signal is on and `privacy` is `strict`: nothing may leave the page.
+    fn strict_signal(&self) -> bool {
+        self.privacy_signal && self.cfg.privacy == Privacy::Strict
+    }
+
     /// A privacy signal is on and honoured (`privacy` is not `ignore`): no user id is sent and
     /// nothing is persisted; ids live in memory for this page only.
     pub fn anonymous_only(&self) -> bool {
@@ -434,7 +439,7 @@ impl Tracker {
     /// Events may leave the page: consent is granted and privacy is not `strict` under a
     /// privacy signal.
     pub fn may_send(&self) -> bool {
-        self.cfg.consent == Consent::Granted && !(self.privacy_signal && self.cfg.privacy == Privacy::Strict)
+        self.cfg.consent == Consent::Granted && !self.strict_signal()
     }
 
     /// State and queue may be written to storage: consent is granted and no honoured privacy
