@@ -228,7 +228,8 @@ export interface Funnelcake {
   metrics(): Metrics | null;
   /** Calls `cb` after every recorded or dropped event. Returns an unsubscribe function. */
   on(event: 'metrics', cb: (metrics: Metrics) => void): () => void;
-  /** Resolves with the number of events still pending once the send finishes. Never rejects. */
+  /** Sends everything queued (after any batch in flight). Resolves with the number still
+   *  pending: 0 once the collector has acknowledged all, more if a send failed. Never rejects. */
   flush(): Promise<number>;
   /** True once the wasm is loaded (false/undefined on the pre-load stub). */
   ready?: boolean;

@@ -37,6 +37,8 @@ struct Sdk {
     _lifecycle: Option<Listeners>,
     /// A [`commit`] is scheduled: state and queue changed since they were last written.
     commit_pending: bool,
+    /// [`flush`] calls waiting for a batch sent by someone else (the timer) to land.
+    flush_waiters: Vec<js_sys::Function>,
 }
 
 thread_local! {
@@ -104,7 +106,7 @@ fn adopt_orphans() {
         })
         .is_some();
         if adopted {
-            pump(false);
+            pump();
         }
         adopted
     };
@@ -174,6 +176,7 @@ pub fn init(config: JsValue) -> bool {
         outbox: Outbox::new(tab),
         _lifecycle: None,
         commit_pending: false,
+        flush_waiters: Vec::new(),
     };
     let ok = SDK.with(|cell| match cell.try_borrow_mut() {
         Ok(mut slot) => {
@@ -215,7 +218,7 @@ fn on_lifecycle(change: Change) {
                 sdk.persist_queue(false);
             });
             adopt_orphans();
-            pump(false);
+            pump();
         }
         Change::Hidden => {
             // The page may be going away: everything unsent leaves by beacon now, and the queue
@@ -293,7 +296,7 @@ fn commit() {
             sdk.persist();
         }
     });
-    pump(false);
+    pump();
 }
 
 /// Records one event.
@@ -438,7 +441,7 @@ pub fn reset() {
         sdk.persist();
     });
     notify_listeners();
-    pump(false);
+    pump();
 }
 
 /// `metrics()`: the current session's metrics snapshot (see METRICS.md); `null` before `init`.
@@ -475,32 +478,41 @@ pub fn on(event: JsValue, cb: JsValue) -> JsValue {
     .into_js_value()
 }
 
-/// Takes the next batch (a due one, or any when `force`) and sends it; once the outcome is
-/// applied, `then(delivered)` runs. `false` when there was nothing to send (`then` never runs).
-fn send_next(force: bool, then: impl FnOnce(bool) + 'static) -> bool {
+/// Takes the next batch (a due one, or any when `force`) and sends it. `false` when there was
+/// nothing to send. When it lands: the outcome is applied, [`pump`] sends what is due next, and
+/// the [`flush`] calls waiting for it carry on (or report what is left if it failed).
+fn send_next(force: bool) -> bool {
     let now = env::now_ms();
     let next = with_sdk(|sdk| (sdk.tracker.take_batch(now, force), sdk.tracker.config().endpoint.clone()));
     let Some((Some(out), endpoint)) = next else { return false };
     transport::post(&endpoint, &out.body, move |result| {
         let jitter = js_sys::Math::random();
-        with_sdk(|sdk| {
+        let waiters = with_sdk(|sdk| {
             sdk.tracker.complete(out.id, result, env::now_ms(), jitter);
-            sdk.persist_queue(false);
+            std::mem::take(&mut sdk.flush_waiters)
         });
-        then(result.is_success());
-    });
-    true
-}
-
-/// Sends a batch if one is due (or `force`), then re-arms the timer for the next due time.
-fn pump(force: bool) {
-    send_next(force, |delivered| {
+        let delivered = result.is_success();
         // The collector is reachable: a good moment to take over queues of closed tabs.
         if delivered {
             adopt_orphans();
         }
-        pump(false);
+        pump();
+        for w in waiters.unwrap_or_default() {
+            if delivered {
+                flush_step(w);
+            } else {
+                // Failed for now: the retry schedule takes over.
+                resolve_pending(&w);
+            }
+        }
     });
+    true
+}
+
+/// Sends a batch if one is due, writes the queue if it changed, and re-arms the timer for the
+/// next due time.
+fn pump() {
+    send_next(false);
     with_sdk(|sdk| sdk.persist_queue(false));
     arm_timer();
 }
@@ -514,8 +526,9 @@ fn arm_timer() {
     });
 }
 
-/// Sends everything queued now. The promise resolves with the number of events still
-/// pending afterwards (0 when all were delivered); it never rejects.
+/// Sends everything queued now, batch after batch, after any batch already in flight. The
+/// promise resolves with the number of events still pending afterwards (0 when all were
+/// delivered; more when a send failed and the retry schedule took over); it never rejects.
 #[wasm_bindgen]
 pub fn flush() -> js_sys::Promise {
     js_sys::Promise::new(&mut |resolve, _reject| flush_step(resolve))
@@ -528,18 +541,16 @@ fn resolve_pending(resolve: &js_sys::Function) {
     let _ = resolve.call1(&JsValue::NULL, &JsValue::from_f64(pending as f64));
 }
 
-/// One step of [`flush`]: sends the next batch, or resolves with the number still pending.
+/// One step of [`flush`]: sends the next batch and waits for it to land (or for the batch
+/// already in flight), or resolves with the number still pending when nothing is left to send.
 fn flush_step(resolve: js_sys::Function) {
-    let next = resolve.clone();
-    let sent = send_next(true, move |delivered| {
-        if delivered {
-            flush_step(next);
-        } else {
-            // Failed for now: the retry schedule takes over; report what is left.
-            resolve_pending(&next);
-        }
+    // Listed before sending: a send can land at once (a page whose promises have no `then`).
+    let busy = with_sdk(|sdk| {
+        sdk.flush_waiters.push(resolve.clone());
+        sdk.tracker.sending()
     });
-    if !sent {
+    if busy != Some(true) && !send_next(true) {
+        with_sdk(|sdk| sdk.flush_waiters.pop());
         resolve_pending(&resolve);
     }
 }

@@ -3,18 +3,19 @@
 //! Each page load is a tab with a random id. It keeps its unsent events in localStorage under
 //! `fc:v1:<site>:q:<tab>` as `<last write ms>|<queue JSON>`, and holds the Web Lock
 //! `fc:v1:<site>:tab:<tab>` for as long as it lives (the browser releases it when the page
-//! goes away, however it goes). A queue whose tab's lock is free belongs to a page that is gone
-//! (closed, reloaded, crashed): another page of the site takes that lock with `ifAvailable`,
-//! which at most one page can win, moves the events into its own queue and deletes the key, so
-//! every event is sent by exactly one tab. A tab writes its key only once it holds its own lock,
-//! so a page that is still starting is never mistaken for a dead one.
+//! goes away, however it goes). Other pages of the site that see the queue ask for that lock and
+//! wait: the browser grants it only once the tab is gone (closed, reloaded, crashed), to one page
+//! at a time. The first moves the events into its own queue and deletes the key, so every event
+//! is sent by exactly one tab; a tab that closes while another is open is taken over at once,
+//! not at the next page load. A tab writes its key only once it holds its own lock, so a page
+//! that is still starting is never mistaken for a dead one.
 //! <https://developer.mozilla.org/en-US/docs/Web/API/Web_Locks_API>
 //!
 //! Without Web Locks (older browsers), a queue not written for [`STALE_MS`] is taken over;
 //! should its tab still be alive, both may send the same events and the collector's dedupe by
 //! event id keeps one.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -40,15 +41,16 @@ fn locks() -> Option<JsValue> {
     js_sys::Reflect::get(&nav, &JsValue::from_str("locks")).ok().filter(|l| l.is_object())
 }
 
-/// `navigator.locks.request(name, [options], callback)`; `false` if the call threw.
-fn request_lock(locks: &JsValue, name: &str, options: Option<&js_sys::Object>, cb: &JsValue) -> bool {
+thread_local! {
+    /// Tabs whose lock this page is waiting for (one request per tab).
+    static WAITING: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `navigator.locks.request(name, callback)`; `false` if the call threw.
+fn request_lock(locks: &JsValue, name: &str, cb: &JsValue) -> bool {
     let Ok(request) = js_sys::Reflect::get(locks, &JsValue::from_str("request")) else { return false };
     let Some(request) = request.dyn_ref::<js_sys::Function>() else { return false };
-    let result = match options {
-        Some(o) => request.call3(locks, &JsValue::from_str(name), o, cb),
-        None => request.call2(locks, &JsValue::from_str(name), cb),
-    };
-    match result {
+    match request.call2(locks, &JsValue::from_str(name), cb) {
         // The returned promise rejects if the lock request is aborted; swallow it.
         Ok(p) => {
             if let Some(p) = p.dyn_ref::<js_sys::Promise>() {
@@ -105,7 +107,7 @@ impl Outbox {
             // Never settles: the lock is held until the page goes away.
             js_sys::Promise::new(&mut |_, _| {}).into()
         });
-        if !request_lock(&locks, &Self::lock_name(site, &self.tab), None, &cb) {
+        if !request_lock(&locks, &Self::lock_name(site, &self.tab), &cb) {
             self.owned.set(true);
         }
     }
@@ -126,10 +128,11 @@ impl Outbox {
         store.set(&self.name, &value);
     }
 
-    /// Looks for queues of other tabs and hands each abandoned one, at most once across all
-    /// tabs, to `adopt` (with the queue JSON), which must persist the events in this tab's
-    /// queue and return `true`; only then is the old key removed. Call it without the SDK
-    /// borrowed: without Web Locks `adopt` runs synchronously.
+    /// Looks for queues of other tabs and hands each, once its tab is gone and at most once
+    /// across all tabs, to `adopt` (with the queue JSON), which must persist the events in this
+    /// tab's queue and return `true`; only then is the old key removed. With Web Locks this
+    /// waits for each live tab's lock (one request per tab). Call it without the SDK borrowed:
+    /// without Web Locks `adopt` runs synchronously.
     pub fn adopt_orphans(own_tab: &str, site: &str, now: i64, adopt: impl Fn(String) -> bool + Clone + 'static) {
         let store = Store::new(site, true);
         let mut own = String::from(QUEUE_PREFIX);
@@ -156,15 +159,19 @@ impl Outbox {
             };
             match &locks {
                 Some(l) => {
-                    let options = js_sys::Object::new();
-                    let _ = js_sys::Reflect::set(&options, &JsValue::from_str("ifAvailable"), &JsValue::TRUE);
-                    let cb = Closure::once_into_js(move |lock: JsValue| {
-                        // `null`: the tab is alive and holds its lock.
-                        if !lock.is_null() {
-                            take();
-                        }
+                    if WAITING.with_borrow(|w| w.contains(&tab)) {
+                        continue;
+                    }
+                    let lock = Self::lock_name(site, &tab);
+                    WAITING.with_borrow_mut(|w| w.push(tab.clone()));
+                    // Granted once the tab is gone (at once if it already is).
+                    let cb = Closure::once_into_js(move |_lock: JsValue| {
+                        WAITING.with_borrow_mut(|w| w.retain(|t| *t != tab));
+                        take();
                     });
-                    request_lock(l, &Self::lock_name(site, &tab), Some(&options), &cb);
+                    if !request_lock(l, &lock, &cb) {
+                        WAITING.with_borrow_mut(Vec::pop);
+                    }
                 }
                 None => {
                     let written = store

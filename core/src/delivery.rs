@@ -38,6 +38,12 @@ impl Tracker {
         self.queue.len()
     }
 
+    /// `true` while a batch from [`Tracker::take_batch`] awaits its [`Tracker::complete`]
+    /// (one at a time: the next batch is taken only after it lands).
+    pub fn sending(&self) -> bool {
+        self.in_flight.is_some()
+    }
+
     /// The queue (for inspection and tests).
     pub fn queue(&self) -> &EventQueue {
         &self.queue

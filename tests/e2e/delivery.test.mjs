@@ -25,6 +25,7 @@ const QUOTA_FILL = `
 const PAGES = {
   '/t/plain.html': sdkPage(),
   '/t/slow.html': sdkPage({ 'flush-at': 500, 'flush-interval-ms': 60000 }),
+  '/t/eager.html': sdkPage({ 'flush-at': 5 }),
   '/t/quota.html': sdkPage({ 'max-queue-bytes': 20000, 'flush-at': 500 }),
 };
 
@@ -104,6 +105,28 @@ test('unload: 50 events then immediate navigation away, no flush()', async () =>
   await context.close();
 });
 
+test('flush() called while the timer\'s batch is in flight waits for it, then sends the rest', async () => {
+  const context = await browser.newContext();
+  const { page, errors } = await open(context, '/t/eager.html');
+  proxy.setMode('slow');
+  const marks = range('flush', 40);
+  const posted = proxy.posts.length;
+  await trackMarks(page, marks.slice(0, 20));
+  // flushAt is 5: the commit after that burst sends a batch, which the proxy holds 400 ms.
+  await waitFor(() => proxy.posts.length > posted, 5000, 'the timer\'s batch');
+  const left = await page.evaluate(async (marks) => {
+    const fc = window.funnelcake;
+    marks.forEach((mark) => fc.track('custom_event', { mark }));
+    return fc.flush();
+  }, marks.slice(20));
+  assert.equal(left, 0, 'flush() resolves once nothing is pending');
+  // Resolved means acknowledged: every event is stored already, without waiting.
+  const counts = await storedMarkers(proxy.url, 'delivery');
+  assert.deepEqual(marks.filter((m) => counts.get(m) !== 1), []);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('outage: the collector answers 503 for 5 s, then recovers', async () => {
   const context = await browser.newContext();
   const { page } = await open(context, '/t/plain.html');
@@ -147,6 +170,31 @@ test('tabs: two tabs track at once, one is closed mid-way with its sends failing
   proxy.setMode('pass');
   await trackMarks(b.page, marksB.slice(30));
   await expectExactlyOnce(assert, proxy.url, 'delivery', [...marksA, ...marksB], 60000);
+  assert.deepEqual(b.errors, []);
+  await context.close();
+});
+
+test('tabs: a tab closed while another stays open is taken over at once, not at its next send', async () => {
+  const context = await browser.newContext();
+  const a = await open(context, '/t/plain.html');
+  proxy.setMode('drop');
+  const marks = range('closing', 30);
+  await trackMarks(a.page, marks);
+  const queues = (page) => page.evaluate(() => Object.keys(localStorage).filter((k) => k.includes(':q:'))
+    .map((k) => [k, (localStorage.getItem(k).match(/closing-\d+/g) || []).length]));
+  // A's send failed; its queue is persisted under its own key.
+  await waitFor(async () => (await queues(a.page)).some(([, n]) => n === 30), 5000, 'A\'s persisted queue');
+  const [keyA] = (await queues(a.page)).find(([, n]) => n === 30);
+  // B opens while A is alive: it cannot take A's queue yet, and (with every send failing) it has
+  // no successful delivery that would make it look again.
+  const b = await open(context, '/t/plain.html');
+  await a.page.close();
+  await waitFor(async () => {
+    const q = await queues(b.page);
+    return !q.some(([k]) => k === keyA) && q.some(([, n]) => n === 30);
+  }, 5000, 'B to hold A\'s events under its own key');
+  proxy.setMode('pass');
+  await expectExactlyOnce(assert, proxy.url, 'delivery', marks, 30000);
   assert.deepEqual(b.errors, []);
   await context.close();
 });

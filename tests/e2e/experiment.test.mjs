@@ -22,7 +22,7 @@ test('visitors split close to the weights, results match the page, a skewed spli
   await page.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true);
   const seen = await page.evaluate(async (visitors) => {
     const fc = window.funnelcake;
-    const seen = { n: [0, 0], orders: [0, 0], revenue: [0, 0], sticky: true, skewed: [0, 0] };
+    const seen = { n: [0, 0], orders: [0, 0], revenue: [0, 0], sticky: true, skewed: [0, 0], left: [] };
     for (let i = 0; i < visitors; i++) {
       fc.reset(); // a new visitor: new anonymous id, new session
       const opts = { variations: ['Checkout', 'Buy now'] };
@@ -38,15 +38,17 @@ test('visitors split close to the weights, results match the page, a skewed spli
         seen.orders[r.variation]++;
         seen.revenue[r.variation] += value * 100;
       }
-      if (i % 50 === 49) await fc.flush();
+      // flush() resolves with what is still pending: nothing, once the collector has it all.
+      if (i % 50 === 49) seen.left.push(await fc.flush());
     }
     fc.reset(); // ends the last visitor's session (its final summary)
-    await fc.flush();
+    seen.left.push(await fc.flush());
     return seen;
   }, VISITORS);
   assert.deepEqual(errors, []);
   assert.ok(seen.sticky, 'the same visitor always gets the same variation');
   assert.equal(seen.n[0] + seen.n[1], VISITORS);
+  assert.deepEqual(seen.left, [0, 0, 0, 0, 0, 0, 0], 'every flush() delivered everything');
 
   let e;
   await waitFor(async () => {

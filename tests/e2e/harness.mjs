@@ -85,8 +85,8 @@ export async function waitFor(fn, ms = 15000, what = 'condition') {
 /**
  * A fault-injecting proxy in front of the collector, on its own port: pages are loaded through
  * it (so the SDK's relative endpoint reaches it). `setMode` changes what `POST /v1/batch` gets:
- * 'pass' (forwarded), '503' (with Retry-After: 1), '400', or 'drop' (the connection is destroyed:
- * a network error for fetch and a lost beacon). Extra pages can be served from memory.
+ * 'pass' (forwarded), 'slow' (forwarded after 400 ms), '503' (with Retry-After: 1), '400', or
+ * 'drop' (the connection is destroyed: a network error for fetch and a lost beacon). Extra pages can be served from memory.
  */
 export async function startProxy(target, pages = {}) {
   const http = await import('node:http');
@@ -105,6 +105,7 @@ export async function startProxy(target, pages = {}) {
     if (req.method === 'POST' && path === '/v1/batch') {
       posts.push({ mode, body: body.toString() });
       if (mode === 'drop') { req.socket.destroy(); return; }
+      if (mode === 'slow') await new Promise((r) => setTimeout(r, 400));
       if (mode === '503' || mode === '400') {
         const headers = { 'content-type': 'application/json' };
         if (mode === '503') headers['retry-after'] = '1';
