@@ -1,9 +1,9 @@
 // ES module entry (package.json "exports"): `import { init, track } from 'funnelcake'`.
-// Built as dist/funnelcake/funnelcake.mjs: js/snippet.js + js/capture.js + js/loader.js + this
-// file, one module. Every export calls window.funnelcake: the queueing stub until the wasm is
-// ready, the real API after; the first call starts loading the wasm beside this file.
-/* global fcLoader */
-import initWasm, * as glue from './funnelcake.glue.js';
+// Built as dist/funnelcake/funnelcake.mjs: the wasm-bindgen glue + js/snippet.js +
+// js/capture.js + js/loader.js + this file, one module. Every export calls window.funnelcake:
+// the queueing stub until the wasm is ready, the real API after; the first call starts loading
+// the wasm beside this file.
+/* global fcLoader, wasm_bindgen */
 
 /** Marks this build as the module entry (hoisted: the loader checks it instead of booting). */
 function fcEsm() {}
@@ -15,7 +15,8 @@ function api() {
   if (!started && typeof WebAssembly === 'object') {
     started = true;
     fcLoader.attach(window, document, function () {
-      return initWasm({ module_or_path: new URL('./funnelcake.wasm', import.meta.url) }).then(function () { return glue; });
+      var glue = wasm_bindgen;
+      return glue({ module_or_path: new URL('./funnelcake.wasm', import.meta.url) }).then(function () { return glue; });
     }, {});
   }
   return fcLoader.installStub(window, document);

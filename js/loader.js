@@ -4,7 +4,7 @@
 // window.funnelcake. Works as a classic `<script async>` (one-tag embed, configured by data-*
 // attributes) and after the inline snippet. If WebAssembly is missing or the wasm cannot load,
 // the stub stays in place: calls are accepted and ignored, nothing throws into the page.
-/* global fcEsm */
+/* global fcEsm, wasm_bindgen */
 var fcLoader = (function (root, factory) {
   var api = factory();
   if (typeof module === 'object' && module.exports) {
@@ -201,12 +201,10 @@ var fcLoader = (function (root, factory) {
     var base = script.src.replace(/[^/]*([?#].*)?$/, '');
     var scriptConfig = configFromScript(script);
     attach(w, d, function () {
-      // The wasm download starts now, alongside the glue's (the glue compiles it as it streams).
-      var wasm = fetch(base + 'funnelcake.wasm');
-      wasm.catch(function () { /* a failed download is reported where it is awaited */ });
-      return import(base + 'funnelcake.glue.js').then(function (sdk) {
-        return sdk.default({ module_or_path: wasm }).then(function () { return sdk; });
-      });
+      // The wasm-bindgen glue is part of this file (scripts/build.sh), so the wasm is the only
+      // other request; it is compiled as it streams in.
+      var glue = wasm_bindgen;
+      return glue({ module_or_path: fetch(base + 'funnelcake.wasm') }).then(function () { return glue; });
     }, scriptConfig);
   }
 

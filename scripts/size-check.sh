@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prints the bytes of everything a page loads for the SDK (loader + glue + wasm), raw, gzip -9
+# Prints the bytes of everything a page loads for the SDK (one script + the wasm), raw, gzip -9
 # and brotli where available, and fails when the gzip -9 total exceeds size-budget.json.
 # The budget only ratchets down: lower it in the same commit that makes the SDK smaller.
 source "$(dirname "$0")/env.sh"
@@ -9,7 +9,7 @@ budget=$(sed -n 's/.*"gzip_total_bytes": *\([0-9]*\).*/\1/p' size-budget.json)
 total_raw=0
 total_gz=0
 printf '%-22s %10s %10s\n' file raw "gzip -9"
-for f in funnelcake.js funnelcake.glue.js funnelcake.wasm; do
+for f in funnelcake.js funnelcake.wasm; do
   [ -f "$dir/$f" ] || { echo "size-check: $dir/$f missing; run scripts/build.sh" >&2; exit 1; }
   raw=$(wc -c <"$dir/$f")
   gz=$(gzip -9 -c "$dir/$f" | wc -c)

@@ -555,8 +555,9 @@ fn flush_step(resolve: js_sys::Function) {
     }
 }
 
-/// The SDK's ids for debugging and tests: `{anonymousId, sessionId, pending, persistent}`;
-/// `null` before `init`.
+/// The SDK's ids and state for debugging and tests: `{anonymousId, sessionId, pending,
+/// persistent, memoryBytes}` (`memoryBytes`: the wasm linear memory's size); `null` before
+/// `init`.
 #[wasm_bindgen(js_name = debugState)]
 pub fn debug_state() -> JsValue {
     with_sdk(|sdk| {
@@ -567,7 +568,13 @@ pub fn debug_state() -> JsValue {
         funnelcake_core::json::write_str(&mut out, st.session.as_ref().map_or("", |s| s.id.as_str()));
         out.push_str(",\"pending\":");
         funnelcake_core::json::write_int(&mut out, sdk.tracker.pending() as i64);
-        out.push_str(if sdk.store.is_persistent() { ",\"persistent\":true}" } else { ",\"persistent\":false}" });
+        out.push_str(if sdk.store.is_persistent() { ",\"persistent\":true" } else { ",\"persistent\":false" });
+        out.push_str(",\"memoryBytes\":");
+        #[cfg(target_arch = "wasm32")]
+        funnelcake_core::json::write_int(&mut out, (core::arch::wasm32::memory_size(0) * 65_536) as i64);
+        #[cfg(not(target_arch = "wasm32"))]
+        out.push('0');
+        out.push('}');
         js_sys::JSON::parse(&out).unwrap_or(JsValue::NULL)
     })
     .unwrap_or(JsValue::NULL)

@@ -80,6 +80,8 @@ async fn init_track_and_state_survive_in_local_storage() {
     let sid = get(&state, "sessionId").as_string().unwrap();
     let aid = get(&state, "anonymousId").as_string().unwrap();
     assert!(funnelcake_core::wire::is_event_id(&sid) && funnelcake_core::wire::is_event_id(&aid));
+    let memory = get(&state, "memoryBytes").as_f64().unwrap();
+    assert!(memory >= 65_536.0 && memory % 65_536.0 == 0.0, "whole wasm pages: {memory}");
     let stored = local_storage().get_item("fc:v1:web-test-4:state").unwrap().unwrap();
     assert!(stored.contains(&aid) && stored.contains(&sid), "{stored}");
 

@@ -21,7 +21,7 @@ import { ROOT, startCollector, launchBrowser } from '../../tests/e2e/harness.mjs
 const CALLS = 10000;
 const READY_RUNS = 15;
 const write = process.argv.includes('--write');
-const SDK_FILES = ['funnelcake.js', 'funnelcake.glue.js', 'funnelcake.wasm'];
+const SDK_FILES = ['funnelcake.js', 'funnelcake.wasm'];
 const SNIPPET = readFileSync(join(ROOT, 'dist', 'funnelcake', 'snippet.min.js'), 'utf8');
 
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -165,10 +165,9 @@ async function callCosts(browser, base, server) {
   const track = await run('track');
   const pageViews = await run('page');
   await page.evaluate(() => window.funnelcake.flush());
-  const memory = await page.evaluate(async () => {
-    const glue = await import('/funnelcake/funnelcake.glue.js');
-    const wasm = await glue.default(); // already initialised: returns the instance's exports
-    return { wasm: wasm.memory.buffer.byteLength, pending: window.funnelcake.debugState().pending };
+  const memory = await page.evaluate(() => {
+    const st = window.funnelcake.debugState();
+    return { wasm: st.memoryBytes, pending: st.pending };
   });
   const heap = await cdp.send('Runtime.getHeapUsage');
   await context.close();
