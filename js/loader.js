@@ -102,35 +102,77 @@ var fcLoader = (function (root, factory) {
   // Releases an SPA page view held by js/capture.js, so it is recorded before what follows it.
   var releasePageView = function () {};
 
+  // The page's origin and host, fixed for its lifetime (read once: location getters are slow).
+  var origin, host;
+
   /**
    * The call's page context as JSON text: the one the stub captured, or the page now, plus the
-   * host (fixed for the page). Read here rather than from the wasm: DOM reads across the wasm
-   * boundary cost more than the whole JSON text.
+   * host. Read here rather than from the wasm: DOM reads across the wasm boundary cost more than
+   * the whole JSON text. The path and query come from one `location.href` read.
    */
   function here(ctx) {
     if (typeof location === 'undefined') return ctx && JSON.stringify(ctx); // node tests
-    var c = ctx || { ts: Date.now(), url: location.pathname + location.search, ref: document.referrer, title: document.title };
-    c.host = location.host;
-    return JSON.stringify(c);
+    if (host === undefined) { host = location.host; origin = location.origin; }
+    if (!ctx) {
+      var href = location.href, cut = href.indexOf('#');
+      ctx = {
+        ts: Date.now(),
+        url: origin !== 'null' && href.indexOf(origin + '/') === 0
+          ? href.slice(origin.length, cut < 0 ? href.length : cut) : location.pathname + location.search,
+        ref: document.referrer, title: document.title
+      };
+    }
+    ctx.host = host;
+    return JSON.stringify(ctx);
   }
 
-  /** Calls the wasm export behind a recording method, with the captured context (if any). */
-  function record(sdk, m, a, ctx) {
+  // Recording calls on the loaded SDK only capture their arguments (as JSON text) and the page
+  // context; the wasm records them in one task per burst. Whatever reads or changes state
+  // (init, reset, consent, experiment, metrics, debugState, flush, page hide) drains them first,
+  // so order, timestamps and results are as if each call had run at once.
+  var pending = [], ticking = false, draining = false;
+
+  function drain() {
+    if (draining) return; // a listener calling back in: the loop below gets to its calls
+    draining = true;
+    for (var i = 0; i < pending.length; i++) {
+      var c = pending[i];
+      try { c[0][c[1]](c[2], c[3], c[4]); } catch (e) { /* a bad call is dropped, the rest still run */ }
+    }
+    pending.length = 0;
+    draining = false;
+  }
+
+  function tick() {
+    ticking = false;
+    drain();
+  }
+
+  /** Calls the wasm export behind a recording method, with the captured context (if any); with
+   * `later`, queues the call for the next drain instead. */
+  function record(sdk, m, a, ctx, later) {
     releasePageView();
-    ctx = here(ctx);
-    if (m === 'track' || m === 'identify') return sdk[m](a[0], json(a[1]), ctx);
-    if (m === 'consent') return sdk.consent(a[0]);
+    if (m === 'consent') { drain(); return sdk.consent(a[0]); }
     if (m === 'experiment') {
-      var r = experimentResult(a[1], sdk.experiment(a[0], json(a[1]), ctx));
+      drain();
+      var r = experimentResult(a[1], sdk.experiment(a[0], json(a[1]), here(ctx)));
       try {
         if (a[1] && typeof a[1].onAssign === 'function') a[1].onAssign(r);
       } catch (e) { /* the page's callback failing must not change the result */ }
       return r;
     }
-    var props = a[0];
-    if (m === 'search' && typeof props === 'string') props = { search_term: props };
-    if (m === 'checkoutStep') props = Object.assign({}, a[1], { step: a[0] });
-    return sdk.track(EVENTS[m], json(props), ctx);
+    var f = m, first = a[0], props = a[1];
+    if (m !== 'track' && m !== 'identify') {
+      f = 'track'; first = EVENTS[m]; props = a[0];
+      if (m === 'search' && typeof props === 'string') props = { search_term: props };
+      if (m === 'checkoutStep') props = Object.assign({}, a[1], { step: a[0] });
+    }
+    var call = [sdk, f, first, json(props), here(ctx)];
+    if (!later) return sdk[f](call[2], call[3], call[4]);
+    pending.push(call);
+    // Bounded: a page that never yields gets its calls recorded in chunks.
+    if (pending.length >= 100) drain(); // (inside a drain, its loop gets to this call)
+    else if (!ticking && typeof setTimeout === 'function') { ticking = true; setTimeout(tick, 0); }
   }
 
   /**
@@ -139,11 +181,11 @@ var fcLoader = (function (root, factory) {
    */
   var capturing = []; // windows whose capture has started
   function initSdk(sdk, cfg, w, d) {
-    var ok = sdk.init(json(cfg));
+    var ok = sdk.init(json(cfg), here());
     if (ok && w && capturing.indexOf(w) < 0) {
       capturing.push(w);
       releasePageView = capture.start(w, d, cfg || {}, function (m, a, ctx) {
-        try { record(sdk, m, a, ctx); } catch (e) { /* a bad entry is dropped */ }
+        try { record(sdk, m, a, ctx, true); } catch (e) { /* a bad entry is dropped */ }
       });
     }
     return ok;
@@ -152,19 +194,25 @@ var fcLoader = (function (root, factory) {
   /** The real API over the wasm module's exports. */
   function realApi(sdk, w, d) {
     var api = {
-      init: safe(function (cfg) { return initSdk(sdk, cfg, w, d); }, false),
+      init: safe(function (cfg) { drain(); return initSdk(sdk, cfg, w, d); }, false),
       on: safe(function (event, cb) { return sdk.on(event, cb); }, function () {}),
       flush: function () {
-        try { return sdk.flush(); } catch (e) { return Promise.resolve(0); }
+        try { drain(); return sdk.flush(); } catch (e) { return Promise.resolve(0); }
       },
       ready: true
     };
     ['reset', 'metrics', 'debugState'].forEach(function (m) {
-      api[m] = safe(function () { return sdk[m](); }, null);
+      api[m] = safe(function () { drain(); return sdk[m](); }, null);
     });
     RECORDING.forEach(function (m) {
-      api[m] = safe(function () { return record(sdk, m, arguments, undefined); });
+      api[m] = safe(function () { return record(sdk, m, arguments, undefined, true); });
     });
+    // Capture phase on window: heard before the SDK's own page-hide handling, which writes and
+    // beacons what has been recorded.
+    if (w && w.addEventListener) {
+      w.addEventListener('visibilitychange', drain, true);
+      w.addEventListener('pagehide', drain, true);
+    }
     var experiment = api.experiment;
     api.experiment = function (key, opts) { return experiment(key, opts) || experimentResult(opts, -1); };
     return api;

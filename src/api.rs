@@ -117,7 +117,7 @@ fn adopt_orphans() {
 /// Initialises the SDK. Returns `false` (and logs) when the config is unusable. Calling `init`
 /// again replaces the previous configuration.
 #[wasm_bindgen]
-pub fn init(config: JsValue) -> bool {
+pub fn init(config: JsValue, ctx: JsValue) -> bool {
     #[cfg(feature = "debug")]
     console_error_panic_hook::set_once();
     // A re-init replaces the SDK: first write what the current one has not written yet.
@@ -202,7 +202,7 @@ pub fn init(config: JsValue) -> bool {
         })
     });
     if auto {
-        record("page_view", Vec::new(), &JsValue::UNDEFINED);
+        record("page_view", Vec::new(), &ctx);
     }
     true
 }
@@ -242,11 +242,11 @@ fn on_lifecycle(change: Change) {
 }
 
 /// The call's time and page: `{ts, url, ref, title, host}` as JSON text from the loader (captured
-/// when the call was made, or read in JS just now: cheaper than reading the DOM from the wasm),
-/// else read now.
+/// when the call was made, or read in JS just now: cheaper than reading the DOM from the wasm);
+/// without it, now and an empty page.
 fn captured_context(ctx: &JsValue) -> (i64, PageContext) {
     let now = env::now_ms();
-    let Some(c) = json_arg(ctx).filter(|c| c.as_object().is_some()) else { return (now, env::page_context()) };
+    let Some(c) = json_arg(ctx).filter(|c| c.as_object().is_some()) else { return (now, PageContext::default()) };
     let text = |k: &str| c.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
     let ts = c.get("ts").and_then(Value::as_f64).filter(|t| t.is_finite() && *t > 0.0).map_or(now, |t| t as i64);
     let page = PageContext {
@@ -472,7 +472,7 @@ pub fn on(event: JsValue, cb: JsValue) -> JsValue {
     }) else {
         return noop().into();
     };
-    Closure::<dyn Fn()>::new(move || {
+    Closure::<dyn FnMut()>::new(move || {
         with_sdk(|sdk| sdk.listeners.retain(|(i, _)| *i != id));
     })
     .into_js_value()

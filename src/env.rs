@@ -1,7 +1,6 @@
-//! Clock, randomness and page context, read from the browser without ever panicking.
+//! Clock and randomness, read from the browser without ever panicking.
 
 use funnelcake_core::id::{Entropy, SplitMix64};
-use funnelcake_core::tracker::PageContext;
 
 /// Wall-clock time, epoch ms.
 pub fn now_ms() -> i64 {
@@ -46,23 +45,6 @@ impl Entropy for BrowserEntropy {
         let word = self.buf.get(self.used..).and_then(<[u8]>::first_chunk::<8>).copied().unwrap_or_default();
         self.used += 8;
         u64::from_le_bytes(word)
-    }
-}
-
-/// The page context now: path + query, referrer and title (empty strings become `None`).
-pub fn page_context() -> PageContext {
-    let Some(window) = web_sys::window() else { return PageContext::default() };
-    let loc = window.location();
-    let mut url = loc.pathname().unwrap_or_default();
-    url.push_str(&loc.search().unwrap_or_default());
-    let host = loc.host().unwrap_or_default();
-    let doc = window.document();
-    let non_empty = |s: String| if s.is_empty() { None } else { Some(s) };
-    PageContext {
-        url,
-        referrer: doc.as_ref().and_then(|d| non_empty(d.referrer())),
-        title: doc.as_ref().and_then(|d| non_empty(d.title())),
-        host,
     }
 }
 

@@ -14,6 +14,11 @@ fn get(obj: &JsValue, key: &str) -> JsValue {
     js_sys::Reflect::get(obj, &JsValue::from_str(key)).unwrap()
 }
 
+/// `init` as the loader calls it, without a captured page context.
+fn init(config: JsValue) -> bool {
+    api::init(config, JsValue::UNDEFINED)
+}
+
 /// Config as the loader sends it: JSON text. Nothing should leave the page in these tests: a
 /// very long interval and flushAt.
 fn config_with(site: &str, extra: &str) -> JsValue {
@@ -71,7 +76,7 @@ async fn next_task() {
 
 #[wasm_bindgen_test]
 async fn init_track_and_state_survive_in_local_storage() {
-    assert!(api::init(config("web-test-4")));
+    assert!(init(config("web-test-4")));
     api::track("Custom Thing".into(), JsValue::UNDEFINED, JsValue::UNDEFINED);
     next_task().await;
     let state = api::debug_state();
@@ -86,7 +91,7 @@ async fn init_track_and_state_survive_in_local_storage() {
     assert!(stored.contains(&aid) && stored.contains(&sid), "{stored}");
 
     // A second init (a reload) keeps the anonymous id and the still-active session.
-    assert!(api::init(config("web-test-4")));
+    assert!(init(config("web-test-4")));
     let again = api::debug_state();
     assert_eq!(get(&again, "anonymousId").as_string().unwrap(), aid);
     assert_eq!(get(&again, "sessionId").as_string().unwrap(), sid);
@@ -94,11 +99,11 @@ async fn init_track_and_state_survive_in_local_storage() {
 
 #[wasm_bindgen_test]
 fn bad_calls_never_throw_and_are_not_recorded() {
-    assert!(!api::init(JsValue::from_str("not an object")));
-    assert!(!api::init(js_sys::Object::new().into()), "not JSON text");
-    assert!(!api::init(js("[1]")), "not an object");
-    assert!(!api::init(js("{}")), "site is required");
-    assert!(api::init(config("web-test-5")));
+    assert!(!init(JsValue::from_str("not an object")));
+    assert!(!init(js_sys::Object::new().into()), "not JSON text");
+    assert!(!init(js("[1]")), "not an object");
+    assert!(!init(js("{}")), "site is required");
+    assert!(init(config("web-test-5")));
     let before = get(&api::debug_state(), "pending").as_f64().unwrap();
     api::track(JsValue::from_f64(42.0), JsValue::NULL, JsValue::UNDEFINED);
     api::track("".into(), JsValue::NULL, JsValue::UNDEFINED);
@@ -107,7 +112,7 @@ fn bad_calls_never_throw_and_are_not_recorded() {
 
 #[wasm_bindgen_test]
 fn odd_property_text_is_ignored_without_panicking() {
-    assert!(api::init(config("web-odd")));
+    assert!(init(config("web-odd")));
     let before = get(&api::debug_state(), "pending").as_f64().unwrap();
     // Not JSON, not an object, too deep, too long: the event is kept without properties.
     let deep = format!("{}1{}", "[".repeat(100), "]".repeat(100));
@@ -166,7 +171,7 @@ const U: JsValue = JsValue::UNDEFINED;
 
 #[wasm_bindgen_test]
 fn helpers_drive_the_funnel_and_metrics_reads_it_back() {
-    assert!(api::init(config("web-funnel")));
+    assert!(init(config("web-funnel")));
     let item = r#"{"item_id":"SKU-1","item_name":"Trail Runner","price":119,"currency":"USD"}"#;
     api::track("view_item".into(), js(item), U);
     api::track("add_to_cart".into(), js(item), U);
@@ -194,7 +199,7 @@ fn helpers_drive_the_funnel_and_metrics_reads_it_back() {
 
 #[wasm_bindgen_test]
 fn bad_input_is_counted_in_metrics_dropped() {
-    assert!(api::init(config("web-dropped")));
+    assert!(init(config("web-dropped")));
     api::track("add_to_cart".into(), js(r#"{"item_id":"A","quantity":-1}"#), U);
     api::track("add_to_cart".into(), js(r#"{"item_id":"A","quantity":"NaN"}"#), U);
     api::track("purchase".into(), js(r#"{"value":5}"#), U);
@@ -208,10 +213,10 @@ fn bad_input_is_counted_in_metrics_dropped() {
 
 #[wasm_bindgen_test]
 fn a_purchase_repeated_after_a_reload_is_dropped() {
-    assert!(api::init(config("web-dupe")));
+    assert!(init(config("web-dupe")));
     let order = r#"{"transaction_id":"R-1","value":10,"currency":"EUR"}"#;
     api::track("purchase".into(), js(order), U);
-    assert!(api::init(config("web-dupe")), "a reload re-initialises from localStorage");
+    assert!(init(config("web-dupe")), "a reload re-initialises from localStorage");
     api::track("purchase".into(), js(order), U);
     let m = api::metrics();
     assert_eq!(path(&m, "orderCount").as_f64(), Some(1.0));
@@ -225,7 +230,7 @@ fn on_metrics_fires_after_changes_and_unsubscribes() {
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
 
-    assert!(api::init(config("web-on")));
+    assert!(init(config("web-on")));
     let seen: Rc<RefCell<Vec<f64>>> = Rc::default();
     let sink = seen.clone();
     let cb = Closure::<dyn Fn(JsValue)>::new(move |snap: JsValue| {
@@ -247,7 +252,7 @@ fn on_metrics_fires_after_changes_and_unsubscribes() {
 
 #[wasm_bindgen_test]
 fn captured_context_from_the_preload_queue_is_used() {
-    assert!(api::init(config("web-ctx")));
+    assert!(init(config("web-ctx")));
     let ctx = js(r#"{"ts":1700000000000,"url":"/queued?x=1","ref":"https://www.bing.com/","title":"Queued"}"#);
     api::track("page_view".into(), U, ctx);
     let m = api::metrics();
@@ -256,7 +261,7 @@ fn captured_context_from_the_preload_queue_is_used() {
 
 #[wasm_bindgen_test]
 fn experiment_is_sticky_exposes_once_and_shows_in_metrics() {
-    assert!(api::init(config("web-exp")));
+    assert!(init(config("web-exp")));
     let opts = js(r#"{"variations":["Checkout","Buy now"]}"#);
     let first = api::experiment("btn".into(), opts.clone(), U);
     assert!(first == 0 || first == 1, "{first}");
@@ -276,7 +281,7 @@ fn experiment_is_sticky_exposes_once_and_shows_in_metrics() {
 
 #[wasm_bindgen_test]
 fn consent_pending_holds_events_in_memory_denied_clears_storage() {
-    assert!(api::init(config_with("web-consent", r#","consent":"pending""#)));
+    assert!(init(config_with("web-consent", r#","consent":"pending""#)));
     api::track("view_item".into(), js(r#"{"item_id":"A"}"#), U);
     let state = api::debug_state();
     assert_eq!(get(&state, "persistent").as_bool(), Some(false), "nothing written while pending");

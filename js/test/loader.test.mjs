@@ -137,7 +137,40 @@ test('every helper maps to a canonical event (or the Segment name the SDK maps)'
   const sdk = fakeSdk();
   const api = loader.realApi(sdk);
   for (const m of Object.keys(loader.EVENTS)) api[m]({});
+  api.debugState(); // records what is pending
   assert.deepEqual(sdk.calls.map((c) => c[1]), Object.values(loader.EVENTS));
+});
+
+test('recording calls return at once; the wasm records them in order in the next task, or sooner when state is read', async () => {
+  const sdk = fakeSdk();
+  sdk.metrics = () => ({ n: sdk.calls.length });
+  const listeners = {};
+  const w = { addEventListener: (type, fn, capture) => { listeners[type] = [fn, capture]; } };
+  const api = loader.realApi(sdk, w, {});
+  api.track('a', { n: 1 });
+  api.viewItem({ item_id: 'X' });
+  assert.deepEqual(sdk.calls, [], 'nothing crossed into the wasm during the calls');
+  assert.deepEqual(api.metrics(), { n: 2 }, 'metrics() sees every earlier call');
+  assert.deepEqual(sdk.calls.map((c) => c[1]), ['a', 'view_item']);
+  api.track('b', { big: 'x'.repeat(10) });
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(sdk.calls.map((c) => c[1]), ['a', 'view_item', 'b'], 'recorded by the next task');
+  api.track('c');
+  let hide = listeners.pagehide;
+  assert.ok(hide && hide[1] === true, 'page hide is heard in the capture phase');
+  hide[0]();
+  assert.deepEqual(sdk.calls.map((c) => c[1]), ['a', 'view_item', 'b', 'c'], 'recorded before the SDK handles page hide');
+  assert.ok(listeners.visibilitychange && listeners.visibilitychange[1] === true);
+  for (let i = 0; i < 250; i++) api.track('burst');
+  assert.ok(sdk.calls.length >= 4 + 200, 'a page that never yields gets its calls recorded in chunks');
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(sdk.calls.length, 4 + 250);
+  // A listener that tracks while the queue is being recorded keeps the page's order.
+  sdk.track = (name) => { sdk.calls.push(['track', name]); if (name === 'first') api.track('from-listener'); };
+  api.track('first');
+  api.track('second');
+  await api.flush();
+  assert.deepEqual(sdk.calls.slice(-3).map((c) => c[1]), ['first', 'second', 'from-listener']);
 });
 
 test('experiment(): control before ready; onAssign hears the real assignment on replay', () => {
