@@ -37,12 +37,13 @@ struct Sdk {
     _lifecycle: Option<Listeners>,
     /// A [`commit`] is scheduled: state and queue changed since they were last written.
     commit_pending: bool,
-    /// [`flush`] calls waiting for a batch sent by someone else (the timer) to land.
-    flush_waiters: Vec<js_sys::Function>,
 }
 
 thread_local! {
     static SDK: RefCell<Option<Sdk>> = const { RefCell::new(None) };
+    /// [`flush`] calls waiting for the batch in flight to land. Kept outside the [`Sdk`], so a
+    /// re-init cannot lose them: that batch's completion still wakes them.
+    static FLUSH_WAITERS: RefCell<Vec<js_sys::Function>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `f` on the SDK if it is initialised and not already borrowed.
@@ -176,7 +177,6 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
         outbox: Outbox::new(tab),
         _lifecycle: None,
         commit_pending: false,
-        flush_waiters: Vec::new(),
     };
     let ok = SDK.with(|cell| match cell.try_borrow_mut() {
         Ok(mut slot) => {
@@ -487,17 +487,15 @@ fn send_next(force: bool) -> bool {
     let Some((Some(out), endpoint)) = next else { return false };
     transport::post(&endpoint, &out.body, move |result| {
         let jitter = js_sys::Math::random();
-        let waiters = with_sdk(|sdk| {
-            sdk.tracker.complete(out.id, result, env::now_ms(), jitter);
-            std::mem::take(&mut sdk.flush_waiters)
-        });
+        with_sdk(|sdk| sdk.tracker.complete(out.id, result, env::now_ms(), jitter));
+        let waiters = FLUSH_WAITERS.with_borrow_mut(std::mem::take);
         let delivered = result.is_success();
         // The collector is reachable: a good moment to take over queues of closed tabs.
         if delivered {
             adopt_orphans();
         }
         pump();
-        for w in waiters.unwrap_or_default() {
+        for w in waiters {
             if delivered {
                 flush_step(w);
             } else {
@@ -545,12 +543,9 @@ fn resolve_pending(resolve: &js_sys::Function) {
 /// already in flight), or resolves with the number still pending when nothing is left to send.
 fn flush_step(resolve: js_sys::Function) {
     // Listed before sending: a send can land at once (a page whose promises have no `then`).
-    let busy = with_sdk(|sdk| {
-        sdk.flush_waiters.push(resolve.clone());
-        sdk.tracker.sending()
-    });
-    if busy != Some(true) && !send_next(true) {
-        with_sdk(|sdk| sdk.flush_waiters.pop());
+    FLUSH_WAITERS.with_borrow_mut(|w| w.push(resolve.clone()));
+    if with_sdk(|sdk| sdk.tracker.sending()) != Some(true) && !send_next(true) {
+        FLUSH_WAITERS.with_borrow_mut(Vec::pop);
         resolve_pending(&resolve);
     }
 }

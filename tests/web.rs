@@ -300,3 +300,17 @@ fn consent_pending_holds_events_in_memory_denied_clears_storage() {
     assert_eq!(path(&api::metrics(), "dropped.byReason.consent_denied").as_f64(), Some(3.0));
     api::consent("nonsense".into()); // ignored, never throws
 }
+
+#[wasm_bindgen_test]
+async fn flushes_waiting_on_a_batch_in_flight_resolve_even_when_init_runs_again() {
+    // Port 9 on loopback is closed: every send fails, so both flushes report what is left.
+    let cfg = || config_with("web-reinit", r#","endpoint":"http://127.0.0.1:9/v1/batch""#);
+    assert!(init(cfg()));
+    api::track("before".into(), JsValue::UNDEFINED, JsValue::UNDEFINED);
+    let first = wasm_bindgen_futures::JsFuture::from(api::flush()); // sends: in flight
+    let second = wasm_bindgen_futures::JsFuture::from(api::flush()); // waits for that batch
+    assert!(init(cfg()), "a re-init replaces the SDK while the batch is in flight");
+    let first = first.await.unwrap().as_f64().unwrap();
+    let second = second.await.unwrap().as_f64().unwrap();
+    assert!(first >= 1.0 && second >= 1.0, "nothing was delivered: {first}, {second}");
+}

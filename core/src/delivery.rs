@@ -123,10 +123,12 @@ impl Tracker {
     }
 
     /// Applies the outcome of sending batch `id`. `jitter` is a uniform draw in `[0, 1)`.
-    pub fn complete(&mut self, id: u64, result: SendResult, now: i64, jitter: f64) {
-        let Some((flying, count)) = self.in_flight else { return };
+    /// `false` (and nothing changes) when `id` is not the batch in flight, e.g. one taken by a
+    /// tracker that has since been replaced.
+    pub fn complete(&mut self, id: u64, result: SendResult, now: i64, jitter: f64) -> bool {
+        let Some((flying, count)) = self.in_flight else { return false };
         if flying != id {
-            return;
+            return false;
         }
         self.in_flight = None;
         self.queue.land();
@@ -175,6 +177,7 @@ impl Tracker {
                 self.retry_at = now + backoff_ms(attempts, jitter, retry_after) as i64;
             }
         }
+        true
     }
 
     /// On page hide: everything not in flight, in chunks of at most `maxBatchBytes` and

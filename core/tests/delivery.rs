@@ -41,6 +41,21 @@ fn a_batch_is_due_at_flush_at_events_or_when_the_oldest_is_flush_interval_old() 
 }
 
 #[test]
+fn only_the_batch_in_flight_can_complete_and_sending_says_when_one_is() {
+    let mut s = Shop::new();
+    s.page("/").page("/2");
+    assert!(!s.tracker.sending());
+    let b = s.tracker.take_batch(s.now, true).unwrap();
+    assert!(s.tracker.sending());
+    assert!(!s.tracker.complete(b.id + 1, ok(), s.now, 0.0), "not the batch in flight");
+    assert!(s.tracker.sending() && s.tracker.pending() == 2, "nothing changed");
+    assert!(s.tracker.complete(b.id, ok(), s.now, 0.0));
+    assert!(!s.tracker.sending());
+    assert!(!s.tracker.complete(b.id, ok(), s.now, 0.0), "a batch completes once");
+    assert_eq!(s.tracker.pending(), 0);
+}
+
+#[test]
 fn a_batch_is_due_when_max_batch_bytes_are_queued_and_never_exceeds_them() {
     let mut s = shop_with(|c| c.max_batch_bytes = Some(2_000.0));
     let blob = format!(r#"{{"note":"{}"}}"#, "n".repeat(400));
