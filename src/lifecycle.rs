@@ -1,10 +1,11 @@
-//! Page lifecycle: `visibilitychange` and `pagehide`, reported once per hide; and `storage`
-//! events, which tell that another tab wrote localStorage (maybe the shared session state).
+//! Page lifecycle: `visibilitychange` and `pagehide`; and `storage` events, which tell that
+//! another tab wrote localStorage (maybe the shared session state).
 //!
 //! Both events fire when a tab is closed or navigated away (and only `visibilitychange` when it
 //! is backgrounded); `pagehide` is the reliable one on Safari, `visibilitychange` the only one
-//! fired on mobile when the app is switched away, so we listen to both and report a hide once
-//! until the page is visible again.
+//! fired on mobile when the app is switched away, so we listen to both. A `visibilitychange` to
+//! hidden is reported once until the page is visible again; `pagehide` always, because a page
+//! hidden earlier may have recorded events since (the core adds a summary only if so).
 //! <https://developer.chrome.com/docs/web-platform/page-lifecycle-api#advice-hidden>
 
 use std::cell::Cell;
@@ -18,7 +19,7 @@ use wasm_bindgen::JsCast;
 pub enum Change {
     /// The page became visible.
     Visible,
-    /// The page was hidden or is being unloaded (reported once per hide).
+    /// The page was hidden or is being unloaded.
     Hidden,
 }
 
@@ -44,7 +45,7 @@ pub fn is_visible() -> bool {
     web_sys::window().and_then(|w| w.document()).is_none_or(|d| !d.hidden())
 }
 
-/// Calls `on_change` on visibility changes and page hide, de-duplicating hides.
+/// Calls `on_change` on visibility changes and page hide (see the module docs for repeats).
 pub fn listen(on_change: impl Fn(Change) + 'static) -> Listeners {
     let state_changed = Rc::new(Cell::new(false));
     let Some(window) = web_sys::window() else {
@@ -64,9 +65,8 @@ pub fn listen(on_change: impl Fn(Change) + 'static) -> Listeners {
     });
     let (flag, cb) = (hidden_reported, on_change);
     let pagehide = Closure::<dyn FnMut()>::new(move || {
-        if !flag.replace(true) {
-            cb(Change::Hidden);
-        }
+        flag.set(true);
+        cb(Change::Hidden);
     });
     if let Some(doc) = window.document() {
         let _ = doc.add_event_listener_with_callback("visibilitychange", visibility.as_ref().unchecked_ref());

@@ -70,6 +70,8 @@ pub struct Tracker {
     /// Drops carried by the batch in flight.
     pub(crate) in_flight_dropped: u64,
     enqueued_total: u64,
+    /// `enqueued_total` after the last hide's summary.
+    hidden_at_total: u64,
     dropped_unreported: u64,
     dropped_total: u64,
     visible: bool,
@@ -95,6 +97,7 @@ impl Tracker {
             queue_persisted_at: 0,
             in_flight_dropped: 0,
             enqueued_total: 0,
+            hidden_at_total: 0,
             dropped_unreported: 0,
             dropped_total: 0,
             visible: false,
@@ -339,8 +342,13 @@ impl Tracker {
     }
 
     /// The page was hidden: closes the visible span and queues a provisional summary (when a
-    /// session is active). The shell then sends with `take_batch(now, true)`.
+    /// session is active). The shell then sends what is unsent by beacon. Called again while
+    /// hidden (`pagehide` after `visibilitychange`), it adds a summary only if events were
+    /// queued since the last one.
     pub fn page_hidden(&mut self, now: i64, rng: &mut dyn Entropy) {
+        if !self.visible && self.enqueued_total == self.hidden_at_total {
+            return;
+        }
         self.visible = false;
         let timeout = self.timeout_ms();
         if self.state.expired(now, timeout) {
@@ -350,6 +358,7 @@ impl Tracker {
             s.metrics.set_visible(false, now);
         }
         self.queue_summary(false, now, rng);
+        self.hidden_at_total = self.enqueued_total;
     }
 
     /// The page is hidden without a summary (used when a session ends while hidden).

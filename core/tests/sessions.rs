@@ -173,6 +173,22 @@ fn page_hide_queues_a_provisional_summary_with_a_higher_seq() {
 }
 
 #[test]
+fn a_second_hide_while_hidden_summarises_only_what_was_queued_since_the_first() {
+    let mut s = Shop::new();
+    s.tracker.page_visible(s.now);
+    s.page("/");
+    s.tracker.page_hidden(s.now, &mut s.rng); // visibilitychange
+    s.tracker.page_hidden(s.now, &mut s.rng); // pagehide: nothing new, no second summary
+    let first: Vec<String> = s.sent().into_iter().map(|e| e.t).collect();
+    assert_eq!(first, ["page_view", "session_summary"]);
+    // An event while hidden (a timer's track), then the page closes: one more summary.
+    s.advance(5_000).ok("add_to_cart", r#"{"id":"A","price":3,"currency":"USD"}"#);
+    s.tracker.page_hidden(s.now, &mut s.rng);
+    let second: Vec<String> = s.sent().into_iter().map(|e| e.t).collect();
+    assert_eq!(second, ["add_to_cart", "session_summary"]);
+}
+
+#[test]
 fn identify_and_reset() {
     let mut s = Shop::new();
     s.page("/");

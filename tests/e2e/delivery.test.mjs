@@ -127,6 +127,25 @@ test('flush() called while the timer\'s batch is in flight waits for it, then se
   await context.close();
 });
 
+test('hidden, then closed: what the hidden page recorded leaves by beacon at the close', async () => {
+  const context = await browser.newContext();
+  const { page, errors } = await open(context, '/t/plain.html');
+  const marks = range('hidden', 5);
+  await page.evaluate(() => {
+    // The tab is switched away: the SDK handles the hide (summary, beacons) at once.
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  // A timer on the hidden page tracks a few events (too few and too young for a send), then the
+  // tab is closed: pagehide must carry them, with no later page load to pick up the queue.
+  await trackMarks(page, marks);
+  await page.close({ runBeforeUnload: true });
+  await expectExactlyOnce(assert, proxy.url, 'delivery', marks, 10000);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('outage: the collector answers 503 for 5 s, then recovers', async () => {
   const context = await browser.newContext();
   const { page } = await open(context, '/t/plain.html');
