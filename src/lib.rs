@@ -1,10 +1,11 @@
 //! funnelcake: the browser SDK, a thin shell around [`funnelcake_core`].
 //!
 //! The shell owns everything that touches the browser (clock, randomness, storage, transport,
-//! timers, page context) and nothing that decides policy. Every export is wrapped so that a
+//! timers, page lifecycle) and nothing that decides policy; the page context (URL, referrer,
+//! title) is read by the loader and arrives with each call. Every export is wrapped so that a
 //! failure is swallowed (and logged in debug mode) rather than thrown into the host page.
 //!
-//! Modules: [`env`] (clock, ids, page context), [`storage`] (localStorage with memory
+//! Modules: [`env`] (clock, randomness, debug messages), [`storage`] (localStorage with memory
 //! fallback), [`outbox`] (the per-tab persisted queue and hand-over between tabs, Web Locks),
 //! [`transport`] (fetch/keepalive), [`scheduler`] (the flush timer), [`lifecycle`] (visibility,
 //! page hide, other tabs' writes), [`api`] (the JS-facing functions). Config, properties and
