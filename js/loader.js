@@ -167,9 +167,10 @@ var fcLoader = (function (root, factory) {
       if (m === 'search' && typeof props === 'string') props = { search_term: props };
       if (m === 'checkoutStep') props = Object.assign({}, a[1], { step: a[0] });
     }
-    var call = [sdk, f, first, json(props), here(ctx)];
-    if (!later) return sdk[f](call[2], call[3], call[4]);
-    pending.push(call);
+    props = json(props);
+    ctx = here(ctx);
+    if (!later) return sdk[f](first, props, ctx);
+    pending.push([sdk, f, first, props, ctx]);
     // Bounded: a page that never yields gets its calls recorded in chunks.
     if (pending.length >= 100) drain(); // (inside a drain, its loop gets to this call)
     else if (!ticking && typeof setTimeout === 'function') { ticking = true; setTimeout(tick, 0); }
