@@ -331,7 +331,7 @@ fn notify_listeners() {
 /// Web Pixels names are mapped to their GA4 equivalents.
 #[wasm_bindgen]
 pub fn track(name: JsValue, props: JsValue, ctx: JsValue) {
-    let Some(name) = name.as_string().filter(|n| !n.trim().is_empty()) else {
+    let Some(name) = name.as_string().filter(|n| !n.trim_ascii().is_empty()) else {
         env::debug_log(debug_enabled(), &["track() needs an event name; call dropped"]);
         with_sdk(|sdk| sdk.tracker.count_drop(funnelcake_core::event::DropReason::MissingName, 1));
         return;
@@ -341,7 +341,7 @@ pub fn track(name: JsValue, props: JsValue, ctx: JsValue) {
         let step = members.iter().position(|(k, _)| k == "step").map_or(Value::Null, |i| members.remove(i).1);
         return checkout_step(step, members, &ctx);
     }
-    record(name.trim(), members, &ctx);
+    record(name.trim_ascii(), members, &ctx);
 }
 
 /// A JSON text argument (the loader sends properties, options and config as

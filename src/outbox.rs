@@ -21,6 +21,8 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use funnelcake_core::text::split_at_byte;
+
 use crate::storage::Store;
 
 /// Without Web Locks: a queue untouched this long is considered abandoned, ms.
@@ -148,7 +150,7 @@ impl Outbox {
                 move || {
                     let mut store = Store::new(&site, true);
                     if let Some(value) = store.get(&name) {
-                        let json = value.split_once('|').map_or("", |(_, q)| q).to_owned();
+                        let json = split_at_byte(&value, b'|').map_or("", |(_, q)| q).to_owned();
                         // Adopt (and persist in our own queue) before deleting: dying in between
                         // can cause a duplicate send, which the collector dedupes, never a loss.
                         if adopt(json) {
@@ -176,7 +178,7 @@ impl Outbox {
                 None => {
                     let written = store
                         .get(&name)
-                        .and_then(|v| v.split_once('|').and_then(|(t, _)| funnelcake_core::json::parse_number(t)))
+                        .and_then(|v| split_at_byte(&v, b'|').and_then(|(t, _)| funnelcake_core::json::parse_number(t)))
                         .unwrap_or(0.0) as i64;
                     if now - written >= STALE_MS {
                         take();

@@ -59,8 +59,9 @@ pub fn post(endpoint: &str, body: &str, done: impl FnOnce(SendResult) + 'static)
             .get("retry-after")
             .ok()
             .flatten()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|s| s.saturating_mul(1000));
+            .and_then(|v| funnelcake_core::json::parse_number(v.trim_ascii()))
+            .filter(|s| *s >= 0.0)
+            .map(|s| (s * 1000.0) as u64);
         done(SendResult::Status { code: response.status(), retry_after_ms });
     });
 }

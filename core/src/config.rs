@@ -63,7 +63,7 @@ impl RawConfig {
         let number = |k: &str| match v.get(k) {
             None | Some(Value::Null) => None,
             Some(Value::Num(n)) => Some(*n),
-            Some(Value::Str(s)) => Some(crate::json::parse_number(s.trim()).unwrap_or(f64::NAN)),
+            Some(Value::Str(s)) => Some(crate::json::parse_number(s.trim_ascii()).unwrap_or(f64::NAN)),
             Some(_) => Some(f64::NAN),
         };
         let boolean = |k: &str| match v.get(k) {

@@ -179,7 +179,7 @@ pub const NAME_ALIASES: &[(&str, &str)] = &[
 pub fn checkout_step_event(step: &Value) -> Option<&'static str> {
     let n = match step {
         Value::Num(n) => *n,
-        Value::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
+        Value::Str(s) => match s.trim_ascii().to_ascii_lowercase().as_str() {
             "contact" | "email" | "information" | "info" => 1.0,
             "shipping" | "address" | "delivery" => 2.0,
             "payment" | "billing" => 3.0,
@@ -253,7 +253,7 @@ fn first<'a>(props: &'a [(String, Value)], keys: &[&str]) -> Option<&'a Value> {
 
 fn text(v: Option<&Value>) -> Option<String> {
     let s = match v? {
-        Value::Str(s) => s.trim().to_owned(),
+        Value::Str(s) => s.trim_ascii().to_owned(),
         Value::Num(n) if n.is_finite() => {
             let mut out = String::new();
             crate::json::write_num(&mut out, *n);
@@ -264,7 +264,7 @@ fn text(v: Option<&Value>) -> Option<String> {
     if s.is_empty() {
         None
     } else {
-        Some(s.chars().take(MAX_FIELD_CHARS).collect())
+        Some(s.get(..crate::text::chars_len(&s, MAX_FIELD_CHARS)).unwrap_or(&s).to_owned())
     }
 }
 
@@ -276,7 +276,7 @@ fn amount_of(v: &Value) -> &Value {
 fn currency_of(v: Option<&Value>) -> Option<String> {
     let v = v?;
     let code = match v {
-        Value::Str(s) => s.trim().to_ascii_uppercase(),
+        Value::Str(s) => s.trim_ascii().to_ascii_uppercase(),
         _ => return None,
     };
     if code.len() == 3 && code.bytes().all(|b| b.is_ascii_alphabetic()) {
@@ -297,7 +297,7 @@ fn quantity(v: Option<&Value>) -> Result<i64, DropReason> {
     let Some(v) = v else { return Ok(1) };
     let n = match v {
         Value::Num(n) => *n,
-        Value::Str(s) => crate::json::parse_number(s.trim()).ok_or(DropReason::InvalidQuantity)?,
+        Value::Str(s) => crate::json::parse_number(s.trim_ascii()).ok_or(DropReason::InvalidQuantity)?,
         _ => return Err(DropReason::InvalidQuantity),
     };
     if n.is_finite() && n >= 1.0 && n.fract() == 0.0 && n <= 1e9 {
@@ -320,8 +320,8 @@ fn parse_item(v: &Value, exponent: u32) -> Result<Item, DropReason> {
                 cat.extend(text(Some(c)));
             }
         }
-        Some(Value::Str(s)) if s.contains('/') => {
-            for c in s.split('/') {
+        Some(Value::Str(s)) if s.bytes().any(|b| b == b'/') => {
+            for c in crate::text::split_bytes(s, b'/') {
                 cat.extend(text(Some(&Value::Str(c.into()))));
             }
         }
@@ -386,11 +386,11 @@ pub fn normalize(
     props: Vec<(String, Value)>,
     default_currency: Option<&str>,
 ) -> Result<Normalized, DropReason> {
-    let name = name.trim();
+    let name = name.trim_ascii();
     if name.is_empty() {
         return Err(DropReason::MissingName);
     }
-    if name.chars().count() > MAX_NAME_CHARS {
+    if crate::text::chars_len(name, MAX_NAME_CHARS) < name.len() {
         return Err(DropReason::InvalidName);
     }
     let t = canonical_name(name).to_owned();

@@ -114,7 +114,7 @@ pub fn query_override(key: &str, url: &str, variations: usize, prefix: &str) -> 
     let mut name = String::from(prefix);
     name.push_str(key);
     let v = crate::source::query_param(url, &name)?;
-    let n = crate::json::parse_number(v.trim())?;
+    let n = crate::json::parse_number(v.trim_ascii())?;
     (n.fract() == 0.0 && n >= 0.0 && (n as usize) < variations).then_some(n as usize)
 }
 

@@ -439,7 +439,7 @@ impl std::error::Error for JsonError {}
 /// assert!(matches!(parse("[1,"), Err(JsonError::UnexpectedEnd)));
 /// ```
 pub fn parse(text: &str) -> Result<Value, JsonError> {
-    let mut p = Parser { b: text.as_bytes(), i: 0 };
+    let mut p = Parser { s: text, b: text.as_bytes(), i: 0 };
     let v = p.value(0)?;
     p.ws();
     if p.i != p.b.len() {
@@ -449,6 +449,7 @@ pub fn parse(text: &str) -> Result<Value, JsonError> {
 }
 
 struct Parser<'a> {
+    s: &'a str,
     b: &'a [u8],
     i: usize,
 }
@@ -583,7 +584,7 @@ impl Parser<'_> {
                 return Err(JsonError::Invalid { at: start });
             }
         }
-        let text = core::str::from_utf8(&self.b[start..self.i]).map_err(|_| JsonError::Invalid { at: start })?;
+        let text = self.s.get(start..self.i).ok_or(JsonError::Invalid { at: start })?;
         parse_number(text).map(Value::Num).ok_or(JsonError::Invalid { at: start })
     }
 
@@ -610,8 +611,8 @@ impl Parser<'_> {
                 }
                 self.i += 1;
             }
-            // The input is a &str and we only stop at ASCII bytes, so this slice is valid UTF-8.
-            out.push_str(core::str::from_utf8(&self.b[start..self.i]).map_err(|_| JsonError::Invalid { at: start })?);
+            // The input is a &str and we only stop at ASCII bytes, so this is a char boundary.
+            out.push_str(self.s.get(start..self.i).ok_or(JsonError::Invalid { at: start })?);
             match self.peek()? {
                 b'"' => {
                     self.i += 1;

@@ -31,5 +31,6 @@ pub mod queue;
 pub mod retry;
 pub mod session;
 pub mod source;
+pub mod text;
 pub mod tracker;
 pub mod wire;

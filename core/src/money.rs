@@ -57,12 +57,12 @@ pub fn f64_to_minor(n: f64, exponent: u32) -> Result<i64, MoneyError> {
 /// Parses a decimal string such as `"1,234.50"` or `"-3.1"` exactly (thousands commas and
 /// surrounding spaces allowed), rounding half away from zero at `exponent` decimals.
 pub fn str_to_minor(s: &str, exponent: u32) -> Result<i64, MoneyError> {
-    let s = s.trim();
+    let s = s.trim_ascii();
     let (neg, body) = match s.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
-    let (int_part, frac_part) = match body.split_once('.') {
+    let (int_part, frac_part) = match crate::text::split_at_byte(body, b'.') {
         Some((i, f)) => (i, f),
         None => (body, ""),
     };

@@ -12,8 +12,6 @@
 //!   count and whether it already went out in a beacon; reading it back re-checks each entry
 //!   with the JSON parser, so a damaged entry is skipped, never trusted.
 
-use std::collections::VecDeque;
-
 use crate::json::{self, Value};
 use crate::wire::Event;
 
@@ -49,10 +47,12 @@ impl Queued {
 /// Bounded FIFO of unsent events.
 #[derive(Debug, Clone, Default)]
 pub struct EventQueue {
-    items: VecDeque<Queued>,
+    // Plain `Vec`s: a `VecDeque` costs about 1.5 KB more wasm, and at most a few thousand
+    // entries are held (removing from the front moves the rest: microseconds).
+    items: Vec<Queued>,
     /// Events sent in an unload beacon, unconfirmed: not resent by this page unless it becomes
     /// visible again or the beacon was refused; resent after a reload.
-    parked: VecDeque<Queued>,
+    parked: Vec<Queued>,
     bytes: usize,
     in_flight: usize,
     max_events: usize,
@@ -97,7 +97,7 @@ impl EventQueue {
 
     /// The oldest event, if any.
     pub fn front(&self) -> Option<&Queued> {
-        self.items.front()
+        self.items.first()
     }
 
     /// Appends an event; returns how many of the oldest not-in-flight events were dropped to
@@ -121,18 +121,17 @@ impl EventQueue {
             return 1;
         }
         self.bytes += q.bytes;
-        self.items.push_back(q);
+        self.items.push(q);
         let mut dropped = 0;
         while self.len() > self.max_events || self.bytes > self.max_bytes {
             // Drop the oldest event that is not in flight: parked ones first (they were sent
             // once already), then the oldest unsent.
-            let old = match self.parked.pop_front() {
-                Some(p) => p,
-                None if self.items.len() > self.in_flight => match self.items.remove(self.in_flight) {
-                    Some(i) => i,
-                    None => break,
-                },
-                None => break,
+            let old = if !self.parked.is_empty() {
+                self.parked.remove(0)
+            } else if self.items.len() > self.in_flight {
+                self.items.remove(self.in_flight)
+            } else {
+                break;
             };
             self.bytes -= old.bytes;
             dropped += 1;
@@ -154,12 +153,10 @@ impl EventQueue {
     pub fn remove_front(&mut self, n: usize) -> Vec<Queued> {
         let n = n.min(self.items.len());
         self.in_flight = self.in_flight.saturating_sub(n);
-        let mut out = Vec::with_capacity(n);
-        for _ in 0..n {
-            if let Some(q) = self.items.pop_front() {
-                self.bytes -= q.bytes;
-                out.push(q);
-            }
+        let rest = self.items.split_off(n);
+        let out = std::mem::replace(&mut self.items, rest);
+        for q in &out {
+            self.bytes -= q.bytes;
         }
         out
     }
@@ -182,12 +179,10 @@ impl EventQueue {
     /// their wire JSON, oldest first.
     pub fn park_unsent(&mut self) -> Vec<String> {
         let mut events = Vec::new();
-        while self.items.len() > self.in_flight {
-            if let Some(mut q) = self.items.remove(self.in_flight) {
-                events.push(q.json.clone());
-                q.beaconed = true;
-                self.parked.push_back(q);
-            }
+        for mut q in self.items.split_off(self.in_flight) {
+            events.push(q.json.clone());
+            q.beaconed = true;
+            self.parked.push(q);
         }
         events
     }
@@ -195,14 +190,14 @@ impl EventQueue {
     /// Returns the newest `n` parked events to the sendable queue (their beacon was refused).
     pub fn unpark_newest(&mut self, n: usize) {
         let keep = self.parked.len().saturating_sub(n);
-        let mut at = self.in_flight.min(self.items.len());
-        while self.parked.len() > keep {
-            if let Some(mut q) = self.parked.remove(keep) {
-                q.beaconed = false;
-                self.items.insert(at, q);
-                at += 1;
-            }
+        let at = self.in_flight.min(self.items.len());
+        let mut back = self.parked.split_off(keep);
+        for q in &mut back {
+            q.beaconed = false;
         }
+        let newer = self.items.split_off(at);
+        self.items.extend(back);
+        self.items.extend(newer);
     }
 
     /// Returns every parked event to the sendable queue, ahead of newer events (the page is

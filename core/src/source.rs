@@ -16,6 +16,7 @@
 //! `source` is `utm_source`, else the referring host (without `www.`); medium, campaign, term and
 //! content come from the matching `utm_` parameters.
 
+use crate::text::{rsplit_at_byte, split_at_byte, split_bytes, until_any};
 use crate::wire::Source;
 
 /// Host fragments of search engines: a referrer host containing one is organic search.
@@ -70,10 +71,9 @@ pub const MAIL_HOSTS: &[&str] =
 
 /// The value of query parameter `key` in `query` (with or without the leading `?`), decoded.
 pub fn query_param(query: &str, key: &str) -> Option<String> {
-    let q = query.split_once('?').map_or(query, |(_, q)| q);
-    let q = q.split('#').next().unwrap_or("");
-    q.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+    let q = split_at_byte(query, b'?').map_or(query, |(_, q)| q);
+    split_bytes(until_any(q, b"#"), b'&').find_map(|pair| {
+        let (k, v) = split_at_byte(pair, b'=').unwrap_or((pair, ""));
         if k == key {
             Some(percent_decode(v)).filter(|s| !s.is_empty())
         } else {
@@ -119,8 +119,8 @@ pub fn host_of(url: &str) -> Option<String> {
     // the wasm.
     let start = find_bytes(url.as_bytes(), b"://")? + 3;
     let rest = url.get(start..)?;
-    let host = rest.split(['/', '?', '#']).next()?;
-    let host = host.rsplit('@').next()?.split(':').next()?.to_ascii_lowercase();
+    let host = until_any(rest, b"/?#");
+    let host = until_any(rsplit_at_byte(host, b'@').map_or(host, |(_, h)| h), b":").to_ascii_lowercase();
     let host = host.strip_prefix("www.").map(str::to_owned).unwrap_or(host);
     if host.is_empty() {
         None
@@ -157,7 +157,7 @@ pub fn classify(url: &str, referrer: Option<&str>, own_host: &str) -> Source {
     let utm_source = p("utm_source");
     let ref_host = referrer.and_then(host_of);
     let own = own_host.to_ascii_lowercase();
-    let own = own.strip_prefix("www.").unwrap_or(&own).split(':').next().unwrap_or("").to_owned();
+    let own = until_any(own.strip_prefix("www.").unwrap_or(&own), b":").to_owned();
     let external_ref = ref_host.clone().filter(|h| *h != own);
     let m = medium.as_deref().map(str::to_ascii_lowercase);
     let src_l = utm_source.as_deref().map(str::to_ascii_lowercase);

@@ -1,0 +1,80 @@
+//! Small byte-level string helpers. `str`'s own `split`, `split_once`, `rsplit` and
+//! `chars().count()` each instantiate a pattern searcher or a counting routine in the wasm
+//! (BENCHMARKS.md, size steps); splitting at an ASCII byte needs none of that, and the result is
+//! the same because an ASCII byte never occurs inside a multi-byte UTF-8 sequence.
+
+/// `s` split at the first `sep` (an ASCII byte), without it.
+pub fn split_at_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == sep)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
+/// `s` split at the last `sep` (an ASCII byte), without it.
+pub fn rsplit_at_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().rposition(|b| b == sep)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
+/// The part of `s` before the first of the ASCII bytes in `stops` (all of `s` if none occurs).
+pub fn until_any<'a>(s: &'a str, stops: &[u8]) -> &'a str {
+    let end = s.bytes().position(|b| stops.contains(&b)).unwrap_or(s.len());
+    s.get(..end).unwrap_or(s)
+}
+
+/// The byte length of the first `n` characters of `s` (`s.len()` if it has `n` or fewer).
+pub fn chars_len(s: &str, n: usize) -> usize {
+    let mut seen = 0;
+    for (i, b) in s.bytes().enumerate() {
+        // A character starts at every byte that is not a UTF-8 continuation byte (0b10xx_xxxx).
+        if b & 0xC0 != 0x80 {
+            if seen == n {
+                return i;
+            }
+            seen += 1;
+        }
+    }
+    s.len()
+}
+
+/// The parts of `s` between the ASCII byte `sep` (as `str::split`; `""` gives one empty part).
+pub fn split_bytes(s: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match split_at_byte(r, sep) {
+            Some((part, tail)) => {
+                rest = Some(tail);
+                Some(part)
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_like_str() {
+        for s in ["", "a", "a=b", "=b", "a=", "a=b=c", "é=ü=€", "==="] {
+            assert_eq!(split_at_byte(s, b'='), s.split_once('='), "{s}");
+            assert_eq!(rsplit_at_byte(s, b'='), s.rsplit_once('='), "{s}");
+            assert_eq!(split_bytes(s, b'=').collect::<Vec<_>>(), s.split('=').collect::<Vec<_>>(), "{s}");
+        }
+        assert_eq!(until_any("shop.example:8080/a?b#c", b":/?#"), "shop.example");
+        assert_eq!(until_any("plain", b"/?#"), "plain");
+    }
+
+    #[test]
+    fn counts_characters_not_bytes() {
+        for (s, n) in [("", 3), ("abc", 2), ("abc", 3), ("abc", 9), ("héllo wörld €", 5), ("€€€", 2), ("😀a", 1)]
+        {
+            let want: String = s.chars().take(n).collect();
+            assert_eq!(&s[..chars_len(s, n)], want, "{s} {n}");
+        }
+    }
+}
