@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the SDK into dist/funnelcake/: funnelcake.js (the wasm-bindgen glue, stub, capture and
 # loader in one classic script), funnelcake.mjs (the same as an ES module) and funnelcake.wasm.
-# The wasm is built with the size-tuned [profile.wasm-release] and optimised with wasm-opt from
-# the npm package binaryen.
+# The wasm is built with the size-tuned [profile.wasm-release], optimised with wasm-opt from the
+# npm package binaryen, and its import/export names shortened (scripts/minify-names.mjs); the
+# three files belong together.
 source "$(dirname "$0")/env.sh"
 
 step "wasm-pack build (profile wasm-release)"
@@ -12,13 +13,15 @@ step "wasm-opt -Oz and minify"
 out=dist/funnelcake
 rm -rf "$out" && mkdir -p "$out"
 wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
-  --strip-debug --strip-producers target/pkg/funnelcake_bg.wasm -o "$out/funnelcake.wasm"
+  --strip-debug --strip-producers target/pkg/funnelcake_bg.wasm -o target/pkg/funnelcake_opt.wasm
+# Import, export and module names shortened to a letter or two, the glue rewritten to match.
+node scripts/minify-names.mjs target/pkg/funnelcake_opt.wasm target/pkg/funnelcake.js "$out/funnelcake.wasm" target/pkg/funnelcake.names.js
 # One script: the glue (no-modules form: `let wasm_bindgen`, local to the enclosing function),
 # the stub, capture and the loader. The wasm is the page's only other request for the SDK.
-terser target/pkg/funnelcake.js js/snippet.js js/capture.js js/loader.js --enclose --compress --mangle --comments '/^!/' -o "$out/funnelcake.js"
+terser target/pkg/funnelcake.names.js js/snippet.js js/capture.js js/loader.js --enclose --compress --mangle --comments '/^!/' -o "$out/funnelcake.js"
 cp js/funnelcake.d.ts "$out/funnelcake.d.ts"
 terser js/widgets.js --compress --mangle --comments '/^!/' -o "$out/funnelcake-widgets.js"
 terser js/snippet.js --enclose --compress --mangle -o "$out/snippet.min.js"
 # The ES module entry: the same stub, capture and loader, plus named exports (js/esm.js).
-terser target/pkg/funnelcake.js js/snippet.js js/capture.js js/loader.js js/esm.js --module --compress --mangle --comments '/^!/' -o "$out/funnelcake.mjs"
+terser target/pkg/funnelcake.names.js js/snippet.js js/capture.js js/loader.js js/esm.js --module --compress --mangle --comments '/^!/' -o "$out/funnelcake.mjs"
 ls -l "$out"
