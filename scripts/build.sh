@@ -12,7 +12,10 @@ wasm-pack --quiet build --target no-modules --profile wasm-release --out-dir tar
 step "wasm-opt -Oz and minify"
 out=dist/funnelcake
 rm -rf "$out" && mkdir -p "$out"
-wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+# --low-memory-unused lets wasm-opt fold constant offsets into loads and stores (−359 bytes
+# gzip): Rust lays out the 1 MB stack first, so the low 1 KB is only touched by a stack nearly
+# 1 MB deep, and no recursion here is deeper than the JSON parser's 32 levels.
+wasm-opt -Oz --converge --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
   --strip-debug --strip-producers target/pkg/funnelcake_bg.wasm -o target/pkg/funnelcake_opt.wasm
 # Import, export and module names shortened to a letter or two, the glue rewritten to match.
 node scripts/minify-names.mjs target/pkg/funnelcake_opt.wasm target/pkg/funnelcake.js "$out/funnelcake.wasm" target/pkg/funnelcake.names.js
