@@ -20,54 +20,17 @@ use crate::text::{rsplit_at_byte, split_at_byte, split_bytes, until_any};
 use crate::wire::Source;
 
 /// Host fragments of search engines: a referrer host containing one is organic search.
-pub const SEARCH_ENGINES: &[&str] = &[
-    "google.",
-    "bing.com",
-    "duckduckgo.com",
-    "search.yahoo.",
-    "yahoo.co",
-    "baidu.com",
-    "yandex.",
-    "ecosia.org",
-    "search.brave.com",
-    "naver.com",
-    "seznam.cz",
-    "qwant.com",
-    "startpage.com",
-    "ask.com",
-    "sogou.com",
-    "so.com",
-    "kagi.com",
-];
+pub const SEARCH_ENGINES: &str = "google. bing.com duckduckgo.com search.yahoo. yahoo.co baidu.com yandex. ecosia.org \
+    search.brave.com naver.com seznam.cz qwant.com startpage.com ask.com sogou.com so.com \
+    kagi.com";
 /// Host fragments of social sites.
-pub const SOCIAL_SITES: &[&str] = &[
-    "facebook.com",
-    "fb.com",
-    "instagram.com",
-    "t.co",
-    "twitter.com",
-    "x.com",
-    "linkedin.com",
-    "lnkd.in",
-    "pinterest.",
-    "reddit.com",
-    "tiktok.com",
-    "youtube.com",
-    "youtu.be",
-    "snapchat.com",
-    "threads.net",
-    "tumblr.com",
-    "whatsapp.com",
-    "telegram.org",
-    "t.me",
-    "vk.com",
-    "weibo.com",
-    "mastodon.",
-    "bsky.app",
-];
+pub const SOCIAL_SITES: &str =
+    "facebook.com fb.com instagram.com t.co twitter.com x.com linkedin.com lnkd.in pinterest. \
+    reddit.com tiktok.com youtube.com youtu.be snapchat.com threads.net tumblr.com \
+    whatsapp.com telegram.org t.me vk.com weibo.com mastodon. bsky.app";
 /// Host fragments of webmail providers (a click from a mail is `email`).
-pub const MAIL_HOSTS: &[&str] =
-    &["mail.google.com", "outlook.live.com", "outlook.office.com", "mail.yahoo.com", "mail.proton.me", "mail.aol.com"];
+pub const MAIL_HOSTS: &str = "mail.google.com outlook.live.com outlook.office.com mail.yahoo.com mail.proton.me \
+    mail.aol.com";
 
 /// The value of query parameter `key` in `query` (with or without the leading `?`), decoded.
 pub fn query_param(query: &str, key: &str) -> Option<String> {
@@ -129,11 +92,13 @@ pub fn host_of(url: &str) -> Option<String> {
     }
 }
 
-/// `true` if `host` is `frag` or a subdomain of it; a `frag` ending in `.` (`google.`) matches
-/// any suffix (`google.de`, `www.google.co.uk`).
-fn matches_any(host: &str, list: &[&str]) -> bool {
+/// `true` if `host` is one of the fragments in `list` (space-separated) or a subdomain of it; a
+/// fragment ending in `.` (`google.`) matches any suffix (`google.de`, `www.google.co.uk`).
+fn matches_any(host: &str, list: &str) -> bool {
     let h = host.as_bytes();
-    list.iter().any(|frag| {
+    // One space-separated string per list: a `&[&str]` costs 8 bytes of pointer and length per
+    // entry in the wasm.
+    split_bytes(list, b' ').filter(|f| !f.is_empty()).any(|frag| {
         if frag.ends_with('.') {
             (0..h.len()).any(|i| (i == 0 || h[i - 1] == b'.') && h[i..].starts_with(frag.as_bytes()))
         } else {
