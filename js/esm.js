@@ -16,7 +16,7 @@ function api() {
     started = true;
     fcLoader.attach(window, document, function () {
       var glue = wasm_bindgen;
-      return glue({ module_or_path: new URL('./funnelcake.wasm', import.meta.url) }).then(function () { return glue; });
+      return glue({ module_or_path: fetch(new URL('./funnelcake.wasm', import.meta.url)) }).then(function () { return glue; });
     }, {});
   }
   return fcLoader.installStub(window, document);

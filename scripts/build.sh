@@ -2,7 +2,7 @@
 # Builds the SDK into dist/funnelcake/: funnelcake.js (the wasm-bindgen glue, stub, capture and
 # loader in one classic script), funnelcake.mjs (the same as an ES module) and funnelcake.wasm.
 # The wasm is built with the size-tuned [profile.wasm-release], optimised with wasm-opt from the
-# npm package binaryen, and its import/export names shortened (scripts/minify-names.mjs); the
+# npm package binaryen, and its import/export names shortened (scripts/glue.mjs); the
 # three files belong together.
 source "$(dirname "$0")/env.sh"
 
@@ -17,8 +17,9 @@ rm -rf "$out" && mkdir -p "$out"
 # 1 MB deep, and no recursion here is deeper than the JSON parser's 32 levels.
 wasm-opt -Oz --converge --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
   --strip-debug --strip-producers target/pkg/funnelcake_bg.wasm -o target/pkg/funnelcake_opt.wasm
-# Import, export and module names shortened to a letter or two, the glue rewritten to match.
-node scripts/minify-names.mjs target/pkg/funnelcake_opt.wasm target/pkg/funnelcake.js "$out/funnelcake.wasm" target/pkg/funnelcake.names.js
+# Import, export and module names shortened to a letter or two, the glue rewritten to match, and
+# its initialiser cut to the one call the loader makes (scripts/glue.mjs).
+node scripts/glue.mjs target/pkg/funnelcake_opt.wasm target/pkg/funnelcake.js "$out/funnelcake.wasm" target/pkg/funnelcake.names.js
 # One script: the glue (no-modules form: `let wasm_bindgen`, local to the enclosing function),
 # the stub, capture and the loader. The wasm is the page's only other request for the SDK.
 terser target/pkg/funnelcake.names.js js/snippet.js js/capture.js js/loader.js --enclose --compress passes=3 --mangle --comments '/^!/' -o "$out/funnelcake.js"

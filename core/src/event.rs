@@ -206,53 +206,28 @@ fn is_item_event(t: &str) -> bool {
 }
 
 /// Property keys consumed by normalisation (not copied into `props`).
-const CONSUMED: &[&str] = &[
-    "items",
-    "products",
-    "lineItems",
-    "value",
-    "revenue",
-    "total",
-    "currency",
-    "currencyCode",
-    "transaction_id",
-    "order_id",
-    "orderId",
-];
-const ITEM_KEYS: &[&str] = &[
-    "id",
-    "item_id",
-    "product_id",
-    "productId",
-    "sku",
-    "name",
-    "item_name",
-    "title",
-    "brand",
-    "item_brand",
-    "category",
-    "item_category",
-    "item_category2",
-    "item_category3",
-    "item_category4",
-    "item_category5",
-    "variant",
-    "item_variant",
-    "price",
-    "quantity",
-    "qty",
-    "discount",
-    "coupon",
-    "item_list_name",
-    "list",
-    "index",
-    "position",
-];
+const CONSUMED: &str = "items products lineItems value revenue total currency currencyCode transaction_id \
+    order_id orderId";
+const ITEM_KEYS: &str = "id item_id product_id productId sku name item_name title brand item_brand category \
+    item_category item_category2 item_category3 item_category4 item_category5 variant \
+    item_variant price quantity qty discount coupon item_list_name list index position";
 /// Money-valued properties converted to minor units when present.
-const MONEY_PROPS: &[&str] = &["tax", "shipping", "discount"];
+const MONEY_PROPS: &str = "tax shipping discount";
 
-fn first<'a>(props: &'a [(String, Value)], keys: &[&str]) -> Option<&'a Value> {
-    keys.iter().find_map(|k| props.iter().find(|(pk, v)| pk == k && !v.is_null()).map(|(_, v)| v))
+/// The keys of a key list: space-separated in one string (key lists as `&[&str]` cost 8 bytes
+/// of pointer and length per key in the wasm).
+fn keys(list: &str) -> impl Iterator<Item = &str> {
+    crate::text::split_bytes(list, b' ')
+}
+
+/// `true` if `key` is in the space-separated `list`.
+fn listed(list: &str, key: &str) -> bool {
+    keys(list).any(|k| k == key)
+}
+
+/// The first non-null property among the space-separated `list` of keys, in list order.
+fn first<'a>(props: &'a [(String, Value)], list: &str) -> Option<&'a Value> {
+    keys(list).find_map(|k| props.iter().find(|(pk, v)| pk == k && !v.is_null()).map(|(_, v)| v))
 }
 
 fn text(v: Option<&Value>) -> Option<String> {
@@ -313,12 +288,12 @@ fn quantity(v: Option<&Value>) -> Result<i64, DropReason> {
 
 fn parse_item(v: &Value, exponent: u32) -> Result<Item, DropReason> {
     let Value::Obj(p) = v else { return Err(DropReason::InvalidItem) };
-    let id = text(first(p, &["item_id", "id", "product_id", "productId", "sku"]));
-    let name = text(first(p, &["item_name", "name", "title"]));
+    let id = text(first(p, "item_id id product_id productId sku"));
+    let name = text(first(p, "item_name name title"));
     let id = id.or_else(|| name.clone()).ok_or(DropReason::InvalidItem)?;
     // UA-style "Apparel/Men/Shirts" is a path of levels.
     let mut cat: Vec<String> = Vec::new();
-    match first(p, &["category", "item_category"]) {
+    match first(p, "category item_category") {
         Some(Value::Arr(list)) => {
             for c in list {
                 cat.extend(text(Some(c)));
@@ -332,13 +307,13 @@ fn parse_item(v: &Value, exponent: u32) -> Result<Item, DropReason> {
         other => cat.extend(text(other)),
     }
     for key in ["item_category2", "item_category3", "item_category4", "item_category5"] {
-        if let Some(c) = text(first(p, &[key])) {
+        if let Some(c) = text(first(p, key)) {
             cat.push(c);
         }
     }
     cat.truncate(5);
-    let money = |keys: &[&str]| -> Result<Option<i64>, DropReason> {
-        match first(p, keys) {
+    let money = |list: &str| -> Result<Option<i64>, DropReason> {
+        match first(p, list) {
             Some(v) => non_negative(money::to_minor(amount_of(v), exponent), DropReason::InvalidPrice).map(Some),
             None => Ok(None),
         }
@@ -346,15 +321,15 @@ fn parse_item(v: &Value, exponent: u32) -> Result<Item, DropReason> {
     Ok(Item {
         id,
         name,
-        brand: text(first(p, &["item_brand", "brand"])),
+        brand: text(first(p, "item_brand brand")),
         cat,
-        variant: text(first(p, &["item_variant", "variant"])),
-        price: money(&["price"])?,
-        qty: quantity(first(p, &["quantity", "qty"]))?,
-        discount: money(&["discount"])?,
-        coupon: text(first(p, &["coupon"])),
-        list: text(first(p, &["item_list_name", "list"])),
-        pos: match first(p, &["index", "position"]).and_then(Value::as_f64) {
+        variant: text(first(p, "item_variant variant")),
+        price: money("price")?,
+        qty: quantity(first(p, "quantity qty"))?,
+        discount: money("discount")?,
+        coupon: text(first(p, "coupon")),
+        list: text(first(p, "item_list_name list")),
+        pos: match first(p, "index position").and_then(Value::as_f64) {
             Some(n) if n.is_finite() && n >= 0.0 => Some(n as i64),
             _ => None,
         },
@@ -364,7 +339,7 @@ fn parse_item(v: &Value, exponent: u32) -> Result<Item, DropReason> {
 /// The currency an event is in: its own field, else an item price's `currencyCode`, else the
 /// configured default.
 fn event_currency(props: &[(String, Value)], items: Option<&Value>, default: Option<&str>) -> Option<String> {
-    currency_of(first(props, &["currency", "currencyCode"]))
+    currency_of(first(props, "currency currencyCode"))
         .or_else(|| {
             let price_currency = |i: &Value| currency_of(i.get("price").and_then(|p| p.get("currencyCode")));
             match items? {
@@ -372,7 +347,7 @@ fn event_currency(props: &[(String, Value)], items: Option<&Value>, default: Opt
                 single => price_currency(single),
             }
         })
-        .or_else(|| currency_of(first(props, &["value", "total", "revenue"]).and_then(|v| v.get("currencyCode"))))
+        .or_else(|| currency_of(first(props, "value total revenue").and_then(|v| v.get("currencyCode"))))
         .or_else(|| default.map(str::to_owned))
 }
 
@@ -400,13 +375,13 @@ pub fn normalize(
     let t = canonical_name(name).to_owned();
     let mut flags: Vec<&'static str> = Vec::new();
 
-    let list = first(&props, &["items", "products", "lineItems"]);
+    let list = first(&props, "items products lineItems");
     let single = if list.is_none()
         && is_item_event(&t)
-        && first(&props, &["item_id", "id", "product_id", "productId", "sku", "item_name", "name"]).is_some()
+        && first(&props, "item_id id product_id productId sku item_name name").is_some()
     {
         let mut item = props.clone();
-        item.retain(|(k, _)| ITEM_KEYS.contains(&k.as_str()));
+        item.retain(|(k, _)| listed(ITEM_KEYS, k));
         Some(Value::Obj(item))
     } else {
         None
@@ -439,7 +414,7 @@ pub fn normalize(
         (None, None) => Vec::new(),
     };
 
-    let explicit_value = match first(&props, &["value", "total", "revenue"]) {
+    let explicit_value = match first(&props, "value total revenue") {
         Some(v) => Some(money::to_minor(amount_of(v), exponent).map_err(|_| DropReason::InvalidValue)?),
         None => None,
     };
@@ -454,25 +429,25 @@ pub fn normalize(
         flags.push(FLAG_MISSING_CURRENCY);
     }
 
-    let order = text(first(&props, &["transaction_id", "order_id", "orderId"]));
+    let order = text(first(&props, "transaction_id order_id orderId"));
     if matches!(t.as_str(), "purchase" | "refund") && order.is_none() {
         return Err(DropReason::MissingOrderId);
     }
 
     let mut rest = props;
     rest.retain(|(k, _)| {
-        let consumed_by_item = single.is_some() && ITEM_KEYS.contains(&k.as_str());
-        !CONSUMED.contains(&k.as_str()) && !consumed_by_item
+        let consumed_by_item = single.is_some() && listed(ITEM_KEYS, k);
+        !listed(CONSUMED, k) && !consumed_by_item
     });
     for (k, v) in &mut rest {
-        if MONEY_PROPS.contains(&k.as_str()) {
+        if listed(MONEY_PROPS, k) {
             if let Ok(minor) = money::to_minor(amount_of(v), exponent) {
                 *v = Value::Num(minor as f64);
             }
         }
     }
     if t == "search" {
-        if let Some(q) = text(first(&rest, &["search_term", "query", "q"])) {
+        if let Some(q) = text(first(&rest, "search_term query q")) {
             rest.retain(|(k, _)| !matches!(k.as_str(), "search_term" | "query" | "q"));
             rest.push(("search_term".into(), Value::Str(q)));
         }

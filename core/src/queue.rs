@@ -48,7 +48,9 @@ impl Queued {
 #[derive(Debug, Clone, Default)]
 pub struct EventQueue {
     // Plain `Vec`s: a `VecDeque` costs about 1.5 KB more wasm, and at most a few thousand
-    // entries are held (removing from the front moves the rest: microseconds).
+    // entries are held (removing from the front moves the rest in place: microseconds). Removal
+    // must stay in place (`drain`, `remove`): splitting the `Vec` per batch churned the
+    // allocator and nearly doubled the wasm memory in bench/browser.
     items: Vec<Queued>,
     /// Events sent in an unload beacon, unconfirmed: not resent by this page unless it becomes
     /// visible again or the beacon was refused; resent after a reload.
@@ -149,16 +151,13 @@ impl EventQueue {
         self.in_flight = 0;
     }
 
-    /// Removes the first `n` events (delivered, rejected or expired); returns them.
-    pub fn remove_front(&mut self, n: usize) -> Vec<Queued> {
+    /// Removes the first `n` events (delivered, rejected or expired).
+    pub fn remove_front(&mut self, n: usize) {
         let n = n.min(self.items.len());
         self.in_flight = self.in_flight.saturating_sub(n);
-        let rest = self.items.split_off(n);
-        let out = std::mem::replace(&mut self.items, rest);
-        for q in &out {
+        for q in self.items.drain(..n) {
             self.bytes -= q.bytes;
         }
-        out
     }
 
     /// Removes every event that is not in flight (consent withdrawn); returns how many.

@@ -1,5 +1,5 @@
 // Embedding forms and privacy in a real browser: the ES module entry, the inline snippet + tag,
-// a wasm that cannot load, a strict CSP, and Do Not Track / Global Privacy Control in each
+// a wasm that cannot load, a wasm served with the wrong content type, a strict CSP, and Do Not Track / Global Privacy Control in each
 // privacy mode (what is persisted and what is sent).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +22,8 @@ const PAGES = {
 <script>funnelcake.init({ site: 'snippet', endpoint: '/v1/batch' }); funnelcake.track('early', { mark: 's-1' });
 history.replaceState({}, '', '/snippet.html?moved=1'); funnelcake.track('later', { mark: 's-2' });</script>
 ${tag('snippet')}</head><body>snippet</body></html>`,
+  '/mime.html': `<!doctype html><html><head><title>mime</title><script>${SNIPPET}</script>
+<script>funnelcake.track('early', { mark: 'm-1' });</script>${tag('mime')}</head><body>mime</body></html>`,
   '/csp.html': `<!doctype html><html><head><title>csp</title>
 <meta http-equiv="Content-Security-Policy" content="script-src 'self' 'wasm-unsafe-eval'">
 ${tag('csp')}</head><body>csp</body></html>`,
@@ -37,10 +39,15 @@ const env = useCollectorAndBrowser({ before, after }, {
 });
 after(async () => { await proxy?.stop(); });
 
-async function open(path, { gpc = false, blockWasm = false } = {}) {
+async function open(path, { gpc = false, blockWasm = false, wasmType = null } = {}) {
   const context = await env.browser.newContext();
   if (gpc) await context.addInitScript(() => Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true }));
   if (blockWasm) await context.route('**/*.wasm', (r) => r.abort());
+  if (wasmType) {
+    // The real wasm, served with another content type (a misconfigured CDN).
+    const body = readFileSync(join(ROOT, 'dist', 'funnelcake', 'funnelcake.wasm'));
+    await context.route('**/*.wasm', (r) => r.fulfill({ status: 200, contentType: wasmType, body }));
+  }
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -83,6 +90,16 @@ test('a wasm that cannot load leaves the page working and the stub harmless', as
     return { stub: fc._stub === true, metrics: fc.metrics(), exp: fc.experiment('k', { variations: ['a', 'b'] }) };
   });
   assert.deepEqual(state, { stub: true, metrics: null, exp: { variation: 0, value: 'a', inExperiment: false } });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a wasm served without the application/wasm type still loads (compiled from its bytes)', async () => {
+  const { context, page, errors } = await open('/mime.html', { wasmType: 'application/octet-stream' });
+  await ready(page);
+  assert.equal(await page.evaluate(() => window.funnelcake.flush()), 0);
+  const stored = await waitFor(async () => ((await marks('mime')).length ? marks('mime') : null), 10000, 'the event');
+  assert.deepEqual(stored.map((e) => e.t), ['early']);
   assert.deepEqual(errors, []);
   await context.close();
 });

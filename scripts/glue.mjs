@@ -1,0 +1,75 @@
+// Shapes the wasm-bindgen glue (pinned: wasm-bindgen =0.2.129) and the wasm for shipping:
+// - renames the wasm's imports, exports and import module to one or two letters and rewrites
+//   the glue to match. wasm-bindgen names each import `__wbg_<name>_<16 hex digits>`; those
+//   names appear once in the wasm and once in the glue, about 2.5 KB that gzip cannot compress;
+// - replaces the glue's general-purpose initialisers (`initSync`, and `__wbg_init` accepting
+//   paths, URLs, Requests, bytes or modules, with deprecation warnings) by the one call the
+//   loader makes: `wasm_bindgen({ module_or_path: fetch(url) })`, streaming compilation with the
+//   same fallback to `WebAssembly.instantiate` when the server sends the wrong MIME type.
+// Fails, rather than building a broken SDK, if anything it rewrites is not found exactly where
+// expected (BENCHMARKS.md, size steps).
+//
+//   node scripts/glue.mjs <in.wasm> <glue.js> <out.wasm> <out-glue.js>
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+
+const [inWasm, glueIn, outWasm, glueOut] = process.argv.slice(2);
+const features = ['--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext', '--enable-mutable-globals'];
+// wasm-opt prints the renaming as JSON: {"imports": [[module, old, new], …], "exports": [[old, new], …]}.
+const map = JSON.parse(execFileSync('wasm-opt', [...features, '--minify-imports-and-exports-and-modules', inWasm, '-o', outWasm], { encoding: 'utf8' }));
+let glue = readFileSync(glueIn, 'utf8');
+
+function fail(msg) {
+  console.error(`glue: ${msg}`);
+  process.exit(1);
+}
+
+// The import module: the glue passes one import object, under wasm-bindgen's module name.
+const modules = new Set(map.imports.map((i) => i[0]));
+if (modules.size !== 1) fail(`expected one import module, found ${[...modules].join(', ')}`);
+const [module] = modules;
+const moduleKey = `${JSON.stringify(module)}: import0`;
+if (glue.split(moduleKey).length !== 2) fail(`import module key ${moduleKey} not found once in the glue`);
+const wasmText = execFileSync('wasm-opt', [...features, outWasm, '--print'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+const newModule = /\(import "([^"]+)"/.exec(wasmText)?.[1];
+if (!newModule) fail('renamed import module not found in the wasm');
+glue = glue.replace(moduleKey, `${JSON.stringify(newModule)}: import0`);
+
+// Imports: each is one `name: function` member of the glue's import object.
+for (const [, from, to] of map.imports) {
+  const key = new RegExp(`(^|[\\s{,])${from}(\\s*:)`, 'g');
+  const found = glue.match(key)?.length ?? 0;
+  if (found !== 1) fail(`import ${from} found ${found} times in the glue`);
+  glue = glue.replace(key, `$1${JSON.stringify(to)}$2`);
+}
+
+// Exports: the glue reads them as `wasm.<name>`; every such read must be renamed.
+const exportsMap = new Map(map.exports);
+glue = glue.replace(/\bwasm\.([A-Za-z_$][\w$]*)/g, (all, name) => {
+  if (!exportsMap.has(name)) fail(`the glue reads wasm.${name}, which the wasm does not export`);
+  return `wasm[${JSON.stringify(exportsMap.get(name))}]`;
+});
+// The initialiser: everything from `__wbg_load` to the end of `__wbg_init`.
+const initStart = '    async function __wbg_load(module, imports) {';
+const initEnd = '    return Object.assign(__wbg_init, { initSync }, exports);';
+const from = glue.indexOf(initStart), to = glue.indexOf(initEnd);
+if (from < 0 || to < from || glue.indexOf(initStart, from + 1) >= 0 || glue.indexOf(initEnd, to + 1) >= 0) {
+  fail('the initialiser (__wbg_load … __wbg_init) is not where expected');
+}
+glue = glue.slice(0, from) + `    // scripts/glue.mjs: the loader's one call, \`wasm_bindgen({ module_or_path: fetch(url) })\`.
+    async function __wbg_init(options) {
+        const response = await options.module_or_path, imports = __wbg_get_imports();
+        if (!response.ok) throw new Error('funnelcake.wasm: HTTP ' + response.status);
+        let result;
+        try {
+            result = await WebAssembly.instantiateStreaming(response, imports);
+        } catch (e) {
+            // Served without the application/wasm MIME type: compile from the bytes instead.
+            result = await WebAssembly.instantiate(await response.arrayBuffer(), imports);
+        }
+        return __wbg_finalize_init(result.instance, result.module);
+    }
+
+    return Object.assign(__wbg_init, exports);` + glue.slice(to + initEnd.length);
+writeFileSync(glueOut, glue);
+console.log(`glue: ${map.imports.length} imports and ${map.exports.length} exports renamed, initialiser replaced`);
