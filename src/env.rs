@@ -1,6 +1,22 @@
 //! Clock and randomness, read from the browser without ever panicking.
 
 use funnelcake_core::id::{Entropy, SplitMix64};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `globalThis.window`, read once (undefined outside a window).
+    #[wasm_bindgen(thread_local_v2, js_namespace = globalThis, js_name = window)]
+    static WINDOW: JsValue;
+}
+
+/// The page's `window`, if there is one. `web_sys::window()` finds it through `js_sys::global()`,
+/// whose four-way lookup (`globalThis`, `self`, `window`, `global`, then `new Function`) costs
+/// five glue imports and their wasm code; the SDK only ever runs in a window.
+pub fn window() -> Option<web_sys::Window> {
+    WINDOW.with(|w| w.clone().dyn_into().ok())
+}
 
 /// Wall-clock time, epoch ms.
 pub fn now_ms() -> i64 {
@@ -20,7 +36,7 @@ pub struct BrowserEntropy {
 impl BrowserEntropy {
     /// Looks up `window.crypto` once.
     pub fn new() -> BrowserEntropy {
-        let crypto = web_sys::window().and_then(|w| w.crypto().ok());
+        let crypto = window().and_then(|w| w.crypto().ok());
         let seed = (js_sys::Math::random() * 9.007_199_254_740_992e15) as u64 ^ (now_ms() as u64).rotate_left(32);
         BrowserEntropy { crypto, fallback: SplitMix64(seed), buf: [0; 256], used: 256 }
     }
@@ -64,7 +80,7 @@ pub fn debug_log(enabled: bool, parts: &[&str]) {
 /// Do Not Track (`navigator.doNotTrack` or the legacy `window.doNotTrack` is `"1"`) or Global
 /// Privacy Control (`navigator.globalPrivacyControl === true`) is on.
 pub fn privacy_signal() -> bool {
-    let Some(w) = web_sys::window() else { return false };
+    let Some(w) = window() else { return false };
     let nav: wasm_bindgen::JsValue = w.navigator().into();
     let get = |o: &wasm_bindgen::JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).unwrap_or_default();
     get(&nav, "globalPrivacyControl").is_truthy()

@@ -42,13 +42,13 @@ impl Listeners {
 
 /// `true` if the document is visible now (or there is no document to ask).
 pub fn is_visible() -> bool {
-    web_sys::window().and_then(|w| w.document()).is_none_or(|d| !d.hidden())
+    crate::env::window().and_then(|w| w.document()).is_none_or(|d| !d.hidden())
 }
 
 /// Calls `on_change` on visibility changes and page hide (see the module docs for repeats).
 pub fn listen(on_change: impl Fn(Change) + 'static) -> Listeners {
     let state_changed = Rc::new(Cell::new(false));
-    let Some(window) = web_sys::window() else {
+    let Some(window) = crate::env::window() else {
         return Listeners { visibility: None, pagehide: None, storage: None, state_changed };
     };
     let hidden_reported = Rc::new(Cell::new(false));
@@ -81,7 +81,7 @@ pub fn listen(on_change: impl Fn(Change) + 'static) -> Listeners {
 
 impl Drop for Listeners {
     fn drop(&mut self) {
-        let Some(window) = web_sys::window() else { return };
+        let Some(window) = crate::env::window() else { return };
         if let (Some(doc), Some(v)) = (window.document(), &self.visibility) {
             let _ = doc.remove_event_listener_with_callback("visibilitychange", v.as_ref().unchecked_ref());
         }

@@ -39,7 +39,7 @@ pub struct Outbox {
 }
 
 fn locks() -> Option<JsValue> {
-    let nav = web_sys::window()?.navigator();
+    let nav = crate::env::window()?.navigator();
     js_sys::Reflect::get(&nav, &JsValue::from_str("locks")).ok().filter(|l| l.is_object())
 }
 

@@ -16,7 +16,7 @@ impl Store {
     /// Storage for `site`; `persist == false` keeps everything in memory (privacy modes).
     pub fn new(site: &str, persist: bool) -> Store {
         // `window.localStorage` itself can throw (SecurityError), hence the `ok()`.
-        let local = if persist { web_sys::window().and_then(|w| w.local_storage().ok().flatten()) } else { None };
+        let local = if persist { crate::env::window().and_then(|w| w.local_storage().ok().flatten()) } else { None };
         let mut prefix = String::from("fc:v1:");
         prefix.push_str(site);
         prefix.push(':');

@@ -37,7 +37,7 @@ pub fn settle(promise: &JsValue, cb: impl FnOnce(JsValue) + 'static) {
 /// from a later promise job (at once only when there is no `window`). Never panics; an exception or a rejected promise is a
 /// [`SendResult::NetworkError`].
 pub fn post(endpoint: &str, body: &str, done: impl FnOnce(SendResult) + 'static) {
-    let Some(window) = web_sys::window() else { return done(SendResult::NetworkError) };
+    let Some(window) = crate::env::window() else { return done(SendResult::NetworkError) };
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     init.set_body(&JsValue::from_str(body));
@@ -71,5 +71,7 @@ pub fn post(endpoint: &str, body: &str, done: impl FnOnce(SendResult) + 'static)
 /// budget (64 KiB in flight) is used up.
 /// <https://developer.mozilla.org/en-US/docs/Web/API/Navigator/sendBeacon>
 pub fn beacon(endpoint: &str, body: &str) -> bool {
-    web_sys::window().and_then(|w| w.navigator().send_beacon_with_opt_str(endpoint, Some(body)).ok()).unwrap_or(false)
+    crate::env::window()
+        .and_then(|w| w.navigator().send_beacon_with_opt_str(endpoint, Some(body)).ok())
+        .unwrap_or(false)
 }
