@@ -196,7 +196,8 @@ var fcLoader = (function (root, factory) {
   function realApi(sdk, w, d) {
     var api = {
       init: safe(function (cfg) { drain(); return initSdk(sdk, cfg, w, d); }, false),
-      on: safe(function (event, cb) { return sdk.on(event, cb); }, function () {}),
+      // The wasm returns undefined for an unknown event or a cb that is not a function.
+      on: safe(function (event, cb) { return sdk.on(event, cb) || function () {}; }, function () {}),
       flush: function () {
         try { drain(); return sdk.flush(); } catch (e) { return Promise.resolve(0); }
       },

@@ -3,8 +3,8 @@
 //   the glue to match. wasm-bindgen names each import `__wbg_<name>_<16 hex digits>`; those
 //   names appear once in the wasm and once in the glue, about 2.5 KB that gzip cannot compress;
 // - replaces the glue's general-purpose initialisers (`initSync`, and `__wbg_init` accepting
-//   paths, URLs, Requests, bytes or modules, with deprecation warnings) by the one call the
-//   loader makes: `wasm_bindgen({ module_or_path: fetch(url) })`, streaming compilation with the
+//   paths, URLs, Requests, bytes or modules, with deprecation warnings, and the script URL it
+//   derived a default path from) by the one call the loader makes: `wasm_bindgen({ module_or_path: fetch(url) })`, streaming compilation with the
 //   same fallback to `WebAssembly.instantiate` when the server sends the wrong MIME type.
 // Fails, rather than building a broken SDK, if anything it rewrites is not found exactly where
 // expected (BENCHMARKS.md, size steps).
@@ -71,5 +71,14 @@ glue = glue.slice(0, from) + `    // scripts/glue.mjs: the loader's one call, \`
     }
 
     return Object.assign(__wbg_init, exports);` + glue.slice(to + initEnd.length);
+// The script's own URL, which only wasm-bindgen's initialiser used (for a default wasm path).
+const scriptSrc = `    let script_src;
+    if (typeof document !== 'undefined' && document.currentScript !== null) {
+        script_src = new URL(document.currentScript.src, location.href).toString();
+    }
+`;
+if (glue.split(scriptSrc).length !== 2) fail('script_src is not where expected');
+glue = glue.replace(scriptSrc, '');
+if (glue.includes('script_src')) fail('script_src is still used');
 writeFileSync(glueOut, glue);
 console.log(`glue: ${map.imports.length} imports and ${map.exports.length} exports renamed, initialiser replaced`);

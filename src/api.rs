@@ -456,13 +456,14 @@ pub fn metrics() -> JsValue {
 
 /// `on('metrics', cb)`: calls `cb(snapshot)` after every recorded or dropped event (each one
 /// changes the snapshot, if only `lastActivityAt`).
-/// Returns a function that unsubscribes. Other event names return a no-op function.
+/// Returns a function that unsubscribes; `undefined` for other event names or a `cb` that is
+/// not a function (the loader hands the page a no-op function then: making one here would take
+/// `new Function`, which a strict CSP forbids).
 #[wasm_bindgen]
 pub fn on(event: JsValue, cb: JsValue) -> JsValue {
-    let noop = || js_sys::Function::new_no_args("");
-    let Ok(cb) = cb.dyn_into::<js_sys::Function>() else { return noop().into() };
+    let Ok(cb) = cb.dyn_into::<js_sys::Function>() else { return JsValue::UNDEFINED };
     if event.as_string().as_deref() != Some("metrics") {
-        return noop().into();
+        return JsValue::UNDEFINED;
     }
     let Some(id) = with_sdk(|sdk| {
         let id = sdk.next_listener;
@@ -470,7 +471,7 @@ pub fn on(event: JsValue, cb: JsValue) -> JsValue {
         sdk.listeners.push((id, cb));
         id
     }) else {
-        return noop().into();
+        return JsValue::UNDEFINED;
     };
     Closure::<dyn FnMut()>::new(move || {
         with_sdk(|sdk| sdk.listeners.retain(|(i, _)| *i != id));

@@ -97,6 +97,16 @@ test('the real API never throws into the page, even if the wasm traps', async ()
   assert.equal(await broken.flush(), 0);
 });
 
+test('on() always hands the page a function, also when the wasm subscribes nothing', () => {
+  const off = () => 'unsubscribed';
+  const api = loader.realApi({ on: (event) => (event === 'metrics' ? off : undefined) });
+  assert.equal(api.on('metrics', () => {}), off);
+  assert.equal(typeof api.on('other', () => {}), 'function');
+  assert.doesNotThrow(() => api.on('other', () => {})());
+  const broken = loader.realApi({ on() { throw new Error('x'); } });
+  assert.equal(typeof broken.on('metrics', () => {}), 'function');
+});
+
 test('boot leaves a harmless stub when WebAssembly is unavailable', () => {
   const { w, d } = fakePage();
   const saved = globalThis.WebAssembly;

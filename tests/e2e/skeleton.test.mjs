@@ -50,3 +50,10 @@ test('the collector serves the wasm with the application/wasm type', async () =>
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('content-type'), 'application/wasm');
 });
+
+test('the shipped scripts contain no eval: nothing a strict CSP without unsafe-eval would block', () => {
+  for (const file of ['funnelcake.js', 'funnelcake.mjs', 'funnelcake-widgets.js', 'snippet.min.js']) {
+    const text = readFileSync(join(ROOT, 'dist', 'funnelcake', file), 'utf8');
+    assert.doesNotMatch(text, /\bnew Function\b|\beval\(|\bFunction\(/, file);
+  }
+});
