@@ -4,7 +4,7 @@
 // window.funnelcake. Works as a classic `<script async>` (one-tag embed, configured by data-*
 // attributes) and after the inline snippet. If WebAssembly is missing or the wasm cannot load,
 // the stub stays in place: calls are accepted and ignored, nothing throws into the page.
-/* global fcEsm, wasm_bindgen */
+/* global fcEsm, fcWasm, wasm_bindgen */
 var fcLoader = (function (root, factory) {
   var api = factory();
   if (typeof module === 'object' && module.exports) {
@@ -252,9 +252,10 @@ var fcLoader = (function (root, factory) {
     var scriptConfig = configFromScript(script);
     attach(w, d, function () {
       // The wasm-bindgen glue is part of this file (scripts/build.sh), so the wasm is the only
-      // other request; it is compiled as it streams in.
-      var glue = wasm_bindgen;
-      return glue({ module_or_path: fetch(base + 'funnelcake.wasm') }).then(function () { return glue; });
+      // other request, started by js/prefetch.js at the top of this file; it is compiled as it
+      // streams in.
+      var glue = wasm_bindgen, wasm = typeof fcWasm === 'object' && fcWasm;
+      return glue({ module_or_path: wasm || fetch(base + 'funnelcake.wasm') }).then(function () { return glue; });
     }, scriptConfig);
   }
 

@@ -22,7 +22,7 @@ wasm-opt -Oz --converge --low-memory-unused --enable-bulk-memory --enable-nontra
 node scripts/glue.mjs target/pkg/funnelcake_opt.wasm target/pkg/funnelcake.js "$out/funnelcake.wasm" target/pkg/funnelcake.names.js
 # One script: the glue (no-modules form: `let wasm_bindgen`, local to the enclosing function),
 # the stub, capture and the loader. The wasm is the page's only other request for the SDK.
-terser target/pkg/funnelcake.names.js js/snippet.js js/capture.js js/loader.js --enclose --compress passes=3 --mangle --comments '/^!/' -o "$out/funnelcake.js"
+terser js/prefetch.js target/pkg/funnelcake.names.js js/snippet.js js/capture.js js/loader.js --enclose --compress passes=3 --mangle --comments '/^!/' -o "$out/funnelcake.js"
 cp js/funnelcake.d.ts "$out/funnelcake.d.ts"
 terser js/widgets.js --compress --mangle --comments '/^!/' -o "$out/funnelcake-widgets.js"
 terser js/snippet.js --enclose --compress --mangle -o "$out/snippet.min.js"

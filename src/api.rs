@@ -317,7 +317,11 @@ fn snapshot_js(sdk: &Sdk) -> JsValue {
 fn notify_listeners() {
     let Some((snapshot, listeners)) = with_sdk(|sdk| {
         let snap = snapshot_js(sdk);
-        (snap, sdk.listeners.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>())
+        let mut listeners = Vec::with_capacity(sdk.listeners.len());
+        for (_, f) in &sdk.listeners {
+            listeners.push(f.clone());
+        }
+        (snap, listeners)
     }) else {
         return;
     };

@@ -76,14 +76,12 @@ pub fn bucket_ranges(n: i64, coverage: f64, weights: Option<&[f64]>) -> Vec<(f64
         _ => equal,
     };
     let mut cumulative = 0.0;
-    weights
-        .iter()
-        .map(|w| {
-            let start = cumulative;
-            cumulative += w;
-            (start, start + coverage * w)
-        })
-        .collect()
+    let mut ranges = Vec::with_capacity(weights.len());
+    for w in weights {
+        ranges.push((cumulative, cumulative + coverage * w));
+        cumulative += w;
+    }
+    ranges
 }
 
 /// `true` if `n` is in `[start, end)`.

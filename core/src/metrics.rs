@@ -352,10 +352,11 @@ fn pair(x: &Value) -> Option<(String, i64)> {
 impl FunnelProgress {
     /// Reads the `{"r": [...], "o": n}` form written by [`SessionMetrics::write_persisted`].
     fn from_value(p: &Value) -> Option<FunnelProgress> {
-        Some(FunnelProgress {
-            reached_at: p.get("r")?.as_array()?.iter().map(Value::as_i64).collect(),
-            in_order: usize::try_from(p.get("o")?.as_i64()?).ok()?,
-        })
+        let mut reached_at = Vec::new();
+        for r in p.get("r")?.as_array()? {
+            reached_at.push(r.as_i64());
+        }
+        Some(FunnelProgress { reached_at, in_order: usize::try_from(p.get("o")?.as_i64()?).ok()? })
     }
 }
 
