@@ -4,8 +4,9 @@
 //   names appear once in the wasm and once in the glue, about 2.5 KB that gzip cannot compress;
 // - replaces the glue's general-purpose initialisers (`initSync`, and `__wbg_init` accepting
 //   paths, URLs, Requests, bytes or modules, with deprecation warnings, and the script URL it
-//   derived a default path from) by the one call the loader makes: `wasm_bindgen({ module_or_path: fetch(url) })`, streaming compilation with the
-//   same fallback to `WebAssembly.instantiate` when the server sends the wrong MIME type.
+//   derived a default path from) by the one call the loader makes,
+//   `wasm_bindgen({ module_or_path: fetch(url) })`: streaming compilation, falling back to
+//   `WebAssembly.instantiate` of the bytes as wasm-bindgen's does.
 // Fails, rather than building a broken SDK, if anything it rewrites is not found exactly where
 // expected (BENCHMARKS.md, size steps).
 //
@@ -64,7 +65,9 @@ glue = glue.slice(0, from) + `    // scripts/glue.mjs: the loader's one call, \`
         try {
             result = await WebAssembly.instantiateStreaming(response, imports);
         } catch (e) {
-            // Served without the application/wasm MIME type: compile from the bytes instead.
+            // Served without the application/wasm MIME type (or no instantiateStreaming, as in
+            // Safari before 15): compile from the bytes. After a failure that consumed the body
+            // (a broken wasm), arrayBuffer() rejects and the loader leaves the stub in place.
             result = await WebAssembly.instantiate(await response.arrayBuffer(), imports);
         }
         return __wbg_finalize_init(result.instance, result.module);

@@ -1,4 +1,4 @@
-//! Clock and randomness, read from the browser without ever panicking.
+//! Clock, randomness and the page's `window`, read from the browser without ever panicking.
 
 use funnelcake_core::id::{Entropy, SplitMix64};
 use wasm_bindgen::prelude::*;

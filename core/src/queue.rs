@@ -48,9 +48,10 @@ impl Queued {
 #[derive(Debug, Clone, Default)]
 pub struct EventQueue {
     // Plain `Vec`s: a `VecDeque` costs about 1.5 KB more wasm, and at most a few thousand
-    // entries are held (removing from the front moves the rest in place: microseconds). Removal
-    // must stay in place (`drain`, `remove`): splitting the `Vec` per batch churned the
-    // allocator and nearly doubled the wasm memory in bench/browser.
+    // entries are held (removing from the front moves the rest in place: microseconds). The
+    // per-batch removal must stay in place (`drain`): splitting the `Vec` on every batch churned
+    // the allocator and nearly doubled the wasm memory in bench/browser. (Parking at page hide
+    // and unparking split it, once per hide.)
     items: Vec<Queued>,
     /// Events sent in an unload beacon, unconfirmed: not resent by this page unless it becomes
     /// visible again or the beacon was refused; resent after a reload.
