@@ -165,11 +165,15 @@ async function callCosts(browser, base, server) {
         total += dt;
         if (i % 20 === 19) await new Promise((r) => setTimeout(r, 0));
       }
-      return { each: Array.from(each).sort((a, b) => a - b), total };
+      // The first call of each burst is what a page with one call per user action pays: it
+      // schedules the SDK's recording task (setTimeout) and runs with caches cooled by that task.
+      const first = Array.from(each).filter((_, i) => i % 20 === 0).sort((a, b) => a - b);
+      return { each: Array.from(each).sort((a, b) => a - b), first, total };
     }, { kind, n: CALLS });
     const after = await metric();
     return {
       median: quantile(r.each, 0.5) * 1000, p95: quantile(r.each, 0.95) * 1000, p99: quantile(r.each, 0.99) * 1000,
+      firstMedian: quantile(r.first, 0.5) * 1000, firstP95: quantile(r.first, 0.95) * 1000,
       mean: (r.total / CALLS) * 1000,
       script: ((after.ScriptDuration - before.ScriptDuration) / CALLS) * 1e6,
       task: ((after.TaskDuration - before.TaskDuration) / CALLS) * 1e6,
@@ -234,6 +238,7 @@ const lines = [
   `| before it: script tag → script start (the browser's async-script scheduling), median | ${fmt(ready.tagToStart)} ms | |`,
   `| track() with 3 items: median / p95 / p99 per call | ${fmt(track.median)} / ${fmt(track.p95)} / ${fmt(track.p99)} µs | median ≤ 5 µs: ${track.median <= 5 ? 'met' : '**not met**'}; p99 ≤ 50 µs: ${track.p99 <= 50 ? 'met' : '**not met**'} |`,
   `| track() mean (total ÷ ${CALLS.toLocaleString('en-US')}) | ${fmt(track.mean)} µs | |`,
+  `| track(), first call of each burst of 20 (one call per user action pays this): median / p95 | ${fmt(track.firstMedian)} / ${fmt(track.firstP95)} µs | median ≤ 5 µs: ${track.firstMedian <= 5 ? 'met' : '**not met**'} |`,
   `| page(): median / p95 / p99 per call (mean) | ${fmt(pageViews.median)} / ${fmt(pageViews.p95)} / ${fmt(pageViews.p99)} µs (${fmt(pageViews.mean)}) | |`,
   `| CDP ScriptDuration / TaskDuration per track() | ${fmt(track.script)} / ${fmt(track.task)} µs | |`,
   `| CDP ScriptDuration / TaskDuration per page() | ${fmt(pageViews.script)} / ${fmt(pageViews.task)} µs | |`,
