@@ -7,7 +7,17 @@
 source "$(dirname "$0")/env.sh"
 
 step "wasm-pack build (profile wasm-release)"
-wasm-pack --quiet build --target no-modules --profile wasm-release --out-dir target/pkg --out-name funnelcake --no-pack --no-opt
+# Panic locations name source files; dependencies' paths start with this machine's cargo registry
+# (/root/.cargo/registry/src/index.crates.io-…/). Remapped to the crate's own path, so the wasm
+# does not depend on where it was built (and is 67 bytes smaller). Added to the rustflags in
+# .cargo/config.toml (cargo joins the two lists).
+remap=()
+for dir in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
+  [ -d "$dir" ] && remap+=("\"--remap-path-prefix=${dir}=\"")
+done
+rustflags=$(IFS=,; echo "${remap[*]}")
+wasm-pack --quiet build --target no-modules --profile wasm-release --out-dir target/pkg --out-name funnelcake --no-pack --no-opt \
+  -- --config "target.wasm32-unknown-unknown.rustflags=[${rustflags}]"
 
 step "wasm-opt -Oz and minify"
 out=dist/funnelcake
@@ -22,10 +32,10 @@ wasm-opt -Oz --converge --low-memory-unused --enable-bulk-memory --enable-nontra
 node scripts/glue.mjs target/pkg/funnelcake_opt.wasm target/pkg/funnelcake.js "$out/funnelcake.wasm" target/pkg/funnelcake.names.js
 # One script: the glue (no-modules form: `let wasm_bindgen`, local to the enclosing function),
 # the stub, capture and the loader. The wasm is the page's only other request for the SDK.
-terser js/prefetch.js target/pkg/funnelcake.names.js js/snippet.js js/capture.js js/loader.js --enclose --compress passes=3 --mangle --comments '/^!/' -o "$out/funnelcake.js"
+terser js/prefetch.js target/pkg/funnelcake.names.js js/snippet.js js/capture.js js/loader.js --enclose --compress passes=3,unsafe_arrows=true,unsafe_methods=true --ecma 2017 --mangle --comments '/^!/' -o "$out/funnelcake.js"
 cp js/funnelcake.d.ts "$out/funnelcake.d.ts"
 terser js/widgets.js --compress --mangle --comments '/^!/' -o "$out/funnelcake-widgets.js"
 terser js/snippet.js --enclose --compress --mangle -o "$out/snippet.min.js"
 # The ES module entry: the same stub, capture and loader, plus named exports (js/esm.js).
-terser target/pkg/funnelcake.names.js js/snippet.js js/capture.js js/loader.js js/esm.js --module --compress passes=3 --mangle --comments '/^!/' -o "$out/funnelcake.mjs"
+terser target/pkg/funnelcake.names.js js/snippet.js js/capture.js js/loader.js js/esm.js --module --compress passes=3,unsafe_arrows=true,unsafe_methods=true --ecma 2017 --mangle --comments '/^!/' -o "$out/funnelcake.mjs"
 ls -l "$out"

@@ -75,7 +75,7 @@ impl Sdk {
 
     fn persist(&mut self) {
         let json = self.tracker.state().to_json();
-        self.store.set(STATE_KEY, &json);
+        self.store.set(STATE_KEY, &json.as_str().into());
         self.last_written = json;
     }
 
@@ -85,8 +85,17 @@ impl Sdk {
             return;
         }
         let now = env::now_ms();
-        if let Some(json) = self.tracker.queue_to_persist(now, force) {
-            self.outbox.write(&mut self.store, now, &json);
+        // `<now>|<queue JSON>`, put together in JS part by part (a rope: no copying), so the wasm
+        // heap never holds the whole text (BENCHMARKS.md, memory).
+        let mut stamp = String::new();
+        funnelcake_core::json::write_int(&mut stamp, now);
+        stamp.push('|');
+        let mut text = js_sys::JsString::from(stamp);
+        if self.tracker.queue_parts_to_persist(now, force, &mut |part| {
+            text = text.concat(&JsValue::from_str(part));
+        }) {
+            let empty = self.tracker.queue().is_empty();
+            self.outbox.write(&mut self.store, (!empty).then_some(&text));
         }
     }
 }
@@ -404,13 +413,13 @@ pub fn consent(state: JsValue) {
         env::debug_log(debug_enabled(), &["consent() needs granted, pending or denied"]);
         return;
     };
-    recording(&JsValue::UNDEFINED, |sdk, _, now| {
+    recording(&JsValue::UNDEFINED, |sdk, _, _| {
         sdk.tracker.set_consent(consent);
         sdk.store.set_writable(sdk.tracker.may_persist());
         sdk.persist();
         if consent == Consent::Denied {
             sdk.store.remove(STATE_KEY);
-            sdk.outbox.write(&mut sdk.store, now, "[]");
+            sdk.outbox.write(&mut sdk.store, None);
         }
     });
 }

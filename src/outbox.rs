@@ -114,20 +114,16 @@ impl Outbox {
         }
     }
 
-    /// Writes this tab's queue (`[]` removes the key). Does nothing before the tab owns its lock.
-    pub fn write(&self, store: &mut Store, now: i64, queue_json: &str) {
+    /// Writes this tab's queue as `<last write ms>|<queue JSON>`, text that lives in JS; `None`
+    /// (an empty queue) removes the key. Does nothing before the tab owns its lock.
+    pub fn write(&self, store: &mut Store, stamped: Option<&js_sys::JsString>) {
         if !self.owned.get() {
             return;
         }
-        if queue_json == "[]" {
-            store.remove(&self.name);
-            return;
+        match stamped {
+            Some(text) => store.set(&self.name, text),
+            None => store.remove(&self.name),
         }
-        let mut value = String::with_capacity(queue_json.len() + 16);
-        funnelcake_core::json::write_int(&mut value, now);
-        value.push('|');
-        value.push_str(queue_json);
-        store.set(&self.name, &value);
     }
 
     /// Looks for queues of other tabs and hands each, once its tab is gone and at most once

@@ -2,6 +2,19 @@
 //! missing, blocked (Safari private mode, sandboxed iframes, `localStorage` getter throwing) or
 //! full (`QuotaExceededError`). Keys are versioned: `fc:v1:<site>:<name>`.
 
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+#[wasm_bindgen]
+extern "C" {
+    /// A `Storage`, seen through the one method web-sys types differently.
+    type JsStorage;
+    /// `storage.setItem(key, value)` with a JS string value: text assembled in JS (the persisted
+    /// queue) goes to storage without a copy in the wasm heap.
+    #[wasm_bindgen(method, catch, js_name = setItem)]
+    fn set_item_js(this: &JsStorage, key: &str, value: &js_sys::JsString) -> Result<(), JsValue>;
+}
+
 /// Key/value storage with a memory fallback.
 pub struct Store {
     prefix: String,
@@ -72,18 +85,20 @@ impl Store {
         names
     }
 
-    /// Writes `name`; on any storage failure the value is kept in memory instead.
-    pub fn set(&mut self, name: &str, value: &str) {
+    /// Writes `name` with text that lives in JS (the persisted queue is put together there);
+    /// on any storage failure the value is kept in memory instead (copied into the wasm).
+    pub fn set(&mut self, name: &str, value: &js_sys::JsString) {
         let key = self.key(name);
         if let Some(s) = self.local.as_ref().filter(|_| self.writable) {
-            if s.set_item(&key, value).is_ok() {
+            if s.unchecked_ref::<JsStorage>().set_item_js(&key, value).is_ok() {
                 self.memory.retain(|(k, _)| *k != key);
                 return;
             }
         }
+        let value = String::from(value);
         match self.memory.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => *v = value.to_owned(),
-            None => self.memory.push((key, value.to_owned())),
+            Some((_, v)) => *v = value,
+            None => self.memory.push((key, value)),
         }
     }
 }

@@ -42,7 +42,7 @@ fn local_storage() -> web_sys::Storage {
 fn storage_uses_versioned_keys_in_local_storage() {
     let mut store = Store::new("web-test-1", true);
     assert!(store.is_persistent());
-    store.set("k", "v1");
+    store.set("k", &"v1".into());
     assert_eq!(local_storage().get_item("fc:v1:web-test-1:k").unwrap().as_deref(), Some("v1"));
     assert_eq!(store.get("k").as_deref(), Some("v1"));
 }
@@ -51,7 +51,7 @@ fn storage_uses_versioned_keys_in_local_storage() {
 fn storage_falls_back_to_memory_when_not_persisting() {
     let mut store = Store::new("web-test-2", false);
     assert!(!store.is_persistent());
-    store.set("k", "in-memory");
+    store.set("k", &"in-memory".into());
     assert_eq!(store.get("k").as_deref(), Some("in-memory"));
     assert_eq!(local_storage().get_item("fc:v1:web-test-2:k").unwrap(), None);
 }
@@ -61,7 +61,7 @@ fn storage_keeps_values_in_memory_when_local_storage_is_full() {
     let mut store = Store::new("web-test-3", true);
     // Larger than any browser's localStorage quota (5–10 MB): setItem throws QuotaExceededError.
     let huge = "x".repeat(12 * 1024 * 1024);
-    store.set("big", &huge);
+    store.set("big", &huge.as_str().into());
     assert_eq!(store.get("big").map(|v| v.len()), Some(huge.len()));
     assert_eq!(local_storage().get_item("fc:v1:web-test-3:big").unwrap(), None);
 }

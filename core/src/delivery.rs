@@ -231,16 +231,24 @@ impl Tracker {
     /// The queue's persisted form, if it should be written now: after every change while it is
     /// small, at most once per second when large, and always when `force`d (page hide).
     pub fn queue_to_persist(&mut self, now: i64, force: bool) -> Option<String> {
+        let mut out = String::new();
+        self.queue_parts_to_persist(now, force, &mut |part| out.push_str(part)).then_some(out)
+    }
+
+    /// [`Tracker::queue_to_persist`] as [`EventQueue::persisted_parts`]: `false` (and `f` not
+    /// called) when nothing should be written now.
+    pub fn queue_parts_to_persist(&mut self, now: i64, force: bool, f: &mut dyn FnMut(&str)) -> bool {
         if !self.queue_dirty || !self.may_persist() {
-            return None;
+            return false;
         }
         let eager = self.queue.bytes() <= PERSIST_EAGER_BYTES;
         if !(force || eager || now - self.queue_persisted_at >= PERSIST_INTERVAL_MS) {
-            return None;
+            return false;
         }
         self.queue_dirty = false;
         self.queue_persisted_at = now;
-        Some(self.queue.to_json())
+        self.queue.persisted_parts(f);
+        true
     }
 
     /// Adds events read from storage (this tab's previous page, or a closed tab's queue) behind

@@ -223,21 +223,28 @@ impl EventQueue {
     /// The persisted form: `[[attempts, beaconed, ts, <wire event>], …]`.
     pub fn to_json(&self) -> String {
         let mut out = String::with_capacity(self.bytes + 2);
-        out.push('[');
-        for (i, q) in self.parked.iter().chain(self.items.iter()).enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push('[');
-            json::write_int(&mut out, i64::from(q.attempts));
-            out.push_str(if q.beaconed { ",1," } else { ",0," });
-            json::write_int(&mut out, q.ts);
-            out.push(',');
-            out.push_str(&q.json);
-            out.push(']');
-        }
-        out.push(']');
+        self.persisted_parts(&mut |part| out.push_str(part));
         out
+    }
+
+    /// [`EventQueue::to_json`] in parts, in order: `[`, one part per event (with its leading
+    /// comma), `]`. The shell hands the parts to JS to be joined there, so the wasm heap never
+    /// holds the queue's text a second time (up to `maxQueueBytes`; BENCHMARKS.md, memory).
+    pub fn persisted_parts(&self, f: &mut dyn FnMut(&str)) {
+        f("[");
+        let mut part = String::new();
+        for (i, q) in self.parked.iter().chain(self.items.iter()).enumerate() {
+            part.clear();
+            part.push_str(if i > 0 { ",[" } else { "[" });
+            json::write_int(&mut part, i64::from(q.attempts));
+            part.push_str(if q.beaconed { ",1," } else { ",0," });
+            json::write_int(&mut part, q.ts);
+            part.push(',');
+            part.push_str(&q.json);
+            part.push(']');
+            f(&part);
+        }
+        f("]");
     }
 
     /// Reads [`EventQueue::to_json`]; unreadable entries are skipped (returned count).
