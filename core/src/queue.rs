@@ -329,6 +329,22 @@ mod tests {
     }
 
     #[test]
+    fn persisted_parts_are_the_brackets_and_one_part_per_event() {
+        let mut q = EventQueue::new(10, 100_000);
+        let mut parts = Vec::new();
+        q.persisted_parts(&mut |p| parts.push(p.to_owned()));
+        assert_eq!(parts, ["[", "]"]);
+        q.push(ev(1, 1));
+        q.push(ev(2, 1));
+        let mut parts = Vec::new();
+        q.persisted_parts(&mut |p| parts.push(p.to_owned()));
+        assert_eq!(parts.len(), 4);
+        assert!(parts[1].starts_with("[0,0,") && parts[2].starts_with(",[0,0,"), "{parts:?}");
+        assert_eq!(parts.concat(), q.to_json());
+        assert_eq!(EventQueue::parse_persisted(&parts.concat()).0.len(), 2);
+    }
+
+    #[test]
     fn persisted_form_round_trips_and_skips_damage() {
         let mut q = EventQueue::new(10, 100_000);
         q.push(ev(1, 1));
