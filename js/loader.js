@@ -4,7 +4,7 @@
 // window.funnelcake. Works as a classic `<script async>` (one-tag embed, configured by data-*
 // attributes) and after the inline snippet. If WebAssembly is missing or the wasm cannot load,
 // the stub stays in place: calls are accepted and ignored, nothing throws into the page.
-/* global fcEsm, fcWasm, wasm_bindgen */
+/* global fcEsm, fcWasm, fcFetchWasm, wasm_bindgen */
 var fcLoader = (function (root, factory) {
   var api = factory();
   if (typeof module === 'object' && module.exports) {
@@ -248,14 +248,13 @@ var fcLoader = (function (root, factory) {
   function boot(w, d) {
     var script = findScript(d);
     if (typeof WebAssembly !== 'object' || !script || !script.src) return stubOf(w, d);
-    var base = script.src.replace(/[^/]*([?#].*)?$/, '');
     var scriptConfig = configFromScript(script);
     attach(w, d, function () {
-      // The wasm-bindgen glue is part of this file (scripts/build.sh), so the wasm is the only
-      // other request, started by js/prefetch.js at the top of this file; it is compiled as it
+      // The wasm-bindgen glue and js/prefetch.js are part of this file (scripts/build.sh), so
+      // the wasm is the only other request, usually already started; it is compiled as it
       // streams in.
-      var glue = wasm_bindgen, wasm = typeof fcWasm === 'object' && fcWasm;
-      return glue({ module_or_path: wasm || fetch(base + 'funnelcake.wasm') }).then(function () { return glue; });
+      var glue = wasm_bindgen;
+      return glue({ module_or_path: fcWasm || fcFetchWasm(script) }).then(function () { return glue; });
     }, scriptConfig);
   }
 

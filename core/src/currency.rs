@@ -7,6 +7,8 @@
 //! flagged `unknown_currency`, never silently guessed. `XXX` ("no currency") is the documented
 //! bucket for amounts given without any currency.
 
+use crate::text::{listed, words};
+
 /// Codes whose exponent is 0.
 const EXP0: &str = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF";
 /// Codes whose exponent is 3.
@@ -35,29 +37,22 @@ pub const NO_CURRENCY: &str = "XXX";
 /// assert_eq!(exponent("BTC"), None);
 /// ```
 pub fn exponent(code: &str) -> Option<u32> {
-    let listed = |table: &str| codes(table).any(|c| c == code);
-    if code == NO_CURRENCY || listed(EXP2) {
+    if code == NO_CURRENCY || listed(EXP2, code) {
         Some(2)
-    } else if listed(EXP0) {
+    } else if listed(EXP0, code) {
         Some(0)
-    } else if listed(EXP3) {
+    } else if listed(EXP3, code) {
         Some(3)
-    } else if listed(EXP4) {
+    } else if listed(EXP4, code) {
         Some(4)
     } else {
         None
     }
 }
 
-/// The codes of a table: one string of space-separated codes rather than a slice of `&str`,
-/// which would cost 8 bytes of pointer and length per code in the wasm.
-fn codes(table: &str) -> impl Iterator<Item = &str> {
-    crate::text::split_bytes(table, b' ').filter(|c| !c.is_empty())
-}
-
 /// Number of codes in the table (for tests and docs).
 pub fn known_count() -> usize {
-    [EXP0, EXP2, EXP3, EXP4].iter().map(|t| codes(t).count()).sum()
+    [EXP0, EXP2, EXP3, EXP4].iter().map(|t| words(t).count()).sum()
 }
 
 #[cfg(test)]
@@ -66,7 +61,7 @@ mod tests {
 
     #[test]
     fn table_has_no_duplicates_and_only_three_letter_upper_case_codes() {
-        let mut all: Vec<&str> = [EXP0, EXP2, EXP3, EXP4].iter().flat_map(|t| codes(t)).collect();
+        let mut all: Vec<&str> = [EXP0, EXP2, EXP3, EXP4].iter().flat_map(|t| words(t)).collect();
         assert!(all.iter().all(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase())));
         all.sort_unstable();
         let n = all.len();

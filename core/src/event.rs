@@ -9,6 +9,7 @@
 use crate::currency::{self, NO_CURRENCY};
 use crate::json::Value;
 use crate::money::{self, MoneyError};
+use crate::text::{listed, words};
 use crate::wire::Item;
 
 /// Most items kept on one event.
@@ -214,20 +215,9 @@ const ITEM_KEYS: &str = "id item_id product_id productId sku name item_name titl
 /// Money-valued properties converted to minor units when present.
 const MONEY_PROPS: &str = "tax shipping discount";
 
-/// The keys of a key list: space-separated in one string (key lists as `&[&str]` cost 8 bytes
-/// of pointer and length per key in the wasm).
-fn keys(list: &str) -> impl Iterator<Item = &str> {
-    crate::text::split_bytes(list, b' ')
-}
-
-/// `true` if `key` is in the space-separated `list`.
-fn listed(list: &str, key: &str) -> bool {
-    keys(list).any(|k| k == key)
-}
-
 /// The first non-null property among the space-separated `list` of keys, in list order.
 fn first<'a>(props: &'a [(String, Value)], list: &str) -> Option<&'a Value> {
-    keys(list).find_map(|k| props.iter().find(|(pk, v)| pk == k && !v.is_null()).map(|(_, v)| v))
+    words(list).find_map(|k| props.iter().find(|(pk, v)| pk == k && !v.is_null()).map(|(_, v)| v))
 }
 
 fn text(v: Option<&Value>) -> Option<String> {

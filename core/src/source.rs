@@ -16,7 +16,7 @@
 //! `source` is `utm_source`, else the referring host (without `www.`); medium, campaign, term and
 //! content come from the matching `utm_` parameters.
 
-use crate::text::{rsplit_at_byte, split_at_byte, split_bytes, until_any};
+use crate::text::{rsplit_at_byte, split_at_byte, split_bytes, until_any, words};
 use crate::wire::Source;
 
 /// Host fragments of search engines: a referrer host containing one is organic search.
@@ -96,9 +96,7 @@ pub fn host_of(url: &str) -> Option<String> {
 /// fragment ending in `.` (`google.`) matches any suffix (`google.de`, `www.google.co.uk`).
 fn matches_any(host: &str, list: &str) -> bool {
     let h = host.as_bytes();
-    // One space-separated string per list: a `&[&str]` costs 8 bytes of pointer and length per
-    // entry in the wasm.
-    split_bytes(list, b' ').filter(|f| !f.is_empty()).any(|frag| {
+    words(list).any(|frag| {
         if frag.ends_with('.') {
             (0..h.len()).any(|i| (i == 0 || h[i - 1] == b'.') && h[i..].starts_with(frag.as_bytes()))
         } else {

@@ -36,6 +36,18 @@ pub fn chars_len(s: &str, n: usize) -> usize {
     s.len()
 }
 
+/// The words of a space-separated list (empty words skipped). Fixed lists (currency codes, host
+/// fragments, property keys) are kept as one such string rather than a `&[&str]`, which costs 8
+/// bytes of pointer and length per entry in the wasm.
+pub fn words(list: &str) -> impl Iterator<Item = &str> {
+    split_bytes(list, b' ').filter(|w| !w.is_empty())
+}
+
+/// `true` if `word` is one of the words of the space-separated `list`.
+pub fn listed(list: &str, word: &str) -> bool {
+    words(list).any(|w| w == word)
+}
+
 /// The parts of `s` between the ASCII byte `sep` (as `str::split`; `""` gives one empty part).
 pub fn split_bytes(s: &str, sep: u8) -> impl Iterator<Item = &str> {
     let mut rest = Some(s);
@@ -67,6 +79,8 @@ mod tests {
         }
         assert_eq!(until_any("shop.example:8080/a?b#c", b":/?#"), "shop.example");
         assert_eq!(until_any("plain", b"/?#"), "plain");
+        assert_eq!(words(" a  bc d ").collect::<Vec<_>>(), ["a", "bc", "d"]);
+        assert!(listed("a bc", "bc") && !listed("a bc", "b") && !listed("a bc", ""));
     }
 
     #[test]
