@@ -81,16 +81,28 @@ var fcLoader = (function (root, factory) {
   }
 
   /**
-   * Properties, options and config cross into the wasm as JSON text of their plain copy: one
-   * native stringify and one string copy instead of a walk over the object from the wasm.
-   * Anything but a plain object gives undefined (no properties).
+   * The plain copy of an object argument (properties, options, config), taken when the call is
+   * made; anything but a plain object gives undefined (no properties).
    */
-  function json(v) {
+  function copy(v) {
     try {
-      return v && typeof v === 'object' && !Array.isArray(v) ? JSON.stringify(plain(v, 0)) : undefined;
+      return v && typeof v === 'object' && !Array.isArray(v) ? plain(v, 0) : undefined;
     } catch (e) {
       return undefined;
     }
+  }
+
+  /**
+   * Objects cross into the wasm as JSON text (`text`; undefined stays undefined): one native
+   * stringify and one string copy instead of a walk over the object from the wasm. A copy or
+   * context made by `copy`/`here` is ours and unchanging, so a queued call stringifies it when
+   * it is recorded, not when it is made.
+   */
+  var text = JSON.stringify;
+
+  /** An object argument as JSON text of its plain copy, for calls that cross at once. */
+  function json(v) {
+    return text(copy(v));
   }
 
   /** `{variation, value, inExperiment}` from a variation index (-1: not in the experiment). */
@@ -102,32 +114,34 @@ var fcLoader = (function (root, factory) {
   // Releases an SPA page view held by js/capture.js, so it is recorded before what follows it.
   var releasePageView = function () {};
 
-  // The page's origin and host, fixed for its lifetime (read once: location getters are slow).
-  var origin, host;
+  // The page's origin, host and referrer, fixed for the document's lifetime (read once:
+  // location and document getters are slow; an SPA navigation changes none of them).
+  var origin, host, referrer;
 
   /**
-   * The call's page context as JSON text: the one the stub captured, or the page now, plus the
-   * host. Read here rather than from the wasm: DOM reads across the wasm boundary cost more than
-   * the whole JSON text. The path and query come from one `location.href` read.
+   * The call's page context `{ts, url, ref, title, host}`: the one the stub captured, or the
+   * page now, plus the host. Read here rather than from the wasm: DOM reads across the wasm
+   * boundary cost more than the whole JSON text. The path and query come from one
+   * `location.href` read.
    */
   function here(ctx) {
-    if (typeof location === 'undefined') return ctx && JSON.stringify(ctx); // node tests
-    if (host === undefined) { host = location.host; origin = location.origin; }
+    if (typeof location === 'undefined') return ctx; // node tests
+    if (host === undefined) { host = location.host; origin = location.origin; referrer = document.referrer; }
     if (!ctx) {
       var href = location.href, cut = href.indexOf('#');
       ctx = {
         ts: Date.now(),
         url: origin !== 'null' && href.indexOf(origin + '/') === 0
           ? href.slice(origin.length, cut < 0 ? href.length : cut) : location.pathname + location.search,
-        ref: document.referrer, title: document.title
+        ref: referrer, title: document.title
       };
     }
     ctx.host = host;
-    return JSON.stringify(ctx);
+    return ctx;
   }
 
-  // Recording calls on the loaded SDK only capture their arguments (as JSON text) and the page
-  // context; the wasm records them in one task per burst. Whatever reads or changes state
+  // Recording calls on the loaded SDK only capture their arguments (a plain copy) and the page
+  // context; the wasm records them in one task per burst (stringified then: see `text`). Whatever reads or changes state
   // (init, reset, consent, experiment, metrics, debugState, flush, page hide) drains them first,
   // so order, timestamps and results are as if each call had run at once.
   var pending = [], ticking = false, draining = false;
@@ -137,7 +151,7 @@ var fcLoader = (function (root, factory) {
     draining = true;
     for (var i = 0; i < pending.length; i++) {
       var c = pending[i];
-      try { c[0][c[1]](c[2], c[3], c[4]); } catch (e) { /* a bad call is dropped, the rest still run */ }
+      try { c[0][c[1]](c[2], text(c[3]), text(c[4])); } catch (e) { /* a bad call is dropped, the rest still run */ }
     }
     pending.length = 0;
     draining = false;
@@ -155,7 +169,7 @@ var fcLoader = (function (root, factory) {
     if (m === 'consent') { drain(); return sdk.consent(a[0]); }
     if (m === 'experiment') {
       drain();
-      var r = experimentResult(a[1], sdk.experiment(a[0], json(a[1]), here(ctx)));
+      var r = experimentResult(a[1], sdk.experiment(a[0], json(a[1]), text(here(ctx))));
       try {
         if (a[1] && typeof a[1].onAssign === 'function') a[1].onAssign(r);
       } catch (e) { /* the page's callback failing must not change the result */ }
@@ -167,9 +181,9 @@ var fcLoader = (function (root, factory) {
       if (m === 'search' && typeof props === 'string') props = { search_term: props };
       if (m === 'checkoutStep') props = Object.assign({}, a[1], { step: a[0] });
     }
-    props = json(props);
+    props = copy(props);
     ctx = here(ctx);
-    if (!later) return sdk[f](first, props, ctx);
+    if (!later) return sdk[f](first, text(props), text(ctx));
     pending.push([sdk, f, first, props, ctx]);
     // Bounded: a page that never yields gets its calls recorded in chunks.
     if (pending.length >= 100) drain(); // (inside a drain, its loop gets to this call)
@@ -182,7 +196,7 @@ var fcLoader = (function (root, factory) {
    */
   var capturing = []; // windows whose capture has started
   function initSdk(sdk, cfg, w, d) {
-    var ok = sdk.init(json(cfg), here());
+    var ok = sdk.init(json(cfg), text(here()));
     if (ok && w && capturing.indexOf(w) < 0) {
       capturing.push(w);
       releasePageView = capture.start(w, d, cfg || {}, function (m, a, ctx) {
@@ -209,11 +223,14 @@ var fcLoader = (function (root, factory) {
     RECORDING.forEach(function (m) {
       api[m] = safe(function () { return record(sdk, m, arguments, undefined, true); });
     });
-    // Capture phase on window: heard before the SDK's own page-hide handling, which writes and
-    // beacons what has been recorded.
+    // The page's lifecycle, heard in the capture phase on window and handed to the wasm
+    // (`lifecycle(code)`: 0 visible, 1 hidden, 2 page hide, 3 another tab wrote storage) after
+    // the calls still held are recorded: on hide it writes and beacons what has been recorded.
     if (w && w.addEventListener) {
-      w.addEventListener('visibilitychange', drain, true);
-      w.addEventListener('pagehide', drain, true);
+      var life = safe(function (code) { drain(); sdk.lifecycle(code); });
+      w.addEventListener('visibilitychange', function () { life(d && d.hidden ? 1 : 0); }, true);
+      w.addEventListener('pagehide', function () { life(2); }, true);
+      w.addEventListener('storage', function () { life(3); }, true);
     }
     var experiment = api.experiment;
     api.experiment = function (key, opts) { return experiment(key, opts) || experimentResult(opts, -1); };

@@ -16,7 +16,7 @@ use funnelcake_core::tracker::{PageContext, Tracker};
 use wasm_bindgen::prelude::*;
 
 use crate::env::{self, BrowserEntropy};
-use crate::lifecycle::{self, Change, Listeners};
+use crate::lifecycle::{self, Change, PageLife};
 use crate::outbox::Outbox;
 use crate::scheduler::Scheduler;
 use crate::storage::Store;
@@ -34,7 +34,7 @@ struct Sdk {
     listeners: Vec<(u32, js_sys::Function)>,
     next_listener: u32,
     outbox: Outbox,
-    _lifecycle: Option<Listeners>,
+    life: PageLife,
     /// A [`commit`] is scheduled: state and queue changed since they were last written.
     commit_pending: bool,
 }
@@ -60,7 +60,7 @@ impl Sdk {
     /// when a `storage` event said another tab wrote, and not while this tab has changes of its
     /// own to write (they are newer).
     fn sync_from_storage(&mut self) {
-        if self.commit_pending || !self._lifecycle.as_ref().is_none_or(Listeners::take_state_changed) {
+        if self.commit_pending || !self.life.take_state_changed() {
             return;
         }
         if let Some(stored) = self.store.get(STATE_KEY) {
@@ -184,12 +184,11 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
         listeners: Vec::new(),
         next_listener: 1,
         outbox: Outbox::new(tab),
-        _lifecycle: None,
+        life: PageLife::default(),
         commit_pending: false,
     };
     let ok = SDK.with(|cell| match cell.try_borrow_mut() {
         Ok(mut slot) => {
-            // Dropping the previous Sdk (re-init) removes its page listeners.
             *slot = Some(sdk);
             true
         }
@@ -198,11 +197,7 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
     if !ok {
         return false;
     }
-    let listeners = lifecycle::listen(on_lifecycle);
-    with_sdk(|sdk| {
-        sdk._lifecycle = Some(listeners);
-        sdk.persist();
-    });
+    with_sdk(Sdk::persist);
     // Once this tab holds its lock: write its queue, then take over queues of closed tabs.
     with_sdk(|sdk| {
         sdk.outbox.claim(&site, || {
@@ -216,7 +211,12 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
     true
 }
 
-fn on_lifecycle(change: Change) {
+/// `lifecycle(code)`: the loader heard a page lifecycle event (codes in
+/// [`lifecycle::signal`]: the page became visible or hidden, page hide, another tab wrote
+/// storage). On hide, what is unsent leaves by beacon and the queue is persisted.
+#[wasm_bindgen]
+pub fn lifecycle(code: u32) {
+    let Some(Some(change)) = with_sdk(|sdk| sdk.life.signal(code)) else { return };
     let now = env::now_ms();
     match change {
         Change::Visible => {

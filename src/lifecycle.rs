@@ -1,18 +1,17 @@
 //! Page lifecycle: `visibilitychange` and `pagehide`; and `storage` events, which tell that
 //! another tab wrote localStorage (maybe the shared session state).
 //!
+//! The loader (`js/loader.js`) listens, in the capture phase on `window`, and hands each event
+//! to the wasm as a [`Signal`] code, after recording the calls it still holds: listeners added
+//! from the wasm would each cost a closure, `addEventListener`/`removeEventListener` imports and
+//! their glue. This module decides what the signals mean.
+//!
 //! Both events fire when a tab is closed or navigated away (and only `visibilitychange` when it
 //! is backgrounded); `pagehide` is the reliable one on Safari, `visibilitychange` the only one
 //! fired on mobile when the app is switched away, so we listen to both. A `visibilitychange` to
 //! hidden is reported once until the page is visible again; `pagehide` always, because a page
 //! hidden earlier may have recorded events since (the core adds a summary only if so).
 //! <https://developer.chrome.com/docs/web-platform/page-lifecycle-api#advice-hidden>
-
-use std::cell::Cell;
-use std::rc::Rc;
-
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
 
 /// What happened to the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,20 +22,51 @@ pub enum Change {
     Hidden,
 }
 
-/// Registered listeners; removed when dropped.
-#[must_use = "listeners are removed when the handle is dropped"]
-pub struct Listeners {
-    visibility: Option<Closure<dyn FnMut()>>,
-    pagehide: Option<Closure<dyn FnMut()>>,
-    storage: Option<Closure<dyn FnMut()>>,
-    state_changed: Rc<Cell<bool>>,
+/// The signals the loader sends (`lifecycle(code)`), by their codes.
+pub mod signal {
+    /// `visibilitychange` with the page visible.
+    pub const VISIBLE: u32 = 0;
+    /// `visibilitychange` with the page hidden.
+    pub const HIDDEN: u32 = 1;
+    /// `pagehide`.
+    pub const PAGEHIDE: u32 = 2;
+    /// `storage`: another tab of the origin wrote localStorage.
+    pub const STORAGE: u32 = 3;
 }
 
-impl Listeners {
-    /// `true` once after another tab wrote localStorage (a `storage` event; not filtered by key,
-    /// which would cost a closure type of its own in the wasm: a needless re-read is cheap).
-    pub fn take_state_changed(&self) -> bool {
-        self.state_changed.replace(false)
+/// What the page's lifecycle signals have said so far.
+#[derive(Debug, Default)]
+pub struct PageLife {
+    hidden_reported: bool,
+    state_changed: bool,
+}
+
+impl PageLife {
+    /// Takes one signal; returns the change to act on, if any (a repeated hide is none, a
+    /// `storage` event only marks the state as changed).
+    pub fn signal(&mut self, code: u32) -> Option<Change> {
+        match code {
+            signal::VISIBLE => {
+                self.hidden_reported = false;
+                Some(Change::Visible)
+            }
+            signal::HIDDEN => (!std::mem::replace(&mut self.hidden_reported, true)).then_some(Change::Hidden),
+            signal::PAGEHIDE => {
+                self.hidden_reported = true;
+                Some(Change::Hidden)
+            }
+            signal::STORAGE => {
+                self.state_changed = true;
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// `true` once after another tab wrote localStorage (a `storage` event; not filtered by key:
+    /// a needless re-read is cheap).
+    pub fn take_state_changed(&mut self) -> bool {
+        std::mem::take(&mut self.state_changed)
     }
 }
 
@@ -45,51 +75,28 @@ pub fn is_visible() -> bool {
     crate::env::window().and_then(|w| w.document()).is_none_or(|d| !d.hidden())
 }
 
-/// Calls `on_change` on visibility changes and page hide (see the module docs for repeats).
-pub fn listen(on_change: impl Fn(Change) + 'static) -> Listeners {
-    let state_changed = Rc::new(Cell::new(false));
-    let Some(window) = crate::env::window() else {
-        return Listeners { visibility: None, pagehide: None, storage: None, state_changed };
-    };
-    let hidden_reported = Rc::new(Cell::new(false));
-    let on_change = Rc::new(on_change);
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    let (flag, cb) = (hidden_reported.clone(), on_change.clone());
-    let visibility = Closure::<dyn FnMut()>::new(move || {
-        if is_visible() {
-            flag.set(false);
-            cb(Change::Visible);
-        } else if !flag.replace(true) {
-            cb(Change::Hidden);
-        }
-    });
-    let (flag, cb) = (hidden_reported, on_change);
-    let pagehide = Closure::<dyn FnMut()>::new(move || {
-        flag.set(true);
-        cb(Change::Hidden);
-    });
-    if let Some(doc) = window.document() {
-        let _ = doc.add_event_listener_with_callback("visibilitychange", visibility.as_ref().unchecked_ref());
+    #[test]
+    fn a_hide_is_reported_once_until_visible_again_and_pagehide_always() {
+        let mut life = PageLife::default();
+        assert_eq!(life.signal(signal::HIDDEN), Some(Change::Hidden));
+        assert_eq!(life.signal(signal::HIDDEN), None, "still hidden: not again");
+        assert_eq!(life.signal(signal::PAGEHIDE), Some(Change::Hidden), "pagehide always");
+        assert_eq!(life.signal(signal::HIDDEN), None);
+        assert_eq!(life.signal(signal::VISIBLE), Some(Change::Visible));
+        assert_eq!(life.signal(signal::HIDDEN), Some(Change::Hidden), "hidden again after visible");
+        assert_eq!(life.signal(99), None, "unknown codes are ignored");
     }
-    let _ = window.add_event_listener_with_callback("pagehide", pagehide.as_ref().unchecked_ref());
-    // Fired in the other tabs of the origin when one writes localStorage.
-    let flag = state_changed.clone();
-    let storage = Closure::<dyn FnMut()>::new(move || flag.set(true));
-    let _ = window.add_event_listener_with_callback("storage", storage.as_ref().unchecked_ref());
-    Listeners { visibility: Some(visibility), pagehide: Some(pagehide), storage: Some(storage), state_changed }
-}
 
-impl Drop for Listeners {
-    fn drop(&mut self) {
-        let Some(window) = crate::env::window() else { return };
-        if let (Some(doc), Some(v)) = (window.document(), &self.visibility) {
-            let _ = doc.remove_event_listener_with_callback("visibilitychange", v.as_ref().unchecked_ref());
-        }
-        if let Some(p) = &self.pagehide {
-            let _ = window.remove_event_listener_with_callback("pagehide", p.as_ref().unchecked_ref());
-        }
-        if let Some(s) = &self.storage {
-            let _ = window.remove_event_listener_with_callback("storage", s.as_ref().unchecked_ref());
-        }
+    #[test]
+    fn a_storage_event_marks_the_state_changed_once() {
+        let mut life = PageLife::default();
+        assert!(!life.take_state_changed());
+        assert_eq!(life.signal(signal::STORAGE), None);
+        assert!(life.take_state_changed());
+        assert!(!life.take_state_changed(), "taken");
     }
 }

@@ -218,6 +218,25 @@ test('tabs: a tab closed while another stays open is taken over at once, not at 
   await context.close();
 });
 
+test('tabs: a new identity written by one tab is taken up by the other at its next call', async () => {
+  const context = await browser.newContext();
+  const a = await open(context, '/t/plain.html');
+  const b = await open(context, '/t/plain.html');
+  const id = (page) => page.evaluate(() => window.funnelcake.debugState().anonymousId);
+  assert.equal(await id(a.page), await id(b.page), 'one visitor across the tabs');
+  // A logs out (reset: a new anonymous id); its state reaches localStorage in its next task,
+  // and the browser tells tab B with a `storage` event.
+  await a.page.evaluate(() => window.funnelcake.reset());
+  const fresh = await id(a.page);
+  await waitFor(() => b.page.evaluate((fresh) => localStorage.getItem('fc:v1:delivery:state').includes(fresh), fresh),
+    5000, 'A\'s new state in storage');
+  await b.page.evaluate(() => new Promise((r) => setTimeout(r, 50))); // the storage event's task
+  await b.page.evaluate(() => window.funnelcake.track('custom_event', { mark: 'after-reset' }));
+  assert.equal(await id(b.page), fresh, 'B took up A\'s new identity');
+  assert.deepEqual([...a.errors, ...b.errors], []);
+  await context.close();
+});
+
 test('bad status: a 400 drops and counts the batch and never retries it', async () => {
   const context = await browser.newContext();
   const { page } = await open(context, '/t/slow.html');
