@@ -15,11 +15,12 @@ var fcLoader = (function (root, factory) {
   return api;
 })(typeof window !== 'undefined' ? window : undefined, function () {
   'use strict';
-  // js/snippet.js and js/capture.js: concatenated before this file in the build, required in
-  // node tests.
-  /* global fcStub, fcCapture */
+  // js/snippet.js, js/capture.js and js/tabs.js: concatenated before this file in the build,
+  // required in node tests.
+  /* global fcStub, fcCapture, fcTabs */
   var stubOf = typeof fcStub !== 'undefined' ? fcStub : require('./snippet.js');
   var capture = typeof fcCapture !== 'undefined' ? fcCapture : require('./capture.js');
+  var tabs = typeof fcTabs !== 'undefined' ? fcTabs : require('./tabs.js');
 
   // Helpers are track() of a canonical event: the wasm exports only track (smaller glue).
   var EVENTS = {
@@ -208,6 +209,7 @@ var fcLoader = (function (root, factory) {
 
   /** The real API over the wasm module's exports. */
   function realApi(sdk, w, d) {
+    tabs.use(sdk, w); // the wasm asks js/tabs.js for Web Locks; it calls the SDK back
     var api = {
       init: safe(function (cfg) { drain(); return initSdk(sdk, cfg, w, d); }, false),
       // The wasm returns undefined for an unknown event or a cb that is not a function.

@@ -108,20 +108,54 @@ fn adopt_orphans() {
     }) else {
         return;
     };
-    let adopt = |json: String| -> bool {
-        let (events, _skipped) = funnelcake_core::queue::EventQueue::parse_persisted(&json);
-        let adopted = with_sdk(|sdk| {
-            sdk.tracker.restore_queue(events);
-            sdk.persist_queue(true);
-        })
-        .is_some();
-        if adopted {
-            pump();
+    // Called without the SDK borrowed: `adopt` borrows it itself.
+    Outbox::adopt_orphans(&site, &tab, env::now_ms());
+}
+
+/// `adopt(queue)`: the persisted queue JSON of a tab that is gone, handed over by `js/tabs.js`
+/// (see [`crate::outbox`]). `true` once its events are in this tab's queue and persisted; only
+/// then is the old key removed (dying in between can cause a duplicate send, which the
+/// collector dedupes, never a loss). `false` while this tab cannot persist them: before it holds
+/// its own lock, or without consent to persist.
+#[wasm_bindgen]
+pub fn adopt(queue: JsValue) -> bool {
+    let Some(json) = queue.as_string() else { return false };
+    let adopted = with_sdk(|sdk| {
+        if !(sdk.outbox.owned() && sdk.tracker.may_persist()) {
+            return false;
         }
-        adopted
-    };
-    // Called without the SDK borrowed: adoption callbacks borrow it themselves.
-    Outbox::adopt_orphans(&tab, &site, env::now_ms(), adopt);
+        let (events, _skipped) = funnelcake_core::queue::EventQueue::parse_persisted(&json);
+        sdk.tracker.restore_queue(events);
+        sdk.persist_queue(true);
+        true
+    }) == Some(true);
+    if adopted {
+        pump();
+    }
+    adopted
+}
+
+/// `claimed(tab)`: tab `tab` holds its Web Lock (`js/tabs.js`); if that is this tab, its queue
+/// is written now and queues of closed tabs are taken over.
+#[wasm_bindgen]
+pub fn claimed(tab: JsValue) {
+    let Some(tab) = tab.as_string() else { return };
+    owning(|outbox| outbox.claimed(&tab));
+}
+
+/// Writes this tab's queue and takes over queues of closed tabs when `now_owned` says the tab
+/// has just come to own its queue.
+fn owning(now_owned: impl FnOnce(&mut Outbox) -> bool) {
+    let owned = with_sdk(|sdk| {
+        let owned = now_owned(&mut sdk.outbox);
+        if owned {
+            sdk.persist_queue(true);
+        }
+        owned
+    });
+    if owned == Some(true) {
+        adopt_orphans();
+    }
 }
 
 /// Initialises the SDK. Returns `false` (and logs) when the config is unusable. Calling `init`
@@ -198,13 +232,9 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
         return false;
     }
     with_sdk(Sdk::persist);
-    // Once this tab holds its lock: write its queue, then take over queues of closed tabs.
-    with_sdk(|sdk| {
-        sdk.outbox.claim(&site, || {
-            with_sdk(|sdk| sdk.persist_queue(true));
-            adopt_orphans();
-        })
-    });
+    // Once this tab holds its lock (`claimed`; at once when there is no `fcTabs` to ask): write
+    // its queue, then take over queues of closed tabs.
+    owning(|outbox| outbox.claim(&site));
     if auto {
         record("page_view", Vec::new(), &ctx);
     }

@@ -6,10 +6,11 @@
 //! failure is swallowed (and logged in debug mode) rather than thrown into the host page.
 //!
 //! Modules: [`env`] (clock, randomness, debug messages), [`storage`] (localStorage with memory
-//! fallback), [`outbox`] (the per-tab persisted queue and hand-over between tabs, Web Locks),
-//! [`transport`] (fetch/keepalive), [`scheduler`] (the flush timer), [`lifecycle`] (visibility,
-//! page hide, other tabs' writes), [`api`] (the JS-facing functions). Config, properties and
-//! options arrive as JSON text from the loader (`js/loader.js`, `json()`), read by the core.
+//! fallback), [`outbox`] (the per-tab persisted queue and the rules for handing it between tabs;
+//! `js/tabs.js` makes the Web Locks calls), [`transport`] (fetch/keepalive), [`scheduler`] (the
+//! flush timer), [`lifecycle`] (what visibility, page hide and other tabs' writes mean; the
+//! loader listens), [`api`] (the JS-facing functions). Config, properties and options arrive as
+//! JSON text from the loader (`js/loader.js`, `json()`), read by the core.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 /// The global allocator: talc instead of dlmalloc, about 5 KB smaller (BENCHMARKS.md).

@@ -71,20 +71,6 @@ impl Store {
         }
     }
 
-    /// Names (without the site prefix) of localStorage entries that start with `start` (other
-    /// tabs' entries; values held in this instance's memory fallback are not listed).
-    pub fn names_starting_with(&self, start: &str) -> Vec<String> {
-        let full = self.key(start);
-        let mut names = Vec::new();
-        let Some(s) = &self.local else { return names };
-        for i in 0..s.length().unwrap_or(0) {
-            if let Some(k) = s.key(i).ok().flatten().filter(|k| k.starts_with(&full)) {
-                names.extend(k.get(self.prefix.len()..).map(str::to_owned));
-            }
-        }
-        names
-    }
-
     /// Writes `name` with text that lives in JS (the persisted queue is put together there);
     /// on any storage failure the value is kept in memory instead (copied into the wasm).
     pub fn set(&mut self, name: &str, value: &js_sys::JsString) {

@@ -1,0 +1,89 @@
+// funnelcake tabs (shipped inside funnelcake.js): the browser side of handing a closed tab's
+// persisted queue to a tab that is still open. The rules live in src/outbox.rs; the wasm calls
+// `claim` and `adopt` here, and this file talks to `navigator.locks` and localStorage and calls
+// the SDK back through its `claimed(tab)` and `adopt(queue)` exports. Lock callbacks and promise
+// handlers made here cost a few bytes; made in the wasm, each costs a closure and its glue.
+// Nothing here throws into the page.
+var fcTabs = (function () {
+  'use strict';
+  var sdk, w;
+  // Tabs whose lock this page is waiting for (one request per tab).
+  var waiting = {};
+
+  /** `navigator.locks`, or null (no Web Locks, or a getter that throws). */
+  function locks() {
+    try {
+      var l = w.navigator.locks;
+      return l && typeof l.request === 'function' ? l : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  /** `locks.request(name, cb)`; false if it threw. An aborted request's rejection is swallowed. */
+  function request(l, name, cb) {
+    try {
+      l.request(name, cb).catch(function () {});
+      return true;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  return {
+    /** The SDK's exports and the page's window, set by the loader once the wasm is ready. */
+    use: function (s, win) { sdk = s; w = win; },
+
+    /**
+     * Takes `lock` for the page's lifetime (the callback's promise never settles), then calls
+     * `claimed(tab)`; without Web Locks, in the next task.
+     */
+    claim: function (lock, tab) {
+      function granted() {
+        try { sdk.claimed(tab); } catch (e) { /* a trap stays out of the lock's promise */ }
+        return new Promise(function () {});
+      }
+      var l = locks();
+      if (!l || !request(l, lock, granted)) setTimeout(granted, 0);
+    },
+
+    /**
+     * Hands every other tab's queue (keys `prefix` + tab, values `<last write ms>|<queue
+     * JSON>`) to `adopt(queue JSON)` once that tab is gone, and removes the key if `adopt`
+     * returned true. With Web Locks: when the browser grants that tab's lock (`lockPrefix` +
+     * tab), which it does only once the tab is gone, to one page at a time. Without: when the
+     * queue was not written for `staleMs` (or its time is unreadable), at once.
+     */
+    adopt: function (prefix, own, lockPrefix, now, staleMs) {
+      var store, keys = [], l = locks();
+      try {
+        store = w.localStorage;
+        for (var i = 0; i < store.length; i++) {
+          var k = store.key(i);
+          if (k.indexOf(prefix) === 0 && k !== own) keys.push(k);
+        }
+      } catch (e) {
+        return; // storage blocked: there is nothing to hand over
+      }
+      keys.forEach(function (key) {
+        var tab = key.slice(prefix.length);
+        function take() {
+          try {
+            var v = store.getItem(key);
+            if (v !== null && sdk.adopt(v.slice(v.indexOf('|') + 1))) store.removeItem(key);
+          } catch (e) { /* left for a later look */ }
+        }
+        if (l) {
+          if (waiting[tab]) return;
+          waiting[tab] = 1;
+          if (!request(l, lockPrefix + tab, function () { delete waiting[tab]; take(); })) delete waiting[tab];
+        } else {
+          try {
+            if (!(now - parseFloat(store.getItem(key)) < staleMs)) take();
+          } catch (e) { /* left for a later look */ }
+        }
+      });
+    }
+  };
+})();
+if (typeof module === 'object' && module.exports) module.exports = fcTabs;
