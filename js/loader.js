@@ -15,12 +15,13 @@ var fcLoader = (function (root, factory) {
   return api;
 })(typeof window !== 'undefined' ? window : undefined, function () {
   'use strict';
-  // js/snippet.js, js/capture.js and js/tabs.js: concatenated before this file in the build,
-  // required in node tests.
-  /* global fcStub, fcCapture, fcTabs */
+  // js/snippet.js, js/capture.js, js/tabs.js and js/net.js: concatenated before this file in
+  // the build, required in node tests.
+  /* global fcStub, fcCapture, fcTabs, fcNet */
   var stubOf = typeof fcStub !== 'undefined' ? fcStub : require('./snippet.js');
   var capture = typeof fcCapture !== 'undefined' ? fcCapture : require('./capture.js');
   var tabs = typeof fcTabs !== 'undefined' ? fcTabs : require('./tabs.js');
+  var net = typeof fcNet !== 'undefined' ? fcNet : require('./net.js');
 
   // Helpers are track() of a canonical event: the wasm exports only track (smaller glue).
   var EVENTS = {
@@ -209,7 +210,9 @@ var fcLoader = (function (root, factory) {
 
   /** The real API over the wasm module's exports. */
   function realApi(sdk, w, d) {
-    tabs.use(sdk, w); // the wasm asks js/tabs.js for Web Locks; it calls the SDK back
+    // The wasm asks js/tabs.js (Web Locks) and js/net.js (fetch, sendBeacon); they call it back.
+    tabs.use(sdk, w);
+    net.use(sdk, w);
     var api = {
       init: safe(function (cfg) { drain(); return initSdk(sdk, cfg, w, d); }, false),
       // The wasm returns undefined for an unknown event or a cb that is not a function.

@@ -11,6 +11,7 @@ use funnelcake_core::event::checkout_step_event;
 use funnelcake_core::experiment::Experiment;
 use funnelcake_core::json::Value;
 use funnelcake_core::metrics::KeyStyle;
+use funnelcake_core::retry::SendResult;
 use funnelcake_core::session::SessionState;
 use funnelcake_core::tracker::{PageContext, Tracker};
 use wasm_bindgen::prelude::*;
@@ -523,32 +524,45 @@ pub fn on(event: JsValue, cb: JsValue) -> JsValue {
 }
 
 /// Takes the next batch (a due one, or any when `force`) and sends it. `false` when there was
-/// nothing to send. When it lands: the outcome is applied, [`pump`] sends what is due next, and
-/// the [`flush`] calls waiting for it carry on (or report what is left if it failed).
+/// nothing to send. When it lands ([`sent`]): the outcome is applied, [`pump`] sends what is due
+/// next, and the [`flush`] calls waiting for it carry on (or report what is left if it failed).
 fn send_next(force: bool) -> bool {
     let now = env::now_ms();
     let next = with_sdk(|sdk| (sdk.tracker.take_batch(now, force), sdk.tracker.config().endpoint.clone()));
     let Some((Some(out), endpoint)) = next else { return false };
-    transport::post(&endpoint, &out.body, move |result| {
-        let jitter = js_sys::Math::random();
-        with_sdk(|sdk| sdk.tracker.complete(out.id, result, env::now_ms(), jitter));
-        let waiters = FLUSH_WAITERS.with_borrow_mut(std::mem::take);
-        let delivered = result.is_success();
-        // The collector is reachable: a good moment to take over queues of closed tabs.
-        if delivered {
-            adopt_orphans();
-        }
-        pump();
-        for w in waiters {
-            if delivered {
-                flush_step(w);
-            } else {
-                // Failed for now: the retry schedule takes over.
-                resolve_pending(&w);
-            }
-        }
-    });
+    if let Err(result) = transport::post(&endpoint, &out.body, out.id) {
+        landed(out.id, result);
+    }
     true
+}
+
+/// `sent(batch, status, retryAfter)`: how the POST of a batch ended (`js/net.js`): the HTTP
+/// status, 0 when no response came, and the `Retry-After` header.
+#[wasm_bindgen]
+pub fn sent(batch: f64, status: u16, retry_after: Option<String>) {
+    landed(batch as u64, SendResult::from_response(status, retry_after.as_deref()));
+}
+
+/// Applies the outcome of batch `batch` (ignored by a tracker that did not send it: a re-init
+/// since), then sends what is due and wakes the [`flush`] calls waiting for it.
+fn landed(batch: u64, result: SendResult) {
+    let jitter = js_sys::Math::random();
+    with_sdk(|sdk| sdk.tracker.complete(batch, result, env::now_ms(), jitter));
+    let waiters = FLUSH_WAITERS.with_borrow_mut(std::mem::take);
+    let delivered = result.is_success();
+    // The collector is reachable: a good moment to take over queues of closed tabs.
+    if delivered {
+        adopt_orphans();
+    }
+    pump();
+    for w in waiters {
+        if delivered {
+            flush_step(w);
+        } else {
+            // Failed for now: the retry schedule takes over.
+            resolve_pending(&w);
+        }
+    }
 }
 
 /// Sends a batch if one is due, writes the queue if it changed, and re-arms the timer for the

@@ -1,77 +1,38 @@
-//! Sending a batch: `fetch` with `keepalive: true` and a string body, so the request is
-//! `text/plain;charset=UTF-8` (a CORS "simple request", no preflight) and survives page unload.
-//!
-//! No async executor: the outcome is delivered to a callback attached with `promise.then`,
-//! which is measurably smaller than `wasm-bindgen-futures` (BENCHMARKS.md, size steps).
+//! Sending a batch. The browser calls are made by `js/net.js` (`fcNet`, part of funnelcake.js):
+//! `fetch` with a string body, so the request is `text/plain;charset=UTF-8` (a CORS "simple
+//! request", no preflight), with `keepalive` up to [`KEEPALIVE_MAX_BYTES`] so it survives
+//! unload; and `navigator.sendBeacon` on page hide. The outcome of a POST comes back through
+//! the `sent` export ([`crate::api`]), read by [`SendResult::from_response`]: a promise handler
+//! made in the wasm would cost a closure and its glue, and an async executor more still.
 
-use std::cell::Cell;
-use std::rc::Rc;
-
+use funnelcake_core::delivery::KEEPALIVE_MAX_BYTES;
 use funnelcake_core::retry::SendResult;
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::*;
 
-/// Calls `promise.then(cb, cb)`: `cb` runs once with the value or the rejection reason. If
-/// `then` cannot be called (a page that broke `Promise.prototype.then`), `cb` runs at once with
-/// `undefined`, so a caller waiting for it is never left hanging.
-pub fn settle(promise: &JsValue, cb: impl FnOnce(JsValue) + 'static) {
-    let slot = Rc::new(Cell::new(Some(cb)));
-    let taken = slot.clone();
-    let js_cb = Closure::once_into_js(move |v: JsValue| {
-        if let Some(f) = taken.take() {
-            f(v);
-        }
-    });
-    let attached = js_sys::Reflect::get(promise, &JsValue::from_str("then"))
-        .ok()
-        .and_then(|then| then.dyn_into::<js_sys::Function>().ok())
-        .is_some_and(|then| then.call2(promise, &js_cb, &js_cb).is_ok());
-    if !attached {
-        if let Some(f) = slot.take() {
-            f(JsValue::UNDEFINED);
-        }
-    }
+#[wasm_bindgen]
+extern "C" {
+    /// `fcNet.post(url, body, batch, keepalive)`; calls `sent(batch, status, retryAfter)` once,
+    /// later. Throws where `fcNet` is missing (the wasm loaded without funnelcake.js).
+    #[wasm_bindgen(catch, js_namespace = fcNet, js_name = post)]
+    fn js_post(url: &str, body: &str, batch: f64, keepalive: bool) -> Result<(), JsValue>;
+
+    /// `fcNet.beacon(url, body)`: `true` if the browser queued it.
+    #[wasm_bindgen(catch, js_namespace = fcNet, js_name = beacon)]
+    fn js_beacon(url: &str, body: &str) -> Result<bool, JsValue>;
 }
 
-/// POSTs `body` to `endpoint` and calls `done` with how it ended, always exactly once and
-/// from a later promise job (at once only when there is no `window`). Never panics; an exception or a rejected promise is a
-/// [`SendResult::NetworkError`].
-pub fn post(endpoint: &str, body: &str, done: impl FnOnce(SendResult) + 'static) {
-    let Some(window) = crate::env::window() else { return done(SendResult::NetworkError) };
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&JsValue::from_str(body));
+/// POSTs `body` to `endpoint` as batch `batch`; the outcome arrives later through `sent`.
+/// `Err` with the outcome when the send could not even be handed to the browser: the caller
+/// applies it at once.
+pub fn post(endpoint: &str, body: &str, batch: u64) -> Result<(), SendResult> {
     // keepalive lets the request outlive the page, within a 64 KiB budget shared by all
-    // keepalive requests of the page (see funnelcake_core::delivery::KEEPALIVE_MAX_BYTES).
-    // web-sys has no typed setter for it in every version; set it directly.
-    // https://developer.mozilla.org/en-US/docs/Web/API/RequestInit#keepalive
-    if body.len() <= funnelcake_core::delivery::KEEPALIVE_MAX_BYTES {
-        let _ = js_sys::Reflect::set(&init, &JsValue::from_str("keepalive"), &JsValue::TRUE);
-    }
-    let promise = window.fetch_with_str_and_init(endpoint, &init);
-    settle(&promise, move |response| {
-        // A rejection hands over an error, which is not a Response.
-        let Ok(response) = response.dyn_into::<web_sys::Response>() else {
-            return done(SendResult::NetworkError);
-        };
-        let retry_after_ms = response
-            .headers()
-            .get("retry-after")
-            .ok()
-            .flatten()
-            .and_then(|v| funnelcake_core::json::parse_number(v.trim_ascii()))
-            .filter(|s| *s >= 0.0)
-            .map(|s| (s * 1000.0) as u64);
-        done(SendResult::Status { code: response.status(), retry_after_ms });
-    });
+    // keepalive requests of the page (see KEEPALIVE_MAX_BYTES).
+    js_post(endpoint, body, batch as f64, body.len() <= KEEPALIVE_MAX_BYTES).map_err(|_| SendResult::NetworkError)
 }
 
 /// Queues `body` with `navigator.sendBeacon` (sent as `text/plain;charset=UTF-8`, survives the
 /// page going away). `true` if the browser accepted it; it refuses when the page's keepalive
 /// budget (64 KiB in flight) is used up.
-/// <https://developer.mozilla.org/en-US/docs/Web/API/Navigator/sendBeacon>
 pub fn beacon(endpoint: &str, body: &str) -> bool {
-    crate::env::window()
-        .and_then(|w| w.navigator().send_beacon_with_opt_str(endpoint, Some(body)).ok())
-        .unwrap_or(false)
+    js_beacon(endpoint, body).unwrap_or(false)
 }

@@ -5,6 +5,7 @@
 use funnelcake::api;
 use funnelcake::storage::Store;
 use funnelcake_core::retry::SendResult;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
@@ -14,9 +15,34 @@ fn get(obj: &JsValue, key: &str) -> JsValue {
     js_sys::Reflect::get(obj, &JsValue::from_str(key)).unwrap()
 }
 
-/// `init` as the loader calls it, without a captured page context.
+/// `init` as the loader calls it, without a captured page context, with the page scripts the
+/// wasm asks for Web Locks, fetch and sendBeacon in place.
 fn init(config: JsValue) -> bool {
+    page_scripts();
     api::init(config, JsValue::UNDEFINED)
+}
+
+/// Installs js/tabs.js and js/net.js as funnelcake.js has them (`fcTabs`, `fcNet`), calling back
+/// the SDK's `claimed`, `adopt` and `sent` exports as the loader sets them up. Once per page.
+fn page_scripts() {
+    thread_local!(static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    if DONE.with(|d| d.replace(true)) {
+        return;
+    }
+    let src = concat!(include_str!("../js/tabs.js"), include_str!("../js/net.js"), "\nreturn [fcTabs, fcNet];");
+    let helpers: js_sys::Array = js_sys::Function::new_no_args(src).call0(&JsValue::NULL).unwrap().into();
+    let sdk = js_sys::Object::new();
+    let set = |o: &JsValue, k: &str, v: &JsValue| js_sys::Reflect::set(o, &JsValue::from_str(k), v).unwrap();
+    let sent = |batch: f64, status: f64, retry_after: JsValue| api::sent(batch, status as u16, retry_after.as_string());
+    set(&sdk, "sent", &Closure::<dyn FnMut(f64, f64, JsValue)>::new(sent).into_js_value());
+    set(&sdk, "claimed", &Closure::<dyn FnMut(JsValue)>::new(api::claimed).into_js_value());
+    set(&sdk, "adopt", &Closure::<dyn FnMut(JsValue) -> bool>::new(api::adopt).into_js_value());
+    let window: JsValue = web_sys::window().unwrap().into();
+    for (name, helper) in ["fcTabs", "fcNet"].into_iter().zip(helpers.iter()) {
+        let use_fn: js_sys::Function = get(&helper, "use").into();
+        use_fn.call2(&helper, &sdk, &window).unwrap();
+        set(&js_sys::global(), name, &helper);
+    }
 }
 
 /// Config as the loader sends it: JSON text. Nothing should leave the page in these tests: a
@@ -124,43 +150,25 @@ fn odd_property_text_is_ignored_without_panicking() {
 }
 
 #[wasm_bindgen_test]
-async fn transport_reports_a_refused_connection_as_a_network_error() {
-    // Port 9 (discard) on loopback is closed here: the fetch rejects.
-    let (tx, rx) = futures_channel_once();
-    funnelcake::transport::post("http://127.0.0.1:9/v1/batch", "{}", tx);
-    assert_eq!(rx.await, SendResult::NetworkError);
+async fn a_refused_connection_is_a_network_error_and_flush_reports_what_is_left() {
+    // Port 9 (discard) on loopback is closed here: js/net.js's fetch rejects, `sent` gets 0.
+    assert!(init(config_with("web-refused", r#","endpoint":"http://127.0.0.1:9/v1/batch""#)));
+    api::track("refused".into(), JsValue::UNDEFINED, JsValue::UNDEFINED);
+    let left = wasm_bindgen_futures::JsFuture::from(api::flush()).await.unwrap().as_f64().unwrap();
+    assert!(left >= 2.0, "page_view and the event are still pending: {left}");
 }
 
 #[wasm_bindgen_test]
-async fn settle_runs_the_callback_at_once_when_then_is_broken() {
-    // A "promise" whose `then` is not callable: the callback must still run (with undefined).
-    let fake = obj(r#"{"then":1}"#);
-    let (tx, rx) = futures_channel_once();
-    funnelcake::transport::settle(&fake, move |v| tx(v.is_undefined()));
-    assert!(rx.await);
-}
-
-/// A one-shot channel built on a JS promise: `tx(value)` resolves, `rx` awaits it.
-fn futures_channel_once<T: 'static>() -> (impl FnOnce(T), impl std::future::Future<Output = T>) {
-    let slot = std::rc::Rc::new(std::cell::RefCell::new(None));
-    let mut resolve_fn = None;
-    let promise = js_sys::Promise::new(&mut |resolve, _| resolve_fn = Some(resolve));
-    let writer = slot.clone();
-    let tx = move |v: T| {
-        *writer.borrow_mut() = Some(v);
-        if let Some(r) = resolve_fn {
-            let _ = r.call0(&JsValue::NULL);
-        }
-    };
-    let rx = async move {
-        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-        slot.borrow_mut().take().expect("resolved with a value")
-    };
-    (tx, rx)
-}
-
-fn obj(json: &str) -> JsValue {
-    js_sys::JSON::parse(json).unwrap()
+fn without_the_page_scripts_a_send_fails_at_once_and_nothing_throws() {
+    // The wasm loaded without funnelcake.js (no `fcNet`): the send is reported failed to the
+    // caller, which applies it at once; a beacon is refused.
+    page_scripts();
+    let global = js_sys::global();
+    let net = get(&global, "fcNet");
+    js_sys::Reflect::delete_property(&global, &JsValue::from_str("fcNet")).unwrap();
+    assert_eq!(funnelcake::transport::post("http://127.0.0.1:9/v1/batch", "{}", 1), Err(SendResult::NetworkError));
+    assert!(!funnelcake::transport::beacon("http://127.0.0.1:9/v1/batch", "{}"));
+    js_sys::Reflect::set(&global, &JsValue::from_str("fcNet"), &net).unwrap();
 }
 
 fn path(v: &JsValue, dotted: &str) -> JsValue {

@@ -29,6 +29,20 @@ pub enum SendResult {
 }
 
 impl SendResult {
+    /// What the browser reported: an HTTP `status` (0 when no response came) and the
+    /// `Retry-After` header, if any. Only its delay-seconds form is read (an HTTP date, or
+    /// anything else, counts as absent); the cap is applied by the retry schedule.
+    pub fn from_response(status: u16, retry_after: Option<&str>) -> SendResult {
+        if status == 0 {
+            return SendResult::NetworkError;
+        }
+        let retry_after_ms = retry_after
+            .and_then(|v| crate::json::parse_number(v.trim_ascii()))
+            .filter(|s| *s >= 0.0)
+            .map(|s| (s * 1000.0) as u64);
+        SendResult::Status { code: status, retry_after_ms }
+    }
+
     /// `true` for a 2xx response: the collector took the batch.
     pub fn is_success(self) -> bool {
         matches!(self, SendResult::Status { code: 200..=299, .. })

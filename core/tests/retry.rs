@@ -63,3 +63,20 @@ fn retry_after_is_honoured_when_longer_and_capped_at_ten_minutes() {
     assert_eq!(backoff_ms(7, 1.0, Some(5_000)), 60_000, "the computed backoff wins when longer");
     assert_eq!(backoff_ms(1, 0.0, Some(86_400_000)), MAX_RETRY_AFTER_MS);
 }
+
+#[test]
+fn a_response_is_read_as_the_browser_reports_it() {
+    assert_eq!(SendResult::from_response(0, None), SendResult::NetworkError);
+    assert_eq!(SendResult::from_response(0, Some("5")), SendResult::NetworkError);
+    assert_eq!(
+        SendResult::from_response(503, Some(" 2.5 ")),
+        SendResult::Status { code: 503, retry_after_ms: Some(2500) }
+    );
+    for odd in [None, Some("Wed, 21 Oct 2015 07:28:00 GMT"), Some("-1"), Some("soon"), Some("")] {
+        assert_eq!(
+            SendResult::from_response(429, odd),
+            SendResult::Status { code: 429, retry_after_ms: None },
+            "{odd:?}"
+        );
+    }
+}
