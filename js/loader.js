@@ -193,12 +193,30 @@ var fcLoader = (function (root, factory) {
   }
 
   /**
+   * Do Not Track (`navigator.doNotTrack` or the legacy `window.doNotTrack` is "1") or Global
+   * Privacy Control (`navigator.globalPrivacyControl`) is on; how the SDK honours it is the
+   * config's `privacy` (README, privacy).
+   */
+  function privacySignal(w) {
+    try {
+      var n = w.navigator || {};
+      return !!n.globalPrivacyControl || n.doNotTrack === '1' || w.doNotTrack === '1';
+    } catch (e) {
+      return false;
+    }
+  }
+
+  /**
    * `init(cfg)`; once it succeeds, starts automatic capture (SPA page views, dataLayer) as the
    * config allows, once per page.
    */
   var capturing = []; // windows whose capture has started
   function initSdk(sdk, cfg, w, d) {
-    var ok = sdk.init(json(cfg), text(here()));
+    // The page context, plus what only init needs: the privacy signal and the visibility.
+    var c = here() || {};
+    c.signal = privacySignal(w);
+    c.hidden = !!(d && d.hidden);
+    var ok = sdk.init(json(cfg), text(c));
     if (ok && w && capturing.indexOf(w) < 0) {
       capturing.push(w);
       releasePageView = capture.start(w, d, cfg || {}, function (m, a, ctx) {

@@ -17,7 +17,7 @@ use funnelcake_core::tracker::{PageContext, Tracker};
 use wasm_bindgen::prelude::*;
 
 use crate::env::{self, BrowserEntropy};
-use crate::lifecycle::{self, Change, PageLife};
+use crate::lifecycle::{Change, PageLife};
 use crate::outbox::Outbox;
 use crate::scheduler::Scheduler;
 use crate::storage::Store;
@@ -192,7 +192,11 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
         env::debug_log(cfg.debug, &["config.", issue.field, " ", issue.problem.as_str()]);
     }
     let mut rng = BrowserEntropy::new();
-    let signal = env::privacy_signal();
+    // What only `init` needs from the page, read by the loader with the page context: a Do Not
+    // Track or Global Privacy Control signal (`signal`), and whether the document is `hidden`.
+    let page = json_arg(&ctx);
+    let flag = |k: &str| matches!(page.as_ref().and_then(|p| p.get(k)), Some(Value::Bool(true)));
+    let signal = flag("signal");
     // An honoured privacy signal: ids live in memory for this page only (storage is not read).
     let mut store = Store::new(&cfg.site, !(signal && cfg.privacy != Privacy::Ignore));
     if cfg.consent == Consent::Denied {
@@ -207,7 +211,7 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
     tracker.set_privacy_signal(signal);
     store.set_writable(tracker.may_persist());
     tracker.page_loaded();
-    if lifecycle::is_visible() {
+    if !flag("hidden") {
         tracker.page_visible(env::now_ms());
     }
     let sdk = Sdk {
@@ -243,7 +247,7 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
 }
 
 /// `lifecycle(code)`: the loader heard a page lifecycle event (codes in
-/// [`lifecycle::signal`]: the page became visible or hidden, page hide, another tab wrote
+/// [`crate::lifecycle::signal`]: the page became visible or hidden, page hide, another tab wrote
 /// storage). On hide, what is unsent leaves by beacon and the queue is persisted.
 #[wasm_bindgen]
 pub fn lifecycle(code: u32) {

@@ -76,14 +76,3 @@ pub fn debug_log(enabled: bool, parts: &[&str]) {
         web_sys::console::warn_1(&wasm_bindgen::JsValue::from_str(&msg));
     }
 }
-
-/// Do Not Track (`navigator.doNotTrack` or the legacy `window.doNotTrack` is `"1"`) or Global
-/// Privacy Control (`navigator.globalPrivacyControl === true`) is on.
-pub fn privacy_signal() -> bool {
-    let Some(w) = window() else { return false };
-    let nav: wasm_bindgen::JsValue = w.navigator().into();
-    let get = |o: &wasm_bindgen::JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).unwrap_or_default();
-    get(&nav, "globalPrivacyControl").is_truthy()
-        || get(&nav, "doNotTrack").as_string().as_deref() == Some("1")
-        || get(&w.into(), "doNotTrack").as_string().as_deref() == Some("1")
-}

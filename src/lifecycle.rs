@@ -70,11 +70,6 @@ impl PageLife {
     }
 }
 
-/// `true` if the document is visible now (or there is no document to ask).
-pub fn is_visible() -> bool {
-    crate::env::window().and_then(|w| w.document()).is_none_or(|d| !d.hidden())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

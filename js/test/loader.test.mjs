@@ -317,3 +317,17 @@ test('json(): a bounded plain copy as JSON text, whatever the page passes', () =
   const proxy = new Proxy({}, { ownKeys() { throw new Error('trap'); } });
   assert.equal(loader.json(proxy), undefined, 'a hostile proxy gives no properties, no exception');
 });
+
+test('init hands the wasm the privacy signal and the visibility with the page context', () => {
+  const inits = [];
+  const sdk = { init: (cfg, ctx) => { inits.push(JSON.parse(ctx)); return false; } };
+  const cases = [
+    [{ navigator: { globalPrivacyControl: true } }, { hidden: true }, { signal: true, hidden: true }],
+    [{ navigator: { doNotTrack: '1' } }, {}, { signal: true, hidden: false }],
+    [{ navigator: {}, doNotTrack: '1' }, { hidden: false }, { signal: true, hidden: false }],
+    [{ navigator: { doNotTrack: '0', globalPrivacyControl: false } }, {}, { signal: false, hidden: false }],
+    [{ get navigator() { throw new Error('blocked'); } }, {}, { signal: false, hidden: false }],
+  ];
+  for (const [w, d] of cases) loader.realApi(sdk, w, d).init({ site: 's' });
+  assert.deepEqual(inits, cases.map((c) => c[2]));
+});
