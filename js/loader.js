@@ -53,6 +53,15 @@ var fcLoader = (function (root, factory) {
     return cfg;
   }
 
+  /**
+   * The wasm's `flush(resolve)`: `resolve` gets the number of events still pending once
+   * everything queued was sent (or a send failed); 0 at once if the wasm traps. What `flush()`
+   * returns is a promise made here, which never rejects.
+   */
+  function flush(sdk, resolve) {
+    try { sdk.flush(resolve); } catch (e) { resolve(0); }
+  }
+
   /** Wraps a wasm export so nothing it does can throw into the page. */
   function safe(fn, fallback) {
     return function () {
@@ -148,12 +157,41 @@ var fcLoader = (function (root, factory) {
   // so order, timestamps and results are as if each call had run at once.
   var pending = [], ticking = false, draining = false;
 
+  // `on('metrics', cb)` listeners, held here rather than in the wasm (where each would cost a
+  // closure and its glue). After every call that records, drops or resets something, each
+  // hears the new snapshot, in the order they subscribed; one that throws does not stop the
+  // others, and its error is not thrown as ours.
+  var listeners = [];
+
+  function notify(sdk) {
+    if (!listeners.length) return;
+    var snapshot;
+    try { snapshot = sdk.metrics(); } catch (e) { return; }
+    listeners.slice().forEach(function (l) {
+      try { l.cb(snapshot); } catch (e) { /* the page's listener failing stays its own */ }
+    });
+  }
+
+  /** `on(event, cb)`: a function that unsubscribes (a no-op one for anything but 'metrics'). */
+  function subscribe(event, cb) {
+    if (event !== 'metrics' || typeof cb !== 'function') return function () {};
+    var l = { cb: cb };
+    listeners.push(l);
+    return function () {
+      var i = listeners.indexOf(l);
+      if (i >= 0) listeners.splice(i, 1);
+    };
+  }
+
   function drain() {
     if (draining) return; // a listener calling back in: the loop below gets to its calls
     draining = true;
     for (var i = 0; i < pending.length; i++) {
       var c = pending[i];
-      try { c[0][c[1]](c[2], text(c[3]), text(c[4])); } catch (e) { /* a bad call is dropped, the rest still run */ }
+      try {
+        c[0][c[1]](c[2], text(c[3]), text(c[4]));
+        notify(c[0]);
+      } catch (e) { /* a bad call is dropped, the rest still run */ }
     }
     pending.length = 0;
     draining = false;
@@ -168,10 +206,11 @@ var fcLoader = (function (root, factory) {
    * `later`, queues the call for the next drain instead. */
   function record(sdk, m, a, ctx, later) {
     releasePageView();
-    if (m === 'consent') { drain(); return sdk.consent(a[0]); }
+    if (m === 'consent') { drain(); sdk.consent(a[0]); return notify(sdk); }
     if (m === 'experiment') {
       drain();
       var r = experimentResult(a[1], sdk.experiment(a[0], json(a[1]), text(here(ctx))));
+      notify(sdk);
       try {
         if (a[1] && typeof a[1].onAssign === 'function') a[1].onAssign(r);
       } catch (e) { /* the page's callback failing must not change the result */ }
@@ -185,7 +224,7 @@ var fcLoader = (function (root, factory) {
     }
     props = copy(props);
     ctx = here(ctx);
-    if (!later) return sdk[f](first, text(props), text(ctx));
+    if (!later) return sdk[f](first, text(props), text(ctx)), notify(sdk);
     pending.push([sdk, f, first, props, ctx]);
     // Bounded: a page that never yields gets its calls recorded in chunks.
     if (pending.length >= 100) drain(); // (inside a drain, its loop gets to this call)
@@ -217,6 +256,7 @@ var fcLoader = (function (root, factory) {
     c.signal = privacySignal(w);
     c.hidden = !!(d && d.hidden);
     var ok = sdk.init(json(cfg), text(c));
+    if (ok) notify(sdk); // the automatic page view
     if (ok && w && capturing.indexOf(w) < 0) {
       capturing.push(w);
       releasePageView = capture.start(w, d, cfg || {}, function (m, a, ctx) {
@@ -233,14 +273,15 @@ var fcLoader = (function (root, factory) {
     net.use(sdk, w);
     var api = {
       init: safe(function (cfg) { drain(); return initSdk(sdk, cfg, w, d); }, false),
-      // The wasm returns undefined for an unknown event or a cb that is not a function.
-      on: safe(function (event, cb) { return sdk.on(event, cb) || function () {}; }, function () {}),
+      on: subscribe,
       flush: function () {
-        try { drain(); return sdk.flush(); } catch (e) { return Promise.resolve(0); }
+        drain();
+        return new Promise(function (resolve) { flush(sdk, resolve); });
       },
+      reset: safe(function () { drain(); sdk.reset(); notify(sdk); }),
       ready: true
     };
-    ['reset', 'metrics', 'debugState'].forEach(function (m) {
+    ['metrics', 'debugState'].forEach(function (m) {
       api[m] = safe(function () { drain(); return sdk[m](); }, null);
     });
     RECORDING.forEach(function (m) {
@@ -268,12 +309,12 @@ var fcLoader = (function (root, factory) {
       try {
         var m = call[0], ctx = call[1] || undefined, a = call[2] || [];
         if (m === 'init') initSdk(sdk, a[0], w, d);
-        else if (m === 'reset') sdk.reset();
-        else if (m === 'flush') sdk.flush().then(call[3], function () { call[3](0); });
+        else if (m === 'reset') { sdk.reset(); notify(sdk); }
+        else if (m === 'flush') flush(sdk, call[3]);
         else if (m === 'on' && call[2]) {
-          call[3] = sdk.on(a[0], a[1]);
+          call[3] = subscribe(a[0], a[1]);
           // Subscribed before the SDK was ready: deliver the current snapshot once.
-          a[1](sdk.metrics());
+          if (a[0] === 'metrics') a[1](sdk.metrics());
         }
         else if (RECORDING.indexOf(m) >= 0) record(sdk, m, a, ctx);
       } catch (e) { /* a bad call is dropped, the rest still run */ }

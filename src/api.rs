@@ -1,8 +1,8 @@
 //! The JS-facing API. Every function catches its own failures: nothing throws into the page.
 //!
-//! State lives in one thread-local [`Sdk`]; each call borrows it briefly and never across an
-//! `await` or a call into page code (metrics listeners run after the borrow ends), so re-entrant
-//! calls, such as a listener that tracks, cannot panic.
+//! State lives in one thread-local [`Sdk`]; each call borrows it briefly and never across a
+//! call into page code (a `flush` resolve function, a call into `js/tabs.js` that may call back
+//! at once), so re-entrant calls cannot panic. `on('metrics')` listeners are the loader's.
 
 use std::cell::RefCell;
 
@@ -32,8 +32,6 @@ struct Sdk {
     scheduler: Scheduler,
     /// The state JSON this tab last wrote; a different stored value means another tab wrote.
     last_written: String,
-    listeners: Vec<(u32, js_sys::Function)>,
-    next_listener: u32,
     outbox: Outbox,
     life: PageLife,
     /// A [`commit`] is scheduled: state and queue changed since they were last written.
@@ -220,8 +218,6 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
         rng,
         scheduler: Scheduler::default(),
         last_written: stored,
-        listeners: Vec::new(),
-        next_listener: 1,
         outbox: Outbox::new(tab),
         life: PageLife::default(),
         commit_pending: false,
@@ -302,11 +298,12 @@ fn captured_context(ctx: &JsValue) -> (i64, PageContext) {
     (ts, page)
 }
 
-/// Runs `f` on the SDK with the call's time and page (captured by the stub, else now), notifies
-/// metrics listeners, and schedules the [`commit`] that persists and sends.
+/// Runs `f` on the SDK with the call's time and page (captured by the stub, else now), and
+/// schedules the [`commit`] that persists and sends. (`on('metrics')` listeners live in the
+/// loader, which hands them `metrics()` after each call.)
 fn recording<R>(ctx: &JsValue, f: impl FnOnce(&mut Sdk, &PageContext, i64) -> R) -> Option<R> {
     let (ts, page) = captured_context(ctx);
-    let out = with_sdk(|sdk| {
+    with_sdk(|sdk| {
         sdk.sync_from_storage();
         let r = f(sdk, &page, ts);
         if !sdk.commit_pending {
@@ -314,14 +311,8 @@ fn recording<R>(ctx: &JsValue, f: impl FnOnce(&mut Sdk, &PageContext, i64) -> R)
             let now = env::now_ms();
             sdk.scheduler.wake_at(now, now, wake);
         }
-        // Every call changes the snapshot (lastActivityAt, durationMs, or the dropped counts):
-        // listeners hear about each one.
-        (r, !sdk.listeners.is_empty())
-    });
-    if matches!(out, Some((_, true))) {
-        notify_listeners();
-    }
-    out.map(|(r, _)| r)
+        r
+    })
 }
 
 /// The scheduler's one callback: a due send or retry, or the [`commit`] after a burst of calls.
@@ -356,23 +347,6 @@ fn record(name: &str, props: Vec<(String, Value)>, ctx: &JsValue) {
 /// the object in one native call).
 fn snapshot_js(sdk: &Sdk) -> JsValue {
     js_sys::JSON::parse(&sdk.tracker.snapshot_json(env::now_ms(), KeyStyle::Camel)).unwrap_or(JsValue::NULL)
-}
-
-fn notify_listeners() {
-    let Some((snapshot, listeners)) = with_sdk(|sdk| {
-        let snap = snapshot_js(sdk);
-        let mut listeners = Vec::with_capacity(sdk.listeners.len());
-        for (_, f) in &sdk.listeners {
-            listeners.push(f.clone());
-        }
-        (snap, listeners)
-    }) else {
-        return;
-    };
-    for f in listeners {
-        // A throwing listener must not stop the others or reach the page's error handler as ours.
-        let _ = f.call1(&JsValue::NULL, &snapshot);
-    }
 }
 
 /// Records a custom or canonical event `name` with optional properties. Segment and Shopify
@@ -488,7 +462,6 @@ pub fn reset() {
         sdk.tracker.reset(now, &mut sdk.rng);
         sdk.persist();
     });
-    notify_listeners();
     pump();
 }
 
@@ -500,31 +473,6 @@ pub fn metrics() -> JsValue {
         snapshot_js(sdk)
     })
     .unwrap_or(JsValue::NULL)
-}
-
-/// `on('metrics', cb)`: calls `cb(snapshot)` after every recorded or dropped event (each one
-/// changes the snapshot, if only `lastActivityAt`).
-/// Returns a function that unsubscribes; `undefined` for other event names or a `cb` that is
-/// not a function (the loader hands the page a no-op function then: making one here would take
-/// `new Function`, which a strict CSP forbids).
-#[wasm_bindgen]
-pub fn on(event: JsValue, cb: JsValue) -> JsValue {
-    let Ok(cb) = cb.dyn_into::<js_sys::Function>() else { return JsValue::UNDEFINED };
-    if event.as_string().as_deref() != Some("metrics") {
-        return JsValue::UNDEFINED;
-    }
-    let Some(id) = with_sdk(|sdk| {
-        let id = sdk.next_listener;
-        sdk.next_listener += 1;
-        sdk.listeners.push((id, cb));
-        id
-    }) else {
-        return JsValue::UNDEFINED;
-    };
-    Closure::<dyn FnMut()>::new(move || {
-        with_sdk(|sdk| sdk.listeners.retain(|(i, _)| *i != id));
-    })
-    .into_js_value()
 }
 
 /// Takes the next batch (a due one, or any when `force`) and sends it. `false` when there was
@@ -586,12 +534,14 @@ fn arm_timer() {
     });
 }
 
-/// Sends everything queued now, batch after batch, after any batch already in flight. The
-/// promise resolves with the number of events still pending afterwards (0 when all were
-/// delivered; more when a send failed and the retry schedule took over); it never rejects.
+/// `flush(resolve)`: sends everything queued now, batch after batch, after any batch already in
+/// flight, then calls `resolve` with the number of events still pending (0 when all were
+/// delivered; more when a send failed and the retry schedule took over). The loader makes the
+/// promise `flush()` returns, which never rejects: a promise made here would cost a closure and
+/// its glue.
 #[wasm_bindgen]
-pub fn flush() -> js_sys::Promise {
-    js_sys::Promise::new(&mut |resolve, _reject| flush_step(resolve))
+pub fn flush(resolve: js_sys::Function) {
+    flush_step(resolve);
 }
 
 /// Re-arms the timer and resolves a [`flush`] promise with the number of events still pending.

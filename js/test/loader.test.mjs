@@ -23,7 +23,7 @@ function fakeSdk() {
       if (name === 'boom') throw new Error('wasm trap');
       calls.push(['track', name, props === undefined ? undefined : JSON.parse(props), ctx && JSON.parse(ctx)]);
     },
-    flush: () => Promise.resolve(0),
+    flush: (resolve) => resolve(0),
     debugState: () => ({ pending: 0 }),
   };
 }
@@ -97,14 +97,34 @@ test('the real API never throws into the page, even if the wasm traps', async ()
   assert.equal(await broken.flush(), 0);
 });
 
-test('on() always hands the page a function, also when the wasm subscribes nothing', () => {
-  const off = () => 'unsubscribed';
-  const api = loader.realApi({ on: (event) => (event === 'metrics' ? off : undefined) });
-  assert.equal(api.on('metrics', () => {}), off);
-  assert.equal(typeof api.on('other', () => {}), 'function');
-  assert.doesNotThrow(() => api.on('other', () => {})());
-  const broken = loader.realApi({ on() { throw new Error('x'); } });
-  assert.equal(typeof broken.on('metrics', () => {}), 'function');
+test('on(): listeners hear the snapshot after every call that records, in order; off() ends it', async () => {
+  const sdk = fakeSdk();
+  let n = 0;
+  sdk.metrics = () => ({ n: ++n });
+  sdk.consent = () => {};
+  sdk.reset = () => {};
+  const api = loader.realApi(sdk);
+  const heard = [];
+  assert.equal(typeof api.on('other', () => {}), 'function', 'a no-op for other events');
+  assert.equal(typeof api.on('metrics', 'not a function'), 'function');
+  const offThrowing = api.on('metrics', () => { throw new Error('page bug'); });
+  const off = api.on('metrics', (m) => heard.push(['a', m.n]));
+  const offB = api.on('metrics', (m) => heard.push(['b', m.n]));
+  api.track('x');
+  api.track('y');
+  assert.deepEqual(heard, [], 'the calls only captured');
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(heard, [['a', 1], ['b', 1], ['a', 2], ['b', 2]], 'one snapshot per recorded call, shared, in subscription order');
+  offB();
+  api.consent('granted');
+  api.reset();
+  api.init({ site: 's' });
+  assert.deepEqual(heard.slice(4), [['a', 3], ['a', 4], ['a', 5]], 'consent, reset and init (its page view) too');
+  off();
+  offThrowing();
+  api.track('z');
+  await api.flush();
+  assert.equal(heard.length, 7, 'unsubscribed: nothing more');
 });
 
 test('boot leaves a harmless stub when WebAssembly is unavailable', () => {
@@ -225,21 +245,21 @@ test('experiment() after ready never throws and falls back to control', () => {
 test('on() before the SDK is ready subscribes on replay, and its unsubscribe still works', () => {
   const { w, d } = fakePage();
   const fc = loader.installStub(w, d);
-  let unsubscribed = 0;
   const sdk = fakeSdk();
-  sdk.on = (event, cb) => { sdk.calls.push(['on', event, cb]); return () => { unsubscribed++; }; };
-  sdk.metrics = () => ({ pageViews: 1 });
+  sdk.metrics = () => ({ pageViews: sdk.calls.length });
   const delivered = [];
   const cb = (m) => delivered.push(m);
   const off = fc.on('metrics', cb);
-  const cancelled = fc.on('metrics', () => {});
+  const cancelled = fc.on('metrics', () => delivered.push('cancelled'));
   cancelled(); // before ready: never subscribed
   assert.equal(fc.metrics(), null, 'no snapshot before the SDK is ready');
   loader.replay(sdk, fc._q.splice(0), {});
-  assert.deepEqual(sdk.calls.filter((c) => c[0] === 'on').map((c) => c[2]), [cb]);
-  assert.deepEqual(delivered, [{ pageViews: 1 }], 'the current snapshot is delivered once on replay');
+  assert.deepEqual(delivered, [{ pageViews: 0 }], 'the current snapshot is delivered once on replay');
+  loader.replay(sdk, [['track', {}, ['later']]], {});
+  assert.deepEqual(delivered, [{ pageViews: 0 }, { pageViews: 1 }], 'and after each recorded call');
   off();
-  assert.equal(unsubscribed, 1);
+  loader.replay(sdk, [['track', {}, ['after off']]], {});
+  assert.equal(delivered.length, 2, 'unsubscribed through the stub\'s function');
 });
 
 test('every public method exists on the stub and on the real API', () => {
