@@ -152,9 +152,10 @@ var fcLoader = (function (root, factory) {
   }
 
   // Recording calls on the loaded SDK only capture their arguments (a plain copy) and the page
-  // context; the wasm records them in one task per burst (stringified then: see `text`). Whatever reads or changes state
-  // (init, reset, consent, experiment, metrics, debugState, flush, page hide) drains them first,
-  // so order, timestamps and results are as if each call had run at once.
+  // context; the wasm records them in one task per burst (stringified then: see `text`).
+  // Whatever reads or changes state (init, reset, consent, experiment, metrics, debugState,
+  // flush, page hide) drains them first, so order, timestamps and results are as if each call
+  // had run at once.
   var pending = [], ticking = false, draining = false;
 
   // `on('metrics', cb)` listeners, held here rather than in the wasm (where each would cost a
@@ -224,7 +225,10 @@ var fcLoader = (function (root, factory) {
     }
     props = copy(props);
     ctx = here(ctx);
-    if (!later) return sdk[f](first, text(props), text(ctx)), notify(sdk);
+    if (!later) {
+      sdk[f](first, text(props), text(ctx));
+      return notify(sdk);
+    }
     pending.push([sdk, f, first, props, ctx]);
     // Bounded: a page that never yields gets its calls recorded in chunks.
     if (pending.length >= 100) drain(); // (inside a drain, its loop gets to this call)

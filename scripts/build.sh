@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the SDK into dist/funnelcake/: funnelcake.js (the wasm-bindgen glue, stub, capture and
+# Builds the SDK into dist/funnelcake/: funnelcake.js (the wasm-bindgen glue, stub, capture, tabs, net and
 # loader in one classic script), funnelcake.mjs (the same as an ES module) and funnelcake.wasm.
 # The wasm is built with the size-tuned [profile.wasm-release], optimised with wasm-opt from the
 # npm package binaryen, and its import/export names shortened (scripts/glue.mjs); the
@@ -37,6 +37,6 @@ terser js/prefetch.js target/pkg/funnelcake.names.js js/snippet.js js/capture.js
 cp js/funnelcake.d.ts "$out/funnelcake.d.ts"
 terser js/widgets.js --compress --mangle --comments '/^!/' -o "$out/funnelcake-widgets.js"
 terser js/snippet.js --enclose --compress --mangle -o "$out/snippet.min.js"
-# The ES module entry: the same stub, capture and loader, plus named exports (js/esm.js).
+# The ES module entry: the same stub, capture, tabs, net and loader, plus named exports (js/esm.js).
 terser target/pkg/funnelcake.names.js js/snippet.js js/capture.js js/tabs.js js/net.js js/loader.js js/esm.js --module --compress passes=3,unsafe_arrows=true,unsafe_methods=true --ecma 2017 --mangle --comments '/^!/' -o "$out/funnelcake.mjs"
 ls -l "$out"

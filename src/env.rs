@@ -15,8 +15,8 @@ extern "C" {
 /// whose four-way lookup (`globalThis`, `self`, `window`, `global`, then `new Function`) costs
 /// five glue imports and their wasm code; the SDK only ever runs in a window.
 pub fn window() -> Option<web_sys::Window> {
-    // Not checked with `instanceof Window` (an import of its own): whatever the page's
-    // `window` global is, every use of it below goes through a catching import or a `Reflect`.
+    // Not checked with `instanceof Window` (an import of its own): both uses of it, `crypto` and
+    // `localStorage`, are getters whose exceptions are caught.
     WINDOW.with(|w| w.is_object().then(|| w.clone().unchecked_into()))
 }
 

@@ -32,8 +32,8 @@ const QUEUE_PREFIX: &str = "q:";
 #[wasm_bindgen]
 extern "C" {
     /// `fcTabs.claim(lock, tab)`: takes `lock` for the page's lifetime, then calls
-    /// `claimed(tab)` (in a later task; at once-ish without Web Locks). Throws where `fcTabs`
-    /// is missing (the wasm loaded without funnelcake.js, as in the wasm tests).
+    /// `claimed(tab)` (when the browser grants it; in the next task without Web Locks). Throws
+    /// where `fcTabs` is missing (the wasm loaded without funnelcake.js).
     #[wasm_bindgen(catch, js_namespace = fcTabs, js_name = claim)]
     fn js_claim(lock: &str, tab: &str) -> Result<(), JsValue>;
 
