@@ -226,8 +226,8 @@ export interface Funnelcake {
   experiment<T = unknown>(key: string, options: ExperimentOptions<T>): ExperimentResult<T>;
   /** The current snapshot; null before the SDK is ready. */
   metrics(): Metrics | null;
-  /** Calls `cb` after every recorded or dropped event (in the task after the call). Returns an
-   *  unsubscribe function. */
+  /** Calls `cb` after every call that records or drops something (in the task after the call;
+   *  also after `consent`, `reset` and `init`'s page view). Returns an unsubscribe function. */
   on(event: 'metrics', cb: (metrics: Metrics) => void): () => void;
   /** Sends everything queued (after any batch in flight). Resolves with the number still
    *  pending: 0 once the collector has acknowledged all, more if a send failed. Never rejects. */
