@@ -22,7 +22,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::storage::Store;
+use crate::storage::{site_key, Store};
 
 /// Without Web Locks: a queue untouched this long is considered abandoned, ms.
 pub const STALE_MS: i64 = 30_000;
@@ -50,15 +50,6 @@ pub struct Outbox {
     name: String,
     /// `true` once this tab holds its own lock (or the browser has no Web Locks).
     owned: bool,
-}
-
-/// `fc:v1:<site>:<name>`: the prefix of this site's storage keys and lock names.
-fn site_key(site: &str, name: &str) -> String {
-    let mut key = String::from("fc:v1:");
-    key.push_str(site);
-    key.push(':');
-    key.push_str(name);
-    key
 }
 
 impl Outbox {

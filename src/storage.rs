@@ -15,6 +15,15 @@ extern "C" {
     fn set_item_js(this: &JsStorage, key: &str, value: &js_sys::JsString) -> Result<(), JsValue>;
 }
 
+/// `fc:v1:<site>:<name>`: a key of this site's storage, or (with Web Locks) a lock name.
+pub fn site_key(site: &str, name: &str) -> String {
+    let mut key = String::from("fc:v1:");
+    key.push_str(site);
+    key.push(':');
+    key.push_str(name);
+    key
+}
+
 /// Key/value storage with a memory fallback.
 pub struct Store {
     prefix: String,
@@ -30,10 +39,7 @@ impl Store {
     pub fn new(site: &str, persist: bool) -> Store {
         // `window.localStorage` itself can throw (SecurityError), hence the `ok()`.
         let local = if persist { crate::env::window().and_then(|w| w.local_storage().ok().flatten()) } else { None };
-        let mut prefix = String::from("fc:v1:");
-        prefix.push_str(site);
-        prefix.push(':');
-        Store { prefix, local, memory: Vec::new(), writable: true }
+        Store { prefix: site_key(site, ""), local, memory: Vec::new(), writable: true }
     }
 
     /// `true` when values reach localStorage.
