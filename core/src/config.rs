@@ -59,7 +59,7 @@ impl RawConfig {
         if v.as_object().is_none() {
             return Err("config must be an object");
         }
-        let string = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        let string = |k: &str| v.text(k);
         let number = |k: &str| match v.get(k) {
             None | Some(Value::Null) => None,
             Some(Value::Num(n)) => Some(*n),

@@ -200,10 +200,6 @@ fn numbers(v: &Value) -> Option<Vec<f64>> {
     Some(out)
 }
 
-fn text(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_owned)
-}
-
 impl Experiment {
     /// An experiment from GrowthBook-style options (the JS API's `experiment(key, options)` and
     /// GrowthBook's experiment JSON): `variations` (an array, or a count), `weights`,
@@ -219,9 +215,9 @@ impl Experiment {
         // Loops, not iterator chains: smaller in the wasm.
         let mut filters = Vec::new();
         for f in v.get("filters").and_then(Value::as_array).unwrap_or(&[]) {
-            if let (Some(seed), Some(ranges)) = (text(f, "seed"), f.get("ranges").and_then(ranges_of)) {
+            if let (Some(seed), Some(ranges)) = (f.text("seed"), f.get("ranges").and_then(ranges_of)) {
                 let hash_version = f.get("hashVersion").and_then(Value::as_f64).map_or(2, |h| h as u32);
-                filters.push(Filter { seed, attribute: text(f, "attribute"), hash_version, ranges });
+                filters.push(Filter { seed, attribute: f.text("attribute"), hash_version, ranges });
             }
         }
         Some(Experiment {
@@ -237,9 +233,9 @@ impl Experiment {
                 _ => None,
             },
             filters,
-            seed: text(v, "seed"),
+            seed: v.text("seed"),
             hash_version: num("hashVersion").map_or(1, |h| h as u32),
-            hash_attribute: text(v, "hashAttribute"),
+            hash_attribute: v.text("hashAttribute"),
         })
     }
 }

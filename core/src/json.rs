@@ -53,6 +53,18 @@ impl Value {
         }
     }
 
+    /// A copy of the string member `key`, if this is an object whose `key` is a string (one
+    /// shared function for a lookup the persisted forms, config and options all make).
+    ///
+    /// ```
+    /// use funnelcake_core::json::parse;
+    /// let v = parse(r#"{"a":"x","b":1}"#).unwrap();
+    /// assert_eq!((v.text("a").as_deref(), v.text("b"), v.text("c")), (Some("x"), None, None));
+    /// ```
+    pub fn text(&self, key: &str) -> Option<String> {
+        self.get(key).and_then(Value::as_str).map(str::to_owned)
+    }
+
     /// The string inside, if this is a string.
     pub fn as_str(&self) -> Option<&str> {
         match self {

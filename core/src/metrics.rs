@@ -289,7 +289,7 @@ impl SessionMetrics {
     pub fn from_value(v: &Value) -> Option<SessionMetrics> {
         // Plain loops rather than `collect::<Option<Vec<_>>>()`: each of those is its own
         // iterator instantiation in the wasm (BENCHMARKS.md, size steps).
-        let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        let s = |k: &str| v.text(k);
         let int = |k: &str| v.get(k).and_then(Value::as_i64);
         let rows = |k: &str| v.get(k).and_then(Value::as_array).unwrap_or(&[]);
         let mut m = SessionMetrics {

@@ -168,7 +168,7 @@ impl SessionState {
         };
         Some(SessionState {
             anonymous_id,
-            user_id: v.get("uid").and_then(Value::as_str).map(str::to_owned),
+            user_id: v.text("uid"),
             visit_count: v.get("visits").and_then(Value::as_i64).and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
             session,
             recent_orders: v
