@@ -240,21 +240,22 @@ impl Experiment {
     }
 }
 
-/// The evaluation context: the visitor's attributes and global switches.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Context {
+/// The evaluation context: the visitor's attributes and global switches, borrowed from whoever
+/// holds them (the tracker's state and the call's page).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Context<'a> {
     /// Attribute values as strings (an empty or missing value excludes the visitor).
-    pub attributes: Vec<(String, String)>,
+    pub attributes: &'a [(&'a str, &'a str)],
     /// `false` disables every experiment.
     pub disabled: bool,
     /// QA mode: only forced variations apply.
     pub qa_mode: bool,
     /// Variations forced by key.
-    pub forced: Vec<(String, i64)>,
+    pub forced: &'a [(&'a str, i64)],
     /// The page URL (for query-string overrides).
-    pub url: String,
+    pub url: &'a str,
     /// Query parameter prefix of overrides (`fc_exp_` in funnelcake; empty in GrowthBook).
-    pub query_prefix: String,
+    pub query_prefix: &'a str,
 }
 
 /// The outcome of [`run`].
@@ -279,12 +280,12 @@ fn result(exp: &Experiment, index: i64, hash_used: bool) -> Assignment {
 /// Assigns the visitor of `ctx` in `exp`, following GrowthBook's `run` order: at least two
 /// variations, enabled, query-string override, context-forced variation, active, a hash value,
 /// filters (else namespace), the hash within the bucket ranges, a forced variation, QA mode.
-pub fn run(ctx: &Context, exp: &Experiment) -> Assignment {
+pub fn run(ctx: &Context<'_>, exp: &Experiment) -> Assignment {
     let not_in = || result(exp, -1, false);
     if exp.variations < 2 || ctx.disabled {
         return not_in();
     }
-    if let Some(v) = query_override(&exp.key, &ctx.url, exp.variations, &ctx.query_prefix) {
+    if let Some(v) = query_override(&exp.key, ctx.url, exp.variations, ctx.query_prefix) {
         return result(exp, v as i64, false);
     }
     if let Some((_, v)) = ctx.forced.iter().find(|(k, _)| *k == exp.key) {
@@ -295,7 +296,7 @@ pub fn run(ctx: &Context, exp: &Experiment) -> Assignment {
     }
     let attribute = |name: &Option<String>| {
         let name = name.as_deref().unwrap_or("id");
-        ctx.attributes.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+        ctx.attributes.iter().find(|(k, _)| *k == name).map(|(_, v)| *v).filter(|v| !v.is_empty())
     };
     let Some(hash_value) = attribute(&exp.hash_attribute) else { return not_in() };
     if !exp.filters.is_empty() {

@@ -381,9 +381,9 @@ impl Tracker {
         rng: &mut dyn Entropy,
     ) -> crate::experiment::Assignment {
         let context = crate::experiment::Context {
-            attributes: vec![("id".to_owned(), self.state.anonymous_id.clone())],
-            url: ctx.url.clone(),
-            query_prefix: "fc_exp_".to_owned(),
+            attributes: &[("id", &self.state.anonymous_id)],
+            url: &ctx.url,
+            query_prefix: "fc_exp_",
             ..crate::experiment::Context::default()
         };
         let a = crate::experiment::run(&context, exp);

@@ -110,23 +110,43 @@ fn attribute_text(v: &Value) -> Option<String> {
     }
 }
 
-fn context(v: &Value) -> Context {
-    Context {
+/// A test case's context: attribute values as text and forced variations, which the borrowed
+/// [`Context`] is made from.
+struct CaseContext<'a> {
+    attributes: Vec<(&'a str, String)>,
+    forced: Vec<(&'a str, i64)>,
+    value: &'a Value,
+}
+
+fn context(v: &Value) -> CaseContext<'_> {
+    CaseContext {
         attributes: v
             .get("attributes")
             .and_then(Value::as_object)
-            .map(|a| a.iter().filter_map(|(k, v)| attribute_text(v).map(|t| (k.clone(), t))).collect())
+            .map(|a| a.iter().filter_map(|(k, v)| attribute_text(v).map(|t| (k.as_str(), t))).collect())
             .unwrap_or_default(),
-        disabled: v.get("enabled") == Some(&Value::Bool(false)),
-        qa_mode: v.get("qaMode") == Some(&Value::Bool(true)),
         forced: v
             .get("forcedVariations")
             .and_then(Value::as_object)
-            .map(|f| f.iter().map(|(k, v)| (k.clone(), num(v) as i64)).collect())
+            .map(|f| f.iter().map(|(k, v)| (k.as_str(), num(v) as i64)).collect())
             .unwrap_or_default(),
-        url: v.get("url").and_then(Value::as_str).unwrap_or("").to_owned(),
-        query_prefix: String::new(),
+        value: v,
     }
+}
+
+/// Runs `exp` in the case's context.
+fn run_in(case: &CaseContext<'_>, exp: &Experiment) -> funnelcake_core::experiment::Assignment {
+    let attributes: Vec<(&str, &str)> = case.attributes.iter().map(|(k, t)| (*k, t.as_str())).collect();
+    let v = case.value;
+    let ctx = Context {
+        attributes: &attributes,
+        disabled: v.get("enabled") == Some(&Value::Bool(false)),
+        qa_mode: v.get("qaMode") == Some(&Value::Bool(true)),
+        forced: &case.forced,
+        url: v.get("url").and_then(Value::as_str).unwrap_or(""),
+        query_prefix: "",
+    };
+    run(&ctx, exp)
 }
 
 fn experiment(v: &Value) -> Experiment {
@@ -147,7 +167,7 @@ fn run_cases() {
             exp_json.get("condition").is_none() && exp_json.get("parentConditions").is_none(),
             "{name} uses an unsupported feature but is not in SKIPPED"
         );
-        let a = run(&context(&c[1]), &experiment(exp_json));
+        let a = run_in(&context(&c[1]), &experiment(exp_json));
         let value = &exp_json.get("variations").unwrap().as_array().unwrap()[a.variation];
         assert_eq!(value, &c[3], "{name}: value");
         assert_eq!(Value::Bool(a.in_experiment), c[4], "{name}: inExperiment");
