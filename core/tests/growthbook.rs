@@ -110,12 +110,12 @@ fn attribute_text(v: &Value) -> Option<String> {
     }
 }
 
-/// A test case's context: attribute values as text and forced variations, which the borrowed
-/// [`Context`] is made from.
+/// A test case's context: attribute values as text, forced variations and the case's context
+/// JSON, which the borrowed [`Context`] is made from.
 struct CaseContext<'a> {
     attributes: Vec<(&'a str, String)>,
     forced: Vec<(&'a str, i64)>,
-    value: &'a Value,
+    json: &'a Value,
 }
 
 fn context(v: &Value) -> CaseContext<'_> {
@@ -130,14 +130,14 @@ fn context(v: &Value) -> CaseContext<'_> {
             .and_then(Value::as_object)
             .map(|f| f.iter().map(|(k, v)| (k.as_str(), num(v) as i64)).collect())
             .unwrap_or_default(),
-        value: v,
+        json: v,
     }
 }
 
 /// Runs `exp` in the case's context.
 fn run_in(case: &CaseContext<'_>, exp: &Experiment) -> funnelcake_core::experiment::Assignment {
     let attributes: Vec<(&str, &str)> = case.attributes.iter().map(|(k, t)| (*k, t.as_str())).collect();
-    let v = case.value;
+    let v = case.json;
     let ctx = Context {
         attributes: &attributes,
         disabled: v.get("enabled") == Some(&Value::Bool(false)),
