@@ -87,36 +87,45 @@ impl FunnelDef {
     }
 }
 
+/// `want` holds for the text `got`: equal, or a prefix ending in `*`.
+fn text_holds(want: &Value, got: &str) -> bool {
+    match want {
+        Value::Str(w) => match w.strip_suffix('*') {
+            Some(prefix) => got.starts_with(prefix),
+            None => got == w,
+        },
+        _ => false,
+    }
+}
+
+/// Whether condition `key: want` holds for `e`: the event's own field, else its property
+/// `key`, else (for `category`, `item_id`, `brand`) any item's. Read in place, without copies.
 fn condition_holds(e: &Event, key: &str, want: &Value) -> bool {
     let own = match key {
-        "url" => Some(Value::Str(e.url.clone())),
-        "title" => e.title.clone().map(Value::Str),
-        "cur" => e.cur.clone().map(Value::Str),
-        "order" => e.order.clone().map(Value::Str),
+        "url" => Some(e.url.as_str()),
+        "title" => e.title.as_deref(),
+        "cur" => e.cur.as_deref(),
+        "order" => e.order.as_deref(),
         _ => None,
     };
-    let got = own.or_else(|| e.props.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()));
-    let item_field = |f: &dyn Fn(&crate::wire::Item) -> Option<String>| {
-        let mut out = Vec::new();
-        for i in &e.items {
-            out.extend(f(i).map(Value::Str));
-        }
-        out
-    };
+    if let Some(got) = own {
+        return text_holds(want, got);
+    }
+    if let Some((_, got)) = e.props.iter().find(|(k, _)| k == key) {
+        return match got {
+            Value::Str(g) => text_holds(want, g),
+            g => want == g,
+        };
+    }
     // Item-level conditions: `category`, `item_id`, `brand` hold if any item matches.
-    let candidates = match (got, key) {
-        (Some(v), _) => vec![v],
-        (None, "category") => item_field(&|i| i.cat.first().cloned()),
-        (None, "item_id") => item_field(&|i| Some(i.id.clone())),
-        (None, "brand") => item_field(&|i| i.brand.clone()),
-        (None, _) => Vec::new(),
-    };
-    candidates.iter().any(|got| match (want, got) {
-        (Value::Str(w), Value::Str(g)) => match w.strip_suffix('*') {
-            Some(prefix) => g.starts_with(prefix),
-            None => g == w,
-        },
-        (w, g) => w == g,
+    e.items.iter().any(|i| {
+        let got = match key {
+            "category" => i.cat.first().map(String::as_str),
+            "item_id" => Some(i.id.as_str()),
+            "brand" => i.brand.as_deref(),
+            _ => None,
+        };
+        got.is_some_and(|g| text_holds(want, g))
     })
 }
 

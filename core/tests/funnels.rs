@@ -175,6 +175,33 @@ fn custom_funnels_with_property_conditions() {
 }
 
 #[test]
+fn step_conditions_read_the_event_its_properties_and_its_items() {
+    let funnels = funnelcake_core::json::parse(
+        r#"[{"name":"f","steps":[
+            {"event":"search","name":"boots","where":{"search_term":"boots*"}},
+            {"event":"view_item","name":"acme","where":{"brand":"Acme"}},
+            {"event":"add_to_cart","name":"two","where":{"cur":"EUR","pack":2}}]}]"#,
+    )
+    .unwrap();
+    let mut s = Shop::with_config(config(|c| c.funnels = Some(funnels)));
+    let step = |s: &Shop| text(&s.snap(), "funnels.f.furthestStep").map(str::to_owned);
+    s.page("/").ok("search", r#"{"search_term":"hats"}"#);
+    assert_eq!(step(&s), None, "a property that does not match");
+    s.ok("search", r#"{"search_term":"boots for winter"}"#);
+    assert_eq!(step(&s).as_deref(), Some("boots"), "a property matching the prefix");
+    s.ok("view_item", r#"{"items":[{"id":"A","item_brand":"Other"}]}"#);
+    assert_eq!(step(&s).as_deref(), Some("boots"), "no item of the brand");
+    s.ok("view_item", r#"{"items":[{"id":"B","item_brand":"Other"},{"id":"C","item_brand":"Acme"}]}"#);
+    assert_eq!(step(&s).as_deref(), Some("acme"), "any item of the brand");
+    s.ok("add_to_cart", r#"{"currency":"EUR","pack":"2","items":[{"id":"C","price":5}]}"#);
+    assert_eq!(step(&s).as_deref(), Some("acme"), "a number condition is not met by a string");
+    s.ok("add_to_cart", r#"{"currency":"USD","pack":2,"items":[{"id":"C","price":5}]}"#);
+    assert_eq!(step(&s).as_deref(), Some("acme"), "the event's own currency must match too");
+    s.ok("add_to_cart", r#"{"currency":"EUR","pack":2,"items":[{"id":"C","price":5}]}"#);
+    assert_eq!(step(&s).as_deref(), Some("two"));
+}
+
+#[test]
 fn metrics_survive_a_reload_mid_session() {
     let mut s = Shop::new();
     s.page("/").ok("view_item", SHOE).ok("add_to_cart", SHOE);
