@@ -141,6 +141,10 @@ var fcCapture = (function () {
     return flush;
   }
 
-  return { start: start, fromEntry: fromEntry, watchDataLayer: watchDataLayer, watchHistory: watchHistory, GA4: GA4, UA: UA };
+  // The parts node tests exercise alone are exported to them only (the build defines `module`
+  // as false).
+  return typeof module === 'object' && module.exports
+    ? { start: start, fromEntry: fromEntry, watchDataLayer: watchDataLayer, watchHistory: watchHistory, GA4: GA4, UA: UA }
+    : { start: start };
 })();
 if (typeof module === 'object' && module.exports) module.exports = fcCapture;

@@ -16,12 +16,15 @@ var fcLoader = (function (root, factory) {
 })(typeof window !== 'undefined' ? window : undefined, function () {
   'use strict';
   // js/snippet.js, js/capture.js, js/tabs.js and js/net.js: concatenated before this file in
-  // the build, required in node tests.
+  // the build, required in node tests. The build defines `module` as false (terser `--define`),
+  // so the script never takes this path or the `module.exports` ones, even on a page that has a
+  // global `module` of its own.
   /* global fcStub, fcCapture, fcTabs, fcNet */
-  var stubOf = typeof fcStub !== 'undefined' ? fcStub : require('./snippet.js');
-  var capture = typeof fcCapture !== 'undefined' ? fcCapture : require('./capture.js');
-  var tabs = typeof fcTabs !== 'undefined' ? fcTabs : require('./tabs.js');
-  var net = typeof fcNet !== 'undefined' ? fcNet : require('./net.js');
+  var node = typeof module === 'object' && module.exports;
+  var stubOf = node ? require('./snippet.js') : fcStub;
+  var capture = node ? require('./capture.js') : fcCapture;
+  var tabs = node ? require('./tabs.js') : fcTabs;
+  var net = node ? require('./net.js') : fcNet;
 
   // Helpers are track() of a canonical event: the wasm exports only track (smaller glue).
   var EVENTS = {
@@ -136,7 +139,7 @@ var fcLoader = (function (root, factory) {
    * `location.href` read.
    */
   function here(ctx) {
-    if (typeof location === 'undefined') return ctx; // node tests
+    if (node) return ctx; // node tests: no page
     if (host === undefined) { host = location.host; origin = location.origin; referrer = document.referrer; }
     if (!ctx) {
       var href = location.href, cut = href.indexOf('#');
@@ -295,7 +298,8 @@ var fcLoader = (function (root, factory) {
     // (`lifecycle(code)`: 0 visible, 1 hidden, 2 page hide, 3 another tab wrote storage) after
     // the calls still held are recorded: on hide it writes and beacons what has been recorded.
     if (w && w.addEventListener) {
-      var life = safe(function (code) { drain(); sdk.lifecycle(code); });
+      // On hide, batches still being compressed (js/net.js) go first, plain.
+      var life = safe(function (code) { if (code && code < 3) net.hide(); drain(); sdk.lifecycle(code); });
       w.addEventListener('visibilitychange', function () { life(d && d.hidden ? 1 : 0); }, true);
       w.addEventListener('pagehide', function () { life(2); }, true);
       w.addEventListener('storage', function () { life(3); }, true);
@@ -362,8 +366,9 @@ var fcLoader = (function (root, factory) {
       });
   }
 
-  return {
+  // The parts node tests exercise alone are exported to them only (`node` is false in the build).
+  return node ? {
     boot: boot, attach: attach, installStub: stubOf, configFromScript: configFromScript, replay: replay,
     realApi: realApi, json: json, RECORDING: RECORDING, EVENTS: EVENTS
-  };
+  } : { boot: boot, attach: attach, installStub: stubOf };
 });

@@ -6,16 +6,31 @@
 var fcNet = (function () {
   'use strict';
   var sdk, w;
+  // Sends of batches still being compressed: the page hiding sends them plain at once.
+  var squeezing = [];
+
+  function send(url, body, keepalive, done) {
+    try {
+      w.fetch(url, { method: 'POST', body: body, keepalive: keepalive }).then(
+        function (r) { done(r.status, r.headers.get('retry-after')); },
+        function () { done(0, null); });
+    } catch (e) {
+      setTimeout(function () { done(0, null); }, 0); // from a later task, like a rejection
+    }
+  }
 
   return {
     /** The SDK's exports and the page's window, set by the loader once the wasm is ready. */
-    use: function (s, win) { sdk = s; w = win; },
+    use: function (s, win) { sdk = s; w = win; squeezing = []; },
 
     /**
-     * POSTs `body` as a string (so `text/plain;charset=UTF-8`: a CORS "simple request", no
-     * preflight), with `keepalive` when asked (the request then outlives the page, within the
+     * POSTs `body` with `keepalive` when asked (the request then outlives the page, within the
      * page's 64 KiB budget), and calls `sent(batch, status, Retry-After)` once: status 0 when
-     * no response came (refused, offline, aborted, or `fetch` itself threw).
+     * no response came (refused, offline, aborted, or `fetch` itself threw). While the page is
+     * visible the body is gzip-compressed by the browser's `CompressionStream` and marked
+     * `?enc=gzip` (a `Content-Encoding` header would need a CORS preflight); without one, on a
+     * hidden page, or if compressing fails, it goes as the string (`text/plain`). Neither form
+     * needs a CORS preflight.
      * https://developer.mozilla.org/en-US/docs/Web/API/RequestInit#keepalive
      */
     post: function (url, body, batch, keepalive) {
@@ -23,13 +38,27 @@ var fcNet = (function () {
         done = function () {};
         try { sdk.sent(batch, status, retryAfter); } catch (e) { /* a trap stays out of the promise */ }
       };
+      // Sends once, the gzip Blob `gz` or the string, whichever comes first.
+      var go = function (gz) {
+        var i = squeezing.indexOf(go);
+        if (i < 0) return;
+        squeezing.splice(i, 1);
+        if (gz) send(url + (url.indexOf('?') < 0 ? '?' : '&') + 'enc=gzip', gz, keepalive, done);
+        else send(url, body, keepalive, done);
+      };
+      squeezing.push(go);
       try {
-        w.fetch(url, { method: 'POST', body: body, keepalive: keepalive }).then(
-          function (r) { done(r.status, r.headers.get('retry-after')); },
-          function () { done(0, null); });
+        if (w.document.hidden) throw 0;
+        new Response(new Blob([body]).stream().pipeThrough(new w.CompressionStream('gzip'))).blob().then(go, function () { go(); });
       } catch (e) {
-        setTimeout(function () { done(0, null); }, 0); // from a later task, like a rejection
+        go(); // no CompressionStream (or no document): plain
       }
+    },
+
+    /** The page hides: what is still being compressed is sent now, plain (a page going away
+     * may not run the compression's continuation). */
+    hide: function () {
+      squeezing.slice().forEach(function (go) { go(); });
     },
 
     /**

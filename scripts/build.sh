@@ -37,10 +37,10 @@ node scripts/glue.mjs target/pkg/funnelcake_opt.wasm target/pkg/funnelcake.js "$
 # One script: the glue (no-modules form: `let wasm_bindgen`, local to the enclosing function),
 # the stub, capture, tabs and net (Web Locks, fetch and sendBeacon for the wasm, which finds
 # `fcTabs` and `fcNet` in the same scope) and the loader. The wasm is the page's only other request for the SDK.
-terser js/prefetch.js target/pkg/funnelcake.names.js js/snippet.js js/capture.js js/tabs.js js/net.js js/loader.js --enclose --compress passes=3,unsafe_arrows=true,unsafe_methods=true --ecma 2017 --mangle --comments '/^!/' -o "$out/funnelcake.js"
+terser js/prefetch.js target/pkg/funnelcake.names.js js/snippet.js js/capture.js js/tabs.js js/net.js js/loader.js --enclose --compress passes=3,unsafe_arrows=true,unsafe_methods=true --define module=false --ecma 2017 --mangle --comments '/^!/' -o "$out/funnelcake.js"
 cp js/funnelcake.d.ts "$out/funnelcake.d.ts"
 terser js/widgets.js --compress --mangle --comments '/^!/' -o "$out/funnelcake-widgets.js"
-terser js/snippet.js --enclose --compress --mangle -o "$out/snippet.min.js"
+terser js/snippet.js --enclose --compress --define module=false --mangle -o "$out/snippet.min.js"
 # The ES module entry: the same stub, capture, tabs, net and loader, plus named exports (js/esm.js).
-terser target/pkg/funnelcake.names.js js/snippet.js js/capture.js js/tabs.js js/net.js js/loader.js js/esm.js --module --compress passes=3,unsafe_arrows=true,unsafe_methods=true --ecma 2017 --mangle --comments '/^!/' -o "$out/funnelcake.mjs"
+terser target/pkg/funnelcake.names.js js/snippet.js js/capture.js js/tabs.js js/net.js js/loader.js js/esm.js --module --compress passes=3,unsafe_arrows=true,unsafe_methods=true --define module=false --ecma 2017 --mangle --comments '/^!/' -o "$out/funnelcake.mjs"
 ls -l "$out"

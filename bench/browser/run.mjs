@@ -12,12 +12,11 @@
 // after 10,000 page views more, JS heap; wire bytes per event. Pages are served cross-origin isolated (COOP + COEP)
 // so performance.now() has Chromium's finest resolution (measured and printed).
 import http from 'node:http';
-import os from 'node:os';
 import zlib from 'node:zlib';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, startCollector, launchBrowser } from '../../tests/e2e/harness.mjs';
+import { quantile, us, fmt, sizesOf, machine, writeSection, burstCalls } from '../common.mjs';
 
 const CALLS = 10000;
 const READY_RUNS = 30;
@@ -25,9 +24,6 @@ const write = process.argv.includes('--write');
 const SDK_FILES = ['funnelcake.js', 'funnelcake.wasm'];
 const SNIPPET = readFileSync(join(ROOT, 'dist', 'funnelcake', 'snippet.min.js'), 'utf8');
 
-const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-const us = (ms) => Math.round(ms * 10000) / 10;
-const fmt = (n, d = 1) => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 
 // A page server in front of the collector: pages with COOP/COEP, everything else proxied, and
 // the bytes of every batch counted.
@@ -68,7 +64,9 @@ funnelcake.on('metrics', function () { if (!window.__ready) window.__ready = per
     if (req.method === 'POST' && path === '/v1/batch') {
       wire.bytes += body.length;
       wire.batches += 1;
-      try { wire.events += JSON.parse(body.toString()).events.length; } catch { /* counted as bytes only */ }
+      // Bytes as sent (gzip when `?enc=gzip`), events counted in the unpacked JSON.
+      const json = /[?&]enc=gzip(&|$)/.test(req.url) ? zlib.gunzipSync(body) : body;
+      try { wire.events += JSON.parse(json.toString()).events.length; } catch { /* counted as bytes only */ }
     }
     const up = await fetch(collectorUrl + req.url, {
       method: req.method, body: ['GET', 'HEAD'].includes(req.method) ? undefined : body,
@@ -84,12 +82,7 @@ funnelcake.on('metrics', function () { if (!window.__ready) window.__ready = per
 }
 
 function sizes() {
-  const rows = SDK_FILES.map((f) => {
-    const buf = readFileSync(join(ROOT, 'dist', 'funnelcake', f));
-    // The gzip CLI, as scripts/size-check.sh measures (node's zlib output differs by a few bytes).
-    return { file: f, raw: buf.length, gzip: execFileSync('gzip', ['-9', '-c', join(ROOT, 'dist', 'funnelcake', f)]).length,
-      brotli: zlib.brotliCompressSync(buf, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length };
-  });
+  const rows = SDK_FILES.map((f) => ({ file: f, ...sizesOf(join(ROOT, 'dist', 'funnelcake', f)) }));
   rows.push(rows.reduce((t, r) => ({ file: 'total', raw: t.raw + r.raw, gzip: t.gzip + r.gzip, brotli: t.brotli + r.brotli }),
     { raw: 0, gzip: 0, brotli: 0 }));
   return rows;
@@ -146,31 +139,7 @@ async function callCosts(browser, base, server) {
 
   const run = async (kind) => {
     const before = await metric();
-    const r = await page.evaluate(async ({ kind, n }) => {
-      const fc = window.funnelcake;
-      const items = [
-        { item_id: 'TR-1', item_name: 'Trail Runner', item_brand: 'Cakewalk', item_category: 'Footwear', price: 119, quantity: 1 },
-        { item_id: 'SK-2', item_name: 'Merino Hiking Socks', item_category: 'Accessories', price: 18, quantity: 2 },
-        { item_id: 'TP-5', item_name: 'Trekking Poles', item_category: 'Accessories', price: 57, quantity: 1 },
-      ];
-      // Bursts of 20 calls (a busy page), then the page yields so the SDK's deferred work
-      // (storage writes, sends) runs as it would; only the calls themselves are timed.
-      const each = new Float64Array(n);
-      let total = 0;
-      for (let i = 0; i < n; i++) {
-        const t = performance.now();
-        if (kind === 'track') fc.track('add_to_cart', { currency: 'USD', value: 212, items });
-        else fc.page({ n: i });
-        const dt = performance.now() - t;
-        each[i] = dt;
-        total += dt;
-        if (i % 20 === 19) await new Promise((r) => setTimeout(r, 0));
-      }
-      // The first call of each burst is what a page with one call per user action pays: it
-      // schedules the SDK's recording task (setTimeout) and runs with caches cooled by that task.
-      const first = Array.from(each).filter((_, i) => i % 20 === 0).sort((a, b) => a - b);
-      return { each: Array.from(each).sort((a, b) => a - b), first, total };
-    }, { kind, n: CALLS });
+    const r = await page.evaluate(burstCalls, { kind, n: CALLS });
     const after = await metric();
     return {
       // µs, rounded to 0.1 so a reading of exactly the target (50 = 0.05 ms × 1000 in floating
@@ -197,12 +166,6 @@ async function callCosts(browser, base, server) {
   return { resolution, track, pageViews, memory: { ...memory, jsHeap: heap.usedSize }, wire: { ...server.wire } };
 }
 
-function chromiumVersion() {
-  try {
-    return execFileSync('/usr/bin/chromium', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch { return 'Chromium'; }
-}
-
 const collector = await startCollector();
 const server = await pageServer(collector.url);
 const browser = await launchBrowser();
@@ -221,10 +184,8 @@ try {
 const { size, ready, resolution, track, pageViews, memory, wire } = result;
 const total = size[size.length - 1];
 const perEvent = wire.events ? wire.bytes / wire.events : 0;
-const machine = `${os.cpus()[0].model}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB, ` +
-  `${os.type()} ${os.release()}, ${chromiumVersion()} headless, node ${process.version}`;
 const lines = [
-  `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}.`,
+  `Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}.`,
   `Command: \`node bench/browser/run.mjs --write\` (after \`bash scripts/build.sh\`).`,
   '',
   '| file the page loads | raw | gzip -9 | brotli 11 |',
@@ -248,21 +209,11 @@ const lines = [
   `| wasm linear memory after ${CALLS.toLocaleString('en-US')} track() events (default config) | ${fmt(memory.afterTrack / 2 ** 20, 2)} MB | ≤ 2 MB: ${memory.afterTrack <= 2 * 2 ** 20 ? 'met' : '**not met**'} |`,
   `| wasm linear memory after ${(2 * CALLS).toLocaleString('en-US')} events (and ${CALLS.toLocaleString('en-US')} page views) | ${fmt(memory.wasm / 2 ** 20, 2)} MB | |`,
   `| JS heap used after them | ${fmt(memory.jsHeap / 2 ** 20, 2)} MB | |`,
-  `| wire bytes per event (${wire.events.toLocaleString('en-US')} events in ${wire.batches} batches) | ${fmt(perEvent, 0)} B | |`,
+  `| wire bytes per event (${wire.events.toLocaleString('en-US')} events in ${wire.batches} batches) | ${fmt(perEvent, 0)} B | ≤ 80 B (DESIGN.md §8, gzip): ${perEvent <= 80 ? 'met' : '**not met**'} |`,
   '',
   `Timer: performance.now() resolution measured at ${fmt(resolution.ms * 1000, 1)} µs (crossOriginIsolated: ${resolution.isolated}); ` +
   'single-call percentiles are quantised to it, the mean is not. Events still pending at the end: ' + memory.pending + '.',
 ];
 console.log(lines.join('\n'));
 
-if (write) {
-  const file = join(ROOT, 'BENCHMARKS.md');
-  const md = readFileSync(file, 'utf8');
-  const start = '<!-- bench/browser:start -->', end = '<!-- bench/browser:end -->';
-  const block = `${start}\n${lines.join('\n')}\n${end}`;
-  const next = md.includes(start)
-    ? md.slice(0, md.indexOf(start)) + block + md.slice(md.indexOf(end) + end.length)
-    : md.replace('## Collector', `## SDK in the browser (bench/browser)\n\n${block}\n\n## Collector`);
-  writeFileSync(file, next);
-  console.log('\nwrote BENCHMARKS.md');
-}
+if (write) writeSection('bench/browser', lines, '## SDK in the browser (bench/browser)', '## Collector');

@@ -69,3 +69,70 @@ test('beacon: the browser\'s answer, false when sendBeacon is missing or throws'
   setup(null, { sendBeacon() { throw new TypeError('Illegal invocation'); } });
   assert.equal(net.beacon('/v1/batch', 'x'), false);
 });
+
+// A fake window with the browser's CompressionStream (node has the same one).
+function setupGzip(fetch, extra = {}) {
+  const sent = [];
+  net.use({ sent: (...a) => sent.push(a) }, { fetch, navigator: {}, CompressionStream, document: { hidden: false }, ...extra });
+  return sent;
+}
+
+const until = async (fn) => { for (let i = 0; i < 100 && !fn(); i++) await nextTask(); };
+const gunzip = async (blob) => new Response(blob.stream().pipeThrough(new DecompressionStream('gzip'))).text();
+
+test('post: with CompressionStream the body goes gzip (a Blob without a type: no preflight), marked ?enc=gzip', async () => {
+  const requests = [];
+  const sent = setupGzip((url, init) => {
+    requests.push([url, init]);
+    return Promise.resolve({ status: 200, headers: { get: () => null } });
+  });
+  const body = JSON.stringify({ v: 1, events: Array.from({ length: 50 }, (_, i) => ({ id: i, t: 'add_to_cart' })) });
+  net.post('/v1/batch', body, 7, true);
+  net.post('https://c.example/v1/batch?site=x', '{}', 8, false);
+  assert.deepEqual(requests, [], 'compressing takes a turn of the event loop');
+  await until(() => sent.length === 2);
+  assert.deepEqual(requests.map(([url, init]) => [url, init.method, init.keepalive, init.body.type]), [
+    ['/v1/batch?enc=gzip', 'POST', true, ''],
+    ['https://c.example/v1/batch?site=x&enc=gzip', 'POST', false, ''],
+  ]);
+  assert.equal(await gunzip(requests[0][1].body), body);
+  assert.ok(requests[0][1].body.size < body.length / 3, 'smaller');
+  assert.deepEqual(sent, [[7, 200, null], [8, 200, null]]);
+});
+
+test('post: a hidden page, or hide() while compressing, sends the plain string once', async () => {
+  const requests = [];
+  const fetch = (url, init) => {
+    requests.push([url, init.body]);
+    return Promise.resolve({ status: 200, headers: { get: () => null } });
+  };
+  let sent = setupGzip(fetch, { document: { hidden: true } });
+  net.post('/v1/batch', '{"a":1}', 1, true);
+  assert.deepEqual(requests, [['/v1/batch', '{"a":1}']], 'at once, plain');
+  await until(() => sent.length === 1);
+
+  requests.length = 0;
+  sent = setupGzip(fetch, { document: { hidden: false } });
+  net.post('/v1/batch', '{"b":2}', 2, true);
+  net.hide();
+  assert.deepEqual(requests, [['/v1/batch', '{"b":2}']], 'sent plain within the hide handler');
+  await until(() => sent.length === 1);
+  for (let i = 0; i < 10; i++) await nextTask();
+  assert.equal(requests.length, 1, 'the compressed copy is not sent as well');
+  assert.deepEqual(sent, [[2, 200, null]]);
+  net.hide();
+  assert.equal(requests.length, 1, 'nothing left to send on a second hide');
+});
+
+test('post: compression that fails sends the plain string', async () => {
+  const requests = [];
+  class Broken { constructor() { throw new TypeError('unsupported'); } }
+  const sent = setupGzip((url, init) => {
+    requests.push([url, init.body]);
+    return Promise.resolve({ status: 200, headers: { get: () => null } });
+  }, { CompressionStream: Broken });
+  net.post('/v1/batch', '{"c":3}', 3, true);
+  assert.deepEqual(requests, [['/v1/batch', '{"c":3}']]);
+  await until(() => sent.length === 1);
+  assert.deepEqual(sent, [[3, 200, null]]);
+});

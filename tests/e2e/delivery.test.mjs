@@ -127,6 +127,34 @@ test('flush() called while the timer\'s batch is in flight waits for it, then se
   await context.close();
 });
 
+test('compression: batches of a visible page go gzip (?enc=gzip) and are stored; a hidden page\'s go plain', async () => {
+  const context = await browser.newContext();
+  const { page, errors } = await open(context, '/t/plain.html');
+  const marks = range('gzip', 60);
+  const posted = proxy.posts.length;
+  await trackMarks(page, marks);
+  assert.equal(await page.evaluate(() => window.funnelcake.flush()), 0);
+  const sent = proxy.posts.slice(posted);
+  assert.ok(sent.length > 0 && sent.every((p) => p.gzip), `all gzip: ${sent.map((p) => p.gzip)}`);
+  assert.ok(marks.every((m) => sent.some((p) => p.body.includes(`"${m}"`))), 'the proxy unpacked every event');
+  const counts = await storedMarkers(proxy.url, 'delivery');
+  assert.deepEqual(marks.filter((m) => counts.get(m) !== 1), []);
+  // Hidden: what leaves (beacons on hide, then any send while hidden) is plain JSON text.
+  const hiddenMarks = range('plain', 10);
+  const before = proxy.posts.length;
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  await trackMarks(page, hiddenMarks);
+  await page.evaluate(() => window.funnelcake.flush());
+  const later = proxy.posts.slice(before);
+  assert.ok(later.length > 0 && later.every((p) => !p.gzip), `all plain: ${later.map((p) => p.gzip)}`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('hidden, then closed: what the hidden page recorded leaves by beacon at the close', async () => {
   const context = await browser.newContext();
   const { page, errors } = await open(context, '/t/plain.html');

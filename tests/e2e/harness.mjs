@@ -103,7 +103,10 @@ export async function startProxy(target, pages = {}) {
       return;
     }
     if (req.method === 'POST' && path === '/v1/batch') {
-      posts.push({ mode, body: body.toString() });
+      // Bodies as JSON text (gzip ones, `?enc=gzip`, unpacked), and whether each came gzip.
+      const gzip = /[?&]enc=gzip(&|$)/.test(req.url);
+      const zlib = await import('node:zlib');
+      posts.push({ mode, gzip, body: (gzip ? zlib.gunzipSync(body) : body).toString() });
       if (mode === 'drop') { req.socket.destroy(); return; }
       if (mode === 'slow') await new Promise((r) => setTimeout(r, 400));
       if (mode === '503' || mode === '400') {
