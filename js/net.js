@@ -38,7 +38,7 @@ var fcNet = (function () {
         done = function () {};
         try { sdk.sent(batch, status, retryAfter); } catch (e) { /* a trap stays out of the promise */ }
       };
-      // Sends once, the gzip Blob `gz` or the string, whichever comes first.
+      // Sends once, the gzip bytes `gz` or the string, whichever comes first.
       var go = function (gz) {
         var i = squeezing.indexOf(go);
         if (i < 0) return;
@@ -49,7 +49,11 @@ var fcNet = (function () {
       squeezing.push(go);
       try {
         if (w.document.hidden) throw 0;
-        new Response(new Blob([body]).stream().pipeThrough(new w.CompressionStream('gzip'))).blob().then(go, function () { go(); });
+        // The text streamed from a Response, not a Blob: making a Blob costs the main thread
+        // more than the whole send (an ad-hoc page, per 5.6 KB batch: 3.0 ms of tasks through
+        // a Blob, 1.6–1.8 ms this way, 1.5–2.2 ms sent plain).
+        new Response(new Response(body).body.pipeThrough(new w.CompressionStream('gzip'))).arrayBuffer()
+          .then(go, function () { go(); });
       } catch (e) {
         go(); // no CompressionStream (or no document): plain
       }

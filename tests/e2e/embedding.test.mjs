@@ -24,6 +24,10 @@ history.replaceState({}, '', '/snippet.html?moved=1'); funnelcake.track('later',
 ${tag('snippet')}</head><body>snippet</body></html>`,
   '/mime.html': `<!doctype html><html><head><title>mime</title><script>${SNIPPET}</script>
 <script>funnelcake.track('early', { mark: 'm-1' });</script>${tag('mime')}</head><body>mime</body></html>`,
+  // A page with a CommonJS-style global `module` of its own (some bundler shims define one).
+  '/module.html': `<!doctype html><html><head><title>module</title>
+<script>window.module = { exports: {} }; window.require = function () { throw new Error('no require here'); };</script>
+${tag('module')}</head><body>module</body></html>`,
   '/csp.html': `<!doctype html><html><head><title>csp</title>
 <meta http-equiv="Content-Security-Policy" content="script-src 'self' 'wasm-unsafe-eval'">
 ${tag('csp')}</head><body>csp</body></html>`,
@@ -100,6 +104,15 @@ test('a wasm served without the application/wasm type still loads (compiled from
   assert.equal(await page.evaluate(() => window.funnelcake.flush()), 0);
   const stored = await waitFor(async () => ((await marks('mime')).length ? marks('mime') : null), 10000, 'the event');
   assert.deepEqual(stored.map((e) => e.t), ['early']);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a page with a global `module` and `require` of its own still gets the SDK (the build never looks at them)', async () => {
+  const { context, page, errors } = await open('/module.html');
+  await ready(page);
+  assert.equal(await page.evaluate(() => window.funnelcake.metrics().pageViews), 1);
+  assert.deepEqual(await page.evaluate(() => window.module.exports), {}, 'the page\'s own object is left alone');
   assert.deepEqual(errors, []);
   await context.close();
 });
