@@ -37,6 +37,8 @@ node scripts/glue.mjs target/pkg/funnelcake_opt.wasm target/pkg/funnelcake.js "$
 # One script: the glue (no-modules form: `let wasm_bindgen`, local to the enclosing function),
 # the stub, capture, tabs and net (Web Locks, fetch and sendBeacon for the wasm, which finds
 # `fcTabs` and `fcNet` in the same scope) and the loader. The wasm is the page's only other request for the SDK.
+# `--define module=false`: the parts' CommonJS exports and `require` fallbacks, and what only node
+# tests use, are dropped (−195 bytes gzip), and a page's own global `module` is never touched.
 terser js/prefetch.js target/pkg/funnelcake.names.js js/snippet.js js/capture.js js/tabs.js js/net.js js/loader.js --enclose --compress passes=3,unsafe_arrows=true,unsafe_methods=true --define module=false --ecma 2017 --mangle --comments '/^!/' -o "$out/funnelcake.js"
 cp js/funnelcake.d.ts "$out/funnelcake.d.ts"
 terser js/widgets.js --compress --mangle --comments '/^!/' -o "$out/funnelcake-widgets.js"
