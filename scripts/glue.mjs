@@ -7,6 +7,8 @@
 //   derived a default path from) by the one call the loader makes,
 //   `wasm_bindgen({ module_or_path: fetch(url) })`: streaming compilation, falling back to
 //   `WebAssembly.instantiate` of the bytes as wasm-bindgen's does.
+// - drops its fallbacks for browsers older than the SDK supports (`encodeInto`,
+//   `FinalizationRegistry`).
 // Fails, rather than building a broken SDK, if anything it rewrites is not found exactly where
 // expected (BENCHMARKS.md, size steps).
 //
@@ -80,8 +82,30 @@ const scriptSrc = `    let script_src;
         script_src = new URL(document.currentScript.src, location.href).toString();
     }
 `;
-if (glue.split(scriptSrc).length !== 2) fail('script_src is not where expected');
-glue = glue.replace(scriptSrc, '');
+/** Replaces `text`, which must occur exactly once, by `by`. */
+function replaceOnce(text, by, what) {
+  if (glue.split(text).length !== 2) fail(`${what} is not where expected`);
+  glue = glue.replace(text, () => by);
+}
+replaceOnce(scriptSrc, '', 'script_src');
 if (glue.includes('script_src')) fail('script_src is still used');
+// Fallbacks for browsers without TextEncoder.encodeInto (before Chrome 74, Firefox 66, Safari
+// 14.1) or FinalizationRegistry (before Chrome 84, Firefox 79, Safari 14.1): all older than the
+// SDK supports (README, browsers), so neither is shipped.
+replaceOnce(`
+    if (!('encodeInto' in cachedTextEncoder)) {
+        cachedTextEncoder.encodeInto = function (arg, view) {
+            const buf = cachedTextEncoder.encode(arg);
+            view.set(buf);
+            return {
+                read: arg.length,
+                written: buf.length
+            };
+        };
+    }
+`, '', 'the encodeInto fallback');
+replaceOnce(`(typeof FinalizationRegistry === 'undefined')
+        ? { register: () => {}, unregister: () => {} }
+        : new FinalizationRegistry(`, 'new FinalizationRegistry(', 'the FinalizationRegistry fallback');
 writeFileSync(glueOut, glue);
 console.log(`glue: ${map.imports.length} imports and ${map.exports.length} exports renamed, initialiser replaced`);

@@ -119,7 +119,8 @@ impl EventQueue {
         self.push_queued(Queued::new(&event))
     }
 
-    fn push_queued(&mut self, q: Queued) -> u64 {
+    /// [`EventQueue::push`] of an event already encoded.
+    pub fn push_queued(&mut self, q: Queued) -> u64 {
         if q.bytes > self.max_bytes {
             return 1;
         }

@@ -17,7 +17,7 @@ use crate::funnel::FunnelDef;
 use crate::id::{new_id, Entropy};
 use crate::json::Value;
 use crate::metrics::{snapshot, snapshot_json, KeyStyle};
-use crate::queue::EventQueue;
+use crate::queue::{EventQueue, Queued};
 use crate::session::SessionState;
 use crate::source;
 use crate::wire::Event;
@@ -253,10 +253,7 @@ impl Tracker {
             exp,
             src: if seq == 1 { self.state.session.as_ref().and_then(|s| s.metrics.source.clone()) } else { None },
         };
-        if event.encoded_len() > MAX_EVENT_BYTES {
-            self.count_drop(DropReason::TooLarge, 1);
-            return Err(DropReason::TooLarge);
-        }
+        self.enqueue(&event)?;
         let mut changed = false;
         if let Some(s) = &mut self.state.session {
             changed = s.metrics.observe(&event, &self.default_funnel, &self.cfg.funnels);
@@ -266,7 +263,6 @@ impl Tracker {
                 self.state.remember_order(id);
             }
         }
-        self.enqueue(event);
         Ok(changed)
     }
 
@@ -278,7 +274,8 @@ impl Tracker {
         let url = self.state.session.as_ref().and_then(|s| s.metrics.exit_page.clone()).unwrap_or_default();
         let exp = self.state.session.as_ref().map(|s| s.metrics.experiments.clone()).unwrap_or_default();
         let Some((sid, seq)) = self.state.bump_seq() else { return };
-        self.enqueue(Event {
+        // Too large (over MAX_EVENT_BYTES) it is dropped and counted, as the collector would.
+        let _ = self.enqueue(&Event {
             id: new_id(rng),
             t: "session_summary".into(),
             ts: at,
@@ -299,18 +296,26 @@ impl Tracker {
         self.enqueued_total
     }
 
-    /// Queues an event, counting any overflow drop. While consent is denied (or privacy is
-    /// `strict` under a privacy signal) nothing is queued: the event is counted as
-    /// `consent_denied` (the page's own metrics still see it; nothing leaves the page).
-    fn enqueue(&mut self, event: Event) {
+    /// Queues an event, counting any overflow drop. It is encoded once, here, for both the size
+    /// check and the queue: over [`MAX_EVENT_BYTES`] it is dropped and counted as `too_large`
+    /// (`Err`). While consent is denied (or privacy is `strict` under a privacy signal) nothing
+    /// is queued: the event is counted as `consent_denied` (the page's own metrics still see it;
+    /// nothing leaves the page).
+    fn enqueue(&mut self, event: &Event) -> Result<(), DropReason> {
+        let q = Queued::new(event);
+        if q.json.len() > MAX_EVENT_BYTES {
+            self.count_drop(DropReason::TooLarge, 1);
+            return Err(DropReason::TooLarge);
+        }
         if self.cfg.consent == Consent::Denied || self.strict_signal() {
             self.count_drop(DropReason::ConsentDenied, 1);
-            return;
+            return Ok(());
         }
         self.enqueued_total += 1;
-        let dropped = self.queue.push(event);
+        let dropped = self.queue.push_queued(q);
         self.count_drop(DropReason::QueueOverflow, dropped);
         self.queue_dirty = true;
+        Ok(())
     }
 
     /// The page became visible (`visibilitychange`, or on load when visible). Events parked in
