@@ -11,14 +11,15 @@
 // context of a page served cross-origin isolated (5 µs timer): the bytes of every script and wasm
 // file the page fetched (raw, gzip -9, brotli 11); then 10,000 add-to-cart calls with the same
 // three items, each timed alone (bench/common.mjs `burstCalls`, as bench/browser), CDP script and
-// task duration per call until the SDK has sent everything (no request for a second), the JS heap
-// after a forced GC, and the requests and body bytes the local sink received per call.
+// task duration per call until the SDK has sent everything (every event received and no request
+// for a second, or no request for 10 s), the JS heap after a forced GC, and the requests, events
+// and body bytes per event the local sink received.
 //
 // Chromium resolves no host but 127.0.0.1 (`--host-resolver-rules`): what an SDK asks of its
 // vendor's servers (remote config, extensions) fails at once and never leaves the machine; those
-// requests are listed. Every SDK runs with its defaults except where it sends (the sink) and
-// Amplitude's remote config, turned off. GA4 (gtag.js) is not measured: it only loads from
-// googletagmanager.com.
+// requests are listed. Every SDK runs with its defaults except where it sends (the sink),
+// Amplitude's remote config (off) and PostHog's bot filter and client rate limit (see
+// entries/posthog.js). GA4 (gtag.js) is not measured: it only loads from googletagmanager.com.
 import http from 'node:http';
 import zlib from 'node:zlib';
 import { execFileSync } from 'node:child_process';
