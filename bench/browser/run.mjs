@@ -24,7 +24,6 @@ const write = process.argv.includes('--write');
 const SDK_FILES = ['funnelcake.js', 'funnelcake.wasm'];
 const SNIPPET = readFileSync(join(ROOT, 'dist', 'funnelcake', 'snippet.min.js'), 'utf8');
 
-
 // A page server in front of the collector: pages with COOP/COEP, everything else proxied, and
 // the bytes of every batch counted.
 function pageServer(collectorUrl) {

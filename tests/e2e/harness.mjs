@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -105,8 +106,7 @@ export async function startProxy(target, pages = {}) {
     if (req.method === 'POST' && path === '/v1/batch') {
       // Bodies as JSON text (gzip ones, `?enc=gzip`, unpacked), and whether each came gzip.
       const gzip = /[?&]enc=gzip(&|$)/.test(req.url);
-      const zlib = await import('node:zlib');
-      posts.push({ mode, gzip, body: (gzip ? zlib.gunzipSync(body) : body).toString() });
+      posts.push({ mode, gzip, body: (gzip ? gunzipSync(body) : body).toString() });
       if (mode === 'drop') { req.socket.destroy(); return; }
       if (mode === 'slow') await new Promise((r) => setTimeout(r, 400));
       if (mode === '503' || mode === '400') {
