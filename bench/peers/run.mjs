@@ -209,9 +209,9 @@ const lines = [
   `Per call: ${int(CALLS)} calls with the same three-item add-to-cart properties, in bursts of 20; single-call times are ` +
     'quantised to the 5 µs timer. CDP script / task duration: all the page\'s main-thread work during the calls and until the SDK ' +
     'had sent everything (deferred recording, storage, sends), per call. JS heap after a forced GC (funnelcake\'s wasm memory is ' +
-    'not in it: bench/browser). Requests, events and body bytes: what the sink received from the first call until it had heard ' +
-    'nothing for a second (60 s at most; compressed bodies as sent), events counted in the bodies, so an SDK\'s own events ' +
-    '(sessions, page views) sent meanwhile count too.',
+    'not in it: bench/browser). Requests, events and body bytes: what the sink received from the first call until every ' +
+    'call\'s event had arrived and a second passed without a request (or 10 s without one; 60 s at most), compressed bodies as ' +
+    'sent; events counted in the bodies, so an SDK\'s own events (sessions, page views) sent meanwhile count too.',
   ...rows.filter((r) => r.blocked.length).map((r) => `${NAMES[r.sdk]} asked for (refused, never sent): ${r.blocked.join(', ')}.`),
 ];
 console.log(lines.join('\n'));
