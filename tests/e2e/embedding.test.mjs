@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, useCollectorAndBrowser, startProxy, storedEvents, waitFor } from './harness.mjs';
+import { ROOT, useCollectorAndBrowser, startCollector, startProxy, storedEvents, waitFor } from './harness.mjs';
 
 const SNIPPET = readFileSync(join(ROOT, 'dist', 'funnelcake', 'snippet.min.js'), 'utf8');
 const tag = (site, extra = '') =>
@@ -115,6 +115,36 @@ test('a page with a global `module` and `require` of its own still gets the SDK 
   assert.deepEqual(await page.evaluate(() => window.module.exports), {}, 'the page\'s own object is left alone');
   assert.deepEqual(errors, []);
   await context.close();
+});
+
+test('a collector on another origin gets the batches gzip, as CORS simple requests, and stores them', async () => {
+  const other = await startCollector(['--cors-origins', proxy.url]);
+  try {
+    PAGES['/cross.html'] = `<!doctype html><html><head><title>cross</title>
+<script async src="/funnelcake/funnelcake.js" data-site="cross" data-endpoint="${other.url}/v1/batch"></script></head><body>cross</body></html>`;
+    const { context, page, errors } = await open('/cross.html');
+    const sent = [];
+    page.on('request', (r) => {
+      if (r.url().startsWith(other.url)) sent.push({ method: r.method(), url: r.url(), type: r.headers()['content-type'] ?? null });
+    });
+    await ready(page);
+    // flush() resolves 0 only once the collector's answer was read: the CORS response allowed it
+    // (without --cors-origins this test fails here).
+    assert.equal(await page.evaluate(() => { window.funnelcake.track('cross_event', { mark: 'x-1' }); return window.funnelcake.flush(); }), 0);
+    const stored = await waitFor(async () => {
+      const events = await storedEvents(other.url, 'cross');
+      return events.some((e) => e.props?.mark === 'x-1') ? events : null;
+    }, 10000, 'the event at the other origin');
+    assert.deepEqual(stored.map((e) => e.t).sort(), ['cross_event', 'page_view']);
+    // A POST without a Content-Type (the gzip bytes) or with text/plain and no other header is
+    // a CORS simple request: the browser sends it without a preflight.
+    assert.ok(sent.length > 0 && sent.every((r) => r.method === 'POST' && /[?&]enc=gzip$/.test(r.url) && r.type === null),
+      JSON.stringify(sent));
+    assert.deepEqual(errors, []);
+    await context.close();
+  } finally {
+    await other.stop();
+  }
 });
 
 test("works under a strict CSP: script-src 'self' 'wasm-unsafe-eval'", async () => {
