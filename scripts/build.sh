@@ -12,10 +12,15 @@ step "wasm-pack build (profile wasm-release)"
 # does not depend on where it was built (and is 67 bytes smaller). Added to the rustflags in
 # .cargo/config.toml (cargo joins the two lists).
 #
+# `--keep-section=name`: the linker keeps the function names that `strip = true` would drop,
+# for scripts/panics.mjs (below); `wasm-opt --strip-debug` drops them from the shipped wasm.
+# (`strip = false` would keep them too, but also the target_features section, which switches
+# wasm-bindgen to its externref glue: +775 bytes gzip.)
+#
 # LLVM's inliner at a threshold of 9 instead of opt-level "z"'s 5: a few more small functions
 # inlined where that makes the call site smaller (−254 bytes gzip; 0 or 12 and up are larger,
 # BENCHMARKS.md).
-flags=("\"-Cllvm-args=--inline-threshold=9\"")
+flags=("\"-Cllvm-args=--inline-threshold=9\"" "\"-Clink-arg=--keep-section=name\"")
 for dir in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
   [ -d "$dir" ] && flags+=("\"--remap-path-prefix=${dir}=\"")
 done
@@ -23,14 +28,19 @@ rustflags=$(IFS=,; echo "${flags[*]}")
 wasm-pack --quiet build --target no-modules --profile wasm-release --out-dir target/pkg --out-name funnelcake --no-pack --no-opt \
   -- --config "target.wasm32-unknown-unknown.rustflags=[${rustflags}]"
 
-step "wasm-opt -Oz and minify"
+step "panic path stubbed, wasm-opt -Oz and minify"
 out=dist/funnelcake
 rm -rf "$out" && mkdir -p "$out"
+# The standard library's panic and formatting machinery replaced by `unreachable` (a panic
+# already ends in a trap the loader catches; this skips formatting a message nothing prints):
+# −2.5 KB gzip, the stable-toolchain form of nightly's -Cpanic=immediate-abort. Fails the build
+# if anything but a panic formats (scripts/panics.mjs).
+node scripts/panics.mjs target/pkg/funnelcake_bg.wasm target/pkg/funnelcake_np.wasm
 # --low-memory-unused lets wasm-opt fold constant offsets into loads and stores (−359 bytes
 # gzip): Rust lays out the 1 MB stack first, so the low 1 KB is only touched by a stack nearly
 # 1 MB deep, and no recursion here is deeper than the JSON parser's 32 levels.
 wasm-opt -Oz --converge --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
-  --strip-debug --strip-producers target/pkg/funnelcake_bg.wasm -o target/pkg/funnelcake_opt.wasm
+  --strip-debug --strip-producers target/pkg/funnelcake_np.wasm -o target/pkg/funnelcake_opt.wasm
 # Import, export and module names shortened to a letter or two, the glue rewritten to match, and
 # its initialiser cut to the one call the loader makes (scripts/glue.mjs).
 node scripts/glue.mjs target/pkg/funnelcake_opt.wasm target/pkg/funnelcake.js "$out/funnelcake.wasm" target/pkg/funnelcake.names.js

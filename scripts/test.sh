@@ -22,8 +22,8 @@ cargo test --workspace --quiet
 step "wasm-pack test --headless --chrome (browser shell in Chromium)"
 wasm-pack test --headless --chrome --chromedriver "$CHROMEDRIVER"
 
-step "node --test js/test"
-node --test js/test/
+step "node --test js/test scripts/test"
+node --test js/test/ scripts/test/
 
 step "build SDK and collector"
 bash scripts/build.sh
