@@ -27,7 +27,7 @@ const c = (crate) => `${crate}(?:\\[[0-9a-f]+\\])?`;
 /** Functions that only run once a panic is under way. */
 export const PANIC = new RegExp(
   [
-    `${c('(?:core|std)')}::panicking::`,
+    `(?:^|[<\\s])${c('(?:core|std)')}::panicking::`,
     `^${c('__rustc')}::(?:rust_panic|__rust_start_panic|__rust_alloc_error_handler)$`,
     `::(?:slice_index_fail|slice_error_fail|str_index_overflow_fail|assert_failed|unwrap_failed|expect_failed|capacity_overflow|handle_alloc_error|default_alloc_error_hook|panic_access_error|panic_already_borrowed|panic_already_mutably_borrowed)(?:::h[0-9a-f]{16})?$`,
     '__rust_end_short_backtrace',
