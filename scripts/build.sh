@@ -37,8 +37,8 @@ rm -rf "$out" && mkdir -p "$out"
 # if anything but a panic formats (scripts/panics.mjs).
 node scripts/panics.mjs target/pkg/funnelcake_bg.wasm target/pkg/funnelcake_np.wasm
 # --low-memory-unused lets wasm-opt fold constant offsets into loads and stores (−359 bytes
-# gzip): Rust lays out the 1 MB stack first, so the low 1 KB is only touched by a stack nearly
-# 1 MB deep, and no recursion here is deeper than the JSON parser's 32 levels.
+# gzip): Rust lays out the 256 KiB stack first, so the low 1 KB is only touched by a stack
+# nearly 256 KiB deep, and no recursion here is deeper than the JSON parser's 32 levels.
 wasm-opt -Oz --converge --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
   --strip-debug --strip-producers target/pkg/funnelcake_np.wasm -o target/pkg/funnelcake_opt.wasm
 # Import, export and module names shortened to a letter or two, the glue rewritten to match, and
