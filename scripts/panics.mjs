@@ -150,9 +150,28 @@ export function stubPanics(input, output) {
   // Every build calls into the panic path (bounds checks at least); none found means the call
   // graph was not read (its format changed), and the check below would pass on nothing.
   if (!calls.some(([, callee]) => panic(callee))) throw new Error('no calls into the panic path found: the call graph was not read');
+  const callers = new Map();
+  for (const [caller, callee] of calls) callers.set(callee, [...(callers.get(callee) ?? []), caller]);
+  // The code that asked for the formatting: the nearest callers outside the standard library
+  // (a `format!` reaches `core::fmt::write` through `alloc::fmt::format`).
+  const std = /^<?(?:core|alloc|std)(?:\[[0-9a-f]+\])?::/;
+  const askers = (name) => {
+    const found = new Set(), seen = new Set([name]);
+    for (let level = callers.get(name) ?? []; level.length && found.size < 5; ) {
+      const next = [];
+      for (const c of level) {
+        if (seen.has(c)) continue;
+        seen.add(c);
+        if (std.test(c)) next.push(...(callers.get(c) ?? []));
+        else found.add(c);
+      }
+      level = next;
+    }
+    return found.size ? ` (from ${[...found].join(', ')})` : '';
+  };
   const outside = calls
     .filter(([caller, callee]) => format(callee) && !panic(caller) && !format(caller))
-    .map(([caller, callee]) => `${caller} calls ${callee}`);
+    .map(([caller, callee]) => `${caller} calls ${callee}${std.test(caller) ? askers(caller) : ''}`);
   if (outside.length) {
     throw new Error(`formatting used outside a panic, which this step would break:\n  ${[...new Set(outside)].join('\n  ')}`);
   }

@@ -81,6 +81,17 @@ test('formatting called outside a panic fails the build rather than being stubbe
   (call $"<u32 as core[c5930c85a12de822]::fmt::Display>::fmt" (local.get 0) (i32.const 0)))
 `;
   assert.throws(() => run(`(module ${std} ${app} ${formats})`), /formatting used outside a panic[^]*app::label::hfedcba9876543210 calls <u32 as core\[c5930c85a12de822\]::fmt::Display>::fmt/);
+  // Through the standard library (`format!`): the SDK's function that asked is named.
+  const viaStd = `
+ (func $"alloc[3ca501edff3f0c7c]::fmt::format::format_inner" (param i32) (result i32)
+  (call $"core[c5930c85a12de822]::fmt::write" (local.get 0)))
+ (func $"app::describe::h0123456789abcdef" (export "describe") (param i32) (result i32)
+  (call $"alloc[3ca501edff3f0c7c]::fmt::format::format_inner" (local.get 0)))
+`;
+  assert.throws(
+    () => run(`(module ${std} ${app} ${viaStd})`),
+    /format_inner calls core\[c5930c85a12de822\]::fmt::write \(from app::describe::h0123456789abcdef\)/,
+  );
 });
 
 test('a debug build (with console_error_panic_hook) is left as it is', () => {
