@@ -2,7 +2,8 @@
 //!
 //! What one `track()` costs inside the wasm, minus the JS boundary: normalising an event with
 //! three items, the whole `Tracker::track` (normalise, session, funnel and metrics update, wire
-//! encoding, queueing), batch encoding of 20 queued events, the metrics snapshot `metrics()`
+//! encoding, queueing), the funnel update alone (the default funnel and a custom one with
+//! property, item and prefix conditions), batch encoding of 20 queued events, the metrics snapshot `metrics()`
 //! returns, and persisting/restoring the session state. Native code, so absolute times are lower
 //! than in the browser; the browser figures are `bench/browser` (BENCHMARKS.md).
 
@@ -11,6 +12,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use funnelcake_core::config::{Config, RawConfig};
 use funnelcake_core::event::normalize;
+use funnelcake_core::funnel::{FunnelDef, FunnelProgress};
 use funnelcake_core::id::SplitMix64;
 use funnelcake_core::json::{parse, Value};
 use funnelcake_core::metrics::KeyStyle;
@@ -92,6 +94,36 @@ fn benches(c: &mut Criterion) {
         })
         .collect();
     let refs: Vec<&str> = events.iter().map(String::as_str).collect();
+
+    // One add_to_cart (3 items) through the default funnel and a custom funnel whose steps test
+    // an item's category, an item id prefix and the event's own currency: every step of both is
+    // checked, as on each event in the tracker.
+    let event = funnelcake_core::wire::decode_batch(&body).unwrap().events.remove(0).unwrap();
+    let custom = FunnelDef::from_value(
+        &parse(
+            r#"{"name":"gear","steps":["view_item",{"event":"add_to_cart","where":{"category":"Footwear"}},
+            {"event":"add_to_cart","where":{"item_id":"TP-*"}},{"event":"begin_checkout","where":{"cur":"USD"}},"purchase"]}"#,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let funnels = [FunnelDef::default_funnel(), custom];
+    // The event completes a step of each (the custom one through its category condition).
+    for f in &funnels {
+        assert!(FunnelProgress::new(f.steps.len()).observe(f, &event), "{}", f.name);
+    }
+    c.bench_function("funnel update: one add_to_cart, default funnel + 5-step custom funnel with conditions", |b| {
+        b.iter_batched(
+            || funnels.iter().map(|f| FunnelProgress::new(f.steps.len())).collect::<Vec<_>>(),
+            |mut progress| {
+                for (p, f) in progress.iter_mut().zip(&funnels) {
+                    black_box(p.observe(f, black_box(&event)));
+                }
+                progress
+            },
+            BatchSize::SmallInput,
+        )
+    });
     c.bench_function("encode a batch of 20 events (3 items each)", |b| {
         b.iter(|| black_box(encode_batch_raw("bench", 1_732_270_001_000, 0, black_box(&refs))))
     });
