@@ -8,8 +8,8 @@
 // gzip. This step replaces the body of every function of that path by `unreachable`, so a
 // panic traps at once; `wasm-opt` then drops what only they called.
 //
-// Two kinds of function are stubbed, found by their names in the wasm's name section (the
-// wasm-release profile keeps it; `wasm-opt --strip-debug` drops it afterwards):
+// Two kinds of function are stubbed, found by their names in the wasm's name section (the build
+// links with `--keep-section=name` to keep it; `wasm-opt --strip-debug` drops it afterwards):
 // - panic entry points (`core::panicking::panic_fmt`, `panic_bounds_check`, `unwrap_failed`,
 //   `handle_alloc_error`, …): they only run once a panic is under way; anything may call them;
 // - formatting (`core::fmt::*`, `Display`/`Debug`/`fmt::Write` impls, panic payloads): only
@@ -135,7 +135,7 @@ function directCalls(path) {
 export function stubPanics(input, output) {
   const wasm = readFileSync(input);
   const { sections, imported, names } = parse(wasm);
-  if (names.size === 0) throw new Error(`${input} has no function names (build with strip = false)`);
+  if (names.size === 0) throw new Error(`${input} has no function names (link with -Clink-arg=--keep-section=name, as scripts/build.sh does)`);
   const all = [...names.values()];
   if (all.some((n) => n.includes('console_error_panic_hook'))) {
     writeFileSync(output, wasm);
@@ -151,7 +151,10 @@ export function stubPanics(input, output) {
   // graph was not read (its format changed), and the check below would pass on nothing.
   if (!calls.some(([, callee]) => panic(callee))) throw new Error('no calls into the panic path found: the call graph was not read');
   const callers = new Map();
-  for (const [caller, callee] of calls) callers.set(callee, [...(callers.get(callee) ?? []), caller]);
+  for (const [caller, callee] of calls) {
+    if (!callers.has(callee)) callers.set(callee, []);
+    callers.get(callee).push(caller);
+  }
   // The code that asked for the formatting: the nearest callers outside the standard library
   // (a `format!` reaches `core::fmt::write` through `alloc::fmt::format`).
   const std = /^<?(?:core|alloc|std)(?:\[[0-9a-f]+\])?::/;
@@ -159,11 +162,11 @@ export function stubPanics(input, output) {
     const found = new Set(), seen = new Set([name]);
     for (let level = callers.get(name) ?? []; level.length && found.size < 5; ) {
       const next = [];
-      for (const c of level) {
-        if (seen.has(c)) continue;
-        seen.add(c);
-        if (std.test(c)) next.push(...(callers.get(c) ?? []));
-        else found.add(c);
+      for (const caller of level) {
+        if (seen.has(caller)) continue;
+        seen.add(caller);
+        if (std.test(caller)) next.push(...(callers.get(caller) ?? []));
+        else found.add(caller);
       }
       level = next;
     }
