@@ -33,13 +33,16 @@ async fn main() -> std::process::ExitCode {
         tracing::warn!("dev mode: read API is open and raw events are readable");
     }
     tracing::info!(db = %settings.db.display(), www = %settings.www.display(), "collector ready");
+    // Handlers installed before the line below: a signal sent as soon as it is printed ends the
+    // collector gracefully rather than by the default action.
+    let stop = shutdown_signal();
     // Tests and scripts read this line to find the port.
     println!("funnelcake-collector listening on http://{addr}");
     let _ = std::io::stdout().flush();
     let state = AppState::new(store.clone(), settings, system_clock());
     let app = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let signal = async move {
-        shutdown_signal().await;
+        stop.await;
         tracing::info!("shutting down: finishing requests, ending live streams");
         state.begin_shutdown();
     };
@@ -57,20 +60,32 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
+/// SIGINT or SIGTERM. The handlers are installed when this is called, not when the future is
+/// first polled (which `axum::serve` does from a task of its own, possibly after the first
+/// requests were served).
+#[cfg(unix)]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+    /// The next delivery of `s`; never, if its handler could not be installed.
+    async fn next(s: Option<Signal>) {
+        match s {
+            Some(mut s) => {
                 s.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            None => std::future::pending().await,
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    }
+    let int = next(signal(SignalKind::interrupt()).ok());
+    let term = next(signal(SignalKind::terminate()).ok());
+    async move {
+        tokio::select! { _ = int => {}, _ = term => {} }
+    }
+}
+
+/// Ctrl-C (no SIGTERM outside Unix).
+#[cfg(not(unix))]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
