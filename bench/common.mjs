@@ -24,6 +24,10 @@ export function sizesOf(path) {
     brotli: zlib.brotliCompressSync(buf, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length };
 }
 
+/** The sum of `sizesOf` results. */
+export const totalSizes = (sizes) => sizes.reduce((t, s) => ({ raw: t.raw + s.raw, gzip: t.gzip + s.gzip, brotli: t.brotli + s.brotli }),
+  { raw: 0, gzip: 0, brotli: 0 });
+
 /** What ran the benchmark: CPU, cores, memory, OS, Chromium and node versions. */
 export function machine() {
   let chromium = 'Chromium';

@@ -12,11 +12,10 @@
 // after 10,000 page views more, JS heap; wire bytes per event. Pages are served cross-origin isolated (COOP + COEP)
 // so performance.now() has Chromium's finest resolution (measured and printed).
 import http from 'node:http';
-import zlib from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, startCollector, launchBrowser } from '../../tests/e2e/harness.mjs';
-import { quantile, us, fmt, sizesOf, machine, writeSection, burstCalls } from '../common.mjs';
+import { ROOT, startCollector, launchBrowser, batchBody } from '../../tests/e2e/harness.mjs';
+import { quantile, us, fmt, sizesOf, totalSizes, machine, writeSection, burstCalls } from '../common.mjs';
 
 const CALLS = 10000;
 const READY_RUNS = 30;
@@ -64,8 +63,7 @@ funnelcake.on('metrics', function () { if (!window.__ready) window.__ready = per
       wire.bytes += body.length;
       wire.batches += 1;
       // Bytes as sent (gzip when `?enc=gzip`), events counted in the unpacked JSON.
-      const json = /[?&]enc=gzip(&|$)/.test(req.url) ? zlib.gunzipSync(body) : body;
-      try { wire.events += JSON.parse(json.toString()).events.length; } catch { /* counted as bytes only */ }
+      try { wire.events += JSON.parse(batchBody(req.url, body).text).events.length; } catch { /* counted as bytes only */ }
     }
     const up = await fetch(collectorUrl + req.url, {
       method: req.method, body: ['GET', 'HEAD'].includes(req.method) ? undefined : body,
@@ -82,8 +80,7 @@ funnelcake.on('metrics', function () { if (!window.__ready) window.__ready = per
 
 function sizes() {
   const rows = SDK_FILES.map((f) => ({ file: f, ...sizesOf(join(ROOT, 'dist', 'funnelcake', f)) }));
-  rows.push(rows.reduce((t, r) => ({ file: 'total', raw: t.raw + r.raw, gzip: t.gzip + r.gzip, brotli: t.brotli + r.brotli }),
-    { raw: 0, gzip: 0, brotli: 0 }));
+  rows.push({ file: 'total', ...totalSizes(rows) });
   return rows;
 }
 
@@ -157,7 +154,7 @@ async function callCosts(browser, base, server) {
   await page.evaluate(() => window.funnelcake.flush());
   const memory = await page.evaluate(() => {
     const st = window.funnelcake.debugState();
-    return { wasm: st.memoryBytes, pending: st.pending };
+    return { wasm: st.memoryBytes, pending: st.pending, dropped: window.funnelcake.metrics().dropped };
   });
   memory.afterTrack = afterTrack;
   const heap = await cdp.send('Runtime.getHeapUsage');
@@ -211,7 +208,9 @@ const lines = [
   `| wire bytes per event (${wire.events.toLocaleString('en-US')} events in ${wire.batches} batches) | ${fmt(perEvent, 0)} B | ≤ 80 B (DESIGN.md §8, gzip): ${perEvent <= 80 ? 'met' : '**not met**'} |`,
   '',
   `Timer: performance.now() resolution measured at ${fmt(resolution.ms * 1000, 1)} µs (crossOriginIsolated: ${resolution.isolated}); ` +
-  'single-call percentiles are quantised to it, the mean is not. Events still pending at the end: ' + memory.pending + '.',
+  'single-call percentiles are quantised to it, the mean is not. Events still pending at the end: ' + memory.pending +
+  '; dropped by the SDK (the session\'s `metrics().dropped`): ' + memory.dropped.total +
+  (memory.dropped.total ? ` (${Object.entries(memory.dropped.byReason).map(([k, n]) => `${k} ${n}`).join(', ')})` : '') + '.',
 ];
 console.log(lines.join('\n'));
 

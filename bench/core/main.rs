@@ -2,9 +2,9 @@
 //!
 //! What one `track()` costs inside the wasm, minus the JS boundary: normalising an event with
 //! three items, the whole `Tracker::track` (normalise, session, funnel and metrics update, wire
-//! encoding, queueing), the funnel update alone (the default funnel and a custom one with
-//! property, item and prefix conditions), batch encoding of 20 queued events, the metrics snapshot `metrics()`
-//! returns, and persisting/restoring the session state. Native code, so absolute times are lower
+//! encoding, queueing), the funnel update alone (the default funnel and a custom one with item,
+//! prefix and currency conditions), batch encoding of 20 queued events, the metrics snapshot
+//! `metrics()` returns, and persisting/restoring the session state. Native code, so absolute times are lower
 //! than in the browser; the browser figures are `bench/browser` (BENCHMARKS.md).
 
 use std::hint::black_box;
@@ -83,22 +83,22 @@ fn benches(c: &mut Criterion) {
         t.track("add_to_cart", props(), &ctx, 1_732_270_000_000 + i, &mut rng).unwrap();
     }
     let body = t.take_batch(1_732_270_001_000, true).unwrap().body;
-    let decoded = funnelcake_core::wire::decode_batch(&body).unwrap();
-    let events: Vec<String> = decoded
-        .events
-        .into_iter()
+    let events: Vec<_> =
+        funnelcake_core::wire::decode_batch(&body).unwrap().events.into_iter().map(Result::unwrap).collect();
+    let json: Vec<String> = events
+        .iter()
         .map(|e| {
             let mut s = String::new();
-            e.unwrap().write_to(&mut s);
+            e.write_to(&mut s);
             s
         })
         .collect();
-    let refs: Vec<&str> = events.iter().map(String::as_str).collect();
+    let refs: Vec<&str> = json.iter().map(String::as_str).collect();
 
     // One add_to_cart (3 items) through the default funnel and a custom funnel whose steps test
     // an item's category, an item id prefix and the event's own currency: every step of both is
     // checked, as on each event in the tracker.
-    let event = funnelcake_core::wire::decode_batch(&body).unwrap().events.remove(0).unwrap();
+    let event = &events[0];
     let custom = FunnelDef::from_value(
         &parse(
             r#"{"name":"gear","steps":["view_item",{"event":"add_to_cart","where":{"category":"Footwear"}},
@@ -110,14 +110,14 @@ fn benches(c: &mut Criterion) {
     let funnels = [FunnelDef::default_funnel(), custom];
     // The event completes a step of each (the custom one through its category condition).
     for f in &funnels {
-        assert!(FunnelProgress::new(f.steps.len()).observe(f, &event), "{}", f.name);
+        assert!(FunnelProgress::new(f.steps.len()).observe(f, event), "{}", f.name);
     }
     c.bench_function("funnel update: one add_to_cart, default funnel + 5-step custom funnel with conditions", |b| {
         b.iter_batched(
             || funnels.iter().map(|f| FunnelProgress::new(f.steps.len())).collect::<Vec<_>>(),
             |mut progress| {
                 for (p, f) in progress.iter_mut().zip(&funnels) {
-                    black_box(p.observe(f, black_box(&event)));
+                    black_box(p.observe(f, black_box(event)));
                 }
                 progress
             },

@@ -26,9 +26,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { ROOT, CHROMIUM_ARGS } from '../../tests/e2e/harness.mjs';
-import { quantile, us, fmt, int, sizesOf, machine, writeSection, burstCalls } from '../common.mjs';
+import { ROOT, launchBrowser } from '../../tests/e2e/harness.mjs';
+import { quantile, us, fmt, int, sizesOf, totalSizes, machine, writeSection, burstCalls } from '../common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const OUT = join(ROOT, 'target', 'peers');
@@ -163,8 +162,7 @@ async function measure(browser, base, seen, sdk) {
   await cdp.send('HeapProfiler.collectGarbage');
   const heap = await cdp.send('Runtime.getHeapUsage');
   await context.close();
-  const size = files.map(sizesOf).reduce((t, s) => ({ raw: t.raw + s.raw, gzip: t.gzip + s.gzip, brotli: t.brotli + s.brotli }),
-    { raw: 0, gzip: 0, brotli: 0 });
+  const size = totalSizes(files.map(sizesOf));
   return {
     sdk, files: files.length, size,
     median: us(quantile(r.each, 0.5)), p95: us(quantile(r.each, 0.95)), p99: us(quantile(r.each, 0.99)),
@@ -180,10 +178,7 @@ const versions = bundle();
 const funnelcakeVersion = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
 if (!readdirSync(join(ROOT, 'dist', 'funnelcake')).includes('funnelcake.wasm')) throw new Error('run bash scripts/build.sh first');
 const srv = await server();
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: [...CHROMIUM_ARGS, '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
-});
+const browser = await launchBrowser(['--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1']);
 const rows = [];
 try {
   for (const sdk of SDKS) {

@@ -61,8 +61,14 @@ export async function startCollector(extraArgs = [], addr = '127.0.0.1:0', exist
   return handle;
 }
 
-export async function launchBrowser() {
-  return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+export async function launchBrowser(extraArgs = []) {
+  return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] });
+}
+
+/** A batch request's body as JSON text (a gzip one, marked `?enc=gzip`, unpacked), and whether it came gzip. */
+export function batchBody(url, body) {
+  const gzip = /[?&]enc=gzip(&|$)/.test(url);
+  return { gzip, text: (gzip ? gunzipSync(body) : body).toString() };
 }
 
 /** Stored events of `site` (dev endpoint), newest first. */
@@ -104,9 +110,8 @@ export async function startProxy(target, pages = {}) {
       return;
     }
     if (req.method === 'POST' && path === '/v1/batch') {
-      // Bodies as JSON text (gzip ones, `?enc=gzip`, unpacked), and whether each came gzip.
-      const gzip = /[?&]enc=gzip(&|$)/.test(req.url);
-      posts.push({ mode, gzip, body: (gzip ? gunzipSync(body) : body).toString() });
+      const { gzip, text } = batchBody(req.url, body);
+      posts.push({ mode, gzip, body: text });
       if (mode === 'drop') { req.socket.destroy(); return; }
       if (mode === 'slow') await new Promise((r) => setTimeout(r, 400));
       if (mode === '503' || mode === '400') {
