@@ -14,7 +14,7 @@ use crate::money;
 use crate::wire::Item;
 
 /// One cart line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CartLine {
     /// Product id.
     pub id: String,

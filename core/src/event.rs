@@ -281,6 +281,16 @@ fn parse_item(v: &Value, exponent: u32) -> Result<Item, DropReason> {
     let id = text(first(p, "item_id id product_id productId sku"));
     let name = text(first(p, "item_name name title"));
     let id = id.or_else(|| name.clone()).ok_or(DropReason::InvalidItem)?;
+    let money = |list: &str| -> Result<Option<i64>, DropReason> {
+        match first(p, list) {
+            Some(v) => non_negative(money::to_minor(amount_of(v), exponent), DropReason::InvalidPrice).map(Some),
+            None => Ok(None),
+        }
+    };
+    // Checked before anything else is copied: an error then has less to drop (smaller wasm).
+    let price = money("price")?;
+    let qty = quantity(first(p, "quantity qty"))?;
+    let discount = money("discount")?;
     // UA-style "Apparel/Men/Shirts" is a path of levels.
     let mut cat: Vec<String> = Vec::new();
     match first(p, "category item_category") {
@@ -302,21 +312,15 @@ fn parse_item(v: &Value, exponent: u32) -> Result<Item, DropReason> {
         }
     }
     cat.truncate(5);
-    let money = |list: &str| -> Result<Option<i64>, DropReason> {
-        match first(p, list) {
-            Some(v) => non_negative(money::to_minor(amount_of(v), exponent), DropReason::InvalidPrice).map(Some),
-            None => Ok(None),
-        }
-    };
     Ok(Item {
         id,
         name,
         brand: text(first(p, "item_brand brand")),
         cat,
         variant: text(first(p, "item_variant variant")),
-        price: money("price")?,
-        qty: quantity(first(p, "quantity qty"))?,
-        discount: money("discount")?,
+        price,
+        qty,
+        discount,
         coupon: text(first(p, "coupon")),
         list: text(first(p, "item_list_name list")),
         pos: match first(p, "index position").and_then(Value::as_f64) {

@@ -156,6 +156,125 @@ impl Value {
     }
 }
 
+/// Reads a JSON array element by element: the positional forms the SDK persists (the session
+/// state and its metrics), which name no keys and so need no lookups. Each read takes the next
+/// element; `None` when there is none or it has the wrong type.
+///
+/// ```
+/// use funnelcake_core::json::{parse, Cursor};
+/// let v = parse(r#"["a",2,null,[3]]"#).unwrap();
+/// let mut c = Cursor::new(&v).unwrap();
+/// assert_eq!(c.text().as_deref(), Some("a"));
+/// assert_eq!(c.int(), Some(2));
+/// assert_eq!(c.opt_text(), Some(None));
+/// assert_eq!(c.list().and_then(|mut l| l.int()), Some(3));
+/// assert!(c.done() && c.int().is_none());
+/// ```
+pub struct Cursor<'a>(std::slice::Iter<'a, Value>);
+
+impl<'a> Cursor<'a> {
+    /// A cursor at the first element of `v`, if `v` is an array.
+    pub fn new(v: &'a Value) -> Option<Cursor<'a>> {
+        Some(Cursor(v.as_array()?.iter()))
+    }
+
+    /// `true` when every element has been read.
+    pub fn done(&self) -> bool {
+        self.0.as_slice().is_empty()
+    }
+
+    /// The next element.
+    pub fn value(&mut self) -> Option<&'a Value> {
+        self.0.next()
+    }
+
+    /// The next element, an integer (see [`Value::as_i64`]).
+    pub fn int(&mut self) -> Option<i64> {
+        self.value()?.as_i64()
+    }
+
+    /// The next element, an integer or anything else (read as `None`).
+    pub fn opt_int(&mut self) -> Option<Option<i64>> {
+        Some(self.value()?.as_i64())
+    }
+
+    /// A copy of the next element, a string.
+    pub fn text(&mut self) -> Option<String> {
+        self.value()?.as_str().map(str::to_owned)
+    }
+
+    /// A copy of the next element, a string or anything else (read as `None`).
+    pub fn opt_text(&mut self) -> Option<Option<String>> {
+        Some(self.value()?.as_str().map(str::to_owned))
+    }
+
+    /// A cursor over the next element, an array.
+    pub fn list(&mut self) -> Option<Cursor<'a>> {
+        Cursor::new(self.value()?)
+    }
+}
+
+/// Writes what [`Cursor`] reads: JSON arrays, element by element. Each element is followed by a
+/// comma, which [`Row::close`] takes back; the outermost array's own comma is left to the caller.
+///
+/// ```
+/// use funnelcake_core::json::Row;
+/// let mut out = String::new();
+/// let mut w = Row(&mut out);
+/// w.open();
+/// w.text("a");
+/// w.opt_int(None);
+/// w.open();
+/// w.close();
+/// w.close();
+/// assert_eq!(out, r#"["a",null,[]],"#);
+/// ```
+pub struct Row<'a>(pub &'a mut String);
+
+impl Row<'_> {
+    /// Starts an array.
+    pub fn open(&mut self) {
+        self.0.push('[');
+    }
+
+    /// Ends the array started last.
+    pub fn close(&mut self) {
+        // By byte: `String::pop` would decode the last character.
+        if self.0.as_bytes().last() == Some(&b',') {
+            self.0.truncate(self.0.len() - 1);
+        }
+        self.0.push_str("],");
+    }
+
+    /// An integer element.
+    pub fn int(&mut self, n: i64) {
+        self.opt_int(Some(n));
+    }
+
+    /// An integer or `null` element.
+    pub fn opt_int(&mut self, n: Option<i64>) {
+        match n {
+            Some(n) => write_int(self.0, n),
+            None => self.0.push_str("null"),
+        }
+        self.0.push(',');
+    }
+
+    /// A string element.
+    pub fn text(&mut self, s: &str) {
+        self.opt_text(Some(s));
+    }
+
+    /// A string or `null` element.
+    pub fn opt_text(&mut self, s: Option<&str>) {
+        match s {
+            Some(s) => write_str(self.0, s),
+            None => self.0.push_str("null"),
+        }
+        self.0.push(',');
+    }
+}
+
 /// Appends an integer in decimal.
 pub fn write_int(out: &mut String, n: i64) {
     if n == 0 {

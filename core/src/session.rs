@@ -5,13 +5,13 @@
 //! and numbers its events with `seq` from 1. The anonymous id is random and long-lived.
 
 use crate::id::{new_id, Entropy};
-use crate::json::{self, Value};
+use crate::json::{self, Cursor, Row, Value};
 use crate::metrics::SessionMetrics;
 
 /// How many recent order ids are remembered to drop repeated purchases.
 pub const RECENT_ORDERS: usize = 50;
 
-/// The persisted identity and session, as one small JSON document.
+/// The persisted identity and session, as one small JSON array ([`SessionState::to_json`]).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SessionState {
     /// Anonymous (device) id.
@@ -103,86 +103,80 @@ impl SessionState {
         Some((s.id.clone(), s.seq))
     }
 
-    /// The JSON stored by the shell.
+    /// The JSON stored by the shell: one array, positional (no keys to write or look up),
+    /// `[anonymous id, visit count, user id | null, [recent order ids], session | null]` with
+    /// the session as `[id, started at, last activity at, seq, visit number, metrics]` and the
+    /// metrics as [`SessionMetrics::write_persisted`] writes them.
     pub fn to_json(&self) -> String {
         let mut out = String::with_capacity(512);
-        out.push_str("{\"aid\":");
-        json::write_str(&mut out, &self.anonymous_id);
-        out.push_str(",\"visits\":");
-        json::write_int(&mut out, i64::from(self.visit_count));
-        if let Some(uid) = &self.user_id {
-            out.push_str(",\"uid\":");
-            json::write_str(&mut out, uid);
+        let mut w = Row(&mut out);
+        w.open();
+        w.text(&self.anonymous_id);
+        w.int(i64::from(self.visit_count));
+        w.opt_text(self.user_id.as_deref());
+        w.open();
+        for o in &self.recent_orders {
+            w.text(o);
         }
-        if let Some(s) = &self.session {
-            out.push_str(",\"s\":{\"id\":");
-            json::write_str(&mut out, &s.id);
-            for (k, v) in [
-                ("start", s.started_at),
-                ("last", s.last_activity_at),
-                ("seq", s.seq as i64),
-                ("visit", i64::from(s.visit_number)),
-            ] {
-                out.push_str(",\"");
-                out.push_str(k);
-                out.push_str("\":");
-                json::write_int(&mut out, v);
-            }
-            out.push_str(",\"m\":");
-            s.metrics.write_persisted(&mut out);
-            out.push('}');
-        }
-        if !self.recent_orders.is_empty() {
-            out.push_str(",\"ro\":[");
-            for (i, o) in self.recent_orders.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
+        w.close();
+        match &self.session {
+            Some(s) => {
+                w.open();
+                w.text(&s.id);
+                for v in [s.started_at, s.last_activity_at, s.seq as i64, i64::from(s.visit_number)] {
+                    w.int(v);
                 }
-                json::write_str(&mut out, o);
+                s.metrics.write_persisted(&mut w);
+                w.close();
             }
-            out.push(']');
+            None => w.opt_int(None),
         }
-        out.push('}');
+        w.close();
+        out.truncate(out.len() - 1);
         out
     }
 
     /// Reads what [`SessionState::to_json`] wrote; `None` for anything unreadable (the shell
-    /// then starts fresh rather than trusting damaged storage).
+    /// then starts fresh rather than trusting damaged storage). Damaged metrics restart from
+    /// zero rather than losing the session and ids.
     pub fn from_json(text: &str) -> Option<SessionState> {
         let v = json::parse(text).ok()?;
-        let anonymous_id = v.get("aid")?.as_str()?.to_owned();
-        if !crate::wire::is_event_id(&anonymous_id) {
-            return None;
+        let mut state = SessionState::default();
+        match Cursor::new(&v) {
+            Some(c) => state.read(c)?,
+            // The keyed form written before 2026-11-23: the visitor's identity is kept, the
+            // session it held is not (the next event starts one).
+            None => {
+                state.anonymous_id = v.text("aid").filter(|id| crate::wire::is_event_id(id))?;
+                state.visit_count = v.get("visits").and_then(Value::as_i64).and_then(|n| u32::try_from(n).ok())?;
+                state.user_id = v.text("uid");
+            }
         }
-        let session = match v.get("s") {
-            Some(s) => Some(Session {
-                id: s.get("id")?.as_str()?.to_owned(),
-                started_at: s.get("start")?.as_i64()?,
-                last_activity_at: s.get("last")?.as_i64()?,
-                seq: u64::try_from(s.get("seq")?.as_i64()?).ok()?,
-                visit_number: u32::try_from(s.get("visit")?.as_i64()?).ok()?,
-                // Damaged metrics restart from zero rather than losing the session and ids.
-                metrics: s.get("m").and_then(SessionMetrics::from_value).unwrap_or_default(),
-            }),
-            None => None,
-        };
-        Some(SessionState {
-            anonymous_id,
-            user_id: v.text("uid"),
-            visit_count: v.get("visits").and_then(Value::as_i64).and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
-            session,
-            recent_orders: v
-                .get("ro")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    let mut orders = Vec::new();
-                    for o in a {
-                        orders.extend(o.as_str().map(str::to_owned));
-                    }
-                    orders
-                })
-                .unwrap_or_default(),
-        })
+        Some(state)
+    }
+
+    /// Fills `self` from the form [`SessionState::to_json`] writes, field by field (see
+    /// `SessionMetrics::read_persisted` for why).
+    fn read(&mut self, mut c: Cursor) -> Option<()> {
+        self.anonymous_id = c.text().filter(|id| crate::wire::is_event_id(id))?;
+        self.visit_count = u32::try_from(c.int()?).ok()?;
+        self.user_id = c.opt_text()?;
+        let mut orders = c.list()?;
+        while let Some(o) = orders.value() {
+            self.recent_orders.extend(o.as_str().map(str::to_owned));
+        }
+        if let Some(mut c) = c.list() {
+            let s = self.session.insert(Session::default());
+            s.id = c.text()?;
+            s.started_at = c.int()?;
+            s.last_activity_at = c.int()?;
+            s.seq = u64::try_from(c.int()?).ok()?;
+            s.visit_number = u32::try_from(c.int()?).ok()?;
+            if c.list().and_then(|c| s.metrics.read_persisted(c)).is_none() {
+                s.metrics = SessionMetrics::default();
+            }
+        }
+        Some(())
     }
 }
 
@@ -202,11 +196,111 @@ mod tests {
         assert_eq!(SessionState::from_json(&s.to_json()), Some(s));
     }
 
+    /// A session whose metrics have every field set, lists with more than one element.
+    fn full_state() -> SessionState {
+        use crate::cart::{Cart, CartLine};
+        use crate::event::DropReason;
+        use crate::funnel::FunnelProgress;
+        use crate::metrics::Order;
+        use crate::wire::Source;
+        let mut rng = SplitMix64(5);
+        let mut s = SessionState::new(&mut rng);
+        s.user_id = Some("u \"1\"".into());
+        s.touch(1_700_000_000_000, 1000, &mut rng);
+        s.remember_order("o-1");
+        s.remember_order("o-2");
+        let line = |id: &str, variant: Option<&str>, quantity, unit_price| CartLine {
+            id: id.into(),
+            variant: variant.map(Into::into),
+            quantity,
+            unit_price,
+            currency: "EUR".into(),
+        };
+        let m = &mut s.session.as_mut().unwrap().metrics;
+        *m = SessionMetrics {
+            page_views: 7,
+            landing_page: Some("https://shop.example/?utm_source=news".into()),
+            exit_page: None,
+            referrer: Some("https://mail.example/".into()),
+            source: Some(Source {
+                kind: "email".into(),
+                source: Some("news".into()),
+                medium: None,
+                campaign: Some("spring".into()),
+                term: None,
+                content: Some("hero".into()),
+            }),
+            engaged_ms: 12_345,
+            visible_since: Some(1_700_000_001_000),
+            funnel: FunnelProgress { reached_at: vec![Some(1), None, Some(3), None, None], in_order: 1 },
+            funnels: vec![
+                FunnelProgress { reached_at: vec![None, Some(2)], in_order: 0 },
+                FunnelProgress { reached_at: vec![], in_order: 0 },
+            ],
+            cart: Cart {
+                known: false,
+                lines: vec![line("TR-1", Some("42"), 2, Some(11_900)), line("SK-2", None, 1, None)],
+            },
+            began_checkout: true,
+            orders: vec![
+                Order { id: "o-1".into(), value: 21_200, currency: "EUR".into() },
+                Order { id: "o-2".into(), value: 500, currency: "JPY".into() },
+            ],
+            refunds: vec![("EUR".into(), 1_000), ("USD".into(), 5)],
+            experiments: vec![("hero".into(), 1), ("price".into(), 0)],
+            dropped: vec![(DropReason::QueueOverflow, 3), (DropReason::ConsentDenied, 1)],
+        };
+        s
+    }
+
+    #[test]
+    fn every_metrics_field_round_trips() {
+        let s = full_state();
+        assert_eq!(SessionState::from_json(&s.to_json()), Some(s.clone()));
+        let mut no_session = s;
+        no_session.session = None;
+        no_session.user_id = None;
+        assert_eq!(SessionState::from_json(&no_session.to_json()), Some(no_session));
+    }
+
+    #[test]
+    fn damaged_metrics_restart_from_zero_and_keep_the_session() {
+        let s = full_state();
+        let text = s.to_json();
+        // The drops list made unreadable: an unknown reason.
+        let damaged = text.replace("queue_overflow", "no_such_reason");
+        assert_ne!(damaged, text);
+        let read = SessionState::from_json(&damaged).expect("the state itself is readable");
+        let session = read.session.expect("the session is kept");
+        assert_eq!(session.id, s.session.as_ref().unwrap().id);
+        assert_eq!(session.metrics, SessionMetrics::default());
+        assert_eq!(read.anonymous_id, s.anonymous_id);
+    }
+
+    #[test]
+    fn the_keyed_form_of_earlier_builds_keeps_the_visitor_not_the_session() {
+        let old = r#"{"aid":"0123456789abcdef0123456789abcdef","visits":3,"uid":"u-1","s":{"id":"00000000000000000000000000000001","start":1,"last":2,"seq":4,"visit":3,"m":{"pv":1}},"ro":["o-1"]}"#;
+        let s = SessionState::from_json(old).expect("identity kept");
+        assert_eq!(s.anonymous_id, "0123456789abcdef0123456789abcdef");
+        assert_eq!((s.visit_count, s.user_id.as_deref()), (3, Some("u-1")));
+        assert!(s.session.is_none() && s.recent_orders.is_empty());
+        // The next activity starts visit 4, not a new visitor's first.
+        let mut s = s;
+        assert!(s.touch(10, 1000, &mut SplitMix64(1)));
+        assert_eq!(s.session.unwrap().visit_number, 4);
+    }
+
     #[test]
     fn damaged_state_is_refused() {
-        for bad in
-            ["", "null", "{\"aid\":5}", "{\"aid\":\"zz\"}", "{\"aid\":\"00000000000000000000000000000000\",\"s\":{}}"]
-        {
+        for bad in [
+            "",
+            "null",
+            "[5]",
+            "[\"zz\",1,null,[],null]",
+            "[\"00000000000000000000000000000000\",1,null,[],[]]",
+            // The keyed form of earlier versions, without its visit count.
+            "{\"aid\":\"00000000000000000000000000000000\"}",
+        ] {
             assert_eq!(SessionState::from_json(bad), None, "{bad}");
         }
     }
