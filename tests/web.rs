@@ -129,6 +129,25 @@ async fn init_track_and_state_survive_in_local_storage() {
 }
 
 #[wasm_bindgen_test]
+async fn state_stored_by_an_earlier_build_keeps_the_visitor() {
+    // The keyed form builds before 2026-11-23 wrote.
+    let aid = "0123456789abcdef0123456789abcdef";
+    let old = format!(
+        r#"{{"aid":"{aid}","visits":2,"s":{{"id":"00000000000000000000000000000001","start":1,"last":{},"seq":3,"visit":2,"m":{{}}}}}}"#,
+        js_sys::Date::now()
+    );
+    local_storage().set_item("fc:v1:web-upgrade:state", &old).unwrap();
+    assert!(init(config("web-upgrade")));
+    next_task().await;
+    let state = api::debug_state();
+    assert_eq!(get(&state, "anonymousId").as_string().as_deref(), Some(aid), "same visitor");
+    let sid = get(&state, "sessionId").as_string().unwrap();
+    assert_ne!(sid, "00000000000000000000000000000001", "a new session");
+    let stored = local_storage().get_item("fc:v1:web-upgrade:state").unwrap().unwrap();
+    assert!(stored.starts_with(&format!(r#"["{aid}",3,"#)), "rewritten in the current form, visit 3: {stored}");
+}
+
+#[wasm_bindgen_test]
 fn bad_calls_never_throw_and_are_not_recorded() {
     assert!(!init(JsValue::from_str("not an object")));
     assert!(!init(js_sys::Object::new().into()), "not JSON text");
