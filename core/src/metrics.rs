@@ -29,7 +29,7 @@ pub struct Order {
 }
 
 /// Everything the snapshot needs that events change.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SessionMetrics {
     /// `page_view` events.
     pub page_views: u32,
@@ -61,6 +61,31 @@ pub struct SessionMetrics {
     pub experiments: Vec<(String, u32)>,
     /// Dropped events by reason.
     pub dropped: Vec<(DropReason, u64)>,
+}
+
+impl Default for SessionMetrics {
+    /// Empty metrics. Not inlined: the struct is large, and each inlined copy of its
+    /// initialisation is a run of stores in the wasm.
+    #[inline(never)]
+    fn default() -> SessionMetrics {
+        SessionMetrics {
+            page_views: 0,
+            landing_page: None,
+            exit_page: None,
+            referrer: None,
+            source: None,
+            engaged_ms: 0,
+            visible_since: None,
+            funnel: FunnelProgress::default(),
+            funnels: Vec::new(),
+            cart: Cart::default(),
+            began_checkout: false,
+            orders: Vec::new(),
+            refunds: Vec::new(),
+            experiments: Vec::new(),
+            dropped: Vec::new(),
+        }
+    }
 }
 
 impl SessionMetrics {
