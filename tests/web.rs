@@ -148,6 +148,38 @@ async fn state_stored_by_an_earlier_build_keeps_the_visitor() {
 }
 
 #[wasm_bindgen_test]
+async fn another_tabs_write_is_adopted_unless_an_earlier_build_wrote_it() {
+    let key = "fc:v1:web-mixed:state";
+    assert!(init(config("web-mixed")));
+    next_task().await;
+    let state = api::debug_state();
+    let (aid, sid) = (get(&state, "anonymousId").as_string().unwrap(), get(&state, "sessionId").as_string().unwrap());
+    let other = "0123456789abcdef0123456789abcdef";
+
+    // A tab of an earlier build writes its keyed form: not adopted, the session goes on.
+    let old = format!(
+        r#"{{"aid":"{other}","visits":9,"s":{{"id":"00000000000000000000000000000001","start":1,"last":{},"seq":3,"visit":9,"m":{{}}}}}}"#,
+        js_sys::Date::now()
+    );
+    local_storage().set_item(key, &old).unwrap();
+    api::lifecycle(3); // `storage`
+    api::track("Custom Thing".into(), JsValue::UNDEFINED, JsValue::UNDEFINED);
+    next_task().await;
+    let state = api::debug_state();
+    assert_eq!(get(&state, "anonymousId").as_string().unwrap(), aid);
+    assert_eq!(get(&state, "sessionId").as_string().unwrap(), sid);
+
+    // A tab of this build writes (another visitor's identity, say after `reset()` there): adopted.
+    let current = local_storage().get_item(key).unwrap().unwrap();
+    assert!(current.starts_with('['), "{current}");
+    local_storage().set_item(key, &current.replacen(&aid, other, 1)).unwrap();
+    api::lifecycle(3);
+    api::track("Custom Thing".into(), JsValue::UNDEFINED, JsValue::UNDEFINED);
+    next_task().await;
+    assert_eq!(get(&api::debug_state(), "anonymousId").as_string().as_deref(), Some(other));
+}
+
+#[wasm_bindgen_test]
 fn bad_calls_never_throw_and_are_not_recorded() {
     assert!(!init(JsValue::from_str("not an object")));
     assert!(!init(js_sys::Object::new().into()), "not JSON text");

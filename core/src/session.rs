@@ -12,7 +12,7 @@ use crate::metrics::SessionMetrics;
 pub const RECENT_ORDERS: usize = 50;
 
 /// The persisted identity and session, as one small JSON array ([`SessionState::to_json`]).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SessionState {
     /// Anonymous (device) id.
     pub anonymous_id: String,
@@ -42,6 +42,20 @@ pub struct Session {
     pub visit_number: u32,
     /// Metrics folded from this session's events.
     pub metrics: SessionMetrics,
+}
+
+impl Default for SessionState {
+    /// No identity and no session. Not inlined, as `SessionMetrics::default`.
+    #[inline(never)]
+    fn default() -> SessionState {
+        SessionState {
+            anonymous_id: String::new(),
+            user_id: None,
+            visit_count: 0,
+            session: None,
+            recent_orders: Vec::new(),
+        }
+    }
 }
 
 impl SessionState {
@@ -145,7 +159,7 @@ impl SessionState {
         match Cursor::new(&v) {
             Some(c) => state.read(c)?,
             // The keyed form written before 2026-11-23: the visitor's identity is kept, the
-            // session it held is not (the next event starts one).
+            // session it held is not (the next event starts one). See `is_current_form`.
             None => {
                 state.anonymous_id = v.text("aid").filter(|id| crate::wire::is_event_id(id))?;
                 state.visit_count = v.get("visits").and_then(Value::as_i64).and_then(|n| u32::try_from(n).ok())?;
@@ -153,6 +167,14 @@ impl SessionState {
             }
         }
         Some(state)
+    }
+
+    /// `true` when `text` is in the form [`SessionState::to_json`] writes, not the keyed one of
+    /// builds before 2026-11-23 (whose identity [`SessionState::from_json`] also reads, for the
+    /// state a page load starts from). Another tab's write in the keyed form comes from a tab
+    /// still running an earlier build: adopting it would end this tab's session with each write.
+    pub fn is_current_form(text: &str) -> bool {
+        text.as_bytes().first() == Some(&b'[')
     }
 
     /// Fills `self` from the form [`SessionState::to_json`] writes, field by field (see
@@ -256,6 +278,7 @@ mod tests {
     #[test]
     fn every_metrics_field_round_trips() {
         let s = full_state();
+        assert!(SessionState::is_current_form(&s.to_json()));
         assert_eq!(SessionState::from_json(&s.to_json()), Some(s.clone()));
         let mut no_session = s;
         no_session.session = None;
@@ -280,6 +303,7 @@ mod tests {
     #[test]
     fn the_keyed_form_of_earlier_builds_keeps_the_visitor_not_the_session() {
         let old = r#"{"aid":"0123456789abcdef0123456789abcdef","visits":3,"uid":"u-1","s":{"id":"00000000000000000000000000000001","start":1,"last":2,"seq":4,"visit":3,"m":{"pv":1}},"ro":["o-1"]}"#;
+        assert!(!SessionState::is_current_form(old), "another tab's write in this form is not adopted");
         let s = SessionState::from_json(old).expect("identity kept");
         assert_eq!(s.anonymous_id, "0123456789abcdef0123456789abcdef");
         assert_eq!((s.visit_count, s.user_id.as_deref()), (3, Some("u-1")));
