@@ -252,7 +252,8 @@ impl Config {
     /// assert_eq!(cfg.flush_interval_ms, 5000);
     /// ```
     pub fn resolve(raw: &RawConfig) -> Result<(Config, Vec<ConfigIssue>), ConfigError> {
-        let site = raw.site.as_deref().map(str::trim).filter(|s| !s.is_empty()).ok_or(ConfigError::MissingSite)?;
+        let site =
+            raw.site.as_deref().map(str::trim_ascii).filter(|s| !s.is_empty()).ok_or(ConfigError::MissingSite)?;
         let mut issues = Vec::new();
         let i = &mut issues;
         let privacy = match raw.privacy.as_deref() {

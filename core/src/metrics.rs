@@ -378,12 +378,13 @@ impl Writer {
             self.out.push(',');
         }
         self.out.push('"');
-        for c in camel.chars() {
-            if self.style == KeyStyle::Snake && c.is_ascii_uppercase() {
+        // Keys are ASCII: by byte, without decoding characters.
+        for b in camel.bytes() {
+            if self.style == KeyStyle::Snake && b.is_ascii_uppercase() {
                 self.out.push('_');
-                self.out.push(c.to_ascii_lowercase());
+                self.out.push(b.to_ascii_lowercase() as char);
             } else {
-                self.out.push(c);
+                self.out.push(b as char);
             }
         }
         self.out.push_str("\":");

@@ -210,3 +210,37 @@ proptest! {
         }
     }
 }
+
+/// Bytes that are mostly valid UTF-8 (a random string) with up to three bytes changed, or any
+/// bytes at all: the cases the decoder can get wrong are near-valid ones.
+fn near_utf8() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..12),
+        (any::<String>(), prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..3)).prop_map(
+            |(s, changes)| {
+                let mut b = s.into_bytes();
+                for (at, byte) in changes {
+                    if !b.is_empty() {
+                        let i = at.index(b.len());
+                        b[i] = byte;
+                    }
+                }
+                b
+            }
+        ),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// `percent_decode` decides what is text as `String::from_utf8` does (it decodes UTF-8 by
+    /// hand, without the standard library's validator): every byte escaped, the bytes come back
+    /// as text exactly when they are valid UTF-8, else the escaped text is kept as written.
+    #[test]
+    fn percent_decoding_reads_utf8_as_the_standard_library_does(bytes in near_utf8()) {
+        let escaped: String = bytes.iter().map(|b| format!("%{b:02X}")).collect();
+        let want = String::from_utf8(bytes).unwrap_or_else(|_| escaped.clone());
+        prop_assert_eq!(funnelcake_core::source::percent_decode(&escaped), want);
+    }
+}
