@@ -59,7 +59,8 @@ export function writeSection(name, lines, heading, before) {
  * `performance.now()`, in bursts of 20 (a busy page), the page yielding between bursts so the
  * SDK's deferred work (recording, storage writes, sends) runs as it would. `kind`: 'track'
  * (`funnelcake.track('add_to_cart', …)` with three items), 'page' (`funnelcake.page()`), or
- * 'peer' (`window.__track(props)`, the same properties handed to whichever SDK the page set up).
+ * 'peer' (`window.__track(props)`, the same properties handed to whichever SDK the page set up), or
+ * 'stringify' (only a `JSON.stringify` of those properties: what a call costs that does nothing else).
  * Returns every call's time and the first call of each burst's, ascending, and their total (ms).
  */
 export async function burstCalls({ kind, n }) {

@@ -253,10 +253,7 @@ impl Row<'_> {
 
     /// An integer or `null` element.
     pub fn opt_int(&mut self, n: Option<i64>) {
-        match n {
-            Some(n) => write_int(self.0, n),
-            None => self.0.push_str("null"),
-        }
+        write_opt_int(self.0, n);
         self.0.push(',');
     }
 
@@ -267,11 +264,24 @@ impl Row<'_> {
 
     /// A string or `null` element.
     pub fn opt_text(&mut self, s: Option<&str>) {
-        match s {
-            Some(s) => write_str(self.0, s),
-            None => self.0.push_str("null"),
-        }
+        write_opt_str(self.0, s);
         self.0.push(',');
+    }
+}
+
+/// Appends an integer, or `null` for `None`.
+pub fn write_opt_int(out: &mut String, n: Option<i64>) {
+    match n {
+        Some(n) => write_int(out, n),
+        None => out.push_str("null"),
+    }
+}
+
+/// Appends a string, or `null` for `None`.
+pub fn write_opt_str(out: &mut String, s: Option<&str>) {
+    match s {
+        Some(s) => write_str(out, s),
+        None => out.push_str("null"),
     }
 }
 

@@ -430,30 +430,12 @@ impl Writer {
 
     fn str(&mut self, k: &str, v: Option<&str>) {
         self.key(k);
-        self.opt_str(v);
+        json::write_opt_str(&mut self.out, v);
     }
 
     fn opt_int(&mut self, k: &str, v: Option<i64>) {
         self.key(k);
-        self.opt_value(v);
-    }
-
-    /// An array element or value: an integer or `null`.
-    fn opt_value(&mut self, v: Option<i64>) {
-        match v {
-            Some(n) => json::write_int(&mut self.out, n),
-            None => self.out.push_str("null"),
-        }
-        self.comma = true;
-    }
-
-    /// An array element or value: a string or `null`.
-    fn opt_str(&mut self, v: Option<&str>) {
-        match v {
-            Some(s) => json::write_str(&mut self.out, s),
-            None => self.out.push_str("null"),
-        }
-        self.comma = true;
+        json::write_opt_int(&mut self.out, v);
     }
 
     fn money(&mut self, k: &str, list: &[(String, i64)]) {

@@ -73,7 +73,7 @@ pub fn percent_decode(s: &str) -> String {
 
 /// `b` as text if it is valid UTF-8, exactly as `String::from_utf8` decides (shortest forms only,
 /// no surrogates, nothing above U+10FFFF), decoded character by character: the standard
-/// library's validator, whose one user this was, is about 0.9 KB of wasm.
+/// library's validator, whose one user this was, is larger: the wasm is 636 bytes smaller without it.
 fn utf8_text(b: &[u8]) -> Option<String> {
     let mut out = String::with_capacity(b.len());
     let mut i = 0;
