@@ -221,19 +221,26 @@ fn first<'a>(props: &'a [(String, Value)], list: &str) -> Option<&'a Value> {
 }
 
 fn text(v: Option<&Value>) -> Option<String> {
+    let mut written = String::new();
     let s = match v? {
-        Value::Str(s) => s.trim_ascii().to_owned(),
+        Value::Str(s) => s,
         Value::Num(n) if n.is_finite() => {
-            let mut out = String::new();
-            crate::json::write_num(&mut out, *n);
-            out
+            crate::json::write_num(&mut written, *n);
+            &written
         }
         _ => return None,
     };
+    clipped(s)
+}
+
+/// `s` trimmed of ASCII whitespace and cut to [`MAX_FIELD_CHARS`] characters; `None` when
+/// nothing is left.
+fn clipped(s: &str) -> Option<String> {
+    let s = s.trim_ascii();
     if s.is_empty() {
         None
     } else {
-        Some(s.get(..crate::text::chars_len(&s, MAX_FIELD_CHARS)).unwrap_or(&s).to_owned())
+        Some(s.get(..crate::text::chars_len(s, MAX_FIELD_CHARS)).unwrap_or(s).to_owned())
     }
 }
 
@@ -278,6 +285,12 @@ fn quantity(v: Option<&Value>) -> Result<i64, DropReason> {
 
 fn parse_item(v: &Value, exponent: u32) -> Result<Item, DropReason> {
     let Value::Obj(p) = v else { return Err(DropReason::InvalidItem) };
+    item_of(p, exponent)
+}
+
+/// An item from its members: an item object's, or a single-item event's own properties (every
+/// key read here is one of [`ITEM_KEYS`], so the event's other properties are not seen).
+fn item_of(p: &[(String, Value)], exponent: u32) -> Result<Item, DropReason> {
     let id = text(first(p, "item_id id product_id productId sku"));
     let name = text(first(p, "item_name name title"));
     let id = id.or_else(|| name.clone()).ok_or(DropReason::InvalidItem)?;
@@ -301,7 +314,7 @@ fn parse_item(v: &Value, exponent: u32) -> Result<Item, DropReason> {
         }
         Some(Value::Str(s)) if s.bytes().any(|b| b == b'/') => {
             for c in crate::text::split_bytes(s, b'/') {
-                cat.extend(text(Some(&Value::Str(c.into()))));
+                cat.extend(clipped(c));
             }
         }
         other => cat.extend(text(other)),
@@ -332,14 +345,19 @@ fn parse_item(v: &Value, exponent: u32) -> Result<Item, DropReason> {
 
 /// The currency an event is in: its own field, else an item price's `currencyCode`, else the
 /// configured default.
-fn event_currency(props: &[(String, Value)], items: Option<&Value>, default: Option<&str>) -> Option<String> {
+fn event_currency(
+    props: &[(String, Value)],
+    items: Option<&Value>,
+    single: bool,
+    default: Option<&str>,
+) -> Option<String> {
+    let price_currency = |price: Option<&Value>| currency_of(price.and_then(|p| p.get("currencyCode")));
     currency_of(first(props, "currency currencyCode"))
-        .or_else(|| {
-            let price_currency = |i: &Value| currency_of(i.get("price").and_then(|p| p.get("currencyCode")));
-            match items? {
-                Value::Arr(list) => list.iter().find_map(price_currency),
-                single => price_currency(single),
-            }
+        .or_else(|| match items {
+            Some(Value::Arr(list)) => list.iter().find_map(|i| price_currency(i.get("price"))),
+            Some(one) => price_currency(one.get("price")),
+            None if single => price_currency(first(props, "price")),
+            None => None,
         })
         .or_else(|| currency_of(first(props, "value total revenue").and_then(|v| v.get("currencyCode"))))
         .or_else(|| default.map(str::to_owned))
@@ -370,17 +388,11 @@ pub fn normalize(
     let mut flags: Vec<&'static str> = Vec::new();
 
     let list = first(&props, "items products lineItems");
-    let single = if list.is_none()
+    // An item event without a list describes its one item in its own properties.
+    let single = list.is_none()
         && is_item_event(&t)
-        && first(&props, "item_id id product_id productId sku item_name name").is_some()
-    {
-        let mut item = props.clone();
-        item.retain(|(k, _)| listed(ITEM_KEYS, k));
-        Some(Value::Obj(item))
-    } else {
-        None
-    };
-    let cur = event_currency(&props, list.or(single.as_ref()), default_currency);
+        && first(&props, "item_id id product_id productId sku item_name name").is_some();
+    let cur = event_currency(&props, list, single, default_currency);
     let (cur_code, exponent) = match &cur {
         Some(code) => match currency::exponent(code) {
             Some(e) => (code.clone(), e),
@@ -392,7 +404,7 @@ pub fn normalize(
         None => (NO_CURRENCY.to_owned(), 2),
     };
 
-    let items: Vec<Item> = match (list, &single) {
+    let items: Vec<Item> = match (list, single) {
         (Some(Value::Arr(list)), _) => {
             if list.len() > MAX_ITEMS {
                 return Err(DropReason::TooManyItems);
@@ -404,8 +416,8 @@ pub fn normalize(
             items
         }
         (Some(_), _) => return Err(DropReason::InvalidItem),
-        (None, Some(item)) => vec![parse_item(item, exponent)?],
-        (None, None) => Vec::new(),
+        (None, true) => vec![item_of(&props, exponent)?],
+        (None, false) => Vec::new(),
     };
 
     let explicit_value = match first(&props, "value total revenue") {
@@ -430,7 +442,7 @@ pub fn normalize(
 
     let mut rest = props;
     rest.retain(|(k, _)| {
-        let consumed_by_item = single.is_some() && listed(ITEM_KEYS, k);
+        let consumed_by_item = single && listed(ITEM_KEYS, k);
         !listed(CONSUMED, k) && !consumed_by_item
     });
     for (k, v) in &mut rest {

@@ -227,7 +227,7 @@ impl Experiment {
             coverage: num("coverage"),
             ranges: v.get("ranges").and_then(ranges_of),
             force: num("force").map(|f| f as i64),
-            active: v.get("active") != Some(&Value::Bool(false)),
+            active: !matches!(v.get("active"), Some(Value::Bool(false))),
             namespace: match v.get("namespace").and_then(Value::as_array) {
                 Some([Value::Str(id), a, b]) => a.as_f64().zip(b.as_f64()).map(|(a, b)| (id.clone(), a, b)),
                 _ => None,
