@@ -173,14 +173,14 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
         }
     });
     let config = json_arg(&config).unwrap_or(Value::Null);
-    let raw = match funnelcake_core::config::RawConfig::from_value(&config) {
+    let raw = match funnelcake_core::config::RawConfig::from_value(config) {
         Ok(raw) => raw,
         Err(msg) => {
             env::debug_log(true, &["init ignored: ", msg]);
             return false;
         }
     };
-    let (cfg, issues) = match Config::resolve(&raw) {
+    let (cfg, issues) = match Config::resolve(raw) {
         Ok(ok) => ok,
         Err(e) => {
             env::debug_log(true, &[e.as_str()]);

@@ -31,7 +31,7 @@ fn props() -> Vec<(String, Value)> {
 
 fn tracker() -> (Tracker, SplitMix64, PageContext) {
     let raw = RawConfig { site: Some("bench".into()), flush_at: Some(500.0), ..RawConfig::default() };
-    let cfg: Config = Config::resolve(&raw).unwrap().0;
+    let cfg: Config = Config::resolve(raw).unwrap().0;
     let mut rng = SplitMix64(42);
     let state = SessionState::new(&mut rng);
     let ctx = PageContext { url: "/cart".into(), host: "shop.example".into(), ..PageContext::default() };
@@ -100,7 +100,7 @@ fn benches(c: &mut Criterion) {
     // checked, as on each event in the tracker.
     let event = &events[0];
     let custom = FunnelDef::from_value(
-        &parse(
+        &mut parse(
             r#"{"name":"gear","steps":["view_item",{"event":"add_to_cart","where":{"category":"Footwear"}},
             {"event":"add_to_cart","where":{"item_id":"TP-*"}},{"event":"begin_checkout","where":{"cur":"USD"}},"purchase"]}"#,
         )

@@ -50,15 +50,18 @@ impl RawConfig {
     ///
     /// ```
     /// use funnelcake_core::{config::RawConfig, json::parse};
-    /// let raw = RawConfig::from_value(&parse(r#"{"site":"s","flushAt":"5","debug":true,"x":1}"#).unwrap()).unwrap();
+    /// let raw = RawConfig::from_value(parse(r#"{"site":"s","flushAt":"5","debug":true,"x":1}"#).unwrap()).unwrap();
     /// assert_eq!((raw.site.as_deref(), raw.flush_at, raw.debug), (Some("s"), Some(5.0), Some(true)));
-    /// assert!(RawConfig::from_value(&parse("[1]").unwrap()).is_err());
+    /// assert!(RawConfig::from_value(parse("[1]").unwrap()).is_err());
     /// ```
-    pub fn from_value(v: &crate::json::Value) -> Result<RawConfig, &'static str> {
+    ///
+    /// Takes the value, so the custom funnels are moved out of it, not copied.
+    pub fn from_value(mut v: crate::json::Value) -> Result<RawConfig, &'static str> {
         use crate::json::Value;
         if v.as_object().is_none() {
             return Err("config must be an object");
         }
+        let funnels = v.take("funnels");
         let string = |k: &str| v.text(k);
         let number = |k: &str| match v.get(k) {
             None | Some(Value::Null) => None,
@@ -86,7 +89,7 @@ impl RawConfig {
             consent: string("consent"),
             currency: string("currency"),
             debug: boolean("debug"),
-            funnels: v.get("funnels").cloned(),
+            funnels,
         })
     }
 }
@@ -246,12 +249,12 @@ impl Config {
     /// ```
     /// use funnelcake_core::config::{Config, ConfigProblem, RawConfig};
     /// let raw = RawConfig { site: Some("shop-1".into()), flush_at: Some(0.0), ..Default::default() };
-    /// let (cfg, issues) = Config::resolve(&raw).unwrap();
+    /// let (cfg, issues) = Config::resolve(raw).unwrap();
     /// assert_eq!(cfg.flush_at, 1);
     /// assert_eq!(issues[0].problem, ConfigProblem::RaisedToMinimum);
     /// assert_eq!(cfg.flush_interval_ms, 5000);
     /// ```
-    pub fn resolve(raw: &RawConfig) -> Result<(Config, Vec<ConfigIssue>), ConfigError> {
+    pub fn resolve(mut raw: RawConfig) -> Result<(Config, Vec<ConfigIssue>), ConfigError> {
         let site =
             raw.site.as_deref().map(str::trim_ascii).filter(|s| !s.is_empty()).ok_or(ConfigError::MissingSite)?;
         let mut issues = Vec::new();
@@ -274,7 +277,7 @@ impl Config {
         };
         let cfg = Config {
             site: site.to_owned(),
-            endpoint: raw.endpoint.clone().filter(|e| !e.is_empty()).unwrap_or_else(|| "/v1/batch".to_owned()),
+            endpoint: raw.endpoint.filter(|e| !e.is_empty()).unwrap_or_else(|| "/v1/batch".to_owned()),
             flush_at: clamp(raw.flush_at, "flushAt", 20, 1, 500, i),
             flush_interval_ms: clamp(raw.flush_interval_ms, "flushIntervalMs", 5000, 100, 60_000, i),
             max_batch_bytes: clamp(raw.max_batch_bytes, "maxBatchBytes", 60_000, 1024, 65_536, i),
@@ -288,7 +291,7 @@ impl Config {
             consent,
             currency: raw.currency.as_deref().map(str::to_ascii_uppercase),
             debug: raw.debug.unwrap_or(false),
-            funnels: match &raw.funnels {
+            funnels: match &mut raw.funnels {
                 None | Some(crate::json::Value::Null) => Vec::new(),
                 Some(crate::json::Value::Arr(list)) => {
                     let mut funnels = Vec::new();

@@ -90,7 +90,7 @@ impl Tracker {
     ///
     /// ```
     /// use funnelcake_core::{config::*, id::SplitMix64, session::SessionState, tracker::*};
-    /// let cfg = Config::resolve(&RawConfig { site: Some("s".into()), ..Default::default() }).unwrap().0;
+    /// let cfg = Config::resolve(RawConfig { site: Some("s".into()), ..Default::default() }).unwrap().0;
     /// let mut rng = SplitMix64(1);
     /// let mut t = Tracker::new(cfg, SessionState::new(&mut rng));
     /// t.track("page_view", vec![], &PageContext::default(), 1_000, &mut rng).unwrap();

@@ -54,16 +54,20 @@ impl FunnelDef {
     }
 
     /// Reads a custom funnel: `{name, steps: ["event", {event, name?, where?: {prop: value}}]}`.
+    /// Step conditions are moved out of `v` (left `null` there), not copied.
     ///
     /// ```
     /// use funnelcake_core::{funnel::FunnelDef, json::parse};
-    /// let v = parse(r#"{"name":"shoes","steps":["view_item",{"event":"add_to_cart","where":{"category":"Shoes"}}]}"#).unwrap();
-    /// let f = FunnelDef::from_value(&v).unwrap();
+    /// let mut v = parse(r#"{"name":"shoes","steps":["view_item",{"event":"add_to_cart","where":{"category":"Shoes"}}]}"#).unwrap();
+    /// let f = FunnelDef::from_value(&mut v).unwrap();
     /// assert_eq!(f.steps[1].conditions.len(), 1);
     /// ```
-    pub fn from_value(v: &Value) -> Result<FunnelDef, &'static str> {
-        let name = v.get("name").and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or("funnel needs a name")?;
-        let steps = v.get("steps").and_then(Value::as_array).filter(|s| !s.is_empty()).ok_or("funnel needs steps")?;
+    pub fn from_value(v: &mut Value) -> Result<FunnelDef, &'static str> {
+        let name = v.text("name").filter(|s| !s.is_empty()).ok_or("funnel needs a name")?;
+        let steps = match v.get_mut("steps") {
+            Some(Value::Arr(steps)) if !steps.is_empty() => steps,
+            _ => return Err("funnel needs steps"),
+        };
         if steps.len() > 20 {
             return Err("funnel has more than 20 steps");
         }
@@ -73,17 +77,18 @@ impl FunnelDef {
                 Value::Str(e) => FunnelStep { name: e.clone(), event: e.clone(), conditions: Vec::new() },
                 Value::Obj(_) => {
                     let event = s.get("event").and_then(Value::as_str).ok_or("funnel step needs an event")?;
-                    FunnelStep {
-                        name: s.get("name").and_then(Value::as_str).unwrap_or(event).to_owned(),
-                        event: crate::event::canonical_name(event).to_owned(),
-                        conditions: s.get("where").and_then(Value::as_object).map(<[_]>::to_vec).unwrap_or_default(),
-                    }
+                    let name = s.get("name").and_then(Value::as_str).unwrap_or(event).to_owned();
+                    let event = crate::event::canonical_name(event).to_owned();
+                    let conditions = match s.take("where") {
+                        Some(Value::Obj(members)) => members,
+                        _ => Vec::new(),
+                    };
+                    FunnelStep { name, event, conditions }
                 }
                 _ => return Err("funnel step must be an event name or an object"),
             });
         }
-        let steps = list;
-        Ok(FunnelDef { name: name.to_owned(), steps })
+        Ok(FunnelDef { name, steps: list })
     }
 }
 

@@ -65,6 +65,28 @@ impl Value {
         self.get(key).and_then(Value::as_str).map(str::to_owned)
     }
 
+    /// The member `key` of an object, mutably.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        match self {
+            Value::Obj(members) => members.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Takes the member `key` out of an object (leaving `null` in its place), if this is an
+    /// object that has it: readers that keep part of a value move it out instead of cloning it.
+    ///
+    /// ```
+    /// use funnelcake_core::json::{parse, Value};
+    /// let mut v = parse(r#"{"a":[1]}"#).unwrap();
+    /// assert_eq!(v.take("a"), Some(Value::Arr(vec![Value::Num(1.0)])));
+    /// assert_eq!(v.take("b"), None);
+    /// assert_eq!(v.get("a"), Some(&Value::Null));
+    /// ```
+    pub fn take(&mut self, key: &str) -> Option<Value> {
+        self.get_mut(key).map(core::mem::take)
+    }
+
     /// The string inside, if this is a string.
     pub fn as_str(&self) -> Option<&str> {
         match self {

@@ -7,7 +7,7 @@
 //! ```
 //! use funnelcake_core::{config::{Config, RawConfig}, id::SplitMix64, session::SessionState};
 //! use funnelcake_core::tracker::{PageContext, Tracker};
-//! let (cfg, _) = Config::resolve(&RawConfig { site: Some("shop-1".into()), ..Default::default() }).unwrap();
+//! let (cfg, _) = Config::resolve(RawConfig { site: Some("shop-1".into()), ..Default::default() }).unwrap();
 //! let mut rng = SplitMix64(42);
 //! let mut tracker = Tracker::new(cfg, SessionState::new(&mut rng));
 //! tracker.track("page_view", vec![], &PageContext { url: "/".into(), ..Default::default() }, 0, &mut rng).unwrap();

@@ -23,7 +23,7 @@ pub struct Shop {
 pub fn config(extra: impl FnOnce(&mut RawConfig)) -> Config {
     let mut raw = RawConfig { site: Some("shop-1".into()), ..RawConfig::default() };
     extra(&mut raw);
-    Config::resolve(&raw).unwrap().0
+    Config::resolve(raw).unwrap().0
 }
 
 impl Shop {
