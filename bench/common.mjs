@@ -59,8 +59,7 @@ export function writeSection(name, lines, heading, before) {
  * `performance.now()`, in bursts of 20 (a busy page), the page yielding between bursts so the
  * SDK's deferred work (recording, storage writes, sends) runs as it would. `kind`: 'track'
  * (`funnelcake.track('add_to_cart', …)` with three items), 'page' (`funnelcake.page()`), or
- * 'peer' (`window.__track(props)`, the same properties handed to whichever SDK the page set up), or
- * 'stringify' (only a `JSON.stringify` of those properties: what a call costs that does nothing else).
+ * 'peer' (`window.__track(props)`, the same properties handed to whichever SDK the page set up).
  * Returns every call's time and the first call of each burst's, ascending, and their total (ms).
  */
 export async function burstCalls({ kind, n }) {
@@ -76,8 +75,6 @@ export async function burstCalls({ kind, n }) {
     const t = performance.now();
     if (kind === 'track') fc.track('add_to_cart', { currency: 'USD', value: 212, items });
     else if (kind === 'peer') peer({ currency: 'USD', value: 212, items });
-    // A reference for the first-call figure: the cheapest copy of the same properties.
-    else if (kind === 'stringify') JSON.stringify({ currency: 'USD', value: 212, items });
     else fc.page({ n: i });
     const dt = performance.now() - t;
     each[i] = dt;
@@ -88,4 +85,44 @@ export async function burstCalls({ kind, n }) {
   // with caches cooled by the task before it (and, for funnelcake, schedules its recording task).
   const first = Array.from(each).filter((_, i) => i % 20 === 0).sort((a, b) => a - b);
   return { each: Array.from(each).sort((a, b) => a - b), first, total };
+}
+
+/**
+ * Runs in the page (`page.evaluate(firstCallParts, {bursts})`): what the first call of a burst
+ * spends, part by part. Each burst times one part alone, then makes 20 real `track()` calls and
+ * yields, so every part runs after the SDK's recording task, as `track()`'s own first call does
+ * in `burstCalls`. The parts are what a lone `track()` does at the call: 'track' itself, a
+ * `JSON.stringify` of its properties (the cheapest copy of them), reading `location.href`,
+ * `document.title` and `Date.now()`, and arming a `setTimeout(0)` (what schedules the recording
+ * task); 'nothing' times an empty span. Returns each part's times, ascending (ms).
+ */
+export async function firstCallParts({ bursts }) {
+  const fc = window.funnelcake;
+  const items = [
+    { item_id: 'TR-1', item_name: 'Trail Runner', item_brand: 'Cakewalk', item_category: 'Footwear', price: 119, quantity: 1 },
+    { item_id: 'SK-2', item_name: 'Merino Hiking Socks', item_category: 'Accessories', price: 18, quantity: 2 },
+    { item_id: 'TP-5', item_name: 'Trekking Poles', item_category: 'Accessories', price: 57, quantity: 1 },
+  ];
+  const parts = {
+    nothing: () => {},
+    track: () => fc.track('add_to_cart', { currency: 'USD', value: 212, items }),
+    stringify: () => JSON.stringify({ currency: 'USD', value: 212, items }),
+    href: () => location.href,
+    title: () => document.title,
+    now: () => Date.now(),
+    setTimeout: () => setTimeout(() => {}, 0),
+  };
+  const out = {};
+  for (const [name, part] of Object.entries(parts)) {
+    const times = [];
+    for (let b = 0; b < bursts; b++) {
+      const t = performance.now();
+      window.__sink = part();
+      times.push(performance.now() - t);
+      for (let i = 0; i < 20; i++) fc.track('add_to_cart', { currency: 'USD', value: 212, items });
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    out[name] = times.sort((a, b) => a - b);
+  }
+  return out;
 }

@@ -8,18 +8,18 @@
 // start to the first event accepted (DESIGN.md §13), broken down, and the browser's delay from the
 // script tag to script start; synchronous main-thread time per call for track() with three items
 // and for page views (each call timed alone, median/p95/p99 over 10,000 calls, plus the mean from
-// the total; for reference, the first call of each burst when the call is only a JSON.stringify of
-// the same properties); CDP script and task duration; wasm linear memory after the 10,000 track() events and
+// the total), and what the first call of a burst spends, part by part; CDP script and task duration; wasm linear memory after the 10,000 track() events and
 // after 10,000 page views more, JS heap; wire bytes per event. Pages are served cross-origin isolated (COOP + COEP)
 // so performance.now() has Chromium's finest resolution (measured and printed).
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, startCollector, launchBrowser, batchBody } from '../../tests/e2e/harness.mjs';
-import { quantile, us, fmt, sizesOf, totalSizes, machine, writeSection, burstCalls } from '../common.mjs';
+import { quantile, us, fmt, sizesOf, totalSizes, machine, writeSection, burstCalls, firstCallParts } from '../common.mjs';
 
 const CALLS = 10000;
 const READY_RUNS = 30;
+const PART_BURSTS = 400;
 const write = process.argv.includes('--write');
 const SDK_FILES = ['funnelcake.js', 'funnelcake.wasm'];
 const SNIPPET = readFileSync(join(ROOT, 'dist', 'funnelcake', 'snippet.min.js'), 'utf8');
@@ -152,9 +152,6 @@ async function callCosts(browser, base, server) {
   const track = await run('track');
   const afterTrack = await memoryBytes();
   const pageViews = await run('page');
-  // What any JS work costs first in a burst on this machine (caches cooled by the task before):
-  // the same loop, each call a JSON.stringify of the track() properties instead.
-  const reference = await run('stringify');
   await page.evaluate(() => window.funnelcake.flush());
   const memory = await page.evaluate(() => {
     const st = window.funnelcake.debugState();
@@ -163,7 +160,19 @@ async function callCosts(browser, base, server) {
   memory.afterTrack = afterTrack;
   const heap = await cdp.send('Runtime.getHeapUsage');
   await context.close();
-  return { resolution, track, pageViews, reference, memory: { ...memory, jsHeap: heap.usedSize }, wire: { ...server.wire } };
+  return { resolution, track, pageViews, memory: { ...memory, jsHeap: heap.usedSize }, wire: { ...server.wire } };
+}
+
+/** What the first call of a burst spends, part by part (bench/common.mjs `firstCallParts`), on a
+ * page of its own: its 58,800 extra calls are not in the memory and wire figures. */
+async function firstCallCosts(browser, base) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(base + '/calls.html');
+  await page.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true);
+  const parts = await page.evaluate(firstCallParts, { bursts: PART_BURSTS });
+  await context.close();
+  return parts;
 }
 
 const collector = await startCollector();
@@ -174,14 +183,19 @@ try {
   const size = sizes();
   const ready = await readyTimes(browser, server.url);
   const calls = await callCosts(browser, server.url, server);
-  result = { size, ready, ...calls };
+  const parts = await firstCallCosts(browser, server.url);
+  result = { size, ready, ...calls, parts };
 } finally {
   await browser.close();
   await server.close();
   await collector.stop();
 }
 
-const { size, ready, resolution, track, pageViews, reference, memory, wire } = result;
+const { size, ready, resolution, track, pageViews, parts, memory, wire } = result;
+const partRow = (label, name) => {
+  const t = parts[name];
+  return `| … ${label}: median / p95 (mean) | ${fmt(us(quantile(t, 0.5)))} / ${fmt(us(quantile(t, 0.95)))} µs (${fmt((t.reduce((a, b) => a + b, 0) / t.length) * 1000)}) | |`;
+};
 const total = size[size.length - 1];
 const perEvent = wire.events ? wire.bytes / wire.events : 0;
 const lines = [
@@ -203,7 +217,14 @@ const lines = [
   `| track() with 3 items: median / p95 / p99 per call | ${fmt(track.median)} / ${fmt(track.p95)} / ${fmt(track.p99)} µs | median ≤ 5 µs: ${track.median <= 5 ? 'met' : '**not met**'}; p99 ≤ 50 µs: ${track.p99 <= 50 ? 'met' : '**not met**'} |`,
   `| track() mean (total ÷ ${CALLS.toLocaleString('en-US')}) | ${fmt(track.mean)} µs | |`,
   `| track(), first call of each burst of 20 (one call per user action pays this): median / p95 | ${fmt(track.firstMedian)} / ${fmt(track.firstP95)} µs | median ≤ 5 µs: ${track.firstMedian <= 5 ? 'met' : '**not met**'} |`,
-  `| for reference, the same loop with \`JSON.stringify\` of those properties instead of track(): first call of each burst, median / p95 | ${fmt(reference.firstMedian)} / ${fmt(reference.firstP95)} µs | |`,
+  `| what a first call spends, each part timed alone as the first call of ${PART_BURSTS} bursts (after the SDK's task, as track()'s is): | | |`,
+  partRow('track() itself', 'track'),
+  partRow('`JSON.stringify` of its properties (the cheapest copy of them)', 'stringify'),
+  partRow('reading `location.href`', 'href'),
+  partRow('reading `document.title`', 'title'),
+  partRow('`Date.now()`', 'now'),
+  partRow('arming a `setTimeout(0)` (what schedules the recording task)', 'setTimeout'),
+  partRow('an empty span (the timer alone)', 'nothing'),
   `| page(): median / p95 / p99 per call (mean) | ${fmt(pageViews.median)} / ${fmt(pageViews.p95)} / ${fmt(pageViews.p99)} µs (${fmt(pageViews.mean)}) | |`,
   `| CDP ScriptDuration / TaskDuration per track() | ${fmt(track.script)} / ${fmt(track.task)} µs | |`,
   `| CDP ScriptDuration / TaskDuration per page() | ${fmt(pageViews.script)} / ${fmt(pageViews.task)} µs | |`,
