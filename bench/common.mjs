@@ -54,21 +54,24 @@ export function writeSection(name, lines, heading, before) {
   console.log('\nwrote BENCHMARKS.md');
 }
 
+/** The three items of every benchmarked `track()` call, handed to the page functions below as
+ * their `items` argument (a page function cannot see this module). */
+export const ITEMS = [
+  { item_id: 'TR-1', item_name: 'Trail Runner', item_brand: 'Cakewalk', item_category: 'Footwear', price: 119, quantity: 1 },
+  { item_id: 'SK-2', item_name: 'Merino Hiking Socks', item_category: 'Accessories', price: 18, quantity: 2 },
+  { item_id: 'TP-5', item_name: 'Trekking Poles', item_category: 'Accessories', price: 57, quantity: 1 },
+];
+
 /**
- * Runs in the page (`page.evaluate(burstCalls, {kind, n})`): `n` calls, each timed alone with
- * `performance.now()`, in bursts of 20 (a busy page), the page yielding between bursts so the
- * SDK's deferred work (recording, storage writes, sends) runs as it would. `kind`: 'track'
+ * Runs in the page (`page.evaluate(burstCalls, {kind, n, items: ITEMS})`): `n` calls, each timed
+ * alone with `performance.now()`, in bursts of 20 (a busy page), the page yielding between bursts
+ * so the SDK's deferred work (recording, storage writes, sends) runs as it would. `kind`: 'track'
  * (`funnelcake.track('add_to_cart', …)` with three items), 'page' (`funnelcake.page()`), or
  * 'peer' (`window.__track(props)`, the same properties handed to whichever SDK the page set up).
  * Returns every call's time and the first call of each burst's, ascending, and their total (ms).
  */
-export async function burstCalls({ kind, n }) {
+export async function burstCalls({ kind, n, items }) {
   const fc = window.funnelcake, peer = window.__track;
-  const items = [
-    { item_id: 'TR-1', item_name: 'Trail Runner', item_brand: 'Cakewalk', item_category: 'Footwear', price: 119, quantity: 1 },
-    { item_id: 'SK-2', item_name: 'Merino Hiking Socks', item_category: 'Accessories', price: 18, quantity: 2 },
-    { item_id: 'TP-5', item_name: 'Trekking Poles', item_category: 'Accessories', price: 57, quantity: 1 },
-  ];
   const each = new Float64Array(n);
   let total = 0;
   for (let i = 0; i < n; i++) {
@@ -88,21 +91,16 @@ export async function burstCalls({ kind, n }) {
 }
 
 /**
- * Runs in the page (`page.evaluate(firstCallParts, {bursts})`): what the first call of a burst
- * spends, part by part. Each burst times one part alone, then makes 20 real `track()` calls and
+ * Runs in the page (`page.evaluate(firstCallParts, {bursts, items: ITEMS})`): what the first
+ * call of a burst spends, part by part. Each burst times one part alone, then makes 20 real `track()` calls and
  * yields, so every part runs after the SDK's recording task, as `track()`'s own first call does
  * in `burstCalls`. The parts are what a lone `track()` does at the call: 'track' itself, a
  * `JSON.stringify` of its properties (the cheapest copy of them), reading `location.href`,
  * `document.title` and `Date.now()`, and arming a `setTimeout(0)` (what schedules the recording
  * task); 'nothing' times an empty span. Returns each part's times, ascending (ms).
  */
-export async function firstCallParts({ bursts }) {
+export async function firstCallParts({ bursts, items }) {
   const fc = window.funnelcake;
-  const items = [
-    { item_id: 'TR-1', item_name: 'Trail Runner', item_brand: 'Cakewalk', item_category: 'Footwear', price: 119, quantity: 1 },
-    { item_id: 'SK-2', item_name: 'Merino Hiking Socks', item_category: 'Accessories', price: 18, quantity: 2 },
-    { item_id: 'TP-5', item_name: 'Trekking Poles', item_category: 'Accessories', price: 57, quantity: 1 },
-  ];
   const parts = {
     nothing: () => {},
     track: () => fc.track('add_to_cart', { currency: 'USD', value: 212, items }),

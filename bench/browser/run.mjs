@@ -8,14 +8,15 @@
 // start to the first event accepted (DESIGN.md §13), broken down, and the browser's delay from the
 // script tag to script start; synchronous main-thread time per call for track() with three items
 // and for page views (each call timed alone, median/p95/p99 over 10,000 calls, plus the mean from
-// the total), and what the first call of a burst spends, part by part; CDP script and task duration; wasm linear memory after the 10,000 track() events and
-// after 10,000 page views more, JS heap; wire bytes per event. Pages are served cross-origin isolated (COOP + COEP)
-// so performance.now() has Chromium's finest resolution (measured and printed).
+// the total), and what the first call of a burst spends, part by part; CDP script and task
+// duration; wasm linear memory after the 10,000 track() events and after 10,000 page views more,
+// JS heap; wire bytes per event. Pages are served cross-origin isolated (COOP + COEP) so
+// performance.now() has Chromium's finest resolution (measured and printed).
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, startCollector, launchBrowser, batchBody } from '../../tests/e2e/harness.mjs';
-import { quantile, us, fmt, sizesOf, totalSizes, machine, writeSection, burstCalls, firstCallParts } from '../common.mjs';
+import { quantile, us, fmt, sizesOf, totalSizes, machine, writeSection, burstCalls, firstCallParts, ITEMS } from '../common.mjs';
 
 const CALLS = 10000;
 const READY_RUNS = 30;
@@ -136,7 +137,7 @@ async function callCosts(browser, base, server) {
 
   const run = async (kind) => {
     const before = await metric();
-    const r = await page.evaluate(burstCalls, { kind, n: CALLS });
+    const r = await page.evaluate(burstCalls, { kind, n: CALLS, items: ITEMS });
     const after = await metric();
     return {
       // µs, rounded to 0.1 so a reading of exactly the target (50 = 0.05 ms × 1000 in floating
@@ -170,7 +171,7 @@ async function firstCallCosts(browser, base) {
   const page = await context.newPage();
   await page.goto(base + '/calls.html');
   await page.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true);
-  const parts = await page.evaluate(firstCallParts, { bursts: PART_BURSTS });
+  const parts = await page.evaluate(firstCallParts, { bursts: PART_BURSTS, items: ITEMS });
   await context.close();
   return parts;
 }

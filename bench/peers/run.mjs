@@ -27,7 +27,7 @@ import { existsSync, readFileSync, readdirSync, mkdirSync, rmSync } from 'node:f
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOT, launchBrowser } from '../../tests/e2e/harness.mjs';
-import { quantile, us, fmt, int, sizesOf, totalSizes, machine, writeSection, burstCalls } from '../common.mjs';
+import { quantile, us, fmt, int, sizesOf, totalSizes, machine, writeSection, burstCalls, ITEMS } from '../common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const OUT = join(ROOT, 'target', 'peers');
@@ -148,7 +148,7 @@ async function measure(browser, base, seen, sdk) {
   const metric = async () => Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((x) => [x.name, x.value]));
   const sentBefore = { requests: seen.requests, bytes: seen.bytes, events: seen.events };
   const before = await metric();
-  const r = await page.evaluate(burstCalls, { kind: 'peer', n: CALLS });
+  const r = await page.evaluate(burstCalls, { kind: 'peer', n: CALLS, items: ITEMS });
   // Until everything is sent: every call's event received and no request for a second, or no
   // request for 10 s (longer than any of these SDKs' flush intervals), 60 s at most.
   const callsDone = Date.now();
