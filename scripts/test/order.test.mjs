@@ -1,0 +1,72 @@
+// scripts/order.mjs on a small module written in the text format: the functions change places,
+// the module computes what it did (direct calls, calls through the table, an import, exports).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bodies, greedyOrder, reorder } from '../order.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+process.env.PATH = `${join(root, 'node_modules/.bin')}:${process.env.PATH}`;
+const dir = mkdtempSync(join(tmpdir(), 'order-'));
+
+const wat = `(module
+ (type $t (func (param i32) (result i32)))
+ (import "env" "twice" (func $twice (param i32) (result i32)))
+ (table 2 funcref)
+ (elem (i32.const 0) $square $inc)
+ (func $big (export "big") (param $x i32) (result i32)
+  (i32.add
+   (i32.add (call $square (local.get $x)) (call $inc (local.get $x)))
+   (i32.add (call $twice (local.get $x)) (call_indirect (type $t) (local.get $x) (i32.and (local.get $x) (i32.const 1))))))
+ (func $square (param $x i32) (result i32) (i32.mul (local.get $x) (local.get $x)))
+ (func $mid (export "mid") (param $x i32) (result i32)
+  (call $big (i32.sub (call $square (local.get $x)) (i32.const 3))))
+ (func $inc (export "inc") (param $x i32) (result i32) (i32.add (local.get $x) (i32.const 1)))
+)`;
+
+function assemble() {
+  writeFileSync(join(dir, 'm.wat'), wat);
+  execFileSync('wasm-as', [join(dir, 'm.wat'), '-o', join(dir, 'm.wasm')]);
+  return readFileSync(join(dir, 'm.wasm'));
+}
+
+async function exportsOf(bytes) {
+  const { instance } = await WebAssembly.instantiate(bytes, { env: { twice: (x) => 2 * x } });
+  return instance.exports;
+}
+
+test('bodies reads each function body of the code section, in index order', () => {
+  const code = bodies(assemble());
+  assert.equal(code.length, 4);
+  // $inc's body is the smallest: no locals, local.get, i32.const 1, i32.add, end.
+  assert.deepEqual([...code[3]], [0x00, 0x20, 0x00, 0x41, 0x01, 0x6a, 0x0b]);
+});
+
+test('greedyOrder is a permutation that starts from the smallest body (the first of equals)', () => {
+  const code = bodies(assemble());
+  const order = greedyOrder(code);
+  assert.deepEqual([...order].sort(), [0, 1, 2, 3]);
+  // $square and $inc are 7 bytes each; $square comes first.
+  assert.equal(order[0], 1);
+});
+
+test('the reordered module computes what the original did', async () => {
+  const original = assemble();
+  const { bytes, order } = reorder(original);
+  assert.notDeepEqual(order, [0, 1, 2, 3]);
+  const reordered = bodies(bytes);
+  // Each body moved to its new place (the calls in it renumbered, so compared by length).
+  assert.deepEqual(reordered.map((b) => b.length), order.map((i) => bodies(original)[i].length));
+  const [a, b] = [await exportsOf(original), await exportsOf(bytes)];
+  for (const x of [0, 1, 2, 7, 100]) {
+    assert.equal(b.big(x), a.big(x));
+    assert.equal(b.mid(x), a.mid(x));
+    assert.equal(b.inc(x), a.inc(x));
+  }
+  assert.equal(a.big(3), 9 + 4 + 6 + 4); // odd: the table's second entry, $inc
+  assert.equal(a.big(2), 4 + 3 + 4 + 4); // even: the first, $square
+});
