@@ -18,6 +18,12 @@
 //   nothing (its JSON and numbers are written by the core's own writer).
 // A build with the `debug` feature (console_error_panic_hook) is left as it is.
 //
+// Also stubbed: js-sys's JSPI task waker (`js_sys::futures::jspi::*`). A waker's functions are
+// reached only through its vtable, which only a task's poll (`SpawnedTask::poll`, behind the
+// `__wbg_jspi_task_poll` export) makes; wasm-bindgen deletes that export, and the poll with it,
+// from a module without `#[wasm_bindgen(jspi)]` exports, but the vtable's functions stay in the
+// table. They are stubbed only when no poll is left and nothing outside them calls them.
+//
 //   node scripts/panics.mjs <in.wasm> <out.wasm>
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -42,6 +48,10 @@ export const FORMAT = new RegExp(
     'panic_handler::FormatStringPayload>',
   ].join('|'),
 );
+
+/** js-sys's JSPI task machinery: dead once wasm-bindgen has removed the task poll. */
+export const JSPI = /^js_sys::futures::jspi::/;
+const JSPI_POLL = /SpawnedTask::poll|__wbg_jspi_task_poll/;
 
 const features = ['--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext', '--enable-mutable-globals'];
 
@@ -172,6 +182,11 @@ export function stubPanics(input, output) {
     }
     return found.size ? ` (from ${[...found].join(', ')})` : '';
   };
+  // The JSPI waker, if the poll that makes it is gone and only the waker's own functions call
+  // into it (they reach each other; anything else calling one would make it live).
+  const jspiLive = all.some((n) => JSPI_POLL.test(n))
+    || calls.some(([caller, callee]) => JSPI.test(callee) && !JSPI.test(caller));
+  const jspi = (n) => !jspiLive && JSPI.test(n);
   const outside = calls
     .filter(([caller, callee]) => format(callee) && !panic(caller) && !format(caller))
     .map(([caller, callee]) => `${caller} calls ${callee}${std.test(caller) ? askers(caller) : ''}`);
@@ -195,7 +210,7 @@ export function stubPanics(input, output) {
       const body = wasm.subarray(at.p, at.p + size);
       at.p += size;
       const name = names.get(imported + i) ?? '';
-      if (panic(name) || format(name)) {
+      if (panic(name) || format(name) || jspi(name)) {
         stubbed.push(name);
         bytes += size - stub.length;
         bodies.push(uleb(stub.length), stub);
@@ -215,7 +230,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     const result = stubPanics(input, output);
     if (result.skipped) console.log(`panics: left as they are, ${result.skipped}`);
-    else console.log(`panics: ${result.stubbed.length} functions of the panic path stubbed (${result.bytes} bytes of code)`);
+    else {
+      const waker = result.stubbed.filter((n) => JSPI.test(n)).length;
+      console.log(`panics: ${result.stubbed.length - waker} functions of the panic path and ${waker} of the unused JSPI task waker stubbed (${result.bytes} bytes of code)`);
+    }
   } catch (e) {
     console.error(`panics: ${e.message}`);
     process.exit(1);

@@ -23,7 +23,7 @@ function run(wat) {
 }
 
 const std = `
- (table 2 funcref)
+ (table 3 funcref)
  (elem (i32.const 0) $"<u32 as core[c5930c85a12de822]::fmt::Display>::fmt" $"<core[c5930c85a12de822]::cell::BorrowError as core[c5930c85a12de822]::fmt::Display>::fmt")
  (func $"core[c5930c85a12de822]::panicking::panic_fmt" (param i32)
   (call $"std[a543996e6e7dbf1e]::panicking::panic_with_hook" (local.get 0)))
@@ -110,4 +110,36 @@ test('names the standard library no longer uses, no names, or no call graph fail
   writeFileSync(join(dir, 's.wat'), noStd);
   execFileSync('wasm-as', [join(dir, 's.wat'), '-o', stripped]);
   assert.throws(() => stubPanics(stripped, join(dir, 'x.wasm')), /no function names/);
+});
+
+// js-sys's JSPI task waker: its functions sit in the table (the waker's vtable; here the third
+// slot of `std`'s table), reachable only from a task poll wasm-bindgen removed.
+const waker = `
+ (elem (i32.const 2) $"js_sys::futures::jspi::task_waker::raw_wake::h0123456789abcdef")
+ (func $"js_sys::futures::jspi::task_waker::raw_wake::h0123456789abcdef" (param i32)
+  (call $"js_sys::futures::jspi::SpawnedTask::wake::h0123456789abcdef" (local.get 0)))
+ (func $"js_sys::futures::jspi::SpawnedTask::wake::h0123456789abcdef" (param i32)
+  (drop (local.get 0)))
+ (func $"app::wake::h0123456789abcdef" (export "wake") (param i32)
+  (call_indirect (param i32) (local.get 0) (i32.const 2)))
+`;
+const stubbedWaker = (result) => result.stubbed.filter((n) => n.startsWith('js_sys::')).sort();
+
+test('the JSPI task waker is stubbed when no task poll is left, and kept otherwise', () => {
+  const { result, module } = run(`(module ${std} ${app} ${waker})`);
+  assert.deepEqual(stubbedWaker(result), [
+    'js_sys::futures::jspi::SpawnedTask::wake::h0123456789abcdef',
+    'js_sys::futures::jspi::task_waker::raw_wake::h0123456789abcdef',
+  ]);
+  // Reached through the table, it now traps (in the SDK nothing reaches it).
+  assert.throws(() => new WebAssembly.Instance(module).exports.wake(0), /unreachable/);
+  // A task poll present: the waker is live.
+  const poll = ` (func $"js_sys::futures::jspi::SpawnedTask::poll::h0123456789abcdef" (param i32))`;
+  const withPoll = run(`(module ${std} ${app} ${waker} ${poll})`);
+  assert.deepEqual(stubbedWaker(withPoll.result), []);
+  new WebAssembly.Instance(withPoll.module).exports.wake(0);
+  // Called directly from outside the waker: live too.
+  const caller = ` (func $"app::direct::h0123456789abcdef" (export "direct") (param i32)
+  (call $"js_sys::futures::jspi::SpawnedTask::wake::h0123456789abcdef" (local.get 0)))`;
+  assert.deepEqual(stubbedWaker(run(`(module ${std} ${app} ${waker} ${caller})`).result), []);
 });
