@@ -79,7 +79,7 @@ export function splitText(text) {
   let current = null;
   for (const line of lines) {
     if (line.startsWith(' (func ')) { current = [line]; funcs.push(current); continue; }
-    if (line.startsWith(' (') || line === '(module' || line === ')' || line === '') { current = null; (funcs.length ? tail : head).push(line); continue; }
+    if (line.startsWith(' (') || line.startsWith('(module') || line === ')' || line === '') { current = null; (funcs.length ? tail : head).push(line); continue; }
     if (!current) fail(`unexpected line outside a function: ${line.slice(0, 60)}`);
     current.push(line);
   }
