@@ -5,7 +5,8 @@
 // follows the source; a random order is ~450 bytes larger and one by size ~370 bytes smaller.
 // Here the order is built greedily: starting from the smallest function, the next is the one
 // that deflate encodes in the fewest bytes per byte of body with the 32 KB placed before it as
-// its dictionary (BENCHMARKS.md, size steps).
+// its dictionary; then single functions are moved a few places where that shrinks the whole
+// (BENCHMARKS.md, size steps).
 //
 // The functions are reordered in binaryen's text form, where calls, the table and the exports
 // name functions rather than number them, and assembled again: the module's behaviour does not
@@ -72,6 +73,27 @@ export function greedyOrder(funcs) {
   return order;
 }
 
+/**
+ * `order` improved by moving single functions: each is tried 1, 3, 10 and 40 places earlier and
+ * later, and a move is kept when deflate of all the bodies in the new order is smaller. The greedy
+ * order looks only backwards from each function; this sees both sides (−77 bytes gzip, 7 s).
+ */
+export function refine(funcs, order) {
+  const size = (o) => deflateRawSync(Buffer.concat(o.map((i) => funcs[i])), { level: 9 }).length;
+  let best = size(order);
+  for (let i = 0; i < order.length; i++) {
+    for (const d of [-40, -10, -3, -1, 1, 3, 10, 40]) {
+      const j = i + d;
+      if (j < 0 || j >= order.length) continue;
+      const moved = [...order];
+      moved.splice(j, 0, ...moved.splice(i, 1));
+      const s = size(moved);
+      if (s < best) { best = s; order = moved; }
+    }
+  }
+  return order;
+}
+
 /** Binaryen's text of a module split into what precedes the functions, each function, and the rest. */
 export function splitText(text) {
   const lines = text.split('\n');
@@ -96,7 +118,7 @@ export function reorder(bytes) {
     const { head, funcs, tail } = splitText(readFileSync(wat, 'utf8'));
     const code = bodies(bytes);
     if (code.length !== funcs.length) fail(`${code.length} bodies in the binary, ${funcs.length} functions in its text`);
-    const order = greedyOrder(code);
+    const order = refine(code, greedyOrder(code));
     writeFileSync(wat, [...head, ...order.flatMap((i) => funcs[i]), ...tail].join('\n'));
     execFileSync('wasm-as', [...features, wat, '-o', out]);
     const result = readFileSync(out);
