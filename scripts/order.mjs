@@ -26,27 +26,36 @@ function fail(msg) {
   throw new Error(`order: ${msg}`);
 }
 
+/** The unsigned LEB128 number at `at.p` in `buf`; moves `at.p` past it. */
+function uleb(buf, at) {
+  let r = 0, s = 0, x;
+  do { x = buf[at.p++]; r |= (x & 127) << s; s += 7; } while (x & 128);
+  return r >>> 0;
+}
+
+/** The sections of a wasm binary as `[id, contents]`, in file order. */
+function sections(bytes) {
+  const out = [];
+  for (const at = { p: 8 }; at.p < bytes.length; ) {
+    const id = bytes[at.p++];
+    const size = uleb(bytes, at);
+    out.push([id, bytes.subarray(at.p, at.p + size)]);
+    at.p += size;
+  }
+  return out;
+}
+
 /** The function bodies of a wasm binary, in index order (code section, id 10). */
 export function bodies(bytes) {
-  let p = 8;
-  const uleb = () => {
-    let r = 0, s = 0, x;
-    do { x = bytes[p++]; r |= (x & 127) << s; s += 7; } while (x & 128);
-    return r >>> 0;
-  };
   const out = [];
-  while (p < bytes.length) {
-    const id = bytes[p++];
-    const size = uleb();
-    const end = p + size;
-    if (id === 10) {
-      for (let n = uleb(); n > 0; n--) {
-        const len = uleb();
-        out.push(bytes.subarray(p, p + len));
-        p += len;
-      }
+  for (const [id, code] of sections(bytes)) {
+    if (id !== 10) continue;
+    const at = { p: 0 };
+    for (let n = uleb(code, at); n > 0; n--) {
+      const len = uleb(code, at);
+      out.push(code.subarray(at.p, at.p + len));
+      at.p += len;
     }
-    p = end;
   }
   return out;
 }
@@ -108,7 +117,11 @@ export function splitText(text) {
   return { head, funcs, tail };
 }
 
-/** `bytes` (a wasm module) with its functions in the greedy order, and that order. */
+/**
+ * `bytes` (a wasm module) with its functions in the order `greedyOrder` then `refine` give, and
+ * that order. Fails if the module loses a section on the way (binaryen's text has no place for
+ * custom sections other than names: the shipped wasm has none by then).
+ */
 export function reorder(bytes) {
   const dir = mkdtempSync(join(tmpdir(), 'fc-order-'));
   try {
@@ -123,6 +136,8 @@ export function reorder(bytes) {
     execFileSync('wasm-as', [...features, wat, '-o', out]);
     const result = readFileSync(out);
     if (bodies(result).length !== code.length) fail('function count changed');
+    const ids = (b) => sections(b).map(([id]) => id).join(',');
+    if (ids(result) !== ids(bytes)) fail(`sections ${ids(bytes)} became ${ids(result)}`);
     return { bytes: result, order };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -87,3 +87,9 @@ test('refine keeps a permutation and moves a body next to its look-alike beyond 
   assert.equal(Math.abs(refined.indexOf(0) - refined.indexOf(2)), 1);
   assert.ok(size(refined) < 0.75 * size([0, 1, 2]));
 });
+
+test('a section the text form cannot carry fails the step rather than being dropped', () => {
+  // A custom section "x" holding one byte: id 0, size 3, name length 1, "x", 0x2a.
+  const withCustom = Buffer.concat([assemble(), Buffer.from([0, 3, 1, 0x78, 0x2a])]);
+  assert.throws(() => reorder(withCustom), /order: sections .* became/);
+});
