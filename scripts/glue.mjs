@@ -15,9 +15,9 @@
 //   node scripts/glue.mjs <in.wasm> <glue.js> <out.wasm> <out-glue.js>
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { features } from './wasm.mjs';
 
 const [inWasm, glueIn, outWasm, glueOut] = process.argv.slice(2);
-const features = ['--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext', '--enable-mutable-globals'];
 // wasm-opt prints the renaming as JSON: {"imports": [[module, old, new], …], "exports": [[old, new], …]}.
 const map = JSON.parse(execFileSync('wasm-opt', [...features, '--minify-imports-and-exports-and-modules', inWasm, '-o', outWasm], { encoding: 'utf8' }));
 let glue = readFileSync(glueIn, 'utf8');

@@ -27,6 +27,7 @@
 //   node scripts/panics.mjs <in.wasm> <out.wasm>
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { features, leb, sections as sectionsOf } from './wasm.mjs';
 
 /** Crate paths in std's v0 names carry a hash: `core[c5930c85a12de822]::fmt::write`. */
 const c = (crate) => `${crate}(?:\\[[0-9a-f]+\\])?`;
@@ -53,18 +54,6 @@ export const FORMAT = new RegExp(
 export const JSPI = /^js_sys::futures::jspi::/;
 const JSPI_POLL = /SpawnedTask::poll|__wbg_jspi_task_poll/;
 
-const features = ['--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext', '--enable-mutable-globals'];
-
-function leb(buf, at) {
-  let value = 0, shift = 0, byte;
-  do {
-    byte = buf[at.p++];
-    value += (byte & 0x7f) * 2 ** shift;
-    shift += 7;
-  } while (byte & 0x80);
-  return value;
-}
-
 function uleb(n) {
   const out = [];
   do {
@@ -79,13 +68,7 @@ function uleb(n) {
 /** The module's sections, the number of imported functions and the function names. */
 function parse(wasm) {
   if (wasm.readUInt32LE(0) !== 0x6d736100) throw new Error('not a wasm module');
-  const sections = [];
-  for (let p = 8; p < wasm.length; ) {
-    const at = { p: p + 1 };
-    const size = leb(wasm, at);
-    sections.push({ id: wasm[p], from: p, body: at.p, end: at.p + size });
-    p = at.p + size;
-  }
+  const sections = sectionsOf(wasm);
   let imported = 0;
   const names = new Map();
   for (const s of sections) {

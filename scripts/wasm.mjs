@@ -1,0 +1,28 @@
+// What the build's wasm scripts (glue.mjs, panics.mjs, order.mjs) share: binaryen's feature flags
+// for the module rustc writes, and the binary format's numbers and sections.
+
+/** The wasm features Rust ≥ 1.87 output uses, which binaryen 132 needs named. */
+export const features = ['--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext', '--enable-mutable-globals'];
+
+/** The unsigned LEB128 number at `at.p` in `buf`; moves `at.p` past it. */
+export function leb(buf, at) {
+  let value = 0, shift = 0, byte;
+  do {
+    byte = buf[at.p++];
+    value += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while (byte & 0x80);
+  return value;
+}
+
+/** The sections of a wasm binary as `{ id, from, body, end }` offsets (header, contents, end), in file order. */
+export function sections(wasm) {
+  const out = [];
+  for (let p = 8; p < wasm.length; ) {
+    const at = { p: p + 1 };
+    const size = leb(wasm, at);
+    out.push({ id: wasm[p], from: p, body: at.p, end: at.p + size });
+    p = at.p + size;
+  }
+  return out;
+}
