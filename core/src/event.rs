@@ -54,6 +54,7 @@ pub enum DropReason {
 
 impl DropReason {
     /// The stable snake_case name used in metrics and docs.
+    #[inline(never)]
     pub fn as_str(self) -> &'static str {
         match self {
             DropReason::MissingName => "missing_name",

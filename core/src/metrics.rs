@@ -158,6 +158,8 @@ impl SessionMetrics {
     }
 
     /// Records a visibility change at `now`.
+    /// Not inlined: five call sites in the tracker.
+    #[inline(never)]
     pub fn set_visible(&mut self, visible: bool, now: i64) {
         match (visible, self.visible_since) {
             (true, None) => self.visible_since = Some(now),
