@@ -20,7 +20,11 @@ step "wasm-pack build (profile wasm-release)"
 # LLVM's inliner at a threshold of 9 instead of opt-level "z"'s 5: a few more small functions
 # inlined where that makes the call site smaller (−254 bytes gzip; 0 or 12 and up are larger,
 # BENCHMARKS.md).
-flags=("\"-Cllvm-args=--inline-threshold=9\"" "\"-Clink-arg=--keep-section=name\"")
+#
+# `--emit-relocs`: the linker's output keeps its symbol table and relocations, which say where
+# each data object is and what uses it, for scripts/rodata.mjs (below); scripts/panics.mjs drops
+# them from the module wasm-bindgen writes, which they no longer describe.
+flags=("\"-Cllvm-args=--inline-threshold=9\"" "\"-Clink-arg=--keep-section=name\"" "\"-Clink-arg=--emit-relocs\"")
 for dir in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
   [ -d "$dir" ] && flags+=("\"--remap-path-prefix=${dir}=\"")
 done
@@ -49,10 +53,11 @@ node scripts/order.mjs "$out/funnelcake.wasm"
 # and optimised again in that order: the passes that merge and fold similar code find more
 # (−86 bytes gzip; a second -Oz without the reorder finds −20).
 "${optimise[@]}" "$out/funnelcake.wasm" -o "$out/funnelcake.wasm"
-# The panic locations (and the source paths they name) no code refers to once the panic path is
-# stubbed, zeroed in place (scripts/locations.mjs; −357 bytes gzip). Last, as zeros: letting
-# wasm-opt cut them out of the segments afterwards is 65 bytes larger in gzip.
-node scripts/locations.mjs "$out/funnelcake.wasm"
+# The read-only data nothing refers to once the panic path is stubbed (its messages, panic
+# locations, source paths), found with the linker's symbol table and zeroed in place
+# (scripts/rodata.mjs). Last, as zeros: letting wasm-opt cut them out of the segments
+# afterwards was 65 bytes larger in gzip.
+node scripts/rodata.mjs target/wasm32-unknown-unknown/wasm-release/funnelcake.wasm "$out/funnelcake.wasm"
 # One script: the glue (no-modules form: `let wasm_bindgen`, local to the enclosing function),
 # the stub, capture, tabs and net (Web Locks, fetch and sendBeacon for the wasm, which finds
 # `fcTabs` and `fcNet` in the same scope) and the loader. The wasm is the page's only other request for the SDK.

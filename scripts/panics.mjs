@@ -24,6 +24,10 @@
 // from a module without `#[wasm_bindgen(jspi)]` exports, but the vtable's functions stay in the
 // table. They are stubbed only when no poll is left and nothing outside them calls them.
 //
+// The linker's symbol table and relocations (`linking`, `reloc.*`; scripts/build.sh links with
+// `--emit-relocs` for scripts/rodata.mjs, which reads them from the linker's output) are dropped
+// here, debug build or not: they describe the module before wasm-bindgen rewrote it.
+//
 //   node scripts/panics.mjs <in.wasm> <out.wasm>
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -111,6 +115,15 @@ function parse(wasm) {
   return { sections, imported, names };
 }
 
+/** Whether section `s` is one of the linker's relocation sections (`linking`, `reloc.*`). */
+function linkerSection(wasm, s) {
+  if (s.id !== 0) return false;
+  const at = { p: s.body };
+  const len = leb(wasm, at);
+  const name = wasm.toString('utf8', at.p, at.p + len);
+  return name === 'linking' || name.startsWith('reloc.');
+}
+
 /** Direct calls, as [caller, callee] names, from `wasm-opt --print-call-graph`. */
 function directCalls(path) {
   const dot = execFileSync('wasm-opt', [...features, '--print-call-graph', path, '-o', '/dev/null'], {
@@ -131,7 +144,7 @@ export function stubPanics(input, output) {
   if (names.size === 0) throw new Error(`${input} has no function names (link with -Clink-arg=--keep-section=name, as scripts/build.sh does)`);
   const all = [...names.values()];
   if (all.some((n) => n.includes('console_error_panic_hook'))) {
-    writeFileSync(output, wasm);
+    writeFileSync(output, Buffer.concat([wasm.subarray(0, 8), ...sections.filter((s) => !linkerSection(wasm, s)).map((s) => wasm.subarray(s.from, s.end))]));
     return { skipped: 'a panic hook is linked (debug build): its messages need the formatting code' };
   }
   if (!all.some((n) => new RegExp(`^${c('core')}::panicking::panic_fmt$`).test(n))) {
@@ -181,6 +194,7 @@ export function stubPanics(input, output) {
   let bytes = 0;
   const parts = [wasm.subarray(0, 8)];
   for (const s of sections) {
+    if (linkerSection(wasm, s)) continue;
     if (s.id !== 10) {
       parts.push(wasm.subarray(s.from, s.end));
       continue;

@@ -143,3 +143,27 @@ test('the JSPI task waker is stubbed when no task poll is left, and kept otherwi
   (call $"js_sys::futures::jspi::SpawnedTask::wake::h0123456789abcdef" (local.get 0)))`;
   assert.deepEqual(stubbedWaker(run(`(module ${std} ${app} ${waker} ${caller})`).result), []);
 });
+
+test("the linker's relocation sections are dropped (debug build or not); other custom sections stay", () => {
+  const custom = (name) => {
+    const payload = Buffer.concat([Buffer.from([name.length]), Buffer.from(name), Buffer.from([1, 2, 3])]);
+    return Buffer.concat([Buffer.from([0, payload.length]), payload]);
+  };
+  const linkerSections = (wasm) => WebAssembly.Module.customSections(new WebAssembly.Module(wasm), 'linking').length
+    + WebAssembly.Module.customSections(new WebAssembly.Module(wasm), 'reloc.CODE').length
+    + WebAssembly.Module.customSections(new WebAssembly.Module(wasm), 'reloc.DATA').length;
+  const hook = ` (func $"console_error_panic_hook::hook::h0123456789abcdef" (param i32))`;
+  for (const wat of [`(module ${std} ${app})`, `(module ${std} ${app} ${hook})`]) {
+    const input = join(dir, 'linked.wasm'), output = join(dir, 'linked-out.wasm');
+    writeFileSync(join(dir, 'linked.wat'), wat);
+    execFileSync('wasm-as', ['-g', join(dir, 'linked.wat'), '-o', input]);
+    const linked = Buffer.concat([readFileSync(input), custom('linking'), custom('reloc.CODE'), custom('reloc.DATA'), custom('other')]);
+    writeFileSync(input, linked);
+    assert.equal(linkerSections(linked), 3);
+    stubPanics(input, output);
+    const out = readFileSync(output);
+    assert.equal(linkerSections(out), 0);
+    assert.equal(WebAssembly.Module.customSections(new WebAssembly.Module(out), 'other').length, 1);
+    assert.equal(new WebAssembly.Instance(new WebAssembly.Module(out)).exports.get(1), 10);
+  }
+});

@@ -1,0 +1,265 @@
+// Zeroes the read-only data the shipped wasm no longer refers to.
+//
+// Once scripts/panics.mjs has made the panic path `unreachable` and `wasm-opt` has dropped what
+// only it used, the code is gone but its data is not: the panic messages, the 16-byte
+// `core::panic::Location` record each `unwrap`, index and borrow passes (file, line, column),
+// the source paths those name, the integer formatting's digit table. The linker laid them out
+// between tables the SDK does read, so no pass removes them: after the build, no address held
+// anywhere in the module changes, and `wasm-opt` cannot tell one object from the next.
+//
+// The linker can: built with `--emit-relocs`, its output keeps a symbol table with each data
+// object's segment, offset and size, and the relocations saying where the code and data use
+// one (an address plus an addend). This step reads those from the linker's output and the
+// shipped module's code, and marks live:
+// - every object in a writable segment (`.data`, `.bss`), and every byte outside any object;
+// - every object one of the code's numbers points at: each constant (an `i64` read as two
+//   halves) and each load or store offset, in functions and globals. An object's range is
+//   widened by the addends the linker's relocations used for it, so an address the compiler
+//   formed below or past an object (a table indexed from 1) still counts as a use of it;
+// - every object four bytes of a live object (at any alignment) point at, until none is added.
+// What is left of the read-only segments is zeroed in place (no data moves). The step fails if
+// an object's bytes in the shipped module differ from the linker's, i.e. if the data moved.
+//
+//   node scripts/rodata.mjs <linker-output.wasm> <shipped.wasm>   (the second rewritten in place)
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { features, leb, sections } from './wasm.mjs';
+
+function sleb(buf, at) {
+  let value = 0n, shift = 0n, byte;
+  do {
+    byte = buf[at.p++];
+    value |= BigInt(byte & 0x7f) << shift;
+    shift += 7n;
+  } while (byte & 0x80);
+  if (byte & 0x40) value -= 1n << shift;
+  return Number(value);
+}
+
+function text(buf, at) {
+  const len = leb(buf, at);
+  at.p += len;
+  return buf.toString('utf8', at.p - len, at.p);
+}
+
+/** Active data segments of memory 0 as `{ addr, at, size }` (address, file offset, length). */
+export function dataSegments(wasm) {
+  const data = sections(wasm).find((s) => s.id === 11);
+  if (!data) return [];
+  const at = { p: data.body };
+  const out = [];
+  for (let n = leb(wasm, at); n > 0; n--) {
+    const flags = leb(wasm, at);
+    if (flags === 1) {
+      at.p += leb(wasm, at);
+      continue;
+    }
+    if (flags === 2) leb(wasm, at);
+    if (flags !== 0 && flags !== 2) throw new Error(`data segment flags ${flags} not understood`);
+    if (wasm[at.p++] !== 0x41) throw new Error('a data segment offset is not an i32.const');
+    const addr = sleb(wasm, at);
+    if (wasm[at.p++] !== 0x0b) throw new Error('a data segment offset is not a constant');
+    const size = leb(wasm, at);
+    out.push({ addr, at: at.p, size });
+    at.p += size;
+  }
+  return out;
+}
+
+/** Relocation types that carry an addend and name a memory address (the object format's numbering). */
+const MEMORY_ADDR = new Set([3, 4, 5, 11, 14, 15, 16, 17, 21, 23, 25]);
+const WITH_ADDEND = new Set([...MEMORY_ADDR, 8, 9, 22]);
+
+/**
+ * The linker's data objects, from its `linking` and `reloc.*` sections: `{ name, addr, size,
+ * writable, lo, hi }`, where [lo, hi] are the addresses the code or data may form for it: its
+ * own bytes, widened by the addends its relocations use (an address one past its end counts
+ * only if the compiler formed one, as it then says so in a relocation; counting it always would
+ * keep every object whose neighbour is used). Throws if the module has no symbol table.
+ */
+export function dataObjects(linked) {
+  const all = sections(linked);
+  const named = (s) => (s.id === 0 ? text(linked, { p: s.body }) : null);
+  const linking = all.find((s) => named(s) === 'linking');
+  if (!linking) throw new Error('the linker output has no symbol table (link with -Clink-arg=--emit-relocs, as scripts/build.sh does)');
+  const segs = dataSegments(linked);
+  const at = { p: linking.body };
+  text(linked, at);
+  if (leb(linked, at) !== 2) throw new Error('linking section version not understood');
+  let segNames = [];
+  const symbols = [];
+  while (at.p < linking.end) {
+    const type = linked[at.p++];
+    const end = leb(linked, at) + at.p;
+    if (type === 5) {
+      segNames = [];
+      for (let n = leb(linked, at); n > 0; n--) {
+        segNames.push(text(linked, at));
+        leb(linked, at);
+        leb(linked, at);
+      }
+    } else if (type === 8) {
+      for (let n = leb(linked, at); n > 0; n--) {
+        const kind = linked[at.p++];
+        const flags = leb(linked, at);
+        const undefined_ = flags & 0x10;
+        if (kind === 1) {
+          const name = text(linked, at);
+          if (undefined_) symbols.push(null);
+          else symbols.push({ name, seg: leb(linked, at), offset: leb(linked, at), size: leb(linked, at), absolute: flags & 0x200 });
+        } else if (kind === 3) {
+          leb(linked, at);
+          symbols.push(null);
+        } else {
+          leb(linked, at);
+          if (!undefined_ || flags & 0x40) text(linked, at);
+          symbols.push(null);
+        }
+      }
+    }
+    at.p = end;
+  }
+  // The data section holds the segments in the segment table's order, `.bss` included or (when
+  // the linker leaves the zeros to memory) not: a segment's address is its data section entry's.
+  let stored = segNames.map((name, i) => ({ name, i }));
+  if (stored.length !== segs.length) stored = stored.filter(({ name }) => !/^\.t?bss/.test(name));
+  if (stored.length !== segs.length) throw new Error(`the linker output has ${segs.length} data segments for ${segNames.length} named ones`);
+  const segAddr = new Map(stored.map(({ i }, k) => [i, segs[k].addr]));
+  const objects = new Map();
+  symbols.forEach((s, index) => {
+    if (!s || s.absolute || !segAddr.has(s.seg)) return;
+    const addr = segAddr.get(s.seg) + s.offset;
+    const writable = !segNames[s.seg].startsWith('.rodata');
+    objects.set(index, { name: s.name, addr, size: s.size, writable, lo: addr, hi: addr + Math.max(s.size - 1, 0) });
+  });
+  for (const s of all) {
+    const name = named(s);
+    if (!name?.startsWith('reloc.')) continue;
+    const r = { p: s.body };
+    text(linked, r);
+    leb(linked, r);
+    for (let n = leb(linked, r); n > 0; n--) {
+      const type = linked[r.p++];
+      leb(linked, r);
+      const index = leb(linked, r);
+      const addend = WITH_ADDEND.has(type) ? sleb(linked, r) : 0;
+      const o = MEMORY_ADDR.has(type) && objects.get(index);
+      if (o) {
+        o.lo = Math.min(o.lo, o.addr + addend);
+        o.hi = Math.max(o.hi, o.addr + addend);
+      }
+    }
+  }
+  return [...objects.values()];
+}
+
+/** Every number the module could use as an address (constants and memory offsets in its code and globals), from binaryen's text. */
+export function codeNumbers(wat) {
+  const out = new Set();
+  // Not the data segments' own offsets: they say where the data starts, not that it is used.
+  const code = wat.replace(/^ \(data .*$/gm, '');
+  for (const m of code.matchAll(/\b(i32\.const|i64\.const|offset=)\s*(-?\d+)/g)) {
+    if (m[1] === 'i64.const') {
+      const v = BigInt.asUintN(64, BigInt(m[2]));
+      out.add(Number(v & 0xffffffffn)).add(Number(v >> 32n));
+    } else {
+      out.add(Number(m[2]) >>> 0);
+    }
+  }
+  return out;
+}
+
+/**
+ * Zeroes in `shipped` (a Buffer, changed in place) the read-only objects of `objects`
+ * (`dataObjects`) that nothing refers to, given the numbers its code uses (`codeNumbers`).
+ * Returns `{ objects, of, bytes }`: how many objects were cleared, of how many read-only ones,
+ * and how many bytes were not zero before.
+ */
+export function clearUnused(shipped, objects, numbers) {
+  const segs = dataSegments(shipped);
+  const fileOf = (addr) => {
+    for (const s of segs) if (addr >= s.addr && addr < s.addr + s.size) return s.at + addr - s.addr;
+    return -1;
+  };
+  const byte = (addr) => {
+    const f = fileOf(addr);
+    return f >= 0 ? shipped[f] : 0;
+  };
+  const sorted = [...objects].sort((a, b) => a.lo - b.lo);
+  // The objects an address may belong to (windows can overlap their neighbours).
+  const owners = (v) => {
+    const out = [];
+    for (const o of sorted) {
+      if (o.lo > v) break;
+      if (v <= o.hi) out.push(o);
+    }
+    return out;
+  };
+  const live = new Set(objects.filter((o) => o.writable));
+  const work = [...live];
+  const mark = (v) => {
+    for (const o of owners(v)) {
+      if (!live.has(o)) {
+        live.add(o);
+        work.push(o);
+      }
+    }
+  };
+  for (const v of numbers) mark(v);
+  // Bytes outside every object: what the module holds besides the linker's objects.
+  const covered = (addr) => objects.some((o) => addr >= o.addr && addr < o.addr + o.size);
+  const word = (addr) => (byte(addr) | (byte(addr + 1) << 8) | (byte(addr + 2) << 16) | (byte(addr + 3) << 24)) >>> 0;
+  for (const s of segs) for (let a = s.addr; a < s.addr + s.size; a++) if (!covered(a)) mark(word(a));
+  while (work.length) {
+    const o = work.pop();
+    for (let a = o.addr - 3; a < o.addr + o.size; a++) mark(word(a));
+  }
+  let cleared = 0, bytes = 0;
+  const unused = objects.filter((o) => !o.writable && !live.has(o));
+  for (const o of unused) {
+    for (let a = o.addr; a < o.addr + o.size; a++) {
+      const f = fileOf(a);
+      if (f >= 0 && shipped[f] !== 0) {
+        shipped[f] = 0;
+        bytes++;
+      }
+    }
+    cleared++;
+  }
+  return { objects: cleared, of: objects.filter((o) => !o.writable).length, bytes };
+}
+
+/** Fails unless every read-only object has the same bytes in `shipped` as in `linked` (zeros a segment lost excepted). */
+export function checkSameData(linked, shipped, objects) {
+  const read = (wasm) => {
+    const segs = dataSegments(wasm);
+    return (addr) => {
+      for (const s of segs) if (addr >= s.addr && addr < s.addr + s.size) return wasm[s.at + addr - s.addr];
+      return 0;
+    };
+  };
+  const [a, b] = [read(linked), read(shipped)];
+  for (const o of objects) {
+    if (o.writable) continue;
+    for (let x = o.addr; x < o.addr + o.size; x++) {
+      if (a(x) !== b(x)) throw new Error(`${o.name} at ${o.addr} differs between the linker output and the shipped module: the data moved`);
+    }
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [linkedPath, shippedPath] = process.argv.slice(2);
+  try {
+    const linked = readFileSync(linkedPath);
+    const shipped = readFileSync(shippedPath);
+    const objects = dataObjects(linked);
+    checkSameData(linked, shipped, objects);
+    const wat = execFileSync('wasm-dis', [...features, shippedPath], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    const r = clearUnused(shipped, objects, codeNumbers(wat));
+    writeFileSync(shippedPath, shipped);
+    console.log(`rodata: ${r.objects} of ${r.of} read-only objects nothing refers to zeroed (${r.bytes} bytes)`);
+  } catch (e) {
+    console.error(`rodata: ${e.message}`);
+    process.exit(1);
+  }
+}
