@@ -31,7 +31,7 @@
 //   node scripts/panics.mjs <in.wasm> <out.wasm>
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { features, leb, sections as sectionsOf } from './wasm.mjs';
+import { customName, features, leb, sections as sectionsOf } from './wasm.mjs';
 
 /** Crate paths in std's v0 names carry a hash: `core[c5930c85a12de822]::fmt::write`. */
 const c = (crate) => `${crate}(?:\\[[0-9a-f]+\\])?`;
@@ -117,11 +117,8 @@ function parse(wasm) {
 
 /** Whether section `s` is one of the linker's relocation sections (`linking`, `reloc.*`). */
 function linkerSection(wasm, s) {
-  if (s.id !== 0) return false;
-  const at = { p: s.body };
-  const len = leb(wasm, at);
-  const name = wasm.toString('utf8', at.p, at.p + len);
-  return name === 'linking' || name.startsWith('reloc.');
+  const name = customName(wasm, s);
+  return name === 'linking' || !!name?.startsWith('reloc.');
 }
 
 /** Direct calls, as [caller, callee] names, from `wasm-opt --print-call-graph`. */

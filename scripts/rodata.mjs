@@ -23,7 +23,7 @@
 //   node scripts/rodata.mjs <linker-output.wasm> <shipped.wasm>   (the second rewritten in place)
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { features, leb, sections } from './wasm.mjs';
+import { customName, features, leb, sections } from './wasm.mjs';
 
 function sleb(buf, at) {
   let value = 0n, shift = 0n, byte;
@@ -79,8 +79,7 @@ const WITH_ADDEND = new Set([...MEMORY_ADDR, 8, 9, 22]);
  */
 export function dataObjects(linked) {
   const all = sections(linked);
-  const named = (s) => (s.id === 0 ? text(linked, { p: s.body }) : null);
-  const linking = all.find((s) => named(s) === 'linking');
+  const linking = all.find((s) => customName(linked, s) === 'linking');
   if (!linking) throw new Error('the linker output has no symbol table (link with -Clink-arg=--emit-relocs, as scripts/build.sh does)');
   const segs = dataSegments(linked);
   const at = { p: linking.body };
@@ -133,8 +132,7 @@ export function dataObjects(linked) {
     objects.set(index, { name: s.name, addr, size: s.size, writable, lo: addr, hi: addr + Math.max(s.size - 1, 0) });
   });
   for (const s of all) {
-    const name = named(s);
-    if (!name?.startsWith('reloc.')) continue;
+    if (!customName(linked, s)?.startsWith('reloc.')) continue;
     const r = { p: s.body };
     text(linked, r);
     leb(linked, r);

@@ -1,4 +1,4 @@
-// What the build's wasm scripts (glue.mjs, panics.mjs, order.mjs) share: binaryen's feature flags
+// What the build's wasm scripts (glue.mjs, panics.mjs, order.mjs, rodata.mjs) share: binaryen's feature flags
 // for the module rustc writes, and the binary format's numbers and sections.
 
 /** The wasm features Rust ≥ 1.87 output uses, which binaryen 132 needs named. */
@@ -25,4 +25,12 @@ export function sections(wasm) {
     p = at.p + size;
   }
   return out;
+}
+
+/** The name of custom section `s` (one of `sections(wasm)`), or null for a standard section. */
+export function customName(wasm, s) {
+  if (s.id !== 0) return null;
+  const at = { p: s.body };
+  const len = leb(wasm, at);
+  return wasm.toString('utf8', at.p, at.p + len);
 }

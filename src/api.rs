@@ -144,7 +144,8 @@ pub fn claimed(tab: JsValue) {
 }
 
 /// Writes this tab's queue and takes over queues of closed tabs when `now_owned` says the tab
-/// has just come to own its queue.
+/// has just come to own its queue. Not inlined into its two callers (−43 bytes gzip).
+#[inline(never)]
 fn owning(now_owned: impl FnOnce(&mut Outbox) -> bool) {
     let owned = with_sdk(|sdk| {
         let owned = now_owned(&mut sdk.outbox);
