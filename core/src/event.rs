@@ -53,7 +53,8 @@ pub enum DropReason {
 }
 
 impl DropReason {
-    /// The stable snake_case name used in metrics and docs.
+    /// The stable snake_case name used in metrics and docs. Not inlined: where `api::record`
+    /// inlined it, the wasm held the names twice, each copy with its own lookup table.
     #[inline(never)]
     pub fn as_str(self) -> &'static str {
         match self {

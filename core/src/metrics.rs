@@ -157,8 +157,7 @@ impl SessionMetrics {
         self.dropped.iter().map(|(_, n)| n).sum()
     }
 
-    /// Records a visibility change at `now`.
-    /// Not inlined: five call sites in the tracker.
+    /// Records a visibility change at `now`. Not inlined: the tracker calls it from five places.
     #[inline(never)]
     pub fn set_visible(&mut self, visible: bool, now: i64) {
         match (visible, self.visible_since) {
