@@ -31,7 +31,7 @@
 //   node scripts/panics.mjs <in.wasm> <out.wasm>
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { customName, features, leb, sections as sectionsOf } from './wasm.mjs';
+import { customName, features, leb, sections as sectionsOf, uleb } from './wasm.mjs';
 
 /** Crate paths in std's v0 names carry a hash: `core[c5930c85a12de822]::fmt::write`. */
 const c = (crate) => `${crate}(?:\\[[0-9a-f]+\\])?`;
@@ -57,17 +57,6 @@ export const FORMAT = new RegExp(
 /** js-sys's JSPI task machinery: dead once wasm-bindgen has removed the task poll. */
 export const JSPI = /^js_sys::futures::jspi::/;
 const JSPI_POLL = /SpawnedTask::poll|__wbg_jspi_task_poll/;
-
-function uleb(n) {
-  const out = [];
-  do {
-    let byte = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n) byte |= 0x80;
-    out.push(byte);
-  } while (n);
-  return Buffer.from(out);
-}
 
 /** The module's sections, the number of imported functions and the function names. */
 function parse(wasm) {

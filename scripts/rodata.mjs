@@ -23,18 +23,7 @@
 //   node scripts/rodata.mjs <linker-output.wasm> <shipped.wasm>   (the second rewritten in place)
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { customName, features, leb, sections } from './wasm.mjs';
-
-function sleb(buf, at) {
-  let value = 0n, shift = 0n, byte;
-  do {
-    byte = buf[at.p++];
-    value |= BigInt(byte & 0x7f) << shift;
-    shift += 7n;
-  } while (byte & 0x80);
-  if (byte & 0x40) value -= 1n << shift;
-  return Number(value);
-}
+import { customName, features, leb, sections, sleb } from './wasm.mjs';
 
 function text(buf, at) {
   const len = leb(buf, at);
@@ -64,6 +53,24 @@ export function dataSegments(wasm) {
     at.p += size;
   }
   return out;
+}
+
+/**
+ * The module's memory as its data segments set it up: `fileOf(addr)`, where the byte at `addr`
+ * is in `wasm` (-1 outside every segment), and `byte(addr)` (0 outside every segment: the
+ * memory starts zeroed, and `wasm-opt` trims the zeros at a segment's ends).
+ */
+function memory(wasm) {
+  const segs = dataSegments(wasm);
+  const fileOf = (addr) => {
+    for (const s of segs) if (addr >= s.addr && addr < s.addr + s.size) return s.at + addr - s.addr;
+    return -1;
+  };
+  const byte = (addr) => {
+    const f = fileOf(addr);
+    return f >= 0 ? wasm[f] : 0;
+  };
+  return { segs, fileOf, byte };
 }
 
 /** Relocation types that carry an addend and name a memory address (the object format's numbering). */
@@ -174,15 +181,7 @@ export function codeNumbers(wat) {
  * and how many bytes were not zero before.
  */
 export function clearUnused(shipped, objects, numbers) {
-  const segs = dataSegments(shipped);
-  const fileOf = (addr) => {
-    for (const s of segs) if (addr >= s.addr && addr < s.addr + s.size) return s.at + addr - s.addr;
-    return -1;
-  };
-  const byte = (addr) => {
-    const f = fileOf(addr);
-    return f >= 0 ? shipped[f] : 0;
-  };
+  const { segs, fileOf, byte } = memory(shipped);
   const sorted = [...objects].sort((a, b) => a.lo - b.lo);
   // The objects an address may belong to (windows can overlap their neighbours).
   const owners = (v) => {
@@ -212,7 +211,7 @@ export function clearUnused(shipped, objects, numbers) {
     const o = work.pop();
     for (let a = o.addr - 3; a < o.addr + o.size; a++) mark(word(a));
   }
-  let cleared = 0, bytes = 0;
+  let bytes = 0;
   const unused = objects.filter((o) => !o.writable && !live.has(o));
   for (const o of unused) {
     for (let a = o.addr; a < o.addr + o.size; a++) {
@@ -222,21 +221,13 @@ export function clearUnused(shipped, objects, numbers) {
         bytes++;
       }
     }
-    cleared++;
   }
-  return { objects: cleared, of: objects.filter((o) => !o.writable).length, bytes };
+  return { objects: unused.length, of: objects.filter((o) => !o.writable).length, bytes };
 }
 
 /** Fails unless every read-only object has the same bytes in `shipped` as in `linked` (zeros a segment lost excepted). */
 export function checkSameData(linked, shipped, objects) {
-  const read = (wasm) => {
-    const segs = dataSegments(wasm);
-    return (addr) => {
-      for (const s of segs) if (addr >= s.addr && addr < s.addr + s.size) return wasm[s.at + addr - s.addr];
-      return 0;
-    };
-  };
-  const [a, b] = [read(linked), read(shipped)];
+  const [a, b] = [memory(linked).byte, memory(shipped).byte];
   for (const o of objects) {
     if (o.writable) continue;
     for (let x = o.addr; x < o.addr + o.size; x++) {

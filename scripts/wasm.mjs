@@ -15,6 +15,30 @@ export function leb(buf, at) {
   return value;
 }
 
+/** The signed LEB128 number at `at.p` in `buf`; moves `at.p` past it. */
+export function sleb(buf, at) {
+  let value = 0n, shift = 0n, byte;
+  do {
+    byte = buf[at.p++];
+    value |= BigInt(byte & 0x7f) << shift;
+    shift += 7n;
+  } while (byte & 0x80);
+  if (byte & 0x40) value -= 1n << shift;
+  return Number(value);
+}
+
+/** `n` (≥ 0) as unsigned LEB128 bytes. */
+export function uleb(n) {
+  const out = [];
+  do {
+    let byte = n & 0x7f;
+    n = Math.floor(n / 128);
+    if (n) byte |= 0x80;
+    out.push(byte);
+  } while (n);
+  return Buffer.from(out);
+}
+
 /** The sections of a wasm binary as `{ id, from, body, end }` offsets (header, contents, end), in file order. */
 export function sections(wasm) {
   const out = [];

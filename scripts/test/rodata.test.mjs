@@ -8,21 +8,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkSameData, clearUnused, codeNumbers, dataObjects, dataSegments } from '../rodata.mjs';
+import { uleb as ulebBytes } from '../wasm.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 process.env.PATH = `${join(root, 'node_modules/.bin')}:${process.env.PATH}`;
 const dir = mkdtempSync(join(tmpdir(), 'rodata-'));
 
-const uleb = (n) => {
-  const out = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-};
+const uleb = (n) => [...ulebBytes(n)];
 const sleb = (n) => {
   const out = [];
   for (;;) {
