@@ -6,14 +6,16 @@
 //! makes a few thousand short allocations of a few sizes (an event's text, its properties, the
 //! queue's `Vec`s), frees them within the batch that sends them, and makes the same ones again.
 //! For that a size class per power of two is enough: allocation and free are a list push or pop
-//! (no search, no splitting or merging), and the allocator is about 300 bytes of wasm instead of
-//! talc's 1.6 KB (−435 bytes gzip for the SDK; BENCHMARKS.md).
+//! (no search, no splitting or merging), and the allocator is under 0.5 KB of wasm instead of
+//! talc's 1.6 KB (−446 bytes gzip for the SDK; BENCHMARKS.md).
 //!
 //! What it costs: a block is up to twice its request (a 600-byte event text takes a 1 KiB block),
 //! and a freed block only serves requests of its own size class, so memory is the sum of each
-//! class's peak: after 10,000 three-item events the SDK's wasm memory is the same 0.88 MB as with
-//! talc, 1.44 MB after 20,000 (1.06 with talc); bench/browser prints both. Memory is never given
-//! back to the page (wasm memory cannot shrink), as with every wasm allocator.
+//! class's peak: bench/browser measured 0.81 MB of wasm memory after 10,000 three-item events
+//! (talc: 0.63–0.88) and 1.31 MB after 20,000 (talc: 1.06). Over a long session it is the other
+//! way round, as talc's free space fragments (`bench/browser/soak.mjs`: 2.13 MB against 2.63
+//! after 400,000 calls). Memory is never given back to the page (wasm memory cannot shrink), as
+//! with every wasm allocator.
 //!
 //! This crate is the only one in the workspace with `unsafe` code: a global allocator cannot be
 //! written without it. [`Heap`] is the whole algorithm, generic over where its memory comes from,
