@@ -287,6 +287,28 @@ fn a_purchase_repeated_after_a_reload_is_dropped() {
     assert_eq!(path(&m, "dropped.byReason.duplicate_order").as_f64(), Some(1.0));
 }
 
+/// Text crosses into the wasm through the allocator (wasm-bindgen's glue allocates the ASCII
+/// length, grows the block to three bytes per remaining character at the first non-ASCII one,
+/// then shrinks it to what was written), and out again: ids of many lengths and mixes of 1- to
+/// 4-byte characters, each in its own size class, come back from `metrics()` as they went in.
+#[wasm_bindgen_test]
+fn text_of_every_length_and_width_survives_the_round_trip() {
+    assert!(init(config("web-text")));
+    let mut ids = Vec::new();
+    for n in [0usize, 1, 3, 7, 12, 31, 60, 127, 200] {
+        for (i, wide) in ["ü", "€", "🛒"].iter().enumerate() {
+            let id = format!("{}{}{i}", "a".repeat(n % 17), wide.repeat(n.max(1)));
+            let id: String = id.chars().take(256).collect();
+            let props = format!(r#"{{"item_id":"{id}","price":1,"currency":"USD"}}"#);
+            api::track("add_to_cart".into(), js(&props), U);
+            ids.push(id);
+        }
+    }
+    let items = js_sys::Array::from(&path(&api::metrics(), "cart.items"));
+    let got: Vec<String> = items.iter().map(|it| get(&it, "id").as_string().unwrap_or_default()).collect();
+    assert_eq!(got, ids);
+}
+
 #[wasm_bindgen_test]
 fn metrics_follow_each_tracked_call() {
     // `on('metrics')` listeners are the loader's (js/test/loader.test.mjs); they read this.
