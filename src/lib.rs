@@ -14,7 +14,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 /// The global allocator: power-of-two size classes (`alloc/`), about 3 KB gzip smaller than the
-/// standard library's dlmalloc and 435 bytes smaller than talc (BENCHMARKS.md).
+/// standard library's dlmalloc and 446 bytes smaller than talc (BENCHMARKS.md).
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 #[global_allocator]
 static ALLOCATOR: funnelcake_alloc::WasmAllocator = funnelcake_alloc::WasmAllocator::new();
