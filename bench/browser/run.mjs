@@ -12,73 +12,15 @@
 // duration; wasm linear memory after the 10,000 track() events and after 10,000 page views more,
 // JS heap; wire bytes per event. Pages are served cross-origin isolated (COOP + COEP) so
 // performance.now() has Chromium's finest resolution (measured and printed).
-import http from 'node:http';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, startCollector, launchBrowser, batchBody } from '../../tests/e2e/harness.mjs';
+import { ROOT, startCollector, launchBrowser } from '../../tests/e2e/harness.mjs';
+import { pageServer, SDK_FILES } from './server.mjs';
 import { quantile, us, fmt, sizesOf, totalSizes, machine, writeSection, burstCalls, firstCallParts, ITEMS } from '../common.mjs';
 
 const CALLS = 10000;
 const READY_RUNS = 30;
 const PART_BURSTS = 400;
 const write = process.argv.includes('--write');
-const SDK_FILES = ['funnelcake.js', 'funnelcake.wasm'];
-const SNIPPET = readFileSync(join(ROOT, 'dist', 'funnelcake', 'snippet.min.js'), 'utf8');
-
-// A page server in front of the collector: pages with COOP/COEP, everything else proxied, and
-// the bytes of every batch counted.
-function pageServer(collectorUrl) {
-  const wire = { bytes: 0, events: 0, batches: 0 };
-  const pages = {
-    '/ready.html': `<!doctype html><html><head><title>ready</title><script>${SNIPPET}</script>
-<script>window.__t0 = performance.now();
-funnelcake.on('metrics', function () { if (!window.__ready) window.__ready = performance.now(); });</script>
-<script async src="/funnelcake/funnelcake.js?mark" data-site="bench" data-endpoint="/v1/batch"></script></head><body>ready</body></html>`,
-    '/calls.html': `<!doctype html><html><head><title>calls</title>
-<script async src="/funnelcake/funnelcake.js" data-site="bench" data-endpoint="/v1/batch"></script>
-</head><body>calls</body></html>`,
-  };
-  const server = http.createServer(async (req, res) => {
-    const chunks = [];
-    for await (const c of req) chunks.push(c);
-    const body = Buffer.concat(chunks);
-    const path = req.url.split('?')[0];
-    const isolation = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
-    if (pages[path]) {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...isolation });
-      res.end(pages[path]);
-      return;
-    }
-    if (path.startsWith('/funnelcake/')) {
-      // The SDK files straight from dist/ (as a CDN would serve them), not through the proxy hop.
-      const file = path.slice('/funnelcake/'.length);
-      if (SDK_FILES.includes(file)) {
-        const type = file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript';
-        res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store', ...isolation });
-        // `?mark` (the ready page): one statement first, so the page knows when the script started.
-        const mark = req.url.endsWith('?mark') ? 'self.__fcStart=performance.now();' : '';
-        res.end(Buffer.concat([Buffer.from(mark), readFileSync(join(ROOT, 'dist', 'funnelcake', file))]));
-        return;
-      }
-    }
-    if (req.method === 'POST' && path === '/v1/batch') {
-      wire.bytes += body.length;
-      wire.batches += 1;
-      // Bytes as sent (gzip when `?enc=gzip`), events counted in the unpacked JSON.
-      try { wire.events += JSON.parse(batchBody(req.url, body).text).events.length; } catch { /* counted as bytes only */ }
-    }
-    const up = await fetch(collectorUrl + req.url, {
-      method: req.method, body: ['GET', 'HEAD'].includes(req.method) ? undefined : body,
-      headers: { 'content-type': req.headers['content-type'] || 'text/plain' },
-    });
-    const out = Buffer.from(await up.arrayBuffer());
-    res.writeHead(up.status, { 'content-type': up.headers.get('content-type') || 'application/octet-stream', ...isolation });
-    res.end(out);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
-    url: `http://127.0.0.1:${server.address().port}`, wire, close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }),
-  })));
-}
 
 function sizes() {
   const rows = SDK_FILES.map((f) => ({ file: f, ...sizesOf(join(ROOT, 'dist', 'funnelcake', f)) }));

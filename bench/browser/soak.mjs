@@ -11,41 +11,19 @@
 // purchase adds an order to the session's metrics (distinct orders are what revenue and AOV
 // count), so memory in use grows slowly with the run; what an allocator adds shows as the
 // difference between builds.
-import http from 'node:http';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, startCollector, launchBrowser } from '../../tests/e2e/harness.mjs';
+import { pageServer } from './server.mjs';
 
 const CALLS = Number(process.argv[2] || 100000);
 const DIST = process.argv[3] || join(ROOT, 'dist', 'funnelcake');
 
 const collector = await startCollector();
-const server = http.createServer(async (req, res) => {
-  const chunks = [];
-  for await (const c of req) chunks.push(c);
-  const path = req.url.split('?')[0];
-  if (path === '/soak.html') {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end('<!doctype html><title>soak</title><script async src="/funnelcake/funnelcake.js" data-site="soak" data-endpoint="/v1/batch"></script>');
-    return;
-  }
-  if (path === '/funnelcake/funnelcake.js' || path === '/funnelcake/funnelcake.wasm') {
-    res.writeHead(200, { 'content-type': path.endsWith('.wasm') ? 'application/wasm' : 'text/javascript' });
-    res.end(readFileSync(join(DIST, path.slice('/funnelcake/'.length))));
-    return;
-  }
-  const up = await fetch(collector.url + req.url, {
-    method: req.method, body: req.method === 'POST' ? Buffer.concat(chunks) : undefined,
-    headers: { 'content-type': req.headers['content-type'] || 'text/plain' },
-  });
-  res.writeHead(up.status);
-  res.end(Buffer.from(await up.arrayBuffer()));
-});
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const server = await pageServer(collector.url, DIST);
 const browser = await launchBrowser();
 try {
   const page = await (await browser.newContext()).newPage();
-  await page.goto(`http://127.0.0.1:${server.address().port}/soak.html`);
+  await page.goto(server.url + '/calls.html');
   await page.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true);
   const samples = await page.evaluate(async (n) => {
     const fc = window.funnelcake;
@@ -75,6 +53,6 @@ try {
   console.log(samples.map(([i, b]) => `${i.toLocaleString('en-US')}: ${(b / 2 ** 20).toFixed(2)}`).join(', '));
 } finally {
   await browser.close();
-  server.close();
+  await server.close();
   await collector.stop();
 }
