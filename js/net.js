@@ -1,13 +1,15 @@
-// funnelcake net (shipped inside funnelcake.js): the browser calls that send batches, for the
-// wasm (src/transport.rs), which asks (`post`, `beacon`) and hears back through its `sent`
-// export. A promise handler made here costs a few bytes; made in the wasm, a closure and its
-// glue. What to send, when, and what a status means are the wasm's. Nothing here throws into
-// the page.
+// funnelcake net (shipped inside funnelcake.js): the browser calls that send batches, and the
+// timer that says when, for the wasm (src/transport.rs, src/scheduler.rs), which asks (`post`,
+// `beacon`, `wake`) and hears back through its `sent` and `wake` exports. A promise handler or
+// timer callback made here costs a few bytes; made in the wasm, a closure and its glue. What to
+// send, when, and what a status means are the wasm's. Nothing here throws into the page.
 var fcNet = (function () {
   'use strict';
   var sdk, w;
   // Sends of batches still being compressed: the page hiding sends them plain at once.
   var squeezing = [];
+  // The pending wake-up of the SDK's flush timer.
+  var timer;
 
   function send(url, body, keepalive, done) {
     try {
@@ -57,6 +59,17 @@ var fcNet = (function () {
       } catch (e) {
         go(); // no CompressionStream (or no document): plain
       }
+    },
+
+    /**
+     * The SDK's flush timer: calls its `wake` export in `ms` ms, in place of the wake-up
+     * pending (one at a time; the wasm asks again only for an earlier one, or once it fired).
+     */
+    wake: function (ms) {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        try { sdk.wake(); } catch (e) { /* a trap stays out of the page's timers */ }
+      }, ms);
     },
 
     /** The page hides: what is still being compressed is sent now, plain (a page going away

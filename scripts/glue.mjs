@@ -104,8 +104,12 @@ replaceOnce(`
         };
     }
 `, '', 'the encodeInto fallback');
-replaceOnce(`(typeof FinalizationRegistry === 'undefined')
+// (The glue has a FinalizationRegistry only for wasm-made closures, which the SDK has none of
+// since its timer moved to js/net.js; should one come back, its fallback is cut too.)
+if (glue.includes('FinalizationRegistry')) {
+  replaceOnce(`(typeof FinalizationRegistry === 'undefined')
         ? { register: () => {}, unregister: () => {} }
         : new FinalizationRegistry(`, 'new FinalizationRegistry(', 'the FinalizationRegistry fallback');
+}
 writeFileSync(glueOut, glue);
 console.log(`glue: ${map.imports.length} imports and ${map.exports.length} exports renamed, initialiser replaced`);

@@ -311,14 +311,16 @@ fn recording<R>(ctx: &JsValue, f: impl FnOnce(&mut Sdk, &PageContext, i64) -> R)
         if !sdk.commit_pending {
             sdk.commit_pending = true;
             let now = env::now_ms();
-            sdk.scheduler.wake_at(now, now, wake);
+            sdk.scheduler.wake_at(now, now);
         }
         r
     })
 }
 
-/// The scheduler's one callback: a due send or retry, or the [`commit`] after a burst of calls.
-fn wake() {
+/// `wake()`: the flush timer fired (`js/net.js` holds it for the [`Scheduler`]): a due send or
+/// retry, or the [`commit`] after a burst of calls.
+#[wasm_bindgen]
+pub fn wake() {
     with_sdk(|sdk| sdk.scheduler.fired());
     commit();
 }
@@ -531,7 +533,7 @@ fn arm_timer() {
     let now = env::now_ms();
     with_sdk(|sdk| {
         if let Some(at) = sdk.tracker.next_wake() {
-            sdk.scheduler.wake_at(at, now, wake);
+            sdk.scheduler.wake_at(at, now);
         }
     });
 }

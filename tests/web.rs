@@ -28,7 +28,7 @@ fn flush() -> wasm_bindgen_futures::JsFuture {
 }
 
 /// Installs js/tabs.js and js/net.js as funnelcake.js has them (`fcTabs`, `fcNet`), calling back
-/// the SDK's `claimed`, `adopt` and `sent` exports as the loader sets them up. Once per page.
+/// the SDK's `claimed`, `adopt`, `sent` and `wake` exports as the loader sets them up. Once per page.
 fn page_scripts() {
     thread_local!(static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
     if DONE.with(|d| d.replace(true)) {
@@ -42,6 +42,7 @@ fn page_scripts() {
     set(&sdk, "sent", &Closure::<dyn FnMut(f64, f64, JsValue)>::new(sent).into_js_value());
     set(&sdk, "claimed", &Closure::<dyn FnMut(JsValue)>::new(api::claimed).into_js_value());
     set(&sdk, "adopt", &Closure::<dyn FnMut(JsValue) -> bool>::new(api::adopt).into_js_value());
+    set(&sdk, "wake", &Closure::<dyn FnMut()>::new(api::wake).into_js_value());
     let window: JsValue = web_sys::window().unwrap().into();
     for (name, helper) in ["fcTabs", "fcNet"].into_iter().zip(helpers.iter()) {
         let use_fn: js_sys::Function = get(&helper, "use").into();
@@ -99,10 +100,7 @@ fn storage_keeps_values_in_memory_when_local_storage_is_full() {
 
 /// Lets timers due now run (the SDK writes storage once per task, on a 0 ms timer).
 async fn next_task() {
-    let p = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 1);
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+    gloo_timers::future::TimeoutFuture::new(1).await;
 }
 
 #[wasm_bindgen_test]

@@ -140,3 +140,25 @@ test('post: compression that fails sends the plain string', async () => {
   await until(() => sent.length === 1);
   assert.deepEqual(sent, [[3, 200, null]]);
 });
+
+test('wake: one timer at a time, a new request replacing the pending one; a throwing wake stays inside', async () => {
+  const woken = [];
+  net.use({ wake: () => woken.push(Date.now()) }, {});
+  net.wake(60000);
+  net.wake(0); // earlier: replaces the 60 s one
+  await nextTask();
+  await nextTask();
+  assert.equal(woken.length, 1, 'woken once, by the replacing request');
+  net.wake(5);
+  net.wake(0);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(woken.length, 2, 'the replaced 5 ms wake-up never fires');
+  net.use({ wake: () => { throw new Error('trap'); } }, {});
+  net.wake(0);
+  await new Promise((r) => setTimeout(r, 10)); // an uncaught throw here would fail the test run
+  net.wake(60000);
+  net.use({ wake: () => woken.push(0) }, {});
+  net.wake(0); // leaves no 60 s timer keeping node alive
+  await nextTask();
+  assert.equal(woken.length, 3);
+});
