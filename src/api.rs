@@ -493,10 +493,12 @@ fn send_next(force: bool) -> bool {
 }
 
 /// `sent(batch, status, retryAfter)`: how the POST of a batch ended (`js/net.js`): the HTTP
-/// status, 0 when no response came, and the `Retry-After` header.
+/// status, 0 when no response came, and the `Retry-After` header (a string, or `null`). Taken as
+/// a `JsValue` read with `as_string`: an `Option<String>` parameter brings wasm-bindgen's own
+/// string conversion into the wasm.
 #[wasm_bindgen]
-pub fn sent(batch: f64, status: u16, retry_after: Option<String>) {
-    landed(batch as u64, SendResult::from_response(status, retry_after.as_deref()));
+pub fn sent(batch: f64, status: u16, retry_after: JsValue) {
+    landed(batch as u64, SendResult::from_response(status, retry_after.as_string().as_deref()));
 }
 
 /// Applies the outcome of batch `batch` (ignored by a tracker that did not send it: a re-init

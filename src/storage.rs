@@ -13,6 +13,10 @@ extern "C" {
     /// queue) goes to storage without a copy in the wasm heap.
     #[wasm_bindgen(method, catch, js_name = setItem)]
     fn set_item_js(this: &JsStorage, key: &str, value: &js_sys::JsString) -> Result<(), JsValue>;
+    /// `storage.getItem(key)` as a `JsValue`, read with `as_string` (web-sys's `Option<String>`
+    /// return brings a conversion of its own into the wasm).
+    #[wasm_bindgen(method, catch, js_name = getItem)]
+    fn get_item_js(this: &JsStorage, key: &str) -> Result<JsValue, JsValue>;
 }
 
 /// `fc:v1:<site>:<name>`: a key of this site's storage, or (with Web Locks) a lock name.
@@ -65,7 +69,7 @@ impl Store {
         if let Some((_, v)) = self.memory.iter().find(|(k, _)| *k == key) {
             return Some(v.clone());
         }
-        self.local.as_ref().and_then(|s| s.get_item(&key).ok().flatten())
+        self.local.as_ref().and_then(|s| s.unchecked_ref::<JsStorage>().get_item_js(&key).ok()?.as_string())
     }
 
     /// Removes `name` from storage and memory.

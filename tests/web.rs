@@ -38,7 +38,7 @@ fn page_scripts() {
     let helpers: js_sys::Array = js_sys::Function::new_no_args(src).call0(&JsValue::NULL).unwrap().into();
     let sdk = js_sys::Object::new();
     let set = |o: &JsValue, k: &str, v: &JsValue| js_sys::Reflect::set(o, &JsValue::from_str(k), v).unwrap();
-    let sent = |batch: f64, status: f64, retry_after: JsValue| api::sent(batch, status as u16, retry_after.as_string());
+    let sent = |batch: f64, status: f64, retry_after: JsValue| api::sent(batch, status as u16, retry_after);
     set(&sdk, "sent", &Closure::<dyn FnMut(f64, f64, JsValue)>::new(sent).into_js_value());
     set(&sdk, "claimed", &Closure::<dyn FnMut(JsValue)>::new(api::claimed).into_js_value());
     set(&sdk, "adopt", &Closure::<dyn FnMut(JsValue) -> bool>::new(api::adopt).into_js_value());
@@ -223,6 +223,43 @@ fn without_the_page_scripts_a_send_fails_at_once_and_nothing_throws() {
     assert_eq!(funnelcake::transport::post("http://127.0.0.1:9/v1/batch", "{}", 1), Err(SendResult::NetworkError));
     assert!(!funnelcake::transport::beacon("http://127.0.0.1:9/v1/batch", "{}"));
     js_sys::Reflect::set(&global, &JsValue::from_str("fcNet"), &net).unwrap();
+}
+
+/// A stand-in for `fcNet` that records the sends and timer requests the wasm makes, while the
+/// test plays the browser: it reports each send's outcome and fires the timer itself.
+fn recording_net() -> JsValue {
+    let src = "var f = {posts: [], wakes: [], post: function (u, b, batch) { f.posts.push(batch); },
+        beacon: function () { return false; }, wake: function (ms) { f.wakes.push(ms); }, hide: function () {}};
+        return f;";
+    js_sys::Function::new_no_args(src).call0(&JsValue::NULL).unwrap()
+}
+
+fn last_number(list: &JsValue) -> f64 {
+    let list: js_sys::Array = list.clone().into();
+    list.at(-1).as_f64().unwrap_or_else(|| panic!("empty: {list:?}"))
+}
+
+#[wasm_bindgen_test]
+async fn a_retry_after_header_sets_when_the_timer_wakes_for_the_retry() {
+    page_scripts();
+    let global = js_sys::global();
+    let real = get(&global, "fcNet");
+    let mut retry_in = Vec::new();
+    for (site, retry_after) in [("web-retry-after", JsValue::from_str("120")), ("web-no-retry-after", JsValue::NULL)] {
+        let net = recording_net();
+        js_sys::Reflect::set(&global, &JsValue::from_str("fcNet"), &net).unwrap();
+        assert!(api::init(js(&format!(r#"{{"site":"{site}","flushAt":1}}"#)), U));
+        api::track("x".into(), U, U);
+        next_task().await; // this tab's Web Lock is granted (js/tabs.js): its queue is its own
+        api::wake(); // the commit's timer fires: the batch is due (flushAt 1) and goes out
+        let batch = last_number(&get(&net, "posts"));
+        api::sent(batch, 503, retry_after);
+        retry_in.push(last_number(&get(&net, "wakes")));
+    }
+    js_sys::Reflect::set(&global, &JsValue::from_str("fcNet"), &real).unwrap();
+    // Retry-After: 120 s; without it the first backoff step (about a second).
+    assert!((119_000.0..=120_000.0).contains(&retry_in[0]), "{retry_in:?}");
+    assert!(retry_in[1] < 10_000.0, "{retry_in:?}");
 }
 
 fn path(v: &JsValue, dotted: &str) -> JsValue {
