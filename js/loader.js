@@ -262,7 +262,7 @@ var fcLoader = (function (root, factory) {
     var c = here() || {};
     c.signal = privacySignal(w);
     c.hidden = !!(d && d.hidden);
-    var ok = sdk.init(json(cfg), text(c));
+    var ok = sdk.init(json(cfg), text(c), w);
     if (ok) notify(sdk); // the automatic page view
     if (ok && w && capturing.indexOf(w) < 0) {
       capturing.push(w);

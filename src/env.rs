@@ -1,24 +1,6 @@
-//! Clock, randomness and the page's `window`, read from the browser without ever panicking.
+//! Clock and randomness, read from the browser without ever panicking.
 
 use funnelcake_core::id::{Entropy, SplitMix64};
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-
-#[wasm_bindgen]
-extern "C" {
-    /// `globalThis.window`, read once (undefined outside a window).
-    #[wasm_bindgen(thread_local_v2, js_namespace = globalThis, js_name = window)]
-    static WINDOW: JsValue;
-}
-
-/// The page's `window`, if there is one. `web_sys::window()` finds it through `js_sys::global()`,
-/// whose four-way lookup (`globalThis`, `self`, `window`, `global`, then `new Function`) costs
-/// five glue imports and their wasm code; the SDK only ever runs in a window.
-pub fn window() -> Option<web_sys::Window> {
-    // Not checked with `instanceof Window` (an import of its own): both uses of it, `crypto` and
-    // `localStorage`, are getters whose exceptions are caught.
-    WINDOW.with(|w| w.is_object().then(|| w.clone().unchecked_into()))
-}
 
 /// Wall-clock time, epoch ms.
 pub fn now_ms() -> i64 {
@@ -36,17 +18,12 @@ pub struct BrowserEntropy {
 }
 
 impl BrowserEntropy {
-    /// Looks up `window.crypto` once.
-    pub fn new() -> BrowserEntropy {
-        let crypto = window().and_then(|w| w.crypto().ok());
+    /// Looks up `crypto` once on the page's `window` (as the loader hands it to `init`; a value
+    /// that is not a window, or a throwing getter, leaves the fallback stream).
+    pub fn new(window: &web_sys::Window) -> BrowserEntropy {
+        let crypto = window.crypto().ok();
         let seed = (js_sys::Math::random() * 9.007_199_254_740_992e15) as u64 ^ (now_ms() as u64).rotate_left(32);
         BrowserEntropy { crypto, fallback: SplitMix64(seed), buf: [0; 256], used: 256 }
-    }
-}
-
-impl Default for BrowserEntropy {
-    fn default() -> Self {
-        BrowserEntropy::new()
     }
 }
 

@@ -39,10 +39,12 @@ pub struct Store {
 }
 
 impl Store {
-    /// Storage for `site`; `persist == false` keeps everything in memory (privacy modes).
-    pub fn new(site: &str, persist: bool) -> Store {
-        // `window.localStorage` itself can throw (SecurityError), hence the `ok()`.
-        let local = if persist { crate::env::window().and_then(|w| w.local_storage().ok().flatten()) } else { None };
+    /// Storage for `site` in the `localStorage` of `window` (the page's, as the loader hands it
+    /// to `init`); `None` keeps everything in memory (privacy modes).
+    pub fn new(site: &str, window: Option<&web_sys::Window>) -> Store {
+        // `window.localStorage` itself can throw (SecurityError), and a value that is not a
+        // window has none: hence the `ok()` and `flatten()`.
+        let local = window.and_then(|w| w.local_storage().ok().flatten());
         Store { prefix: site_key(site, ""), local, memory: Vec::new(), writable: true }
     }
 

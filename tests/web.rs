@@ -19,7 +19,7 @@ fn get(obj: &JsValue, key: &str) -> JsValue {
 /// wasm asks for Web Locks, fetch and sendBeacon in place.
 fn init(config: JsValue) -> bool {
     page_scripts();
-    api::init(config, JsValue::UNDEFINED)
+    api::init(config, JsValue::UNDEFINED, web_sys::window().unwrap().into())
 }
 
 /// `flush()` as the loader makes it: a promise around the `flush(resolve)` export.
@@ -72,7 +72,7 @@ fn local_storage() -> web_sys::Storage {
 
 #[wasm_bindgen_test]
 fn storage_uses_versioned_keys_in_local_storage() {
-    let mut store = Store::new("web-test-1", true);
+    let mut store = Store::new("web-test-1", Some(&web_sys::window().unwrap()));
     assert!(store.is_persistent());
     store.set("k", &"v1".into());
     assert_eq!(local_storage().get_item("fc:v1:web-test-1:k").unwrap().as_deref(), Some("v1"));
@@ -81,7 +81,7 @@ fn storage_uses_versioned_keys_in_local_storage() {
 
 #[wasm_bindgen_test]
 fn storage_falls_back_to_memory_when_not_persisting() {
-    let mut store = Store::new("web-test-2", false);
+    let mut store = Store::new("web-test-2", None);
     assert!(!store.is_persistent());
     store.set("k", &"in-memory".into());
     assert_eq!(store.get("k").as_deref(), Some("in-memory"));
@@ -90,7 +90,7 @@ fn storage_falls_back_to_memory_when_not_persisting() {
 
 #[wasm_bindgen_test]
 fn storage_keeps_values_in_memory_when_local_storage_is_full() {
-    let mut store = Store::new("web-test-3", true);
+    let mut store = Store::new("web-test-3", Some(&web_sys::window().unwrap()));
     // Larger than any browser's localStorage quota (5–10 MB): setItem throws QuotaExceededError.
     let huge = "x".repeat(12 * 1024 * 1024);
     store.set("big", &huge.as_str().into());
@@ -225,6 +225,25 @@ fn without_the_page_scripts_a_send_fails_at_once_and_nothing_throws() {
     js_sys::Reflect::set(&global, &JsValue::from_str("fcNet"), &net).unwrap();
 }
 
+#[wasm_bindgen_test]
+fn init_with_no_window_or_a_hostile_one_keeps_ids_and_state_in_memory() {
+    page_scripts();
+    let hostile = js_sys::Function::new_no_args(
+        "return {get crypto() { throw new Error('no crypto'); }, get localStorage() { throw new Error('blocked'); }};",
+    )
+    .call0(&JsValue::NULL)
+    .unwrap();
+    for (site, window) in [("web-no-window", U), ("web-hostile-window", hostile)] {
+        assert!(api::init(config(site), U, window));
+        api::track("x".into(), U, U);
+        let state = api::debug_state();
+        assert_eq!(get(&state, "persistent"), JsValue::FALSE);
+        let id = get(&state, "anonymousId").as_string().unwrap();
+        assert!(id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+        assert_eq!(get(&state, "pending").as_f64(), Some(2.0), "the page view and the event");
+    }
+}
+
 /// A stand-in for `fcNet` that records the sends and timer requests the wasm makes, while the
 /// test plays the browser: it reports each send's outcome and fires the timer itself.
 fn recording_net() -> JsValue {
@@ -248,7 +267,7 @@ async fn a_retry_after_header_sets_when_the_timer_wakes_for_the_retry() {
     for (site, retry_after) in [("web-retry-after", JsValue::from_str("120")), ("web-no-retry-after", JsValue::NULL)] {
         let net = recording_net();
         js_sys::Reflect::set(&global, &JsValue::from_str("fcNet"), &net).unwrap();
-        assert!(api::init(js(&format!(r#"{{"site":"{site}","flushAt":1}}"#)), U));
+        assert!(init(js(&format!(r#"{{"site":"{site}","flushAt":1}}"#))));
         api::track("x".into(), U, U);
         next_task().await; // this tab's Web Lock is granted (js/tabs.js): its queue is its own
         api::wake(); // the commit's timer fires: the batch is due (flushAt 1) and goes out

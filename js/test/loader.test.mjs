@@ -338,9 +338,9 @@ test('json(): a bounded plain copy as JSON text, whatever the page passes', () =
   assert.equal(loader.json(proxy), undefined, 'a hostile proxy gives no properties, no exception');
 });
 
-test('init hands the wasm the privacy signal and the visibility with the page context', () => {
-  const inits = [];
-  const sdk = { init: (cfg, ctx) => { inits.push(JSON.parse(ctx)); return false; } };
+test('init hands the wasm the privacy signal and the visibility with the page context, and the window', () => {
+  const inits = [], windows = [];
+  const sdk = { init: (cfg, ctx, w) => { inits.push(JSON.parse(ctx)); windows.push(w); return false; } };
   const cases = [
     [{ navigator: { globalPrivacyControl: true } }, { hidden: true }, { signal: true, hidden: true }],
     [{ navigator: { doNotTrack: '1' } }, {}, { signal: true, hidden: false }],
@@ -350,4 +350,5 @@ test('init hands the wasm the privacy signal and the visibility with the page co
   ];
   for (const [w, d] of cases) loader.realApi(sdk, w, d).init({ site: 's' });
   assert.deepEqual(inits, cases.map((c) => c[2]));
+  cases.forEach((c, i) => assert.equal(windows[i], c[0], 'its localStorage and crypto are read from it'));
 });
