@@ -221,6 +221,8 @@ var fcLoader = (function (root, factory) {
       return r;
     }
     var f = m, first = a[0], props = a[1];
+    // A numeric user id becomes its text here (the wasm reads strings only; not finite: none).
+    if (m === 'identify' && typeof first === 'number') first = isFinite(first) ? String(first) : null;
     if (m !== 'track' && m !== 'identify') {
       f = 'track'; first = EVENTS[m]; props = a[0];
       if (m === 'search' && typeof props === 'string') props = { search_term: props };

@@ -443,15 +443,10 @@ pub fn consent(state: JsValue) {
 }
 
 /// `identify(userId, traits?)`: later events carry the user id; an `identify` event carries the
-/// traits. A non-string id clears it.
+/// traits. A non-string id clears it (the loader turns a numeric id into its text first).
 #[wasm_bindgen]
 pub fn identify(user_id: JsValue, traits: JsValue, ctx: JsValue) {
-    let id = user_id.as_string().or_else(|| {
-        let n = user_id.as_f64().filter(|n| n.is_finite())?;
-        let mut s = String::new();
-        funnelcake_core::json::write_num(&mut s, n);
-        Some(s)
-    });
+    let id = user_id.as_string();
     // Synced first, so another tab's state adopted by the `record` below cannot drop the id;
     // the write happens in that record's commit.
     with_sdk(|sdk| {

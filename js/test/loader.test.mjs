@@ -149,6 +149,8 @@ test('helpers replay as track() of their canonical event with the captured conte
   fc.search('boots');
   fc.page();
   fc.identify('u-1');
+  fc.identify(42);
+  fc.identify(NaN);
   const calls = [];
   const sdk = fakeSdk();
   for (const m of ['track', 'identify']) sdk[m] = (n, p, ctx) => calls.push([m, n, p === undefined ? undefined : JSON.parse(p), JSON.parse(ctx)]);
@@ -159,6 +161,8 @@ test('helpers replay as track() of their canonical event with the captured conte
     ['track', 'search', { search_term: 'boots' }],
     ['track', 'page_view', undefined],
     ['identify', 'u-1', undefined],
+    ['identify', '42', undefined],
+    ['identify', null, undefined],
   ]);
   assert.ok(calls.every((c) => c[3].url === '/checkout'), 'context last');
 });
