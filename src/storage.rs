@@ -93,7 +93,8 @@ impl Store {
                 return;
             }
         }
-        let value = String::from(value);
+        // (Not `String::from`, whose `unwrap_throw` brings a throwing import and its message.)
+        let value = value.as_string().unwrap_or_default();
         match self.memory.iter_mut().find(|(k, _)| *k == key) {
             Some((_, v)) => *v = value,
             None => self.memory.push((key, value)),
