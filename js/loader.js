@@ -56,14 +56,6 @@ var fcLoader = (function (root, factory) {
     return cfg;
   }
 
-  /**
-   * The wasm's `flush(resolve)`: `resolve` gets the number of events still pending once
-   * everything queued was sent (or a send failed); 0 at once if the wasm traps. What `flush()`
-   * returns is a promise made here, which never rejects.
-   */
-  function flush(sdk, resolve) {
-    try { sdk.flush(resolve); } catch (e) { resolve(0); }
-  }
 
   /** Wraps a wasm export so nothing it does can throw into the page. */
   function safe(fn, fallback) {
@@ -285,7 +277,8 @@ var fcLoader = (function (root, factory) {
       on: subscribe,
       flush: function () {
         drain();
-        return new Promise(function (resolve) { flush(sdk, resolve); });
+        // js/net.js takes it from here (it hears when each batch lands); never rejects.
+        return new Promise(net.flush);
       },
       reset: safe(function () { drain(); sdk.reset(); notify(sdk); }),
       ready: true
@@ -320,7 +313,7 @@ var fcLoader = (function (root, factory) {
         var m = call[0], ctx = call[1] || undefined, a = call[2] || [];
         if (m === 'init') initSdk(sdk, a[0], w, d);
         else if (m === 'reset') { sdk.reset(); notify(sdk); }
-        else if (m === 'flush') flush(sdk, call[3]);
+        else if (m === 'flush') net.flush(call[3]);
         else if (m === 'on' && call[2]) {
           call[3] = subscribe(a[0], a[1]);
           // Subscribed before the SDK was ready: deliver the current snapshot once.

@@ -1,8 +1,10 @@
-// funnelcake net (shipped inside funnelcake.js): the browser calls that send batches, and the
-// timer that says when, for the wasm (src/transport.rs, src/scheduler.rs), which asks (`post`,
-// `beacon`, `wake`) and hears back through its `sent` and `wake` exports. A promise handler or
-// timer callback made here costs a few bytes; made in the wasm, a closure and its glue. What to
-// send, when, and what a status means are the wasm's. Nothing here throws into the page.
+// funnelcake net (shipped inside funnelcake.js): the browser calls that send batches, the
+// timer that says when, and the `flush()` calls waiting for a batch to land, for the wasm
+// (src/transport.rs, src/scheduler.rs, src/api.rs), which asks (`post`, `beacon`, `wake`) and
+// hears back through its `sent`, `wake` and `flush` exports. A promise handler, timer callback
+// or waiting list kept here costs a few bytes; kept in the wasm, closures or JS functions and
+// their glue. What to send, when, and what a status means are the wasm's. Nothing here throws
+// into the page.
 var fcNet = (function () {
   'use strict';
   var sdk, w;
@@ -10,6 +12,21 @@ var fcNet = (function () {
   var squeezing = [];
   // The pending wake-up of the SDK's flush timer.
   var timer;
+  // `flush()` calls waiting for the batch in flight to land (kept here, so a re-init of the SDK
+  // cannot lose them: that batch's `sent` still wakes them).
+  var waiting = [];
+
+  /**
+   * One step of a `flush()`: the wasm sends the next batch and answers the number of events
+   * still pending, or -1 while a batch is in flight (the step is taken again once it is
+   * delivered; if it fails, `resolve` gets what is pending). 0 at once if the wasm traps.
+   */
+  function flush(resolve) {
+    var left = 0;
+    try { left = sdk.flush(); } catch (e) { /* resolved with 0 */ }
+    if (left < 0) waiting.push(resolve);
+    else resolve(left);
+  }
 
   function send(url, body, keepalive, done) {
     try {
@@ -38,7 +55,13 @@ var fcNet = (function () {
     post: function (url, body, batch, keepalive) {
       var done = function (status, retryAfter) {
         done = function () {};
-        try { sdk.sent(batch, status, retryAfter); } catch (e) { /* a trap stays out of the promise */ }
+        var left = 0;
+        try { left = sdk.sent(batch, status, retryAfter); } catch (e) { /* a trap stays out of the promise */ }
+        // Delivered (-1): the waiting flushes send on; failed: they resolve with what is pending.
+        waiting.splice(0).forEach(function (resolve) {
+          if (left < 0) flush(resolve);
+          else resolve(left);
+        });
       };
       // Sends once, the gzip bytes `gz` or the string, whichever comes first.
       var go = function (gz) {
@@ -60,6 +83,10 @@ var fcNet = (function () {
         go(); // no CompressionStream (or no document): plain
       }
     },
+
+    /** `flush()`'s promise body: calls `resolve` with the number of events still pending
+     * once everything queued was sent, batch after batch (or a send failed). */
+    flush: flush,
 
     /**
      * The SDK's flush timer: calls its `wake` export in `ms` ms, in place of the wake-up

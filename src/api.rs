@@ -1,8 +1,7 @@
 //! The JS-facing API. Every function catches its own failures: nothing throws into the page.
 //!
 //! State lives in one thread-local [`Sdk`]; each call borrows it briefly and never across a
-//! call into page code (a `flush` resolve function, a call into `js/tabs.js` that may call back
-//! at once), so re-entrant calls cannot panic. `on('metrics')` listeners are the loader's.
+//! call into JS that may call back at once (`js/tabs.js`), so re-entrant calls cannot panic. `on('metrics')` listeners are the loader's.
 
 use std::cell::RefCell;
 
@@ -40,9 +39,6 @@ struct Sdk {
 
 thread_local! {
     static SDK: RefCell<Option<Sdk>> = const { RefCell::new(None) };
-    /// [`flush`] calls waiting for the batch in flight to land. Kept outside the [`Sdk`], so a
-    /// re-init cannot lose them: that batch's completion still wakes them.
-    static FLUSH_WAITERS: RefCell<Vec<js_sys::Function>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `f` on the SDK if it is initialised and not already borrowed.
@@ -495,32 +491,35 @@ fn send_next(force: bool) -> bool {
 /// `sent(batch, status, retryAfter)`: how the POST of a batch ended (`js/net.js`): the HTTP
 /// status, 0 when no response came, and the `Retry-After` header (a string, or `null`). Taken as
 /// a `JsValue` read with `as_string`: an `Option<String>` parameter brings wasm-bindgen's own
-/// string conversion into the wasm.
+/// string conversion into the wasm. Answers the `flush()` calls waiting for a batch to land
+/// (`js/net.js` holds them): −1 when it was delivered (they go on, see [`flush`]), else the
+/// number of events still pending, which they resolve with (the retry schedule takes over).
 #[wasm_bindgen]
-pub fn sent(batch: f64, status: u16, retry_after: JsValue) {
-    landed(batch as u64, SendResult::from_response(status, retry_after.as_string().as_deref()));
+pub fn sent(batch: f64, status: u16, retry_after: JsValue) -> i32 {
+    let result = SendResult::from_response(status, retry_after.as_string().as_deref());
+    landed(batch as u64, result);
+    if result.is_success() {
+        -1
+    } else {
+        pending()
+    }
 }
 
 /// Applies the outcome of batch `batch` (ignored by a tracker that did not send it: a re-init
-/// since), then sends what is due and wakes the [`flush`] calls waiting for it.
+/// since), then sends what is due.
 fn landed(batch: u64, result: SendResult) {
     let jitter = js_sys::Math::random();
     with_sdk(|sdk| sdk.tracker.complete(batch, result, env::now_ms(), jitter));
-    let waiters = FLUSH_WAITERS.with_borrow_mut(std::mem::take);
-    let delivered = result.is_success();
     // The collector is reachable: a good moment to take over queues of closed tabs.
-    if delivered {
+    if result.is_success() {
         adopt_orphans();
     }
     pump();
-    for w in waiters {
-        if delivered {
-            flush_step(w);
-        } else {
-            // Failed for now: the retry schedule takes over.
-            resolve_pending(&w);
-        }
-    }
+}
+
+/// The number of events not yet delivered (0 before `init`).
+fn pending() -> i32 {
+    with_sdk(|s| s.tracker.pending() as i32).unwrap_or(0)
 }
 
 /// Sends a batch if one is due, writes the queue if it changed, and re-arms the timer for the
@@ -540,32 +539,21 @@ fn arm_timer() {
     });
 }
 
-/// `flush(resolve)`: sends everything queued now, batch after batch, after any batch already in
-/// flight, then calls `resolve` with the number of events still pending (0 when all were
-/// delivered; more when a send failed and the retry schedule took over). The loader makes the
-/// promise `flush()` returns, which never rejects: a promise made here would cost a closure and
-/// its glue.
+/// `flush()`: one step of the page's `flush()`, whose promise and waiting list are the
+/// loader's (`js/net.js`; made here they would cost a closure and its glue): sends the next
+/// batch now, after any batch already in flight. −1 while a batch is in flight: the step is
+/// taken again when [`sent`] says it was delivered, so everything queued goes out batch after
+/// batch. Otherwise the number of events still pending, which the promise resolves with (0 when
+/// all were delivered; more when a send failed and the retry schedule took over).
 #[wasm_bindgen]
-pub fn flush(resolve: js_sys::Function) {
-    flush_step(resolve);
-}
-
-/// Re-arms the timer and resolves a [`flush`] promise with the number of events still pending.
-fn resolve_pending(resolve: &js_sys::Function) {
-    arm_timer();
-    let pending = with_sdk(|s| s.tracker.pending()).unwrap_or(0);
-    let _ = resolve.call1(&JsValue::NULL, &JsValue::from_f64(pending as f64));
-}
-
-/// One step of [`flush`]: sends the next batch and waits for it to land (or for the batch
-/// already in flight), or resolves with the number still pending when nothing is left to send.
-fn flush_step(resolve: js_sys::Function) {
-    // Listed before sending: a send can land at once (a page whose promises have no `then`).
-    FLUSH_WAITERS.with_borrow_mut(|w| w.push(resolve.clone()));
-    if with_sdk(|sdk| sdk.tracker.sending()) != Some(true) && !send_next(true) {
-        FLUSH_WAITERS.with_borrow_mut(Vec::pop);
-        resolve_pending(&resolve);
+pub fn flush() -> i32 {
+    // A send can fail at once (no `fcNet`), landing before this returns: then nothing is in flight.
+    let sending = || with_sdk(|sdk| sdk.tracker.sending()) == Some(true);
+    if sending() || (send_next(true) && sending()) {
+        return -1;
     }
+    arm_timer();
+    pending()
 }
 
 /// The SDK's ids and state for debugging and tests: `{anonymousId, sessionId, pending,

@@ -22,13 +22,19 @@ fn init(config: JsValue) -> bool {
     api::init(config, JsValue::UNDEFINED, web_sys::window().unwrap().into())
 }
 
-/// `flush()` as the loader makes it: a promise around the `flush(resolve)` export.
+/// `flush()` as the loader makes it: a promise whose body is `fcNet.flush` (js/net.js), which
+/// steps the `flush` export and holds the waiting calls.
 fn flush() -> wasm_bindgen_futures::JsFuture {
-    js_sys::Promise::new(&mut |resolve, _| api::flush(resolve)).into()
+    let net = get(&js_sys::global(), "fcNet");
+    let step: js_sys::Function = get(&net, "flush").into();
+    js_sys::Promise::new(&mut |resolve, _| {
+        step.call1(&net, &resolve).unwrap();
+    })
+    .into()
 }
 
 /// Installs js/tabs.js and js/net.js as funnelcake.js has them (`fcTabs`, `fcNet`), calling back
-/// the SDK's `claimed`, `adopt`, `sent` and `wake` exports as the loader sets them up. Once per page.
+/// the SDK's `claimed`, `adopt`, `sent`, `wake` and `flush` exports as the loader sets them up. Once per page.
 fn page_scripts() {
     thread_local!(static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
     if DONE.with(|d| d.replace(true)) {
@@ -39,7 +45,8 @@ fn page_scripts() {
     let sdk = js_sys::Object::new();
     let set = |o: &JsValue, k: &str, v: &JsValue| js_sys::Reflect::set(o, &JsValue::from_str(k), v).unwrap();
     let sent = |batch: f64, status: f64, retry_after: JsValue| api::sent(batch, status as u16, retry_after);
-    set(&sdk, "sent", &Closure::<dyn FnMut(f64, f64, JsValue)>::new(sent).into_js_value());
+    set(&sdk, "sent", &Closure::<dyn FnMut(f64, f64, JsValue) -> i32>::new(sent).into_js_value());
+    set(&sdk, "flush", &Closure::<dyn FnMut() -> i32>::new(api::flush).into_js_value());
     set(&sdk, "claimed", &Closure::<dyn FnMut(JsValue)>::new(api::claimed).into_js_value());
     set(&sdk, "adopt", &Closure::<dyn FnMut(JsValue) -> bool>::new(api::adopt).into_js_value());
     set(&sdk, "wake", &Closure::<dyn FnMut()>::new(api::wake).into_js_value());

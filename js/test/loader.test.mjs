@@ -23,7 +23,7 @@ function fakeSdk() {
       if (name === 'boom') throw new Error('wasm trap');
       calls.push(['track', name, props === undefined ? undefined : JSON.parse(props), ctx && JSON.parse(ctx)]);
     },
-    flush: (resolve) => resolve(0),
+    flush: () => 0,
     debugState: () => ({ pending: 0 }),
   };
 }

@@ -162,3 +162,28 @@ test('wake: one timer at a time, a new request replacing the pending one; a thro
   await nextTask();
   assert.equal(woken.length, 3);
 });
+
+test('flush: waits while a batch is in flight, goes on when it is delivered, resolves with what is left when it fails', async () => {
+  // The wasm's answers: flush() -1 while a batch is in flight, else what is pending; sent() -1
+  // when delivered, else what is pending.
+  const answers = { flush: [-1, -1, -1], sent: [-1, 4] };
+  const sdk = { flush: () => answers.flush.shift(), sent: () => answers.sent.shift() };
+  const status = [200, 503];
+  net.use(sdk, { fetch: () => Promise.resolve({ status: status.shift(), headers: { get: () => null } }), navigator: {} });
+  const results = [];
+  const first = new Promise(net.flush).then((n) => results.push(['first', n]));
+  net.post('/v1/batch', 'a', 1, true); // the batch the first flush waits for: delivered
+  await nextTask();
+  await nextTask();
+  assert.deepEqual(results, [], 'delivered: the first flush sent the next batch and waits for it');
+  const second = new Promise(net.flush).then((n) => results.push(['second', n]));
+  assert.deepEqual(answers.flush, [], 'both steps asked the wasm');
+  net.post('/v1/batch', 'b', 2, true); // fails (503): both resolve with what is pending
+  await Promise.all([first, second]);
+  assert.deepEqual(results, [['first', 4], ['second', 4]]);
+  // Nothing in flight: resolved at once with what is pending; a trap resolves with 0.
+  net.use({ flush: () => 2 }, {});
+  assert.equal(await new Promise(net.flush), 2);
+  net.use({ flush: () => { throw new Error('trap'); } }, {});
+  assert.equal(await new Promise(net.flush), 0);
+});
