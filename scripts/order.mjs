@@ -12,6 +12,12 @@
 // name functions rather than number them, and assembled again: the module's behaviour does not
 // change, only the index each function has. The result is kept only if it compresses smaller.
 //
+// In the same pass, the table's entries for functions that only trap (`unreachable`: the panic
+// path scripts/panics.mjs stubbed, and what wasm-opt reduced to it, such as wasm-bindgen's
+// closure shims, which the SDK has no closures for) all name the first of them, so the next
+// `wasm-opt` drops the others. A call through such an entry trapped and still traps (on the
+// signature check, where the types differ, instead of on `unreachable`).
+//
 //   node scripts/order.mjs <file.wasm>
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -99,6 +105,28 @@ export function splitText(text) {
 }
 
 /**
+ * The `(elem …)` line of `head` with every function of `funcs` that only traps replaced by the
+ * first such one it lists; `{ head, shared }` (how many entries were redirected).
+ */
+export function shareTraps(head, funcs) {
+  const traps = new Set();
+  for (const f of funcs) {
+    if (f.length === 3 && f[1] === '  (unreachable)' && f[2] === ' )') traps.add(f[0].split(' ')[2]);
+  }
+  let shared = 0;
+  const out = head.map((line) => {
+    if (!line.startsWith(' (elem ')) return line;
+    // ` (elem $name (i32.const offset) $f $g …)`: the segment's own name is not an entry.
+    const m = /^( \(elem \S+ \(i32\.const \d+\) )(\$[^ ()]+(?: \$[^ ()]+)*)\)$/.exec(line);
+    if (!m) fail(`table entries not understood: ${line.slice(0, 60)}`);
+    const entries = m[2].split(' ');
+    const first = entries.find((f) => traps.has(f));
+    return m[1] + entries.map((f) => (traps.has(f) && f !== first ? (shared++, first) : f)).join(' ') + ')';
+  });
+  return { head: out, shared };
+}
+
+/**
  * `bytes` (a wasm module) with its functions in the order `greedyOrder` then `refine` give, and
  * that order. Fails if the module loses a section on the way (binaryen's text has no place for
  * custom sections other than names: the shipped wasm has none by then).
@@ -113,13 +141,14 @@ export function reorder(bytes) {
     const code = bodies(bytes);
     if (code.length !== funcs.length) fail(`${code.length} bodies in the binary, ${funcs.length} functions in its text`);
     const order = refine(code, greedyOrder(code));
-    writeFileSync(wat, [...head, ...order.flatMap((i) => funcs[i]), ...tail].join('\n'));
+    const traps = shareTraps(head, funcs);
+    writeFileSync(wat, [...traps.head, ...order.flatMap((i) => funcs[i]), ...tail].join('\n'));
     execFileSync('wasm-as', [...features, wat, '-o', out]);
     const result = readFileSync(out);
     if (bodies(result).length !== code.length) fail('function count changed');
     const ids = (b) => sections(b).map((s) => s.id).join(',');
     if (ids(result) !== ids(bytes)) fail(`sections ${ids(bytes)} became ${ids(result)}`);
-    return { bytes: result, order };
+    return { bytes: result, order, shared: traps.shared };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -129,9 +158,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const [file] = process.argv.slice(2);
   if (!file) fail('usage: node scripts/order.mjs <file.wasm>');
   const input = readFileSync(file);
-  const { bytes, order } = reorder(input);
+  const { bytes, order, shared } = reorder(input);
   const gz = (b) => gzipSync(b, { level: 9 }).length;
   const before = gz(input), after = gz(bytes);
   if (after < before) writeFileSync(file, bytes);
-  console.log(`order: ${order.length} functions reordered, ${before} -> ${after} bytes gzip${after < before ? '' : ' (not kept)'}`);
+  console.log(`order: ${order.length} functions reordered, ${shared} table entries of trapping functions shared, ${before} -> ${after} bytes gzip${after < before ? '' : ' (not kept)'}`);
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
-import { bodies, greedyOrder, refine, reorder } from '../order.mjs';
+import { bodies, greedyOrder, refine, reorder, shareTraps, splitText } from '../order.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 process.env.PATH = `${join(root, 'node_modules/.bin')}:${process.env.PATH}`;
@@ -92,4 +92,36 @@ test('a section the text form cannot carry fails the step rather than being drop
   // A custom section "x" holding one byte: id 0, size 3, name length 1, "x", 0x2a.
   const withCustom = Buffer.concat([assemble(), Buffer.from([0, 3, 1, 0x78, 0x2a])]);
   assert.throws(() => reorder(withCustom), /order: sections .* became/);
+});
+
+test('table entries of functions that only trap name the first of them; the others stay as they were', async () => {
+  const traps = `(module
+ (type $i (func (param i32) (result i32)))
+ (type $v (func))
+ (table 5 funcref)
+ (elem (i32.const 0) $inc $trapA $trapB $trapA $trapB)
+ (func $inc (param $x i32) (result i32) (i32.add (local.get $x) (i32.const 1)))
+ (func $trapA (param $x i32) (result i32) (unreachable))
+ (func $trapB (unreachable))
+ (func $call (export "call") (param $i i32) (param $x i32) (result i32)
+  (call_indirect (type $i) (local.get $x) (local.get $i)))
+)`;
+  writeFileSync(join(dir, 't.wat'), traps);
+  execFileSync('wasm-as', [join(dir, 't.wat'), '-o', join(dir, 't.wasm')]);
+  execFileSync('wasm-dis', [join(dir, 't.wasm'), '-o', join(dir, 't2.wat')]);
+  const { head, funcs } = splitText(readFileSync(join(dir, 't2.wat'), 'utf8'));
+  const { head: shared, shared: count } = shareTraps(head, funcs);
+  // Binaryen numbers the segment, the functions and the types from $0 alike: ` (elem $0 (i32.const 0) $0 $1 $2 $1)`.
+  const elem = (h) => h.find((l) => l.startsWith(' (elem ')).replace(/\)$/, '').split(') ')[1].split(' ');
+  const [inc, a, b] = elem(head);
+  assert.deepEqual(elem(head), [inc, a, b, a, b]);
+  assert.deepEqual(elem(shared), [inc, a, a, a, a], 'the last entry too');
+  assert.equal(count, 2);
+  assert.throws(() => shareTraps([' (elem $0 (i32.const 0) func $1)'], funcs), /table entries not understood/);
+  // Reordered and shared, the module still computes through the table, and each trap still traps.
+  const { bytes, shared: inModule } = reorder(readFileSync(join(dir, 't.wasm')));
+  assert.equal(inModule, 2);
+  const { instance } = await WebAssembly.instantiate(bytes);
+  assert.equal(instance.exports.call(0, 41), 42);
+  for (const i of [1, 2, 3, 4]) assert.throws(() => instance.exports.call(i, 0), WebAssembly.RuntimeError);
 });
