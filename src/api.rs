@@ -1,7 +1,9 @@
 //! The JS-facing API. Every function catches its own failures: nothing throws into the page.
 //!
 //! State lives in one thread-local [`Sdk`]; each call borrows it briefly and never across a
-//! call into JS that may call back at once (`js/tabs.js`), so re-entrant calls cannot panic. `on('metrics')` listeners are the loader's.
+//! call into JS that may call back at once (`js/tabs.js`), so re-entrant calls cannot panic.
+//! `on('metrics')` listeners, `flush()`'s promise and the flushes waiting for a batch are the
+//! loader's (`js/loader.js`, `js/net.js`).
 
 use std::cell::RefCell;
 
