@@ -117,7 +117,7 @@ fn adopt_orphans() {
 /// its own lock, or without consent to persist.
 #[wasm_bindgen]
 pub fn adopt(queue: JsValue) -> bool {
-    let Some(json) = queue.as_string() else { return false };
+    let Some(json) = env::text(&queue) else { return false };
     let adopted = with_sdk(|sdk| {
         if !(sdk.outbox.owned() && sdk.tracker.may_persist()) {
             return false;
@@ -137,7 +137,7 @@ pub fn adopt(queue: JsValue) -> bool {
 /// is written now and queues of closed tabs are taken over.
 #[wasm_bindgen]
 pub fn claimed(tab: JsValue) {
-    let Some(tab) = tab.as_string() else { return };
+    let Some(tab) = env::text(&tab) else { return };
     owning(|outbox| outbox.claimed(&tab));
 }
 
@@ -360,7 +360,7 @@ fn snapshot_js(sdk: &Sdk) -> JsValue {
 /// Web Pixels names are mapped to their GA4 equivalents.
 #[wasm_bindgen]
 pub fn track(name: JsValue, props: JsValue, ctx: JsValue) {
-    let Some(name) = name.as_string().filter(|n| !n.trim_ascii().is_empty()) else {
+    let Some(name) = env::text(&name).filter(|n| !n.trim_ascii().is_empty()) else {
         env::debug_log(debug_enabled(), &["track() needs an event name; call dropped"]);
         with_sdk(|sdk| sdk.tracker.count_drop(funnelcake_core::event::DropReason::MissingName, 1));
         return;
@@ -377,7 +377,7 @@ pub fn track(name: JsValue, props: JsValue, ctx: JsValue) {
 /// `JSON.stringify` of a bounded plain copy: one string crossing instead of a walk over the
 /// object from the wasm). `None` for anything else, unparsable text, or more than 64 KiB.
 fn json_arg(v: &JsValue) -> Option<Value> {
-    v.as_string().filter(|s| s.len() <= 65_536).and_then(|s| funnelcake_core::json::parse(&s).ok())
+    env::text_within(v, 65_536).and_then(|s| funnelcake_core::json::parse(&s).ok())
 }
 
 /// The members of a JSON object argument; none for anything else.
@@ -409,7 +409,7 @@ fn checkout_step(step: Value, mut members: Vec<(String, Value)>, ctx: &JsValue) 
 #[wasm_bindgen]
 pub fn experiment(key: JsValue, options: JsValue, ctx: JsValue) -> i32 {
     let opts = json_arg(&options).unwrap_or(Value::Null);
-    let Some(exp) = key.as_string().filter(|k| !k.is_empty()).and_then(|k| Experiment::from_options(&k, &opts)) else {
+    let Some(exp) = env::text(&key).filter(|k| !k.is_empty()).and_then(|k| Experiment::from_options(&k, &opts)) else {
         env::debug_log(debug_enabled(), &["experiment() needs a key and variations"]);
         return -1;
     };
@@ -425,7 +425,7 @@ pub fn experiment(key: JsValue, options: JsValue, ctx: JsValue) -> i32 {
 /// drops new events (counted as `consent_denied`); `granted` resumes sending and persisting.
 #[wasm_bindgen]
 pub fn consent(state: JsValue) {
-    let Some(consent) = state.as_string().and_then(|s| Consent::parse(&s)) else {
+    let Some(consent) = env::text(&state).and_then(|s| Consent::parse(&s)) else {
         env::debug_log(debug_enabled(), &["consent() needs granted, pending or denied"]);
         return;
     };
@@ -444,7 +444,7 @@ pub fn consent(state: JsValue) {
 /// traits. A non-string id clears it (the loader turns a numeric id into its text first).
 #[wasm_bindgen]
 pub fn identify(user_id: JsValue, traits: JsValue, ctx: JsValue) {
-    let id = user_id.as_string();
+    let id = env::text(&user_id);
     // Synced first, so another tab's state adopted by the `record` below cannot drop the id;
     // the write happens in that record's commit.
     with_sdk(|sdk| {
@@ -492,13 +492,13 @@ fn send_next(force: bool) -> bool {
 
 /// `sent(batch, status, retryAfter)`: how the POST of a batch ended (`js/net.js`): the HTTP
 /// status, 0 when no response came, and the `Retry-After` header (a string, or `null`). Taken as
-/// a `JsValue` read with `as_string`: an `Option<String>` parameter brings wasm-bindgen's own
-/// string conversion into the wasm. Answers the `flush()` calls waiting for a batch to land
+/// a `JsValue` read with [`env::text`]: an `Option<String>` parameter brings wasm-bindgen's
+/// own string conversion into the wasm. Answers the `flush()` calls waiting for a batch to land
 /// (`js/net.js` holds them): −1 when it was delivered (they go on, see [`flush`]), else the
 /// number of events still pending, which they resolve with (the retry schedule takes over).
 #[wasm_bindgen]
 pub fn sent(batch: f64, status: u16, retry_after: JsValue) -> i32 {
-    let result = SendResult::from_response(status, retry_after.as_string().as_deref());
+    let result = SendResult::from_response(status, env::text(&retry_after).as_deref());
     landed(batch as u64, result);
     if result.is_success() {
         -1

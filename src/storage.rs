@@ -13,8 +13,8 @@ extern "C" {
     /// queue) goes to storage without a copy in the wasm heap.
     #[wasm_bindgen(method, catch, js_name = setItem)]
     fn set_item_js(this: &JsStorage, key: &str, value: &js_sys::JsString) -> Result<(), JsValue>;
-    /// `storage.getItem(key)` as a `JsValue`, read with `as_string` (web-sys's `Option<String>`
-    /// return brings a conversion of its own into the wasm).
+    /// `storage.getItem(key)` as a `JsValue`, read with [`crate::env::text`] (web-sys's
+    /// `Option<String>` return brings wasm-bindgen's string conversion into the wasm).
     #[wasm_bindgen(method, catch, js_name = getItem)]
     fn get_item_js(this: &JsStorage, key: &str) -> Result<JsValue, JsValue>;
 }
@@ -71,7 +71,9 @@ impl Store {
         if let Some((_, v)) = self.memory.iter().find(|(k, _)| *k == key) {
             return Some(v.clone());
         }
-        self.local.as_ref().and_then(|s| s.unchecked_ref::<JsStorage>().get_item_js(&key).ok()?.as_string())
+        self.local
+            .as_ref()
+            .and_then(|s| s.unchecked_ref::<JsStorage>().get_item_js(&key).ok().and_then(|v| crate::env::text(&v)))
     }
 
     /// Removes `name` from storage and memory.
@@ -94,7 +96,7 @@ impl Store {
             }
         }
         // (Not `String::from`, whose `unwrap_throw` brings a throwing import and its message.)
-        let value = value.as_string().unwrap_or_default();
+        let value = crate::env::text(value).unwrap_or_default();
         match self.memory.iter_mut().find(|(k, _)| *k == key) {
             Some((_, v)) => *v = value,
             None => self.memory.push((key, value)),

@@ -6,7 +6,7 @@ use funnelcake::api;
 use funnelcake::storage::Store;
 use funnelcake_core::retry::SendResult;
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -33,14 +33,20 @@ fn flush() -> wasm_bindgen_futures::JsFuture {
     .into()
 }
 
-/// Installs js/tabs.js and js/net.js as funnelcake.js has them (`fcTabs`, `fcNet`), calling back
-/// the SDK's `claimed`, `adopt`, `sent`, `wake` and `flush` exports as the loader sets them up. Once per page.
+/// Installs js/tabs.js, js/net.js and js/text.js as funnelcake.js has them (`fcTabs`, `fcNet`,
+/// `fcText`), calling back the SDK's `claimed`, `adopt`, `sent`, `wake` and `flush` exports as the
+/// loader sets them up. Once per page.
 fn page_scripts() {
     thread_local!(static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
     if DONE.with(|d| d.replace(true)) {
         return;
     }
-    let src = concat!(include_str!("../js/tabs.js"), include_str!("../js/net.js"), "\nreturn [fcTabs, fcNet];");
+    let src = concat!(
+        include_str!("../js/tabs.js"),
+        include_str!("../js/net.js"),
+        include_str!("../js/text.js"),
+        "\nreturn [fcTabs, fcNet, fcText];"
+    );
     let helpers: js_sys::Array = js_sys::Function::new_no_args(src).call0(&JsValue::NULL).unwrap().into();
     let sdk = js_sys::Object::new();
     let set = |o: &JsValue, k: &str, v: &JsValue| js_sys::Reflect::set(o, &JsValue::from_str(k), v).unwrap();
@@ -51,9 +57,10 @@ fn page_scripts() {
     set(&sdk, "adopt", &Closure::<dyn FnMut(JsValue) -> bool>::new(api::adopt).into_js_value());
     set(&sdk, "wake", &Closure::<dyn FnMut()>::new(api::wake).into_js_value());
     let window: JsValue = web_sys::window().unwrap().into();
-    for (name, helper) in ["fcTabs", "fcNet"].into_iter().zip(helpers.iter()) {
-        let use_fn: js_sys::Function = get(&helper, "use").into();
-        use_fn.call2(&helper, &sdk, &window).unwrap();
+    for (name, helper) in ["fcTabs", "fcNet", "fcText"].into_iter().zip(helpers.iter()) {
+        if let Ok(use_fn) = get(&helper, "use").dyn_into::<js_sys::Function>() {
+            use_fn.call2(&helper, &sdk, &window).unwrap();
+        }
         set(&js_sys::global(), name, &helper);
     }
 }
@@ -348,9 +355,8 @@ fn a_purchase_repeated_after_a_reload_is_dropped() {
     assert_eq!(path(&m, "dropped.byReason.duplicate_order").as_f64(), Some(1.0));
 }
 
-/// Text crosses into the wasm through the allocator (wasm-bindgen's glue allocates the ASCII
-/// length, grows the block to three bytes per remaining character at the first non-ASCII one,
-/// then shrinks it to what was written), and out again: ids of many lengths and mixes of 1- to
+/// Text crosses into the wasm through the allocator (js/text.js encodes it, the wasm allocates
+/// its length and decodes what was copied), and out again: ids of many lengths and mixes of 1- to
 /// 4-byte characters, each in its own size class, come back from `metrics()` as they went in.
 #[wasm_bindgen_test]
 fn text_of_every_length_and_width_survives_the_round_trip() {
@@ -368,6 +374,37 @@ fn text_of_every_length_and_width_survives_the_round_trip() {
     let items = js_sys::Array::from(&path(&api::metrics(), "cart.items"));
     let got: Vec<String> = items.iter().map(|it| get(&it, "id").as_string().unwrap_or_default()).collect();
     assert_eq!(got, ids);
+}
+
+/// The page's strings are decoded, not trusted: a lone surrogate (which UTF-8 cannot hold)
+/// arrives as U+FFFD; a `TextEncoder` the page replaced with one writing invalid UTF-8, or no
+/// `fcText` at all, leaves the call unrecorded, and nothing throws or panics.
+#[wasm_bindgen_test]
+fn page_strings_are_decoded_not_trusted() {
+    assert!(init(config("web-text-in")));
+    let run = |src: &str| js_sys::Function::new_no_args(src).call0(&JsValue::NULL).unwrap();
+    api::track("add_to_cart".into(), run(r#"return '{"item_id":"a\ud800b","price":1,"currency":"USD"}';"#), U);
+    let items = js_sys::Array::from(&path(&api::metrics(), "cart.items"));
+    assert_eq!(get(&items.get(0), "id").as_string().as_deref(), Some("a\u{FFFD}b"));
+
+    let global = js_sys::global();
+    let real = get(&global, "fcText");
+    let pending = || get(&api::debug_state(), "pending").as_f64().unwrap();
+    let before = pending();
+    let invalid = concat!(
+        "var TextEncoder = function () { this.encodeInto = function (s, dst) { dst.fill(0xff); }; };\n",
+        include_str!("../js/text.js"),
+        "\nreturn fcText;"
+    );
+    js_sys::Reflect::set(&global, &JsValue::from_str("fcText"), &run(invalid)).unwrap();
+    api::track("odd_encoder_é".into(), U, U);
+    assert_eq!(pending(), before, "a name that did not decode is not recorded");
+    js_sys::Reflect::delete_property(&global, &JsValue::from_str("fcText")).unwrap();
+    api::track("no_text_helper".into(), U, U);
+    assert_eq!(pending(), before, "without fcText no string can be read");
+    js_sys::Reflect::set(&global, &JsValue::from_str("fcText"), &real).unwrap();
+    api::track("again".into(), U, U);
+    assert_eq!(pending(), before + 1.0);
 }
 
 #[wasm_bindgen_test]

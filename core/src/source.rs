@@ -68,39 +68,7 @@ pub fn percent_decode(s: &str) -> String {
         i += 1;
     }
     // Not valid UTF-8 after decoding (a stray `%ff`): keep the text as written.
-    utf8_text(&out).unwrap_or_else(|| s.to_owned())
-}
-
-/// `b` as text if it is valid UTF-8, exactly as `String::from_utf8` decides (shortest forms only,
-/// no surrogates, nothing above U+10FFFF), decoded character by character: the standard
-/// library's validator, whose one user this was, is larger: the wasm is 636 bytes smaller without it.
-fn utf8_text(b: &[u8]) -> Option<String> {
-    let mut out = String::with_capacity(b.len());
-    let mut i = 0;
-    while let Some(&lead) = b.get(i) {
-        // Continuation bytes, the smallest code point that needs them, the lead byte's bits.
-        let (n, min, bits) = match lead {
-            0x00..=0x7F => (0, 0, 0x7F),
-            0xC0..=0xDF => (1, 0x80, 0x1F),
-            0xE0..=0xEF => (2, 0x800, 0x0F),
-            0xF0..=0xF7 => (3, 0x1_0000, 0x07),
-            _ => return None,
-        };
-        let mut cp = u32::from(lead & bits);
-        for k in 1..=n {
-            let x = *b.get(i + k)?;
-            if x & 0xC0 != 0x80 {
-                return None;
-            }
-            cp = cp << 6 | u32::from(x & 0x3F);
-        }
-        if cp < min {
-            return None; // an overlong form
-        }
-        out.push(char::from_u32(cp)?);
-        i += n + 1;
-    }
-    Some(out)
+    crate::text::utf8(&out).unwrap_or_else(|| s.to_owned())
 }
 
 /// Index of the first occurrence of `needle` in `hay`.
