@@ -38,6 +38,19 @@ const newModule = /\(import "([^"]+)"/.exec(wasmText)?.[1];
 if (!newModule) fail('renamed import module not found in the wasm');
 glue = glue.replace(moduleKey, `${JSON.stringify(newModule)}: import0`);
 
+// Members of the glue's import object the wasm does not import (wasm-bindgen writes one for
+// every import the Rust side declared; `wasm-opt` dropped those only unreachable code called,
+// such as the throwing import behind `unwrap_throw`, which panics.mjs's stubs left uncalled):
+// never called, so dropped.
+const imported = new Set(map.imports.map((i) => i[1]));
+// A member ends at its own closing line, `},` or (a `catch` import) `}, arguments); },`; should
+// one be cut too long, the renaming below fails on the import it lost.
+glue = glue.replace(/^ {12}(\w+): function\(.*?\n {12}\}(?:, arguments\); \})?,\n/gms, (member, name) => {
+  if (imported.has(name)) return member;
+  if (!name.startsWith('__wbg_')) fail(`import object member ${name} is not a wasm-bindgen import`);
+  return '';
+});
+
 // Imports: each is one `name: function` member of the glue's import object.
 for (const [, from, to] of map.imports) {
   const key = new RegExp(`(^|[\\s{,])${from}(\\s*:)`, 'g');
