@@ -45,7 +45,8 @@ var fcNet = (function () {
     /**
      * POSTs `body` with `keepalive` when asked (the request then outlives the page, within the
      * page's 64 KiB budget), and calls `sent(batch, status, Retry-After)` once: status 0 when
-     * no response came (refused, offline, aborted, or `fetch` itself threw). While the page is
+     * no response came (refused, offline, aborted, or `fetch` itself threw). True; false only if
+     * not even that could be arranged (then nothing is called back). While the page is
      * visible the body is gzip-compressed by the browser's `CompressionStream` and marked
      * `?enc=gzip` (a `Content-Encoding` header would need a CORS preflight); without one, on a
      * hidden page, or if compressing fails, it goes as the string (`text/plain`). Neither form
@@ -80,8 +81,13 @@ var fcNet = (function () {
         new Response(new Response(body).body.pipeThrough(new w.CompressionStream('gzip'))).arrayBuffer()
           .then(go, function () { go(); });
       } catch (e) {
-        go(); // no CompressionStream (or no document): plain
+        try {
+          go(); // no CompressionStream (or no document): plain
+        } catch (e2) {
+          return false; // not even a timer for the failure report (`send`'s fallback)
+        }
       }
+      return true;
     },
 
     /** `flush()`'s promise body: calls `resolve` with the number of events still pending
@@ -91,12 +97,18 @@ var fcNet = (function () {
     /**
      * The SDK's flush timer: calls its `wake` export in `ms` ms, in place of the wake-up
      * pending (one at a time; the wasm asks again only for an earlier one, or once it fired).
+     * False if the timer could not be set (a page whose `setTimeout` throws).
      */
     wake: function (ms) {
-      clearTimeout(timer);
-      timer = setTimeout(function () {
-        try { sdk.wake(); } catch (e) { /* a trap stays out of the page's timers */ }
-      }, ms);
+      try {
+        clearTimeout(timer);
+        timer = setTimeout(function () {
+          try { sdk.wake(); } catch (e) { /* a trap stays out of the page's timers */ }
+        }, ms);
+        return true;
+      } catch (e) {
+        return false;
+      }
     },
 
     /** The page hides: what is still being compressed is sent now, plain (a page going away

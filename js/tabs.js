@@ -36,15 +36,21 @@ var fcTabs = (function () {
 
     /**
      * Takes `lock` for the page's lifetime (the callback's promise never settles), then calls
-     * `claimed(tab)`; without Web Locks, in the next task.
+     * `claimed(tab)`; without Web Locks, in the next task. False if it could do neither (a page
+     * whose `setTimeout` throws): the wasm then takes its queue as its own at once.
      */
     claim: function (lock, tab) {
       function granted() {
         try { sdk.claimed(tab); } catch (e) { /* a trap stays out of the lock's promise */ }
         return new Promise(function () {});
       }
-      var l = locks();
-      if (!l || !request(l, lock, granted)) setTimeout(granted, 0);
+      try {
+        var l = locks();
+        if (!l || !request(l, lock, granted)) setTimeout(granted, 0);
+        return true;
+      } catch (e) {
+        return false;
+      }
     },
 
     /**

@@ -6,12 +6,13 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen]
 extern "C" {
     /// `fcText.size(v)` (`js/text.js`): the UTF-8 length of `v` if it is a string, which it
-    /// keeps for `copy`; -1 for anything else.
-    #[wasm_bindgen(catch, js_namespace = fcText, js_name = size)]
-    fn text_size(v: &JsValue) -> Result<i32, JsValue>;
+    /// keeps for `copy`; -1 for anything else. Never throws, as nothing in `js/text.js` does:
+    /// the imports from funnelcake.js's own parts have no `catch`, which costs a check at every
+    /// call.
+    #[wasm_bindgen(js_namespace = fcText, js_name = size)]
+    fn text_size(v: &JsValue) -> i32;
     /// `fcText.copy(dst)`: the string `size` kept, into `dst` (a view of the wasm's memory of
-    /// its length) as UTF-8; `false` if that failed. Never throws (no `catch` needed: `size`
-    /// answered first, so `fcText` is there).
+    /// its length) as UTF-8; `false` if that failed. Never throws.
     #[wasm_bindgen(js_namespace = fcText, js_name = copy)]
     fn text_copy(dst: &mut [u8]) -> bool;
 }
@@ -20,7 +21,7 @@ extern "C" {
 /// place of `JsValue::as_string`, whose conversion (a boxed slice, shrunk to its length) and the
 /// glue's copying of the string into the wasm cost more than `js/text.js` and two plain imports.
 /// The bytes are decoded, not trusted: a page that replaced `TextEncoder` gets `None`, never
-/// invalid text. `None` too where `fcText` is missing (the wasm loaded without funnelcake.js).
+/// invalid text.
 pub fn text(v: &JsValue) -> Option<String> {
     text_within(v, usize::MAX)
 }
@@ -28,7 +29,7 @@ pub fn text(v: &JsValue) -> Option<String> {
 /// [`text`], or `None` for a string of more than `max` bytes, which is not copied at all (the
 /// wasm's memory grows to what it once held, and never shrinks).
 pub fn text_within(v: &JsValue, max: usize) -> Option<String> {
-    let n = usize::try_from(text_size(v).ok()?).ok().filter(|n| *n <= max)?;
+    let n = usize::try_from(text_size(v)).ok().filter(|n| *n <= max)?;
     let mut bytes = vec![0; n];
     text_copy(&mut bytes).then(|| funnelcake_core::text::utf8(&bytes))?
 }

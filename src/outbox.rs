@@ -32,16 +32,17 @@ const QUEUE_PREFIX: &str = "q:";
 #[wasm_bindgen]
 extern "C" {
     /// `fcTabs.claim(lock, tab)`: takes `lock` for the page's lifetime, then calls
-    /// `claimed(tab)` (when the browser grants it; in the next task without Web Locks). Throws
-    /// where `fcTabs` is missing (the wasm loaded without funnelcake.js).
-    #[wasm_bindgen(catch, js_namespace = fcTabs, js_name = claim)]
-    fn js_claim(lock: &str, tab: &str) -> Result<(), JsValue>;
+    /// `claimed(tab)` (when the browser grants it; in the next task without Web Locks); `false`
+    /// if it could do neither. Never throws, as nothing in `js/tabs.js` does: the imports from
+    /// funnelcake.js's own parts have no `catch`, which costs a check at every call.
+    #[wasm_bindgen(js_namespace = fcTabs, js_name = claim)]
+    fn js_claim(lock: &str, tab: &str) -> bool;
 
     /// `fcTabs.adopt(queuePrefix, ownKey, lockPrefix, now, staleMs)`: for every other tab's
     /// queue key, once its tab is gone (its lock granted; without Web Locks: not written for
     /// `staleMs`), calls `adopt(queue JSON)` and removes the key if that returned `true`.
-    #[wasm_bindgen(catch, js_namespace = fcTabs, js_name = adopt)]
-    fn js_adopt(queue_prefix: &str, own_key: &str, lock_prefix: &str, now: f64, stale_ms: f64) -> Result<(), JsValue>;
+    #[wasm_bindgen(js_namespace = fcTabs, js_name = adopt)]
+    fn js_adopt(queue_prefix: &str, own_key: &str, lock_prefix: &str, now: f64, stale_ms: f64);
 }
 
 /// This tab's persisted queue.
@@ -75,7 +76,7 @@ impl Outbox {
     pub fn claim(&mut self, site: &str) -> bool {
         let mut lock = site_key(site, "tab:");
         lock.push_str(&self.tab);
-        self.owned = js_claim(&lock, &self.tab).is_err();
+        self.owned = !js_claim(&lock, &self.tab);
         self.owned
     }
 
@@ -104,6 +105,6 @@ impl Outbox {
     pub fn adopt_orphans(site: &str, tab: &str, now: i64) {
         let mut own = site_key(site, QUEUE_PREFIX);
         own.push_str(tab);
-        let _ = js_adopt(&site_key(site, QUEUE_PREFIX), &own, &site_key(site, "tab:"), now as f64, STALE_MS as f64);
+        js_adopt(&site_key(site, QUEUE_PREFIX), &own, &site_key(site, "tab:"), now as f64, STALE_MS as f64);
     }
 }

@@ -8,9 +8,9 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen]
 extern "C" {
     /// `fcNet.wake(ms)`: calls the `wake` export in `ms` ms, replacing the wake-up pending
-    /// there. Throws where `fcNet` is missing (the wasm loaded without funnelcake.js).
-    #[wasm_bindgen(catch, js_namespace = fcNet, js_name = wake)]
-    fn js_wake(ms: u32) -> Result<(), JsValue>;
+    /// there; `false` if the timer could not be set. Never throws (see `js/net.js`).
+    #[wasm_bindgen(js_namespace = fcNet, js_name = wake)]
+    fn js_wake(ms: u32) -> bool;
 }
 
 /// Holds when the single pending wake-up is due (epoch ms).
@@ -27,7 +27,7 @@ impl Scheduler {
             return;
         }
         let delay = (at - now).clamp(0, i64::from(u32::MAX >> 1)) as u32;
-        self.pending = js_wake(delay).is_ok().then_some(at);
+        self.pending = js_wake(delay).then_some(at);
     }
 
     /// Forgets the pending wake-up (called when it fired).

@@ -12,13 +12,15 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen]
 extern "C" {
     /// `fcNet.post(url, body, batch, keepalive)`; calls `sent(batch, status, retryAfter)` once,
-    /// later. Throws where `fcNet` is missing (the wasm loaded without funnelcake.js).
-    #[wasm_bindgen(catch, js_namespace = fcNet, js_name = post)]
-    fn js_post(url: &str, body: &str, batch: f64, keepalive: bool) -> Result<(), JsValue>;
+    /// later. `false` if the request could not be started at all (it then calls nothing back).
+    /// Never throws, as nothing in `js/net.js` does: the imports from funnelcake.js's own parts
+    /// have no `catch`, which costs a check at every call.
+    #[wasm_bindgen(js_namespace = fcNet, js_name = post)]
+    fn js_post(url: &str, body: &str, batch: f64, keepalive: bool) -> bool;
 
     /// `fcNet.beacon(url, body)`: `true` if the browser queued it.
-    #[wasm_bindgen(catch, js_namespace = fcNet, js_name = beacon)]
-    fn js_beacon(url: &str, body: &str) -> Result<bool, JsValue>;
+    #[wasm_bindgen(js_namespace = fcNet, js_name = beacon)]
+    fn js_beacon(url: &str, body: &str) -> bool;
 }
 
 /// POSTs `body` to `endpoint` as batch `batch`; the outcome arrives later through `sent`.
@@ -27,12 +29,14 @@ extern "C" {
 pub fn post(endpoint: &str, body: &str, batch: u64) -> Result<(), SendResult> {
     // keepalive lets the request outlive the page, within a 64 KiB budget shared by all
     // keepalive requests of the page (see KEEPALIVE_MAX_BYTES).
-    js_post(endpoint, body, batch as f64, body.len() <= KEEPALIVE_MAX_BYTES).map_err(|_| SendResult::NetworkError)
+    js_post(endpoint, body, batch as f64, body.len() <= KEEPALIVE_MAX_BYTES)
+        .then_some(())
+        .ok_or(SendResult::NetworkError)
 }
 
 /// Queues `body` with `navigator.sendBeacon` (sent as `text/plain;charset=UTF-8`, survives the
 /// page going away). `true` if the browser accepted it; it refuses when the page's keepalive
 /// budget (64 KiB in flight) is used up.
 pub fn beacon(endpoint: &str, body: &str) -> bool {
-    js_beacon(endpoint, body).unwrap_or(false)
+    js_beacon(endpoint, body)
 }

@@ -39,10 +39,29 @@ test('post: no response (a rejection, or fetch throwing) is status 0, reported f
   assert.deepEqual(sent, [[1, 0, null]]);
 
   sent = setup(() => { throw new Error('fetch replaced by the page'); });
-  net.post('/v1/batch', '{}', 2, true);
+  assert.equal(net.post('/v1/batch', '{}', 2, true), true, 'started: its failure is reported');
   assert.deepEqual(sent, [], 'not while the wasm is still sending');
   await nextTask();
   assert.deepEqual(sent, [[2, 0, null]]);
+});
+
+test('post and wake never throw: on a page whose setTimeout throws too, they answer false', async () => {
+  const sent = setup(() => { throw new Error('fetch replaced by the page'); });
+  const real = globalThis.setTimeout;
+  globalThis.setTimeout = () => { throw new Error('timers replaced by the page'); };
+  let post, wake;
+  try {
+    post = net.post('/v1/batch', '{}', 9, true);
+    wake = net.wake(10);
+  } finally {
+    globalThis.setTimeout = real;
+  }
+  assert.equal(post, false, 'not even the failure report could be arranged: the wasm applies it');
+  assert.equal(wake, false);
+  await nextTask();
+  assert.deepEqual(sent, [], 'nothing is reported for a send that said false');
+  assert.equal(net.wake(0), true, 'with timers back'); // and no timer left keeping node alive
+  await nextTask();
 });
 
 test('post: an SDK that traps while hearing the outcome does not reject into the page', async () => {

@@ -61,11 +61,26 @@ test('claim without Web Locks (missing, or a getter that throws): owned in the n
   for (const navigator of [{}, { get locks() { throw new Error('blocked'); } }, { locks: { request() { throw new Error('no'); } } }]) {
     const { sdk, exports } = fakeSdk();
     tabs.use(exports, { navigator });
-    tabs.claim('fc:v1:s:tab:T2', 'T2');
+    assert.equal(tabs.claim('fc:v1:s:tab:T2', 'T2'), true);
     assert.deepEqual(sdk.claimed, []);
     await nextTask();
     assert.deepEqual(sdk.claimed, ['T2']);
   }
+});
+
+test('claim never throws: without Web Locks on a page whose setTimeout throws, it answers false', () => {
+  const { sdk, exports } = fakeSdk();
+  tabs.use(exports, { navigator: {} });
+  const real = globalThis.setTimeout;
+  globalThis.setTimeout = () => { throw new Error('timers replaced by the page'); };
+  let claimed;
+  try {
+    claimed = tabs.claim('fc:v1:s:tab:T3', 'T3');
+  } finally {
+    globalThis.setTimeout = real;
+  }
+  assert.equal(claimed, false, 'the wasm then owns its queue at once');
+  assert.deepEqual(sdk.claimed, []);
 });
 
 test('adopt with Web Locks: each other tab of the site once its lock is granted, the key removed only when adopted', async () => {
