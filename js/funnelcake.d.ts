@@ -232,8 +232,9 @@ export interface Funnelcake {
   /** Sends everything queued (after any batch in flight). Resolves with the number still
    *  pending: 0 once the collector has acknowledged all, more if a send failed. Never rejects. */
   flush(): Promise<number>;
-  /** Ids and state for debugging: events not yet acknowledged (`pending`), whether localStorage
-   *  is usable (`persistent`), the wasm memory's size. Only on the loaded SDK (not the stub). */
+  /** Ids and state for debugging: events not yet acknowledged (`pending`), whether what the SDK
+   *  stores reaches localStorage (`persistent`), the wasm memory's size. Only on the loaded SDK
+   *  (not the stub). */
   debugState?(): {
     anonymousId: string; sessionId: string; pending: number; persistent: boolean; memoryBytes: number;
   } | null;

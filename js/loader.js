@@ -15,16 +15,17 @@ var fcLoader = (function (root, factory) {
   return api;
 })(typeof window !== 'undefined' ? window : undefined, function () {
   'use strict';
-  // js/snippet.js, js/capture.js, js/tabs.js and js/net.js: concatenated before this file in
-  // the build, required in node tests. The build defines `module` as false (terser `--define`),
+  // js/snippet.js, js/capture.js, js/tabs.js, js/net.js and js/env.js: concatenated before
+  // this file in the build, required in node tests. The build defines `module` as false (terser `--define`),
   // so the script never takes this path or the `module.exports` ones, even on a page that has a
   // global `module` of its own.
-  /* global fcStub, fcCapture, fcTabs, fcNet */
+  /* global fcStub, fcCapture, fcTabs, fcNet, fcEnv */
   var node = typeof module === 'object' && module.exports;
   var stubOf = node ? require('./snippet.js') : fcStub;
   var capture = node ? require('./capture.js') : fcCapture;
   var tabs = node ? require('./tabs.js') : fcTabs;
   var net = node ? require('./net.js') : fcNet;
+  var env = node ? require('./env.js') : fcEnv;
 
   // Helpers are track() of a canonical event: the wasm exports only track (smaller glue).
   var EVENTS = {
@@ -256,7 +257,7 @@ var fcLoader = (function (root, factory) {
     var c = here() || {};
     c.signal = privacySignal(w);
     c.hidden = !!(d && d.hidden);
-    var ok = sdk.init(json(cfg), text(c), w);
+    var ok = sdk.init(json(cfg), text(c));
     if (ok) notify(sdk); // the automatic page view
     if (ok && w && capturing.indexOf(w) < 0) {
       capturing.push(w);
@@ -269,9 +270,11 @@ var fcLoader = (function (root, factory) {
 
   /** The real API over the wasm module's exports. */
   function realApi(sdk, w, d) {
-    // The wasm asks js/tabs.js (Web Locks) and js/net.js (fetch, sendBeacon); they call it back.
+    // The wasm asks js/tabs.js (Web Locks) and js/net.js (fetch, sendBeacon), which call it
+    // back, and js/env.js (storage, random bytes), which only answers.
     tabs.use(sdk, w);
     net.use(sdk, w);
+    env.use(w);
     var api = {
       init: safe(function (cfg) { drain(); return initSdk(sdk, cfg, w, d); }, false),
       on: subscribe,

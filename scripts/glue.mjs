@@ -105,7 +105,7 @@ if (glue.includes('script_src')) fail('script_src is still used');
 // Fallbacks for browsers without TextEncoder.encodeInto (before Chrome 74, Firefox 66, Safari
 // 14.1) or FinalizationRegistry (before Chrome 84, Firefox 79, Safari 14.1): all older than the
 // SDK supports (README, browsers), so neither is shipped. (The glue has an encoder only if the
-// wasm reads strings with wasm-bindgen's conversion, which js/text.js replaces; should one come
+// wasm reads strings with wasm-bindgen's conversion, which js/env.js replaces; should one come
 // back, its fallback is cut too.)
 if (glue.includes('cachedTextEncoder')) replaceOnce(`
     if (!('encodeInto' in cachedTextEncoder)) {

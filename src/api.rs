@@ -157,12 +157,11 @@ fn owning(now_owned: impl FnOnce(&mut Outbox) -> bool) {
     }
 }
 
-/// `init(config, ctx, window)`: initialises the SDK. Returns `false` (and logs) when the config is
-/// unusable. Calling `init` again replaces the previous configuration. `window` is the page's,
-/// handed over by the loader, for its `localStorage` and `crypto` (a global looked up from the
-/// wasm costs a cached binding and its glue).
+/// `init(config, ctx)`: initialises the SDK. Returns `false` (and logs) when the config is
+/// unusable. Calling `init` again replaces the previous configuration. The page's `localStorage`
+/// and `crypto` are reached through `js/env.js`, which the loader hands the window first.
 #[wasm_bindgen]
-pub fn init(config: JsValue, ctx: JsValue, window: JsValue) -> bool {
+pub fn init(config: JsValue, ctx: JsValue) -> bool {
     #[cfg(feature = "debug")]
     console_error_panic_hook::set_once();
     // A re-init replaces the SDK: first write what the current one has not written yet.
@@ -191,17 +190,14 @@ pub fn init(config: JsValue, ctx: JsValue, window: JsValue) -> bool {
     for issue in &issues {
         env::debug_log(cfg.debug, &["config.", issue.field, " ", issue.problem.as_str()]);
     }
-    // Not checked with `instanceof Window` (an import of its own): its two uses, `crypto` and
-    // `localStorage`, are getters whose exceptions (and absence) are caught.
-    let window: web_sys::Window = window.unchecked_into();
-    let mut rng = BrowserEntropy::new(&window);
+    let mut rng = BrowserEntropy::default();
     // What only `init` needs from the page, read by the loader with the page context: a Do Not
     // Track or Global Privacy Control signal (`signal`), and whether the document is `hidden`.
     let page = json_arg(&ctx);
     let flag = |k: &str| matches!(page.as_ref().and_then(|p| p.get(k)), Some(Value::Bool(true)));
     let signal = flag("signal");
     // An honoured privacy signal: ids live in memory for this page only (storage is not read).
-    let mut store = Store::new(&cfg.site, (!signal || cfg.privacy == Privacy::Ignore).then_some(&window));
+    let mut store = Store::new(&cfg.site, !signal || cfg.privacy == Privacy::Ignore);
     if cfg.consent == Consent::Denied {
         store.remove(STATE_KEY);
     }

@@ -1,25 +1,29 @@
-//! Clock, randomness and the page's strings, read from the browser without ever panicking.
+//! Clock, randomness and the page's strings, read from the browser (through `js/env.js`) without
+//! ever panicking.
 
 use funnelcake_core::id::{Entropy, SplitMix64};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
 extern "C" {
-    /// `fcText.size(v)` (`js/text.js`): the UTF-8 length of `v` if it is a string, which it
-    /// keeps for `copy`; -1 for anything else. Never throws, as nothing in `js/text.js` does:
-    /// the imports from funnelcake.js's own parts have no `catch`, which costs a check at every
-    /// call.
-    #[wasm_bindgen(js_namespace = fcText, js_name = size)]
+    /// `fcEnv.size(v)` (`js/env.js`): the UTF-8 length of `v` if it is a string, which it keeps
+    /// for `copy`; -1 for anything else. Like every `fcEnv` function it never throws (it answers
+    /// a value instead), so the imports have no `catch`, which costs a check at every call.
+    #[wasm_bindgen(js_namespace = fcEnv, js_name = size)]
     fn text_size(v: &JsValue) -> i32;
-    /// `fcText.copy(dst)`: the string `size` kept, into `dst` (a view of the wasm's memory of
-    /// its length) as UTF-8; `false` if that failed. Never throws.
-    #[wasm_bindgen(js_namespace = fcText, js_name = copy)]
+    /// `fcEnv.copy(dst)`: the string `size` kept, into `dst` (a view of the wasm's memory of
+    /// its length) as UTF-8; `false` if that failed.
+    #[wasm_bindgen(js_namespace = fcEnv, js_name = copy)]
     fn text_copy(dst: &mut [u8]) -> bool;
+    /// `fcEnv.random(dst)`: `crypto.getRandomValues(dst)`; `false` without it (missing, or
+    /// throwing).
+    #[wasm_bindgen(js_namespace = fcEnv, js_name = random)]
+    fn random_fill(dst: &mut [u8]) -> bool;
 }
 
 /// `v` as a Rust string if it is a JS string (lone surrogates become U+FFFD), else `None`. In
 /// place of `JsValue::as_string`, whose conversion (a boxed slice, shrunk to its length) and the
-/// glue's copying of the string into the wasm cost more than `js/text.js` and two plain imports.
+/// glue's copying of the string into the wasm cost more than `js/env.js` and two plain imports.
 /// The bytes are decoded, not trusted: a page that replaced `TextEncoder` gets `None`, never
 /// invalid text.
 pub fn text(v: &JsValue) -> Option<String> {
@@ -39,32 +43,27 @@ pub fn now_ms() -> i64 {
     js_sys::Date::now() as i64
 }
 
-/// Randomness from `crypto.getRandomValues`, falling back to a SplitMix64 stream seeded from
-/// `Math.random` and the clock when crypto is missing or throws (old or hostile environments).
+/// Randomness from `crypto.getRandomValues` (through `js/env.js`), falling back to a SplitMix64
+/// stream seeded from `Math.random` and the clock when crypto is missing or throws (old or
+/// hostile environments).
 pub struct BrowserEntropy {
-    crypto: Option<web_sys::Crypto>,
     fallback: SplitMix64,
     /// Random bytes fetched 256 at a time (one `getRandomValues` call per 16 event ids).
     buf: [u8; 256],
     used: usize,
 }
 
-impl BrowserEntropy {
-    /// Looks up `crypto` once on the page's `window` (as the loader hands it to `init`; a value
-    /// that is not a window, or a throwing getter, leaves the fallback stream).
-    pub fn new(window: &web_sys::Window) -> BrowserEntropy {
-        let crypto = window.crypto().ok();
+impl Default for BrowserEntropy {
+    fn default() -> BrowserEntropy {
         let seed = (js_sys::Math::random() * 9.007_199_254_740_992e15) as u64 ^ (now_ms() as u64).rotate_left(32);
-        BrowserEntropy { crypto, fallback: SplitMix64(seed), buf: [0; 256], used: 256 }
+        BrowserEntropy { fallback: SplitMix64(seed), buf: [0; 256], used: 256 }
     }
 }
 
 impl Entropy for BrowserEntropy {
     fn next_u64(&mut self) -> u64 {
         if self.used + 8 > self.buf.len() {
-            let refilled =
-                self.crypto.as_ref().is_some_and(|c| c.get_random_values_with_u8_array(&mut self.buf).is_ok());
-            if !refilled {
+            if !random_fill(&mut self.buf) {
                 return self.fallback.next_u64();
             }
             self.used = 0;

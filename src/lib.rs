@@ -5,13 +5,13 @@
 //! title) is read by the loader and arrives with each call. Every export is wrapped so that a
 //! failure is swallowed (and logged in debug mode) rather than thrown into the host page.
 //!
-//! Modules: [`env`] (clock, randomness, the page's strings (`js/text.js` copies them in), debug
-//! messages), [`storage`] (localStorage with memory fallback), [`outbox`] (the per-tab persisted
-//! queue and the rules for handing it between tabs; `js/tabs.js` makes the Web Locks calls),
-//! [`transport`] (fetch/keepalive), [`scheduler`] (when the flush timer is due; `js/net.js` runs
-//! it), [`lifecycle`] (what visibility, page hide and other tabs' writes mean; the loader listens),
-//! [`api`] (the JS-facing functions). Config, properties and options arrive as JSON text from the
-//! loader (`js/loader.js`, `json()`), read by the core.
+//! Modules: [`env`] (clock, randomness, the page's strings, debug messages), [`storage`]
+//! (localStorage with memory fallback; `js/env.js` makes those browser calls), [`outbox`] (the
+//! per-tab persisted queue and the rules for handing it between tabs; `js/tabs.js` makes the Web
+//! Locks calls), [`transport`] (fetch/keepalive), [`scheduler`] (when the flush timer is due;
+//! `js/net.js` runs it), [`lifecycle`] (what visibility, page hide and other tabs' writes mean; the
+//! loader listens), [`api`] (the JS-facing functions). Config, properties and options arrive as
+//! JSON text from the loader (`js/loader.js`, `json()`), read by the core.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 /// The global allocator: power-of-two size classes (`alloc/`), about 3 KB gzip smaller than the

@@ -1,22 +1,23 @@
 //! localStorage that never throws: reads and writes fall back to memory when storage is
 //! missing, blocked (Safari private mode, sandboxed iframes, `localStorage` getter throwing) or
-//! full (`QuotaExceededError`). Keys are versioned: `fc:v1:<site>:<name>`.
+//! full (`QuotaExceededError`). Keys are versioned: `fc:v1:<site>:<name>`. The browser calls are
+//! `js/env.js`'s (`fcEnv.get`, `set`, `remove`), on the window the loader hands it.
 
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 #[wasm_bindgen]
 extern "C" {
-    /// A `Storage`, seen through the one method web-sys types differently.
-    type JsStorage;
-    /// `storage.setItem(key, value)` with a JS string value: text assembled in JS (the persisted
-    /// queue) goes to storage without a copy in the wasm heap.
-    #[wasm_bindgen(method, catch, js_name = setItem)]
-    fn set_item_js(this: &JsStorage, key: &str, value: &js_sys::JsString) -> Result<(), JsValue>;
-    /// `storage.getItem(key)` as a `JsValue`, read with [`crate::env::text`] (web-sys's
-    /// `Option<String>` return brings wasm-bindgen's string conversion into the wasm).
-    #[wasm_bindgen(method, catch, js_name = getItem)]
-    fn get_item_js(this: &JsStorage, key: &str) -> Result<JsValue, JsValue>;
+    /// `fcEnv.get(key)` (`js/env.js`): the stored value, or `null` (none, or no usable
+    /// storage). Never throws, like every `fcEnv` function: no `catch`.
+    #[wasm_bindgen(js_namespace = fcEnv, js_name = get)]
+    fn storage_get(key: &str) -> JsValue;
+    /// `fcEnv.set(key, value)` with a JS string value (text assembled in JS, such as the
+    /// persisted queue, goes to storage without a copy in the wasm heap); `false` if refused.
+    #[wasm_bindgen(js_namespace = fcEnv, js_name = set)]
+    fn storage_set(key: &str, value: &js_sys::JsString) -> bool;
+    /// `fcEnv.remove(key)`.
+    #[wasm_bindgen(js_namespace = fcEnv, js_name = remove)]
+    fn storage_remove(key: &str);
 }
 
 /// `fc:v1:<site>:<name>`: a key of this site's storage, or (with Web Locks) a lock name.
@@ -31,7 +32,8 @@ pub fn site_key(site: &str, name: &str) -> String {
 /// Key/value storage with a memory fallback.
 pub struct Store {
     prefix: String,
-    local: Option<web_sys::Storage>,
+    /// Values may go to localStorage at all (not in the privacy modes).
+    local: bool,
     /// Values storage refused (or all values, when not persisting). A few keys at most.
     memory: Vec<(String, String)>,
     /// Writes reach localStorage (off while consent is pending or denied: reads still work).
@@ -39,18 +41,17 @@ pub struct Store {
 }
 
 impl Store {
-    /// Storage for `site` in the `localStorage` of `window` (the page's, as the loader hands it
-    /// to `init`); `None` keeps everything in memory (privacy modes).
-    pub fn new(site: &str, window: Option<&web_sys::Window>) -> Store {
-        // `window.localStorage` itself can throw (SecurityError), and a value that is not a
-        // window has none: hence the `ok()` and `flatten()`.
-        let local = window.and_then(|w| w.local_storage().ok().flatten());
+    /// Storage for `site` in the page's `localStorage` (`js/env.js` holds the window the loader
+    /// hands it); `local: false` keeps everything in memory (privacy modes).
+    pub fn new(site: &str, local: bool) -> Store {
         Store { prefix: site_key(site, ""), local, memory: Vec::new(), writable: true }
     }
 
-    /// `true` when values reach localStorage.
+    /// `true` when values reach localStorage: allowed, and none was refused (a value storage
+    /// refused, because it is blocked, missing or full, is held in memory until a write of it
+    /// succeeds).
     pub fn is_persistent(&self) -> bool {
-        self.local.is_some() && self.writable
+        self.local && self.writable && self.memory.is_empty()
     }
 
     /// Lets writes reach localStorage, or keeps them in memory (reading and removing still
@@ -71,17 +72,19 @@ impl Store {
         if let Some((_, v)) = self.memory.iter().find(|(k, _)| *k == key) {
             return Some(v.clone());
         }
-        self.local
-            .as_ref()
-            .and_then(|s| s.unchecked_ref::<JsStorage>().get_item_js(&key).ok().and_then(|v| crate::env::text(&v)))
+        if self.local {
+            crate::env::text(&storage_get(&key))
+        } else {
+            None
+        }
     }
 
     /// Removes `name` from storage and memory.
     pub fn remove(&mut self, name: &str) {
         let key = self.key(name);
         self.memory.retain(|(k, _)| *k != key);
-        if let Some(s) = &self.local {
-            let _ = s.remove_item(&key);
+        if self.local {
+            storage_remove(&key);
         }
     }
 
@@ -89,11 +92,9 @@ impl Store {
     /// on any storage failure the value is kept in memory instead (copied into the wasm).
     pub fn set(&mut self, name: &str, value: &js_sys::JsString) {
         let key = self.key(name);
-        if let Some(s) = self.local.as_ref().filter(|_| self.writable) {
-            if s.unchecked_ref::<JsStorage>().set_item_js(&key, value).is_ok() {
-                self.memory.retain(|(k, _)| *k != key);
-                return;
-            }
+        if self.local && self.writable && storage_set(&key, value) {
+            self.memory.retain(|(k, _)| *k != key);
+            return;
         }
         // (Not `String::from`, whose `unwrap_throw` brings a throwing import and its message.)
         let value = crate::env::text(value).unwrap_or_default();

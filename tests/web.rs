@@ -6,7 +6,7 @@ use funnelcake::api;
 use funnelcake::storage::Store;
 use funnelcake_core::retry::SendResult;
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -16,10 +16,10 @@ fn get(obj: &JsValue, key: &str) -> JsValue {
 }
 
 /// `init` as the loader calls it, without a captured page context, with the page scripts the
-/// wasm asks for Web Locks, fetch and sendBeacon in place.
+/// wasm asks for Web Locks, fetch, sendBeacon, storage and random bytes in place.
 fn init(config: JsValue) -> bool {
     page_scripts();
-    api::init(config, JsValue::UNDEFINED, web_sys::window().unwrap().into())
+    api::init(config, JsValue::UNDEFINED)
 }
 
 /// `flush()` as the loader makes it: a promise whose body is `fcNet.flush` (js/net.js), which
@@ -33,9 +33,9 @@ fn flush() -> wasm_bindgen_futures::JsFuture {
     .into()
 }
 
-/// Installs js/tabs.js, js/net.js and js/text.js as funnelcake.js has them (`fcTabs`, `fcNet`,
-/// `fcText`), calling back the SDK's `claimed`, `adopt`, `sent`, `wake` and `flush` exports as the
-/// loader sets them up. Once per page.
+/// Installs js/tabs.js, js/net.js and js/env.js as funnelcake.js has them (`fcTabs`, `fcNet`,
+/// `fcEnv`), calling back the SDK's `claimed`, `adopt`, `sent`, `wake` and `flush` exports and
+/// reading this page's window, as the loader sets them up. Once per page.
 fn page_scripts() {
     thread_local!(static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
     if DONE.with(|d| d.replace(true)) {
@@ -44,8 +44,8 @@ fn page_scripts() {
     let src = concat!(
         include_str!("../js/tabs.js"),
         include_str!("../js/net.js"),
-        include_str!("../js/text.js"),
-        "\nreturn [fcTabs, fcNet, fcText];"
+        include_str!("../js/env.js"),
+        "\nreturn [fcTabs, fcNet, fcEnv];"
     );
     let helpers: js_sys::Array = js_sys::Function::new_no_args(src).call0(&JsValue::NULL).unwrap().into();
     let sdk = js_sys::Object::new();
@@ -57,12 +57,21 @@ fn page_scripts() {
     set(&sdk, "adopt", &Closure::<dyn FnMut(JsValue) -> bool>::new(api::adopt).into_js_value());
     set(&sdk, "wake", &Closure::<dyn FnMut()>::new(api::wake).into_js_value());
     let window: JsValue = web_sys::window().unwrap().into();
-    for (name, helper) in ["fcTabs", "fcNet", "fcText"].into_iter().zip(helpers.iter()) {
-        if let Ok(use_fn) = get(&helper, "use").dyn_into::<js_sys::Function>() {
+    for (name, helper) in ["fcTabs", "fcNet", "fcEnv"].into_iter().zip(helpers.iter()) {
+        set(&js_sys::global(), name, &helper);
+        if name != "fcEnv" {
+            let use_fn: js_sys::Function = get(&helper, "use").into();
             use_fn.call2(&helper, &sdk, &window).unwrap();
         }
-        set(&js_sys::global(), name, &helper);
     }
+    use_window(&window);
+}
+
+/// `fcEnv.use(window)`: the window whose `localStorage` and `crypto` the SDK reaches.
+fn use_window(window: &JsValue) {
+    let env = get(&js_sys::global(), "fcEnv");
+    let use_fn: js_sys::Function = get(&env, "use").into();
+    use_fn.call1(&env, window).unwrap();
 }
 
 /// Config as the loader sends it: JSON text. Nothing should leave the page in these tests: a
@@ -86,7 +95,8 @@ fn local_storage() -> web_sys::Storage {
 
 #[wasm_bindgen_test]
 fn storage_uses_versioned_keys_in_local_storage() {
-    let mut store = Store::new("web-test-1", Some(&web_sys::window().unwrap()));
+    page_scripts();
+    let mut store = Store::new("web-test-1", true);
     assert!(store.is_persistent());
     store.set("k", &"v1".into());
     assert_eq!(local_storage().get_item("fc:v1:web-test-1:k").unwrap().as_deref(), Some("v1"));
@@ -95,7 +105,8 @@ fn storage_uses_versioned_keys_in_local_storage() {
 
 #[wasm_bindgen_test]
 fn storage_falls_back_to_memory_when_not_persisting() {
-    let mut store = Store::new("web-test-2", None);
+    page_scripts();
+    let mut store = Store::new("web-test-2", false);
     assert!(!store.is_persistent());
     store.set("k", &"in-memory".into());
     assert_eq!(store.get("k").as_deref(), Some("in-memory"));
@@ -104,12 +115,17 @@ fn storage_falls_back_to_memory_when_not_persisting() {
 
 #[wasm_bindgen_test]
 fn storage_keeps_values_in_memory_when_local_storage_is_full() {
-    let mut store = Store::new("web-test-3", Some(&web_sys::window().unwrap()));
+    page_scripts();
+    let mut store = Store::new("web-test-3", true);
     // Larger than any browser's localStorage quota (5–10 MB): setItem throws QuotaExceededError.
     let huge = "x".repeat(12 * 1024 * 1024);
     store.set("big", &huge.as_str().into());
     assert_eq!(store.get("big").map(|v| v.len()), Some(huge.len()));
     assert_eq!(local_storage().get_item("fc:v1:web-test-3:big").unwrap(), None);
+    assert!(!store.is_persistent(), "a value storage refused is held in memory");
+    store.set("big", &"small".into());
+    assert!(store.is_persistent(), "until a write of it succeeds");
+    assert_eq!(local_storage().get_item("fc:v1:web-test-3:big").unwrap().as_deref(), Some("small"));
 }
 
 /// Lets timers due now run (the SDK writes storage once per task, on a 0 ms timer).
@@ -261,7 +277,8 @@ fn init_with_no_window_or_a_hostile_one_keeps_ids_and_state_in_memory() {
     .call0(&JsValue::NULL)
     .unwrap();
     for (site, window) in [("web-no-window", U), ("web-hostile-window", hostile)] {
-        assert!(api::init(config(site), U, window));
+        use_window(&window);
+        assert!(api::init(config(site), U));
         api::track("x".into(), U, U);
         let state = api::debug_state();
         assert_eq!(get(&state, "persistent"), JsValue::FALSE);
@@ -269,6 +286,7 @@ fn init_with_no_window_or_a_hostile_one_keeps_ids_and_state_in_memory() {
         assert!(id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
         assert_eq!(get(&state, "pending").as_f64(), Some(2.0), "the page view and the event");
     }
+    use_window(&web_sys::window().unwrap().into());
 }
 
 /// A stand-in for `fcNet` that records the sends and timer requests the wasm makes, while the
@@ -369,7 +387,7 @@ fn a_purchase_repeated_after_a_reload_is_dropped() {
     assert_eq!(path(&m, "dropped.byReason.duplicate_order").as_f64(), Some(1.0));
 }
 
-/// Text crosses into the wasm through the allocator (js/text.js encodes it, the wasm allocates
+/// Text crosses into the wasm through the allocator (js/env.js encodes it, the wasm allocates
 /// its length and decodes what was copied), and out again: ids of many lengths and mixes of 1- to
 /// 4-byte characters, each in its own size class, come back from `metrics()` as they went in.
 #[wasm_bindgen_test]
@@ -402,18 +420,18 @@ fn page_strings_are_decoded_not_trusted() {
     assert_eq!(get(&items.get(0), "id").as_string().as_deref(), Some("a\u{FFFD}b"));
 
     let global = js_sys::global();
-    let real = get(&global, "fcText");
+    let real = get(&global, "fcEnv");
     let pending = || get(&api::debug_state(), "pending").as_f64().unwrap();
     let before = pending();
     let invalid = concat!(
         "var TextEncoder = function () { this.encodeInto = function (s, dst) { dst.fill(0xff); }; };\n",
-        include_str!("../js/text.js"),
-        "\nreturn fcText;"
+        include_str!("../js/env.js"),
+        "\nfcEnv.use(self);\nreturn fcEnv;"
     );
-    js_sys::Reflect::set(&global, &JsValue::from_str("fcText"), &run(invalid)).unwrap();
+    js_sys::Reflect::set(&global, &JsValue::from_str("fcEnv"), &run(invalid)).unwrap();
     api::track("odd_encoder_é".into(), U, U);
     assert_eq!(pending(), before, "a name that did not decode is not recorded");
-    js_sys::Reflect::set(&global, &JsValue::from_str("fcText"), &real).unwrap();
+    js_sys::Reflect::set(&global, &JsValue::from_str("fcEnv"), &real).unwrap();
     api::track("again".into(), U, U);
     assert_eq!(pending(), before + 1.0);
 }

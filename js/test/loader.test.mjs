@@ -342,9 +342,10 @@ test('json(): a bounded plain copy as JSON text, whatever the page passes', () =
   assert.equal(loader.json(proxy), undefined, 'a hostile proxy gives no properties, no exception');
 });
 
-test('init hands the wasm the privacy signal and the visibility with the page context, and the window', () => {
-  const inits = [], windows = [];
-  const sdk = { init: (cfg, ctx, w) => { inits.push(JSON.parse(ctx)); windows.push(w); return false; } };
+test('init hands the wasm the privacy signal and the visibility with the page context; js/env.js the window', () => {
+  const env = require('../env.js');
+  const inits = [], stored = [];
+  const sdk = { init: (cfg, ctx) => { inits.push(JSON.parse(ctx)); stored.push(env.get('k')); return false; } };
   const cases = [
     [{ navigator: { globalPrivacyControl: true } }, { hidden: true }, { signal: true, hidden: true }],
     [{ navigator: { doNotTrack: '1' } }, {}, { signal: true, hidden: false }],
@@ -352,7 +353,8 @@ test('init hands the wasm the privacy signal and the visibility with the page co
     [{ navigator: { doNotTrack: '0', globalPrivacyControl: false } }, {}, { signal: false, hidden: false }],
     [{ get navigator() { throw new Error('blocked'); } }, {}, { signal: false, hidden: false }],
   ];
+  cases.forEach(([w], i) => { if (i < 4) w.localStorage = { getItem: (k) => k + i }; });
   for (const [w, d] of cases) loader.realApi(sdk, w, d).init({ site: 's' });
   assert.deepEqual(inits, cases.map((c) => c[2]));
-  cases.forEach((c, i) => assert.equal(windows[i], c[0], 'its localStorage and crypto are read from it'));
+  assert.deepEqual(stored, ['k0', 'k1', 'k2', 'k3', null], 'storage is read from the window init runs with');
 });

@@ -1,0 +1,81 @@
+// node --test: js/env.js, the page objects the wasm reads and writes: strings copied in
+// (src/env.rs, `text`), localStorage (src/storage.rs) and random bytes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const env = require('../env.js');
+
+/** What the wasm does: asks the size, gives a buffer of that length, decodes it. */
+function copyIn(v) {
+  const n = env.size(v);
+  if (n < 0) return undefined;
+  const memory = new Uint8Array(n + 8); // the view is part of a larger memory
+  const dst = memory.subarray(4, 4 + n);
+  assert.equal(env.copy(dst), true);
+  assert.deepEqual([...memory.subarray(0, 4), ...memory.subarray(4 + n)], new Array(8).fill(0), 'nothing outside');
+  return new TextDecoder('utf-8', { fatal: true }).decode(dst);
+}
+
+test('a string arrives as its UTF-8 bytes, whatever it holds', () => {
+  const mixed = ['', 'add_to_cart', '{"q":"café €","n":"😀"}', 'x'.repeat(70000), 'Größe 38 – ' + '€😀'.repeat(500)];
+  for (const s of mixed) {
+    assert.equal(env.size(s), Buffer.byteLength(s));
+    assert.equal(copyIn(s), s);
+  }
+  // A lone surrogate (which UTF-8 cannot hold) arrives as U+FFFD, as wasm-bindgen's conversion
+  // did, and is counted as one: the length is exact wherever it stands.
+  for (const [s, want] of [['a\ud800b', 'a\ufffdb'], ['\udc00', '\ufffd'], ['x\ud83d', 'x\ufffd'], ['\ud83d\ud83d\ude00', '\ufffd😀']]) {
+    assert.equal(env.size(s), Buffer.byteLength(want), JSON.stringify(s));
+    assert.equal(copyIn(s), want);
+  }
+});
+
+test('anything but a string is -1 and leaves nothing to copy', () => {
+  for (const v of [undefined, null, 42, true, {}, ['a'], new String('boxed')]) {
+    assert.equal(env.size(v), -1, String(v));
+  }
+});
+
+test('copy never throws: a failed copy is false', () => {
+  env.size('abc');
+  assert.equal(env.copy(null), false, 'no view');
+  assert.equal(env.copy(new Uint8Array(3)), false, 'nothing kept after a copy');
+  env.size('é');
+  assert.equal(env.copy({}), false, 'not a view');
+});
+
+test('storage: read, written and removed through the window it was given, looked up once', () => {
+  const map = new Map();
+  let lookups = 0;
+  const localStorage = { getItem: (k) => (map.has(k) ? map.get(k) : null), setItem: (k, v) => map.set(k, String(v)), removeItem: (k) => map.delete(k) };
+  env.use({ get localStorage() { lookups++; return localStorage; } });
+  assert.equal(env.get('fc:v1:s:state'), null);
+  assert.equal(env.set('fc:v1:s:state', '{"v":1}'), true);
+  assert.equal(env.get('fc:v1:s:state'), '{"v":1}');
+  env.remove('fc:v1:s:state');
+  assert.equal(env.get('fc:v1:s:state'), null);
+  assert.equal(lookups, 1);
+});
+
+test('storage never throws: missing, blocked or full storage reads as empty and refuses writes', () => {
+  const full = { getItem: () => null, setItem: () => { throw new Error('QuotaExceededError'); }, removeItem: () => { throw new Error('x'); } };
+  for (const w of [undefined, {}, { get localStorage() { throw new Error('SecurityError'); } }, { localStorage: full }]) {
+    env.use(w);
+    assert.equal(env.get('k'), null);
+    assert.equal(env.set('k', 'v'), false);
+    assert.equal(env.remove('k'), undefined);
+  }
+});
+
+test('random: crypto.getRandomValues into the view; false without crypto, never a throw', () => {
+  const dst = new Uint8Array(256);
+  env.use({ crypto: { getRandomValues: (a) => a.fill(7) } });
+  assert.equal(env.random(dst), true);
+  assert.ok(dst.every((b) => b === 7));
+  for (const w of [undefined, {}, { get crypto() { throw new Error('blocked'); } }, { crypto: { getRandomValues() { throw new Error('quota'); } } }]) {
+    env.use(w);
+    assert.equal(env.random(dst), false);
+  }
+});
