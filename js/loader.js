@@ -160,10 +160,16 @@ var fcLoader = (function (root, factory) {
   // others, and its error is not thrown as ours.
   var listeners = [];
 
+  /** `metrics()` or `debugState()` of the wasm, which answers JSON text (or null before init). */
+  function state(sdk, m) {
+    var t = sdk[m]();
+    return typeof t === 'string' ? JSON.parse(t) : null;
+  }
+
   function notify(sdk) {
     if (!listeners.length) return;
     var snapshot;
-    try { snapshot = sdk.metrics(); } catch (e) { return; }
+    try { snapshot = state(sdk, 'metrics'); } catch (e) { return; }
     listeners.slice().forEach(function (l) {
       try { l.cb(snapshot); } catch (e) { /* the page's listener failing stays its own */ }
     });
@@ -287,7 +293,7 @@ var fcLoader = (function (root, factory) {
       ready: true
     };
     ['metrics', 'debugState'].forEach(function (m) {
-      api[m] = safe(function () { drain(); return sdk[m](); }, null);
+      api[m] = safe(function () { drain(); return state(sdk, m); }, null);
     });
     RECORDING.forEach(function (m) {
       api[m] = safe(function () { return record(sdk, m, arguments, undefined, true); });
@@ -320,7 +326,7 @@ var fcLoader = (function (root, factory) {
         else if (m === 'on' && call[2]) {
           call[3] = subscribe(a[0], a[1]);
           // Subscribed before the SDK was ready: deliver the current snapshot once.
-          if (a[0] === 'metrics') a[1](sdk.metrics());
+          if (a[0] === 'metrics') a[1](state(sdk, 'metrics'));
         }
         else if (RECORDING.indexOf(m) >= 0) record(sdk, m, a, ctx);
       } catch (e) { /* a bad call is dropped, the rest still run */ }

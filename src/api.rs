@@ -346,12 +346,6 @@ fn record(name: &str, props: Vec<(String, Value)>, ctx: &JsValue) {
     });
 }
 
-/// The camelCase snapshot as a plain JS object (the core writes JSON text; `JSON.parse` builds
-/// the object in one native call).
-fn snapshot_js(sdk: &Sdk) -> JsValue {
-    js_sys::JSON::parse(&sdk.tracker.snapshot_json(env::now_ms(), KeyStyle::Camel)).unwrap_or(JsValue::NULL)
-}
-
 /// Records a custom or canonical event `name` with optional properties. Segment and Shopify
 /// Web Pixels names are mapped to their GA4 equivalents.
 #[wasm_bindgen]
@@ -463,12 +457,13 @@ pub fn reset() {
     pump();
 }
 
-/// `metrics()`: the current session's metrics snapshot (see METRICS.md); `null` before `init`.
+/// `metrics()`: the current session's metrics snapshot (see METRICS.md) as JSON text, which the
+/// loader parses (a `JSON.parse` import would need a `catch`); `null` before `init`.
 #[wasm_bindgen]
 pub fn metrics() -> JsValue {
     with_sdk(|sdk| {
         sdk.sync_from_storage();
-        snapshot_js(sdk)
+        JsValue::from_str(&sdk.tracker.snapshot_json(env::now_ms(), KeyStyle::Camel))
     })
     .unwrap_or(JsValue::NULL)
 }
@@ -555,8 +550,8 @@ pub fn flush() -> i32 {
 }
 
 /// The SDK's ids and state for debugging and tests: `{anonymousId, sessionId, pending,
-/// persistent, memoryBytes}` (`memoryBytes`: the wasm linear memory's size); `null` before
-/// `init`.
+/// persistent, memoryBytes}` (`memoryBytes`: the wasm linear memory's size) as JSON text, which
+/// the loader parses; `null` before `init`.
 #[wasm_bindgen(js_name = debugState)]
 pub fn debug_state() -> JsValue {
     with_sdk(|sdk| {
@@ -574,7 +569,7 @@ pub fn debug_state() -> JsValue {
         #[cfg(not(target_arch = "wasm32"))]
         out.push('0');
         out.push('}');
-        js_sys::JSON::parse(&out).unwrap_or(JsValue::NULL)
+        JsValue::from_str(&out)
     })
     .unwrap_or(JsValue::NULL)
 }

@@ -22,6 +22,17 @@ fn init(config: JsValue) -> bool {
     api::init(config, JsValue::UNDEFINED)
 }
 
+/// `metrics()` as the loader hands it to the page: the wasm's JSON text, parsed (`null` before
+/// `init`).
+fn metrics() -> JsValue {
+    api::metrics().as_string().map_or(JsValue::NULL, |t| js_sys::JSON::parse(&t).unwrap())
+}
+
+/// `debugState()` as the loader hands it to the page.
+fn debug_state() -> JsValue {
+    api::debug_state().as_string().map_or(JsValue::NULL, |t| js_sys::JSON::parse(&t).unwrap())
+}
+
 /// `flush()` as the loader makes it: a promise whose body is `fcNet.flush` (js/net.js), which
 /// steps the `flush` export and holds the waiting calls.
 fn flush() -> wasm_bindgen_futures::JsFuture {
@@ -138,7 +149,7 @@ async fn init_track_and_state_survive_in_local_storage() {
     assert!(init(config("web-test-4")));
     api::track("Custom Thing".into(), JsValue::UNDEFINED, JsValue::UNDEFINED);
     next_task().await;
-    let state = api::debug_state();
+    let state = debug_state();
     // The automatic page_view plus the tracked event are waiting.
     assert_eq!(get(&state, "pending").as_f64(), Some(2.0));
     let sid = get(&state, "sessionId").as_string().unwrap();
@@ -151,7 +162,7 @@ async fn init_track_and_state_survive_in_local_storage() {
 
     // A second init (a reload) keeps the anonymous id and the still-active session.
     assert!(init(config("web-test-4")));
-    let again = api::debug_state();
+    let again = debug_state();
     assert_eq!(get(&again, "anonymousId").as_string().unwrap(), aid);
     assert_eq!(get(&again, "sessionId").as_string().unwrap(), sid);
 }
@@ -167,7 +178,7 @@ async fn state_stored_by_an_earlier_build_keeps_the_visitor() {
     local_storage().set_item("fc:v1:web-upgrade:state", &old).unwrap();
     assert!(init(config("web-upgrade")));
     next_task().await;
-    let state = api::debug_state();
+    let state = debug_state();
     assert_eq!(get(&state, "anonymousId").as_string().as_deref(), Some(aid), "same visitor");
     let sid = get(&state, "sessionId").as_string().unwrap();
     assert_ne!(sid, "00000000000000000000000000000001", "a new session");
@@ -180,7 +191,7 @@ async fn another_tabs_write_is_adopted_unless_an_earlier_build_wrote_it() {
     let key = "fc:v1:web-mixed:state";
     assert!(init(config("web-mixed")));
     next_task().await;
-    let state = api::debug_state();
+    let state = debug_state();
     let (aid, sid) = (get(&state, "anonymousId").as_string().unwrap(), get(&state, "sessionId").as_string().unwrap());
     let other = "0123456789abcdef0123456789abcdef";
 
@@ -193,7 +204,7 @@ async fn another_tabs_write_is_adopted_unless_an_earlier_build_wrote_it() {
     api::lifecycle(3); // `storage`
     api::track("Custom Thing".into(), JsValue::UNDEFINED, JsValue::UNDEFINED);
     next_task().await;
-    let state = api::debug_state();
+    let state = debug_state();
     assert_eq!(get(&state, "anonymousId").as_string().unwrap(), aid);
     assert_eq!(get(&state, "sessionId").as_string().unwrap(), sid);
 
@@ -204,7 +215,7 @@ async fn another_tabs_write_is_adopted_unless_an_earlier_build_wrote_it() {
     api::lifecycle(3);
     api::track("Custom Thing".into(), JsValue::UNDEFINED, JsValue::UNDEFINED);
     next_task().await;
-    assert_eq!(get(&api::debug_state(), "anonymousId").as_string().as_deref(), Some(other));
+    assert_eq!(get(&debug_state(), "anonymousId").as_string().as_deref(), Some(other));
 }
 
 #[wasm_bindgen_test]
@@ -214,23 +225,23 @@ fn bad_calls_never_throw_and_are_not_recorded() {
     assert!(!init(js("[1]")), "not an object");
     assert!(!init(js("{}")), "site is required");
     assert!(init(config("web-test-5")));
-    let before = get(&api::debug_state(), "pending").as_f64().unwrap();
+    let before = get(&debug_state(), "pending").as_f64().unwrap();
     api::track(JsValue::from_f64(42.0), JsValue::NULL, JsValue::UNDEFINED);
     api::track("".into(), JsValue::NULL, JsValue::UNDEFINED);
-    assert_eq!(get(&api::debug_state(), "pending").as_f64().unwrap(), before);
+    assert_eq!(get(&debug_state(), "pending").as_f64().unwrap(), before);
 }
 
 #[wasm_bindgen_test]
 fn odd_property_text_is_ignored_without_panicking() {
     assert!(init(config("web-odd")));
-    let before = get(&api::debug_state(), "pending").as_f64().unwrap();
+    let before = get(&debug_state(), "pending").as_f64().unwrap();
     // Not JSON, not an object, too deep, too long: the event is kept without properties.
     let deep = format!("{}1{}", "[".repeat(100), "]".repeat(100));
     let long = format!(r#"{{"x":"{}"}}"#, "y".repeat(70_000));
     for props in [js("{not json"), js("[1,2]"), js(&deep), js(&long), JsValue::from_f64(3.0), JsValue::NULL] {
         api::track("odd".into(), props, U);
     }
-    assert_eq!(get(&api::debug_state(), "pending").as_f64().unwrap(), before + 6.0);
+    assert_eq!(get(&debug_state(), "pending").as_f64().unwrap(), before + 6.0);
 }
 
 #[wasm_bindgen_test]
@@ -280,7 +291,7 @@ fn init_with_no_window_or_a_hostile_one_keeps_ids_and_state_in_memory() {
         use_window(&window);
         assert!(api::init(config(site), U));
         api::track("x".into(), U, U);
-        let state = api::debug_state();
+        let state = debug_state();
         assert_eq!(get(&state, "persistent"), JsValue::FALSE);
         let id = get(&state, "anonymousId").as_string().unwrap();
         assert!(id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
@@ -342,7 +353,7 @@ fn helpers_drive_the_funnel_and_metrics_reads_it_back() {
     api::track("begin_checkout".into(), js(r#"{"currency":"USD","items":[{"item_id":"SKU-1","price":119}]}"#), U);
     api::track("Checkout Step Completed".into(), js(r#"{"step":"shipping","shipping_tier":"ground"}"#), U);
     api::track("Checkout Step Completed".into(), js(r#"{"step":3}"#), U);
-    let m = api::metrics();
+    let m = metrics();
     assert_eq!(path(&m, "funnel.furthestStep").as_string().as_deref(), Some("add_payment_info"));
     assert_eq!(path(&m, "checkoutAbandoned").as_bool(), Some(true));
     assert_eq!(path(&m, "cart.value.USD").as_f64(), Some(11_900.0));
@@ -352,7 +363,7 @@ fn helpers_drive_the_funnel_and_metrics_reads_it_back() {
         js(r#"{"transaction_id":"W-1","value":"119.00","currency":"USD","items":[{"item_id":"SKU-1","price":119}]}"#),
         U,
     );
-    let m = api::metrics();
+    let m = metrics();
     assert_eq!(path(&m, "funnel.converted").as_bool(), Some(true));
     assert_eq!(path(&m, "funnel.skippedSteps").as_bool(), Some(false));
     assert_eq!(path(&m, "revenue.USD").as_f64(), Some(11_900.0));
@@ -368,7 +379,7 @@ fn bad_input_is_counted_in_metrics_dropped() {
     api::track("add_to_cart".into(), js(r#"{"item_id":"A","quantity":"NaN"}"#), U);
     api::track("purchase".into(), js(r#"{"value":5}"#), U);
     api::track(JsValue::NULL, U, U);
-    let m = api::metrics();
+    let m = metrics();
     assert_eq!(path(&m, "dropped.total").as_f64(), Some(4.0));
     assert_eq!(path(&m, "dropped.byReason.invalid_quantity").as_f64(), Some(2.0));
     assert_eq!(path(&m, "dropped.byReason.missing_order_id").as_f64(), Some(1.0));
@@ -382,7 +393,7 @@ fn a_purchase_repeated_after_a_reload_is_dropped() {
     api::track("purchase".into(), js(order), U);
     assert!(init(config("web-dupe")), "a reload re-initialises from localStorage");
     api::track("purchase".into(), js(order), U);
-    let m = api::metrics();
+    let m = metrics();
     assert_eq!(path(&m, "orderCount").as_f64(), Some(1.0));
     assert_eq!(path(&m, "dropped.byReason.duplicate_order").as_f64(), Some(1.0));
 }
@@ -403,7 +414,7 @@ fn text_of_every_length_and_width_survives_the_round_trip() {
             ids.push(id);
         }
     }
-    let items = js_sys::Array::from(&path(&api::metrics(), "cart.items"));
+    let items = js_sys::Array::from(&path(&metrics(), "cart.items"));
     let got: Vec<String> = items.iter().map(|it| get(&it, "id").as_string().unwrap_or_default()).collect();
     assert_eq!(got, ids);
 }
@@ -416,12 +427,12 @@ fn page_strings_are_decoded_not_trusted() {
     assert!(init(config("web-text-in")));
     let run = |src: &str| js_sys::Function::new_no_args(src).call0(&JsValue::NULL).unwrap();
     api::track("add_to_cart".into(), run(r#"return '{"item_id":"a\ud800b","price":1,"currency":"USD"}';"#), U);
-    let items = js_sys::Array::from(&path(&api::metrics(), "cart.items"));
+    let items = js_sys::Array::from(&path(&metrics(), "cart.items"));
     assert_eq!(get(&items.get(0), "id").as_string().as_deref(), Some("a\u{FFFD}b"));
 
     let global = js_sys::global();
     let real = get(&global, "fcEnv");
-    let pending = || get(&api::debug_state(), "pending").as_f64().unwrap();
+    let pending = || get(&debug_state(), "pending").as_f64().unwrap();
     let before = pending();
     let invalid = concat!(
         "var TextEncoder = function () { this.encodeInto = function (s, dst) { dst.fill(0xff); }; };\n",
@@ -441,9 +452,9 @@ fn metrics_follow_each_tracked_call() {
     // `on('metrics')` listeners are the loader's (js/test/loader.test.mjs); they read this.
     assert!(init(config("web-on")));
     api::track("add_to_cart".into(), js(r#"{"item_id":"A","price":1,"currency":"USD"}"#), U);
-    assert_eq!(path(&api::metrics(), "cart.count").as_f64(), Some(1.0));
+    assert_eq!(path(&metrics(), "cart.count").as_f64(), Some(1.0));
     api::track("add_to_cart".into(), js(r#"{"item_id":"A","price":1,"currency":"USD","quantity":2}"#), U);
-    assert_eq!(path(&api::metrics(), "cart.count").as_f64(), Some(3.0));
+    assert_eq!(path(&metrics(), "cart.count").as_f64(), Some(3.0));
 }
 
 #[wasm_bindgen_test]
@@ -451,7 +462,7 @@ fn captured_context_from_the_preload_queue_is_used() {
     assert!(init(config("web-ctx")));
     let ctx = js(r#"{"ts":1700000000000,"url":"/queued?x=1","ref":"https://www.bing.com/","title":"Queued"}"#);
     api::track("page_view".into(), U, ctx);
-    let m = api::metrics();
+    let m = metrics();
     assert_eq!(path(&m, "exitPage").as_string().as_deref(), Some("/queued?x=1"));
 }
 
@@ -461,11 +472,11 @@ fn experiment_is_sticky_exposes_once_and_shows_in_metrics() {
     let opts = js(r#"{"variations":["Checkout","Buy now"]}"#);
     let first = api::experiment("btn".into(), opts.clone(), U);
     assert!(first == 0 || first == 1, "{first}");
-    let pending = get(&api::debug_state(), "pending").as_f64().unwrap();
+    let pending = get(&debug_state(), "pending").as_f64().unwrap();
     // Same visitor, same experiment: the same variation and no second exposure.
     assert_eq!(api::experiment("btn".into(), opts, U), first);
-    assert_eq!(get(&api::debug_state(), "pending").as_f64().unwrap(), pending);
-    assert_eq!(path(&api::metrics(), "experiments.btn").as_f64(), Some(f64::from(first)));
+    assert_eq!(get(&debug_state(), "pending").as_f64().unwrap(), pending);
+    assert_eq!(path(&metrics(), "experiments.btn").as_f64(), Some(f64::from(first)));
     // Not in the experiment: no variations, no key, zero coverage.
     assert_eq!(api::experiment("k".into(), js(r#"{"weights":[1]}"#), U), -1);
     assert_eq!(api::experiment(JsValue::NULL, js(r#"{"variations":2}"#), U), -1);
@@ -479,21 +490,21 @@ fn experiment_is_sticky_exposes_once_and_shows_in_metrics() {
 fn consent_pending_holds_events_in_memory_denied_clears_storage() {
     assert!(init(config_with("web-consent", r#","consent":"pending""#)));
     api::track("view_item".into(), js(r#"{"item_id":"A"}"#), U);
-    let state = api::debug_state();
+    let state = debug_state();
     assert_eq!(get(&state, "persistent").as_bool(), Some(false), "nothing written while pending");
     assert_eq!(get(&state, "pending").as_f64(), Some(2.0), "page view and view_item held in memory");
     let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
     assert_eq!(storage.get_item("fc:v1:web-consent:state").unwrap(), None);
 
     api::consent("granted".into());
-    assert_eq!(get(&api::debug_state(), "persistent").as_bool(), Some(true));
+    assert_eq!(get(&debug_state(), "persistent").as_bool(), Some(true));
     assert!(storage.get_item("fc:v1:web-consent:state").unwrap().is_some(), "written once granted");
 
     api::consent("denied".into());
-    assert_eq!(get(&api::debug_state(), "pending").as_f64(), Some(0.0), "queued events discarded");
+    assert_eq!(get(&debug_state(), "pending").as_f64(), Some(0.0), "queued events discarded");
     assert_eq!(storage.get_item("fc:v1:web-consent:state").unwrap(), None, "stored state removed");
     api::track("view_item".into(), js(r#"{"item_id":"B"}"#), U);
-    assert_eq!(path(&api::metrics(), "dropped.byReason.consent_denied").as_f64(), Some(3.0));
+    assert_eq!(path(&metrics(), "dropped.byReason.consent_denied").as_f64(), Some(3.0));
     api::consent("nonsense".into()); // ignored, never throws
 }
 

@@ -24,7 +24,7 @@ function fakeSdk() {
       calls.push(['track', name, props === undefined ? undefined : JSON.parse(props), ctx && JSON.parse(ctx)]);
     },
     flush: () => 0,
-    debugState: () => ({ pending: 0 }),
+    debugState: () => JSON.stringify({ pending: 0 }),
   };
 }
 
@@ -100,7 +100,7 @@ test('the real API never throws into the page, even if the wasm traps', async ()
 test('on(): listeners hear the snapshot after every call that records, in order; off() ends it', async () => {
   const sdk = fakeSdk();
   let n = 0;
-  sdk.metrics = () => ({ n: ++n });
+  sdk.metrics = () => JSON.stringify({ n: ++n });
   sdk.consent = () => {};
   sdk.reset = () => {};
   const api = loader.realApi(sdk);
@@ -171,13 +171,15 @@ test('every helper maps to a canonical event (or the Segment name the SDK maps)'
   const sdk = fakeSdk();
   const api = loader.realApi(sdk);
   for (const m of Object.keys(loader.EVENTS)) api[m]({});
-  api.debugState(); // records what is pending
+  assert.deepEqual(api.debugState(), { pending: 0 }, 'the JSON text of the wasm, parsed'); // records what is pending
   assert.deepEqual(sdk.calls.map((c) => c[1]), Object.values(loader.EVENTS));
+  sdk.metrics = () => null; // the wasm before its init
+  assert.equal(api.metrics(), null);
 });
 
 test('recording calls return at once; the wasm records them in order in the next task, or sooner when state is read', async () => {
   const sdk = fakeSdk();
-  sdk.metrics = () => ({ n: sdk.calls.length });
+  sdk.metrics = () => JSON.stringify({ n: sdk.calls.length });
   const listeners = {};
   const w = { addEventListener: (type, fn, capture) => { listeners[type] = [fn, capture]; } };
   const api = loader.realApi(sdk, w, {});
@@ -250,7 +252,7 @@ test('on() before the SDK is ready subscribes on replay, and its unsubscribe sti
   const { w, d } = fakePage();
   const fc = loader.installStub(w, d);
   const sdk = fakeSdk();
-  sdk.metrics = () => ({ pageViews: sdk.calls.length });
+  sdk.metrics = () => JSON.stringify({ pageViews: sdk.calls.length });
   const delivered = [];
   const cb = (m) => delivered.push(m);
   const off = fc.on('metrics', cb);
