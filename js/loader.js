@@ -16,9 +16,9 @@ var fcLoader = (function (root, factory) {
 })(typeof window !== 'undefined' ? window : undefined, function () {
   'use strict';
   // js/snippet.js, js/capture.js, js/tabs.js, js/net.js and js/env.js: concatenated before
-  // this file in the build, required in node tests. The build defines `module` as false (terser `--define`),
-  // so the script never takes this path or the `module.exports` ones, even on a page that has a
-  // global `module` of its own.
+  // this file in the build, required in node tests. The build defines `module` as false
+  // (terser `--define`), so the script never takes this path or the `module.exports` ones, even
+  // on a page that has a global `module` of its own.
   /* global fcStub, fcCapture, fcTabs, fcNet, fcEnv */
   var node = typeof module === 'object' && module.exports;
   var stubOf = node ? require('./snippet.js') : fcStub;
@@ -56,7 +56,6 @@ var fcLoader = (function (root, factory) {
     }
     return cfg;
   }
-
 
   /** Wraps a wasm export so nothing it does can throw into the page. */
   function safe(fn, fallback) {

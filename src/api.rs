@@ -540,7 +540,8 @@ fn arm_timer() {
 /// all were delivered; more when a send failed and the retry schedule took over).
 #[wasm_bindgen]
 pub fn flush() -> i32 {
-    // A send can fail at once (no `fcNet`), landing before this returns: then nothing is in flight.
+    // A send can fail at once (js/net.js could not start it), landing before this returns: then
+    // nothing is in flight.
     let sending = || with_sdk(|sdk| sdk.tracker.sending()) == Some(true);
     if sending() || (send_next(true) && sending()) {
         return -1;

@@ -82,12 +82,6 @@ pub fn utf8(b: &[u8]) -> Option<String> {
     let mut out = String::with_capacity(b.len());
     let mut i = 0;
     while let Some(&lead) = b.get(i) {
-        if lead < 0x80 {
-            // Most of what crosses is ASCII (JSON keys, names, URLs): one byte, no checks.
-            out.push(char::from(lead));
-            i += 1;
-            continue;
-        }
         // Continuation bytes, the smallest code point that needs them, the lead byte's bits.
         let (n, min, bits) = match lead {
             0x00..=0x7F => (0, 0, 0x7F),
