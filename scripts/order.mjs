@@ -69,23 +69,32 @@ export function greedyOrder(funcs) {
   return order;
 }
 
+// How far `refine` tries moving each function, in places.
+const MOVES = [1, 2, 3, 5, 10, 20, 40, 100].flatMap((d) => [-d, d]);
+
 /**
- * `order` improved by moving single functions: each is tried 1, 3, 10 and 40 places earlier and
- * later, and a move is kept when deflate of all the bodies in the new order is smaller. The greedy
- * order looks only backwards from each function; this sees both sides (−77 bytes gzip, 7 s).
+ * `order` improved by moving single functions: each is tried 1 to 100 places earlier and later
+ * (`MOVES`), and a move is kept when deflate of all the bodies in the new order is smaller; then
+ * again over the new order, up to `passes` times or until no move pays. The greedy order looks
+ * only backwards from each function; this sees both sides (one pass with moves of 1, 3, 10 and
+ * 40: −77 bytes gzip, 7 s; these moves and up to three passes: −170 to −270 more, 25–35 s).
  */
-export function refine(funcs, order) {
+export function refine(funcs, order, passes = 3) {
   const size = (o) => deflateRawSync(Buffer.concat(o.map((i) => funcs[i])), { level: 9 }).length;
   let best = size(order);
-  for (let i = 0; i < order.length; i++) {
-    for (const d of [-40, -10, -3, -1, 1, 3, 10, 40]) {
-      const j = i + d;
-      if (j < 0 || j >= order.length) continue;
-      const moved = [...order];
-      moved.splice(j, 0, ...moved.splice(i, 1));
-      const s = size(moved);
-      if (s < best) { best = s; order = moved; }
+  for (let pass = 0; pass < passes; pass++) {
+    const before = best;
+    for (let i = 0; i < order.length; i++) {
+      for (const d of MOVES) {
+        const j = i + d;
+        if (j < 0 || j >= order.length) continue;
+        const moved = [...order];
+        moved.splice(j, 0, ...moved.splice(i, 1));
+        const s = size(moved);
+        if (s < best) { best = s; order = moved; }
+      }
     }
+    if (best === before) break;
   }
   return order;
 }
