@@ -27,15 +27,22 @@ var fcLoader = (function (root, factory) {
   var net = node ? require('./net.js') : fcNet;
   var env = node ? require('./env.js') : fcEnv;
 
-  // Helpers are track() of a canonical event: the wasm exports only track (smaller glue).
-  var EVENTS = {
-    page: 'page_view', viewItem: 'view_item', addToCart: 'add_to_cart', removeFromCart: 'remove_from_cart',
-    viewCart: 'view_cart', beginCheckout: 'begin_checkout', checkoutStep: 'Checkout Step Completed',
-    purchase: 'purchase', refund: 'refund', search: 'search'
-  };
+  // Helpers are track() of a canonical event (the wasm exports only track: smaller glue).
+  var HELPERS = 'page viewItem addToCart removeFromCart viewCart beginCheckout checkoutStep purchase refund search'.split(' ');
   // Methods that record something; calls to these (and init/reset/flush/on) are queued with the
   // page context until the SDK is ready.
-  var RECORDING = Object.keys(EVENTS).concat(['track', 'identify', 'experiment', 'consent']);
+  var RECORDING = HELPERS.concat(['track', 'identify', 'experiment', 'consent']);
+
+  /** `name` with each capital letter lower-cased after `sep` (`addToCart` → `add_to_cart`). */
+  function spaced(name, sep) {
+    return name.replace(/[A-Z]/g, function (c) { return sep + c.toLowerCase(); });
+  }
+
+  /** The event a helper records: its name in snake case, but `page_view`, and for `checkoutStep`
+   * Segment's name, which the wasm maps to the step's event. */
+  function eventOf(m) {
+    return m === 'page' ? 'page_view' : m === 'checkoutStep' ? 'Checkout Step Completed' : spaced(m, '_');
+  }
   // Config keys readable from data-* attributes (`flushAt` ← `data-flush-at`) and their types:
   // s string, n number, b boolean.
   var ATTRS = {
@@ -49,7 +56,7 @@ var fcLoader = (function (root, factory) {
     var cfg = {};
     if (!el || !el.getAttribute) return cfg;
     for (var key in ATTRS) {
-      var v = el.getAttribute('data-' + key.replace(/[A-Z]/g, function (c) { return '-' + c.toLowerCase(); }));
+      var v = el.getAttribute('data-' + spaced(key, '-'));
       if (v === null || v === undefined) continue;
       var kind = ATTRS[key];
       cfg[key] = kind === 'n' ? Number(v) : kind === 'b' ? v !== 'false' && v !== '0' : v;
@@ -222,7 +229,7 @@ var fcLoader = (function (root, factory) {
     // A numeric user id becomes its text here (the wasm reads strings only; not finite: none).
     if (m === 'identify' && typeof first === 'number') first = isFinite(first) ? String(first) : null;
     if (m !== 'track' && m !== 'identify') {
-      f = 'track'; first = EVENTS[m]; props = a[0];
+      f = 'track'; first = eventOf(m); props = a[0];
       if (m === 'search' && typeof props === 'string') props = { search_term: props };
       if (m === 'checkoutStep') props = Object.assign({}, a[1], { step: a[0] });
     }
@@ -372,6 +379,6 @@ var fcLoader = (function (root, factory) {
   // The parts node tests exercise alone are exported to them only (`node` is false in the build).
   return node ? {
     boot: boot, attach: attach, installStub: stubOf, configFromScript: configFromScript, replay: replay,
-    realApi: realApi, json: json, RECORDING: RECORDING, EVENTS: EVENTS
+    realApi: realApi, json: json, RECORDING: RECORDING, HELPERS: HELPERS
   } : { boot: boot, attach: attach, installStub: stubOf };
 });
