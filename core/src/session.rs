@@ -103,9 +103,10 @@ impl SessionState {
     /// Remembers an order id (bounded to the most recent [`RECENT_ORDERS`]).
     pub fn remember_order(&mut self, id: &str) {
         if !self.recent_orders.iter().any(|o| o == id) {
+            if self.recent_orders.len() >= RECENT_ORDERS {
+                self.recent_orders.remove(0);
+            }
             self.recent_orders.push(id.to_owned());
-            let excess = self.recent_orders.len().saturating_sub(RECENT_ORDERS);
-            self.recent_orders.drain(..excess);
         }
     }
 
@@ -206,6 +207,17 @@ impl SessionState {
 mod tests {
     use super::*;
     use crate::id::SplitMix64;
+
+    #[test]
+    fn the_most_recent_order_ids_are_remembered() {
+        let mut s = SessionState::new(&mut SplitMix64(1));
+        for i in 0..RECENT_ORDERS + 10 {
+            s.remember_order(&format!("o-{i}"));
+            s.remember_order(&format!("o-{}", i / 2)); // a repeat, while remembered, changes nothing
+        }
+        let want: Vec<String> = (10..RECENT_ORDERS + 10).map(|i| format!("o-{i}")).collect();
+        assert_eq!(s.recent_orders, want);
+    }
 
     #[test]
     fn state_round_trips_through_json() {
