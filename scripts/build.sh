@@ -48,16 +48,42 @@ optimise=(wasm-opt -Oz --converge --low-memory-unused --enable-bulk-memory --ena
 # Import, export and module names shortened to a letter or two, the glue rewritten to match, and
 # its initialiser cut to the one call the loader makes (scripts/glue.mjs).
 node scripts/glue.mjs target/pkg/funnelcake_opt.wasm target/pkg/funnelcake.js "$out/funnelcake.wasm" target/pkg/funnelcake.names.js
-# Functions reordered so that gzip finds more of each one in the ones before it (scripts/order.mjs).
-node scripts/order.mjs "$out/funnelcake.wasm"
+# Functions reordered so that gzip finds more of each one in the ones before it (scripts/order.mjs),
 # and optimised again in that order: the passes that merge and fold similar code find more
-# (−86 bytes gzip; a second -Oz without the reorder finds −20).
-"${optimise[@]}" "$out/funnelcake.wasm" -o "$out/funnelcake.wasm"
-# The read-only data nothing refers to once the panic path is stubbed (its messages, panic
-# locations, source paths), found with the linker's symbol table and zeroed in place
-# (scripts/rodata.mjs; −977 bytes gzip). Last, as zeros: letting wasm-opt cut them out of the
-# segments afterwards was 1,676 bytes smaller raw but 62 larger in gzip.
-node scripts/rodata.mjs "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release/funnelcake.wasm" "$out/funnelcake.wasm"
+# (−86 bytes gzip; a second -Oz without the reorder finds −20). Then the read-only data nothing
+# refers to once the panic path is stubbed (its messages, panic locations, source paths), found
+# with the linker's symbol table and zeroed in place (scripts/rodata.mjs; −977 bytes gzip). Last,
+# as zeros: letting wasm-opt cut them out of the segments afterwards was 1,676 bytes smaller raw
+# but 62 larger in gzip.
+#
+# The order is a search whose result swings by 50–100 bytes gzip with any small change to the
+# code, more than most size steps: three searches that differ only in how far they move a
+# function are each finished as shipped, two at a time, and the smallest is kept (BENCHMARKS.md).
+linked="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release/funnelcake.wasm"
+finish() { # <wasm> <moves>
+  node scripts/order.mjs "$1" "$2" >"$1.log"
+  "${optimise[@]}" "$1" -o "$1"
+  node scripts/rodata.mjs "$linked" "$1" >>"$1.log"
+}
+variants=(1,2,3,5,10,20,40,100 1,2,3,5,10,20,40,100,200 1,2,3,5,10,20,40,100,200,300)
+tmp=$(mktemp -d)
+pids=()
+for i in "${!variants[@]}"; do
+  cp "$out/funnelcake.wasm" "$tmp/$i.wasm"
+  finish "$tmp/$i.wasm" "${variants[$i]}" &
+  pids+=($!)
+  # Two at a time (the machine's two cores).
+  if [ "${#pids[@]}" -ge 2 ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
+done
+for p in "${pids[@]}"; do wait "$p"; done
+best=
+for i in "${!variants[@]}"; do
+  size=$(gzip -9 -c "$tmp/$i.wasm" | wc -c)
+  echo "order: moves ${variants[$i]}: $size bytes gzip; $(head -c 300 "$tmp/$i.wasm.log" | tr '\n' ' ')"
+  if [ -z "$best" ] || [ "$size" -lt "$best_size" ]; then best=$i best_size=$size; fi
+done
+cp "$tmp/$best.wasm" "$out/funnelcake.wasm"
+rm -rf "$tmp"
 # One script: the glue (no-modules form: `let wasm_bindgen`, local to the enclosing function),
 # the stub, capture, tabs, net and env (Web Locks, fetch and sendBeacon, storage, random bytes and
 # page strings, for the wasm, which finds `fcTabs`, `fcNet` and `fcEnv` in the same scope) and

@@ -18,7 +18,7 @@
 // `wasm-opt` drops the others. A call through such an entry trapped and still traps (on the
 // signature check, where the types differ, instead of on `unreachable`).
 //
-//   node scripts/order.mjs <file.wasm>
+//   node scripts/order.mjs <file.wasm> [moves]
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,23 +69,24 @@ export function greedyOrder(funcs) {
   return order;
 }
 
-// How far `refine` tries moving each function, in places.
-const MOVES = [1, 2, 3, 5, 10, 20, 40, 100].flatMap((d) => [-d, d]);
+// How far `refine` tries moving each function, in places (earlier and later), by default.
+export const MOVES = [1, 2, 3, 5, 10, 20, 40, 100];
 
 /**
  * `order` improved by moving single functions: each is tried 1 to 100 places earlier and later
- * (`MOVES`), and a move is kept when deflate of all the bodies in the new order is smaller; then
+ * (`moves`), and a move is kept when deflate of all the bodies in the new order is smaller; then
  * again over the new order, up to `passes` times or until no move pays. The greedy order looks
  * only backwards from each function; this sees both sides (one pass with moves of 1, 3, 10 and
  * 40: −77 bytes gzip, 7 s; these moves and up to three passes: −170 to −270 more, 25–35 s).
  */
-export function refine(funcs, order, passes = 3) {
+export function refine(funcs, order, passes = 3, moves = MOVES) {
+  const deltas = moves.flatMap((d) => [-d, d]);
   const size = (o) => deflateRawSync(Buffer.concat(o.map((i) => funcs[i])), { level: 9 }).length;
   let best = size(order);
   for (let pass = 0; pass < passes; pass++) {
     const before = best;
     for (let i = 0; i < order.length; i++) {
-      for (const d of MOVES) {
+      for (const d of deltas) {
         const j = i + d;
         if (j < 0 || j >= order.length) continue;
         const moved = [...order];
@@ -140,7 +141,7 @@ export function shareTraps(head, funcs) {
  * that order. Fails if the module loses a section on the way (binaryen's text has no place for
  * custom sections other than names: the shipped wasm has none by then).
  */
-export function reorder(bytes) {
+export function reorder(bytes, moves = MOVES) {
   const dir = mkdtempSync(join(tmpdir(), 'fc-order-'));
   try {
     const input = join(dir, 'in.wasm'), wat = join(dir, 'in.wat'), out = join(dir, 'out.wasm');
@@ -149,7 +150,7 @@ export function reorder(bytes) {
     const { head, funcs, tail } = splitText(readFileSync(wat, 'utf8'));
     const code = bodies(bytes);
     if (code.length !== funcs.length) fail(`${code.length} bodies in the binary, ${funcs.length} functions in its text`);
-    const order = refine(code, greedyOrder(code));
+    const order = refine(code, greedyOrder(code), 3, moves);
     const traps = shareTraps(head, funcs);
     writeFileSync(wat, [...traps.head, ...order.flatMap((i) => funcs[i]), ...tail].join('\n'));
     execFileSync('wasm-as', [...features, wat, '-o', out]);
@@ -164,10 +165,10 @@ export function reorder(bytes) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [file] = process.argv.slice(2);
-  if (!file) fail('usage: node scripts/order.mjs <file.wasm>');
+  const [file, moves] = process.argv.slice(2);
+  if (!file) fail('usage: node scripts/order.mjs <file.wasm> [moves, e.g. 1,2,3,5,10,20,40,100]');
   const input = readFileSync(file);
-  const { bytes, order, shared } = reorder(input);
+  const { bytes, order, shared } = reorder(input, moves ? moves.split(',').map(Number) : MOVES);
   const gz = (b) => gzipSync(b, { level: 9 }).length;
   const before = gz(input), after = gz(bytes);
   if (after < before) writeFileSync(file, bytes);
