@@ -3,6 +3,7 @@
 // (BENCHMARKS.md). The loader uses this response if there is one, and otherwise calls
 // fcFetchWasm itself with the script it found.
 /* exported fcWasm */
+'use strict'; // for everything the build puts in funnelcake.js after this file
 
 /**
  * Fetches funnelcake.wasm next to `script`; null without a script URL or WebAssembly, or if

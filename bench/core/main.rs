@@ -4,7 +4,8 @@
 //! three items, the whole `Tracker::track` (normalise, session, funnel and metrics update, wire
 //! encoding, queueing), the funnel update alone (the default funnel and a custom one with item,
 //! prefix and currency conditions), batch encoding of 20 queued events, the metrics snapshot
-//! `metrics()` returns, and persisting/restoring the session state. Native code, so absolute times are lower
+//! `metrics()` returns, persisting/restoring the session state, and a purchase and the state's
+//! write in a session that has already seen 10,000 orders. Native code, so absolute times are lower
 //! than in the browser; the browser figures are `bench/browser` (BENCHMARKS.md).
 
 use std::hint::black_box;
@@ -137,6 +138,29 @@ fn benches(c: &mut Criterion) {
         b.iter(|| black_box(SessionState::from_json(&black_box(t.state()).to_json())))
     });
     println!("session state: {} bytes of JSON", json.len());
+
+    // A session that stays open for many orders (a kiosk, a busy account): each purchase and
+    // each commit's state write should cost what they cost in a session of one order.
+    let (mut t, mut rng, ctx) = tracker();
+    let mut now = 1_732_270_000_000;
+    let mut order = 0;
+    let mut purchase = |t: &mut Tracker, rng: &mut SplitMix64| {
+        order += 1;
+        now += 10;
+        deliver_when_full(t, now);
+        let p = parse(&format!(r#"{{"transaction_id":"T-{order:08}","currency":"USD","value":"19.99"}}"#)).unwrap();
+        t.track("purchase", p.as_object().unwrap().to_vec(), &ctx, now, rng)
+    };
+    for _ in 0..10_000 {
+        purchase(&mut t, &mut rng).unwrap();
+    }
+    c.bench_function("Tracker::track purchase, in a session of 10,000 orders", |b| {
+        b.iter(|| black_box(purchase(&mut t, &mut rng)))
+    });
+    c.bench_function("persist the session state, after 10,000 orders", |b| {
+        b.iter(|| black_box(black_box(t.state()).to_json()))
+    });
+    println!("session state after 10,000 orders: {} bytes of JSON", t.state().to_json().len());
 }
 
 criterion_group!(core, benches);

@@ -8,10 +8,17 @@
 //!   make the state `known` again;
 //! - `purchase` empties the cart (state `known`).
 //!
+//! At most [`MAX_LINES`] lines are kept (as many as one event may carry): a line past them is not
+//! added and the state becomes `unknown`, so a page adding thousands of distinct products keeps
+//! the cart's memory, its persisted state and the session summary bounded.
+//!
 //! Quantities are never negative; values are kept per currency and never summed across them.
 
 use crate::money;
 use crate::wire::Item;
+
+/// Lines the cart keeps: [`crate::event::MAX_ITEMS`], so a full `view_cart` fits.
+pub const MAX_LINES: usize = crate::event::MAX_ITEMS;
 
 /// One cart line.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -31,7 +38,7 @@ pub struct CartLine {
 /// The cart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cart {
-    /// `false` once the events show the cart predates the session.
+    /// `false` once the events show the cart predates the session, or it outgrew [`MAX_LINES`].
     pub known: bool,
     /// Lines with a positive quantity.
     pub lines: Vec<CartLine>,
@@ -51,6 +58,7 @@ impl Cart {
     /// Applies `add_to_cart` items.
     pub fn add(&mut self, items: &[Item], currency: &str) {
         for item in items {
+            let full = self.lines.len() >= MAX_LINES;
             match self.line_mut(item) {
                 Some(line) => {
                     line.quantity = line.quantity.saturating_add(item.qty);
@@ -59,6 +67,7 @@ impl Cart {
                         line.currency = currency.to_owned();
                     }
                 }
+                None if full => self.known = false,
                 None => self.lines.push(CartLine {
                     id: item.id.clone(),
                     variant: item.variant.clone(),

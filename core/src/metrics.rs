@@ -17,6 +17,13 @@ use crate::wire::{Event, Source};
 /// Visible time after which a session is engaged, ms (GA4: 10 s).
 pub const ENGAGED_AFTER_MS: i64 = 10_000;
 
+/// Orders a session's metrics follow: its first 50 distinct orders (as many as the tracker
+/// remembers to drop repeats). Past them purchases are still recorded and sent, and the collector
+/// counts every one; the in-page figures stop there, so a session that stays open for hundreds
+/// of orders (a kiosk) keeps its memory, its persisted state and its summary bounded (the
+/// summary would otherwise outgrow `MAX_EVENT_BYTES` after some 500 orders and be dropped).
+pub const MAX_ORDERS: usize = crate::session::RECENT_ORDERS;
+
 /// One order of the session.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Order {
@@ -53,7 +60,7 @@ pub struct SessionMetrics {
     pub cart: Cart,
     /// A `begin_checkout` happened.
     pub began_checkout: bool,
-    /// Distinct orders.
+    /// Distinct orders (the first [`MAX_ORDERS`]).
     pub orders: Vec<Order>,
     /// Refunded amounts per currency.
     pub refunds: Vec<(String, i64)>,
@@ -117,7 +124,7 @@ impl SessionMetrics {
             }
             "purchase" => {
                 if let Some(id) = &e.order {
-                    if !self.orders.iter().any(|o| &o.id == id) {
+                    if self.orders.len() < MAX_ORDERS && !self.orders.iter().any(|o| &o.id == id) {
                         self.orders.push(Order {
                             id: id.clone(),
                             value: e.value.unwrap_or(0),

@@ -402,8 +402,11 @@ impl Tracker {
             });
         if !seen {
             if let Some(s) = &mut self.state.session {
-                s.metrics.experiments.retain(|(k, _)| *k != exp.key);
-                s.metrics.experiments.push((exp.key.clone(), a.variation as u32));
+                let v = a.variation as u32;
+                match s.metrics.experiments.iter_mut().find(|(k, _)| *k == exp.key) {
+                    Some(seen) => seen.1 = v,
+                    None => s.metrics.experiments.push((exp.key.clone(), v)),
+                }
             }
             let props = vec![
                 ("experiment_id".to_owned(), Value::Str(exp.key.clone())),

@@ -104,6 +104,23 @@ fn removing_what_was_never_added_means_the_cart_predates_the_session() {
 }
 
 #[test]
+fn a_cart_past_its_line_bound_keeps_the_lines_it_has_and_becomes_unknown() {
+    let mut s = Shop::new();
+    s.page("/");
+    let max = funnelcake_core::cart::MAX_LINES;
+    for i in 0..max + 50 {
+        s.ok("add_to_cart", &format!(r#"{{"currency":"USD","items":[{{"id":"P{i}","price":1}}]}}"#));
+    }
+    let f = s.snap();
+    assert_eq!((num(&f, "cart.count"), text(&f, "cart.state")), (max as i64, Some("unknown")));
+    // Lines it holds still change; a full snapshot makes it known again.
+    s.ok("add_to_cart", r#"{"currency":"USD","items":[{"id":"P0","price":1}]}"#);
+    assert_eq!(num(&s.snap(), "cart.count"), max as i64 + 1);
+    s.ok("view_cart", r#"{"currency":"USD","items":[{"id":"P0","price":1}]}"#);
+    assert_eq!((num(&s.snap(), "cart.count"), text(&s.snap(), "cart.state")), (1, Some("known")));
+}
+
+#[test]
 fn cart_lines_are_keyed_by_id_and_variant_and_valued_per_currency() {
     let mut s = Shop::new();
     s.ok("add_to_cart", r#"{"currency":"USD","items":[{"id":"T","variant":"S","price":10,"quantity":2}]}"#);
@@ -128,6 +145,30 @@ fn several_orders_count_separately_and_mixed_currencies_never_add_up() {
     assert_eq!(json(&f, "revenue"), r#"{"USD":4000,"EUR":2500}"#);
     assert_eq!(json(&f, "aov"), r#"{"USD":2000,"EUR":2500}"#);
     assert_eq!(json(&f, "orders.2"), r#"{"id":"C","value":2500,"currency":"EUR"}"#);
+}
+
+#[test]
+fn a_session_of_hundreds_of_orders_follows_its_first_fifty_and_sends_them_all() {
+    let mut s = Shop::new();
+    s.page("/");
+    let mut sent = 0;
+    for i in 0..600 {
+        let (value, cur) = if i % 2 == 0 { ("3", "EUR") } else { ("10", "USD") };
+        buy(&mut s, &format!("order-{i:04}-of-a-long-lived-kiosk-session"), value, cur);
+        sent += s.sent().iter().filter(|e| e.t == "purchase").count();
+    }
+    assert_eq!(sent, 600, "every purchase is recorded and sent");
+    let f = s.snap();
+    let max = funnelcake_core::metrics::MAX_ORDERS as i64;
+    assert_eq!(num(&f, "orderCount"), max);
+    assert_eq!(json(&f, "revenue"), format!(r#"{{"EUR":{},"USD":{}}}"#, 300 * max / 2, 1000 * max / 2));
+    assert_eq!(at(&f, "orders").as_array().unwrap().len() as i64, max);
+    assert_eq!(text(&f, "orders.49.id"), Some("order-0049-of-a-long-lived-kiosk-session"));
+    // The session's summary stays well within one event, and arrives.
+    s.tracker.page_hidden(s.now, &mut s.rng);
+    let summary = s.sent().into_iter().rfind(|e| e.t == "session_summary").expect("summary sent");
+    assert_eq!(num(&Value::Obj(summary.props), "order_count"), max);
+    assert_eq!(num(&s.snap(), "dropped.total"), 0);
 }
 
 #[test]
