@@ -67,6 +67,7 @@ finish() { # <wasm> <moves>
 }
 variants=(1,2,3,5,10,20,40,100 1,2,3,5,10,20,40,100,200 1,2,3,5,10,20,40,100,200,300)
 tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 pids=()
 for i in "${!variants[@]}"; do
   cp "$out/funnelcake.wasm" "$tmp/$i.wasm"
@@ -83,7 +84,6 @@ for i in "${!variants[@]}"; do
   if [ -z "$best" ] || [ "$size" -lt "$best_size" ]; then best=$i best_size=$size; fi
 done
 cp "$tmp/$best.wasm" "$out/funnelcake.wasm"
-rm -rf "$tmp"
 # One script: the glue (no-modules form: `let wasm_bindgen`, local to the enclosing function),
 # the stub, capture, tabs, net and env (Web Locks, fetch and sendBeacon, storage, random bytes and
 # page strings, for the wasm, which finds `fcTabs`, `fcNet` and `fcEnv` in the same scope) and
