@@ -76,16 +76,21 @@ var fcLoader = (function (root, factory) {
   }
 
   /**
-   * A bounded plain copy of `v`: depth 8 and 100 members or elements at most (which also ends
-   * cycles), functions, symbols and undefined left out, non-finite numbers and bigints as null,
-   * and a member whose getter throws skipped.
+   * A bounded plain copy of `v`, for `JSON.stringify`: depth 8 and 100 members or elements at
+   * most (which also ends cycles), functions left out, bigints as null (on which stringify
+   * would throw), and a member whose getter throws skipped; other primitives are kept, for
+   * stringify to write (non-finite numbers as null) or leave out (symbols, undefined). An object
+   * with a `toJSON` method is copied as what it returns, as stringify does (a `Date` becomes its
+   * ISO text, a decimal type its digits); not an array, whose `toJSON` only an old library adds
+   * (Prototype.js 1.6, where it returns text).
    */
   function plain(v, depth) {
     var t = typeof v;
-    if (t === 'number') return isFinite(v) ? v : null;
+    if (t === 'function') return;
     if (t === 'bigint') return null;
-    if (v === null || t !== 'object') return t === 'function' || t === 'symbol' ? undefined : v;
+    if (v === null || t !== 'object') return v;
     if (depth > 7) return null;
+    if (typeof v.toJSON === 'function' && !Array.isArray(v)) return plain(v.toJSON(), depth + 1);
     var out = Array.isArray(v) ? [] : {}, keys = Object.keys(v);
     for (var i = 0; i < keys.length && i < 100; i++) {
       try { out[keys[i]] = plain(v[keys[i]], depth + 1); } catch (e) { /* a throwing getter: skipped */ }
