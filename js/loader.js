@@ -81,8 +81,7 @@ var fcLoader = (function (root, factory) {
    * would throw), and a member whose getter throws skipped; other primitives are kept, for
    * stringify to write (non-finite numbers as null) or leave out (symbols, undefined). An object
    * with a `toJSON` method is copied as what it returns, as stringify does (a `Date` becomes its
-   * ISO text, a decimal type its digits); not an array, whose `toJSON` only an old library adds
-   * (Prototype.js 1.6, where it returns text).
+   * ISO text, a decimal type its digits, a Backbone model its attributes).
    */
   function plain(v, depth) {
     var t = typeof v;
@@ -90,7 +89,7 @@ var fcLoader = (function (root, factory) {
     if (t === 'bigint') return null;
     if (v === null || t !== 'object') return v;
     if (depth > 7) return null;
-    if (typeof v.toJSON === 'function' && !Array.isArray(v)) return plain(v.toJSON(), depth + 1);
+    if (typeof v.toJSON === 'function') return plain(v.toJSON(), depth + 1);
     var out = Array.isArray(v) ? [] : {}, keys = Object.keys(v);
     for (var i = 0; i < keys.length && i < 100; i++) {
       try { out[keys[i]] = plain(v[keys[i]], depth + 1); } catch (e) { /* a throwing getter: skipped */ }

@@ -343,13 +343,15 @@ test('json(): a bounded plain copy as JSON text, whatever the page passes', () =
   assert.deepEqual(parsed({ n: NaN, i: Infinity, b: 10n, f() {}, s: Symbol('x'), u: undefined, a: [1, undefined, () => 1] }),
     { n: null, i: null, b: null, a: [1, null, null] });
   for (const v of [undefined, null, 5, 'text', [1, 2], () => {}]) assert.equal(loader.json(v), undefined, String(v));
-  // toJSON as JSON.stringify uses it: a Date's ISO text, a decimal type's digits; a toJSON that
-  // throws skips its member, one that returns itself is cut by depth; an array's is not used.
+  // toJSON as JSON.stringify uses it: a Date's ISO text, a decimal type's digits, a model's
+  // attributes (also for the whole argument); a toJSON that throws skips its member, one that
+  // returns itself is cut by depth.
   const decimal = { digits: '19.90', toJSON() { return this.digits; } };
-  const arr = Object.assign([1, 2], { toJSON() { return '[1,2]'; } });
-  assert.deepEqual(parsed({ at: new Date(Date.UTC(2026, 10, 23, 12)), price: decimal, bad: new Date(NaN), arr,
+  const model = { cid: 'c1', attributes: { sku: 'TR-1' }, toJSON() { return { ...this.attributes, price: decimal }; } };
+  assert.deepEqual(parsed({ at: new Date(Date.UTC(2026, 10, 23, 12)), price: decimal, bad: new Date(NaN), model,
     thrown: { toJSON() { throw new Error('x'); } }, itself: { toJSON() { return this; } }, ok: 1 }),
-  { at: '2026-11-23T12:00:00.000Z', price: '19.90', bad: null, arr: [1, 2], itself: null, ok: 1 });
+  { at: '2026-11-23T12:00:00.000Z', price: '19.90', bad: null, model: { sku: 'TR-1', price: '19.90' }, itself: null, ok: 1 });
+  assert.deepEqual(parsed(model), { sku: 'TR-1', price: '19.90' });
   const proxy = new Proxy({}, { ownKeys() { throw new Error('trap'); } });
   assert.equal(loader.json(proxy), undefined, 'a hostile proxy gives no properties, no exception');
 });
