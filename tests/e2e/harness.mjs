@@ -195,7 +195,7 @@ export async function shop(browser, base, { landing = '', depth = 7, order = nul
   const page = await context.newPage();
   await page.goto(base + '/' + landing);
   await page.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true);
-  await page.evaluate(({ depth, order, value, currency }) => {
+  const m = await page.evaluate(({ depth, order, value, currency }) => {
     const fc = window.funnelcake;
     const item = { item_id: 'TR-1', item_name: 'Trail Runner', price: value, currency };
     const cart = { currency, items: [item] };
@@ -205,8 +205,16 @@ export async function shop(browser, base, { landing = '', depth = 7, order = nul
     if (depth >= 5) fc.checkoutStep('shipping', {});
     if (depth >= 6) fc.checkoutStep('payment', {});
     if (depth >= 7) fc.purchase({ transaction_id: order, value, currency, items: [item] });
+    return fc.metrics();
   }, { depth, order, value, currency });
+  // Leaving the page sends the session (events and summary) by beacon. The context is closed only
+  // once the collector has the session's summary as it stood at the last call: closing it at once
+  // can end the browser's network context before the beacon is out (a real tab's close does
+  // not); a clean-clone CI run (2026-11-23) timed out waiting for the dashboard test's sessions.
   await page.goto('about:blank');
+  await waitFor(async () => (await storedEvents(base, 'demo-shop', 10000)).some((e) =>
+    e.t === 'session_summary' && e.sid === m.sessionId && e.props.funnel.furthest_index === m.funnel.furthestIndex),
+  15000, `session ${m.sessionId} at the collector`);
   await context.close();
 }
 
