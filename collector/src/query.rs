@@ -301,71 +301,77 @@ pub fn funnel(conn: &Connection, site: &str, range: Range, q: &FunnelQuery) -> R
         })?;
         return Ok(finish(DEFAULT_STEPS.iter().map(|s| (*s).to_owned()).collect(), closed, open, sessions));
     }
-    // Custom steps: scan the sessions' step events in time order.
+    // Custom steps: each session's event names in time order, kept at ingest (`session_paths`);
+    // a session with too many events for its path has its events read instead.
     let steps: Vec<String> = q.steps.iter().map(|s| funnelcake_core::event::canonical_name(s).to_owned()).collect();
-    let mut sessions_sql =
-        String::from("SELECT sid FROM sessions WHERE site = ?1 AND started_at >= ?2 AND started_at < ?3");
-    sessions_sql.push_str(clause);
-    let mut placeholders = String::new();
-    for i in 0..steps.len() {
-        if i > 0 {
-            placeholders.push(',');
-        }
-        placeholders.push_str(&format!("?{}", 6 + i));
-    }
-    // `IN (subquery)` lets SQLite build a temporary index of the sessions; a join against a
-    // CTE was planned as a nested scan (seconds on 20k events).
-    let sql = format!(
-        "SELECT sid, type FROM events
-         WHERE site = ?1 AND type IN ({placeholders}) AND sid IN ({sessions_sql})
-         ORDER BY sid, ts, seq"
+    let mut sql = String::from(
+        "SELECT s.sid, p.full, p.path FROM sessions s LEFT JOIN session_paths p ON p.site = s.site AND p.sid = s.sid
+         WHERE s.site = ?1 AND s.started_at >= ?2 AND s.started_at < ?3",
     );
-    let mut values: Vec<rusqlite::types::Value> =
-        vec![site.to_owned().into(), range.from.into(), range.to.into(), path.into(), idx.into()];
-    values.extend(steps.iter().map(|s| rusqlite::types::Value::from(s.clone())));
-    let sessions: i64 = conn.query_row(
-        &format!("SELECT COUNT(*) FROM ({sessions_sql})"),
-        params![site, range.from, range.to, values[3].clone(), idx],
-        |r| r.get(0),
-    )?;
+    sql.push_str(clause);
     let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
-    let n = steps.len();
-    let (mut closed, mut open) = (vec![0i64; n], vec![0i64; n]);
-    let mut current: Option<String> = None;
-    let (mut next, mut reached) = (0usize, vec![false; n]);
-    let flush = |next: usize, reached: &[bool], closed: &mut [i64], open: &mut [i64]| {
-        for c in &mut closed[..next] {
+    let mut rows = stmt.query(params![site, range.from, range.to, path, idx])?;
+    let mut events = conn.prepare_cached(
+        "SELECT type FROM events WHERE site = ?1 AND sid = ?2 AND type <> 'session_summary' ORDER BY ts, seq",
+    )?;
+    let mut matcher = StepMatcher::new(&steps);
+    let mut sessions = 0i64;
+    let bad = |e: rusqlite::types::FromSqlError| StoreError(e.to_string());
+    while let Some(row) = rows.next()? {
+        sessions += 1;
+        if row.get::<_, Option<bool>>(1)? == Some(true) {
+            let sid = row.get_ref(0)?.as_str().map_err(bad)?;
+            let mut names = events.query(params![site, sid])?;
+            while let Some(name) = names.next()? {
+                matcher.observe(name.get_ref(0)?.as_bytes().map_err(bad)?);
+            }
+        } else if let Some(path) = row.get_ref(2)?.as_bytes_or_null().map_err(bad)? {
+            crate::store::path_names(path).for_each(|name| matcher.observe(name));
+        }
+        matcher.end_session();
+    }
+    Ok(finish(q.steps.clone(), matcher.closed, matcher.open, sessions))
+}
+
+/// Counts sessions through ad-hoc funnel steps with the SDK's rule: the closed funnel matches
+/// steps greedily in order (other events allowed between them), the open one in any order.
+struct StepMatcher<'a> {
+    steps: &'a [String],
+    next: usize,
+    reached: Vec<bool>,
+    closed: Vec<i64>,
+    open: Vec<i64>,
+}
+
+impl<'a> StepMatcher<'a> {
+    fn new(steps: &'a [String]) -> Self {
+        let n = steps.len();
+        StepMatcher { steps, next: 0, reached: vec![false; n], closed: vec![0; n], open: vec![0; n] }
+    }
+
+    /// One event of the current session, in time order.
+    fn observe(&mut self, name: &[u8]) {
+        for (i, s) in self.steps.iter().enumerate() {
+            if s.as_bytes() == name {
+                self.reached[i] = true;
+            }
+        }
+        if self.steps.get(self.next).is_some_and(|s| s.as_bytes() == name) {
+            self.next += 1;
+        }
+    }
+
+    /// Counts the current session and starts the next.
+    fn end_session(&mut self) {
+        for c in &mut self.closed[..self.next] {
             *c += 1;
         }
-        for (i, r) in reached.iter().enumerate() {
-            open[i] += i64::from(*r);
+        for (o, r) in self.open.iter_mut().zip(&mut self.reached) {
+            *o += i64::from(*r);
+            *r = false;
         }
-    };
-    while let Some(row) = rows.next()? {
-        let sid: String = row.get(0)?;
-        let t: String = row.get(1)?;
-        if current.as_deref() != Some(sid.as_str()) {
-            if current.is_some() {
-                flush(next, &reached, &mut closed, &mut open);
-            }
-            current = Some(sid);
-            next = 0;
-            reached.iter_mut().for_each(|r| *r = false);
-        }
-        for (i, s) in steps.iter().enumerate() {
-            if *s == t {
-                reached[i] = true;
-            }
-        }
-        if steps.get(next).is_some_and(|s| *s == t) {
-            next += 1;
-        }
+        self.next = 0;
     }
-    if current.is_some() {
-        flush(next, &reached, &mut closed, &mut open);
-    }
-    Ok(finish(q.steps.clone(), closed, open, sessions))
 }
 
 /// Live figures: sessions active in the last 5 minutes and today's default funnel.

@@ -189,6 +189,20 @@ const MIGRATIONS: &[&str] = &[
         converted, added_to_cart, began_checkout, closed_index, reached_mask, src_kind, exp);
     CREATE INDEX events_funnel ON events (site, sid, ts, seq, type);
 ",
+    // Each session's event names in (ts, seq) order, kept at ingest, so funnels over ad-hoc
+    // `steps` read one short row per session instead of every event (filled from the stored
+    // events by `fill_paths` when this migration runs).
+    "
+    CREATE TABLE session_paths (
+        site TEXT NOT NULL,
+        sid TEXT NOT NULL,
+        last_ts INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        full INTEGER NOT NULL,
+        path BLOB NOT NULL,
+        PRIMARY KEY (site, sid)
+    ) WITHOUT ROWID;
+",
 ];
 
 /// Columns extracted from a `session_summary` for fast KPI and funnel queries.
@@ -311,6 +325,9 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if sql.contains("CREATE TABLE session_paths") {
+            fill_paths(&tx)?;
+        }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }
@@ -331,6 +348,121 @@ fn part_json(e: &Event, key: &str) -> Option<String> {
     e.write_to(&mut wire);
     let v = json::parse(&wire).ok()?;
     v.get(key).map(Value::to_json)
+}
+
+/// Longest session path kept, bytes: about 150 event names. A session with more events is
+/// marked `full`, and funnels read its events instead (so every append rewrites a short row).
+pub const MAX_PATH_BYTES: usize = 2000;
+
+/// Appends one event name to a session path: its length in bytes, `:`, the name (exact for any
+/// name, with no separator a name could contain).
+pub fn push_path(path: &mut Vec<u8>, name: &str) {
+    path.extend_from_slice(name.len().to_string().as_bytes());
+    path.push(b':');
+    path.extend_from_slice(name.as_bytes());
+}
+
+/// The event names of a path written by [`push_path`], in order; stops at anything malformed.
+pub fn path_names(path: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = path;
+    std::iter::from_fn(move || {
+        let colon = rest.iter().position(|b| *b == b':')?;
+        let len: usize = std::str::from_utf8(&rest[..colon]).ok()?.parse().ok()?;
+        let name = rest.get(colon + 1..colon + 1 + len)?;
+        rest = &rest[colon + 1 + len..];
+        Some(name)
+    })
+}
+
+/// Writes `sid`'s path again from its stored events (an event arrived out of order, or the
+/// migration that added paths): every name but `session_summary`, in (ts, seq) order.
+fn rebuild_path(conn: &Connection, site: &str, sid: &str) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT ts, seq, type FROM events WHERE site = ?1 AND sid = ?2 AND type <> 'session_summary'
+         ORDER BY ts, seq",
+    )?;
+    let mut rows = stmt.query(params![site, sid])?;
+    let (mut path, mut last) = (Vec::new(), (i64::MIN, i64::MIN));
+    while let Some(row) = rows.next()? {
+        last = (row.get(0)?, row.get(1)?);
+        push_path(&mut path, row.get_ref(2)?.as_str().map_err(|e| StoreError(e.to_string()))?);
+    }
+    let full = path.len() > MAX_PATH_BYTES;
+    if full {
+        path.clear();
+    }
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO session_paths (site, sid, last_ts, last_seq, full, path) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![site, sid, last.0, last.1, full, path])?;
+    Ok(())
+}
+
+/// Fills `session_paths` from the stored events (run once, by the migration that adds it).
+fn fill_paths(conn: &Connection) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare("SELECT DISTINCT site, sid FROM events")?;
+    let sessions = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for s in sessions {
+        let (site, sid) = s?;
+        rebuild_path(conn, &site, &sid)?;
+    }
+    Ok(())
+}
+
+/// Newly stored events of one session, in (ts, seq) order, whose names go into its path with
+/// one write: a batch usually holds a run of one session's events.
+struct PathRun<'a> {
+    site: &'a str,
+    sid: &'a str,
+    first: (i64, i64),
+    last: (i64, i64),
+    names: Vec<u8>,
+}
+
+impl<'a> PathRun<'a> {
+    /// Adds the event to the run if it continues it; `false` if it starts a new one.
+    fn extend(&mut self, site: &str, e: &Event, ts: i64) -> bool {
+        let key = (ts, e.seq as i64);
+        if self.site != site || self.sid != e.sid || key < self.last {
+            return false;
+        }
+        self.last = key;
+        push_path(&mut self.names, &e.t);
+        true
+    }
+
+    /// Writes the run into its session's path: appended when the run comes after everything the
+    /// path holds, else the path is written again in order from the stored events.
+    fn write(&self, tx: &Connection) -> Result<(), StoreError> {
+        let appended = tx
+            .prepare_cached(
+                "INSERT INTO session_paths (site, sid, last_ts, last_seq, full, path)
+                 VALUES (?1, ?2, ?5, ?6, ?7 > ?8, CASE WHEN ?7 > ?8 THEN X'' ELSE ?9 END)
+                 ON CONFLICT (site, sid) DO UPDATE SET path = CAST(path || excluded.path AS BLOB),
+                     last_ts = excluded.last_ts, last_seq = excluded.last_seq
+                 WHERE full = 0 AND (?3, ?4) >= (last_ts, last_seq) AND octet_length(path) + ?7 <= ?8",
+            )?
+            .execute(params![
+                self.site,
+                self.sid,
+                self.first.0,
+                self.first.1,
+                self.last.0,
+                self.last.1,
+                self.names.len() as i64,
+                MAX_PATH_BYTES as i64,
+                self.names
+            ])?;
+        if appended == 0 {
+            let full: bool = tx
+                .prepare_cached("SELECT full FROM session_paths WHERE site = ?1 AND sid = ?2")?
+                .query_row(params![self.site, self.sid], |r| r.get(0))?;
+            if !full {
+                rebuild_path(tx, self.site, self.sid)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>>, StoreError> {
@@ -364,6 +496,7 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
             "INSERT OR IGNORE INTO orders (site, order_id, sid, customer, ts, value, currency)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
+        let mut run: Option<PathRun<'_>> = None;
         for job in jobs {
             let mut inserted = Vec::with_capacity(job.events.len());
             for s in &job.events {
@@ -393,6 +526,15 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
                     s.device,
                 ])?;
                 inserted.push(n == 1);
+                if n == 1 && e.t != "session_summary" && !run.as_mut().is_some_and(|r| r.extend(&s.site, e, s.ts)) {
+                    if let Some(r) = run.take() {
+                        r.write(&tx)?;
+                    }
+                    let key = (s.ts, e.seq as i64);
+                    let mut r = PathRun { site: &s.site, sid: &e.sid, first: key, last: key, names: Vec::new() };
+                    push_path(&mut r.names, &e.t);
+                    run = Some(r);
+                }
                 if n == 1 && e.t == "session_summary" {
                     let is_final = e.props.iter().any(|(k, v)| k == "final" && *v == Value::Bool(true));
                     let c = SummaryColumns::from_props(&e.props);
@@ -429,6 +571,9 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
                 }
             }
             results.push(inserted);
+        }
+        if let Some(r) = run {
+            r.write(&tx)?;
         }
     }
     tx.commit()?;

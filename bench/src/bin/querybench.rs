@@ -136,7 +136,7 @@ fn main() {
         let q = FunnelQuery { steps: vec![], variant: Some(("btn".into(), 1)) };
         rt.block_on(store.funnel("bench", range, q)).expect("funnel");
     });
-    time("custom steps funnel (event scan)", &|| {
+    time("custom steps funnel (session paths)", &|| {
         let q = FunnelQuery { steps: vec!["view_item".into(), "add_to_cart".into(), "purchase".into()], variant: None };
         rt.block_on(store.funnel("bench", range, q)).expect("funnel");
     });
