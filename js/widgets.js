@@ -23,13 +23,18 @@
     '.st.off{color:var(--fc-bad,#c0392b)}ol{list-style:none;margin:0;padding:0}' +
     'li{display:grid;grid-template-columns:minmax(90px,1fr) 2fr auto;gap:8px;align-items:center;margin:3px 0}' +
     '.bar{height:var(--fc-bar-height,10px);background:var(--fc-track,#eef1f8);border-radius:4px;overflow:hidden}' +
-    '.fill{height:100%;background:var(--fc-bar,#3b6fd8);border-radius:4px;transition:width .3s}' +
+    '.fill{width:var(--p);height:100%;background:var(--fc-bar,#3b6fd8);border-radius:4px;transition:width .3s,height .3s}' +
     '.fill.hit{background:var(--fc-bar-reached,#1a9d55)}.num{font-variant-numeric:tabular-nums;white-space:nowrap}' +
     '.drop{color:var(--fc-bad,#c0392b);font-size:.85em}.muted{color:var(--fc-muted,#6b7280)}' +
     ':host([layout=compact]) li{grid-template-columns:1fr auto}:host([layout=compact]) .bar{display:none}' +
     ':host([layout=horizontal]) ol{display:flex;gap:6px}:host([layout=horizontal]) li{display:flex;flex-direction:column;' +
     'align-items:stretch;flex:1;min-width:0;text-align:center}:host([layout=horizontal]) .bar{height:36px;display:flex;' +
-    'flex-direction:column-reverse}:host([layout=horizontal]) .fill{width:100%!important}' +
+    // Horizontal: each step a column whose bar grows upwards to its share.
+    'flex-direction:column-reverse}:host([layout=horizontal]) .fill{width:100%;height:var(--p)}' +
+    // … and its drop-off on a line of its own (a blank one for the first step, so all match).
+    ':host([layout=horizontal]) .drop{display:block}' +
+    // A label that wraps takes the extra height above its bar, so the bars stay in one row.
+    ':host([layout=horizontal]) li>span:first-child{flex:1;display:flex;align-items:flex-end;justify-content:center}' +
     'table{width:100%;border-collapse:collapse}th,td{text-align:left;padding:3px 4px;border-bottom:1px solid var(--fc-border,#e3e5ea);' +
     'font-variant-numeric:tabular-nums}.warn{color:var(--fc-bad,#c0392b);margin-top:6px}';
 
@@ -143,9 +148,9 @@
         var w = first ? (100 * s.closed) / first : 0;
         var drop = i > 0 ? steps[i - 1].closed - s.closed : 0;
         return '<li role="listitem" data-step="' + esc(s.name) + '" data-count="' + s.closed + '"><span>' + esc(LABELS[s.name] || s.name) +
-          '</span><span class="bar" aria-hidden="true"><span class="fill" style="display:block;width:' + w + '%"></span></span>' +
+          '</span><span class="bar" aria-hidden="true"><span class="fill" style="display:block;--p:' + w + '%"></span></span>' +
           '<span class="num">' + s.closed + ' · ' + pct(first ? s.closed / first : null) +
-          (i > 0 ? ' <span class="drop">−' + drop + '</span>' : '') + '</span></li>';
+          ' <span class="drop">' + (i > 0 ? '−' + drop : '&nbsp;') + '</span></span></li>';
       }).join('') + '</ol>';
       if (this.active !== undefined) html += '<div class="muted">' + this.active + ' active now</div>';
     } else {
@@ -155,7 +160,7 @@
       html += '<ol role="list">' + st.map(function (s) {
         var hit = s.reachedAt !== null;
         return '<li role="listitem" data-step="' + esc(s.name) + '" data-reached="' + hit + '"><span>' + esc(LABELS[s.name] || s.name) +
-          '</span><span class="bar" aria-hidden="true"><span class="fill ' + (hit ? 'hit' : '') + '" style="display:block;width:' +
+          '</span><span class="bar" aria-hidden="true"><span class="fill ' + (hit ? 'hit' : '') + '" style="display:block;--p:' +
           (hit ? 100 : 0) + '%"></span></span><span class="num">' + (hit ? '✓ reached' : '–') + '</span></li>';
       }).join('') + '</ol>';
       if (m) html += '<div class="muted">' + reached + ' of ' + st.length + ' steps' + (m.funnel.dropOffStep ? ' · next: ' + esc(LABELS[m.funnel.dropOffStep] || m.funnel.dropOffStep) : '') + '</div>';

@@ -1,5 +1,6 @@
 // funnelcake dashboard: reads the collector's read API and updates live from its SSE stream.
-// Query parameters: ?site=<site id>&token=<read token> (the token is needed outside --dev).
+// Query parameters: ?site=<site id>&token=<read token> (the token is needed outside --dev)
+// &steps=<event names, comma-separated> (a funnel over those events instead of the default one).
 
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
@@ -7,6 +8,13 @@ const siteInput = $('site');
 const rangeSelect = $('range');
 if (params.get('site')) siteInput.value = params.get('site');
 const token = params.get('token') || '';
+const stepsInput = $('steps');
+stepsInput.value = params.get('steps') || '';
+
+/** The funnel's steps as typed: event names separated by commas (empty: the default funnel). */
+function steps() {
+  return stepsInput.value.split(',').map((s) => s.trim()).filter(Boolean).join(',');
+}
 const DAY = 86400000;
 
 const STEP_LABELS = {
@@ -159,13 +167,28 @@ async function renderExperiments() {
 }
 
 let loading = false;
+let again = false; // asked for while loading (new steps, range or site): load once more after
 async function refresh() {
-  if (loading) return;
+  if (loading) {
+    again = true;
+    return;
+  }
   loading = true;
   try {
-    const [metrics, funnel] = await Promise.all([getJson(api('metrics')), getJson(api('funnel'))]);
+    const custom = steps();
+    const [metrics, funnel] = await Promise.all([
+      getJson(api('metrics')),
+      getJson(api('funnel', custom ? { steps: custom } : {})).catch((e) => ({ error: e })),
+    ]);
     renderCards(metrics.kpis);
-    renderFunnel($('funnel'), funnel.funnel);
+    if (funnel.error) {
+      $('funnel').replaceChildren(el('li', { class: 'muted' }, 'Could not load the funnel: ' + funnel.error.message));
+    } else {
+      renderFunnel($('funnel'), funnel.funnel);
+    }
+    $('funnel-note').textContent = custom
+      ? 'sessions started in range, these events in this order, others allowed between'
+      : 'sessions started in range, steps completed in order';
     renderSources(metrics.kpis.traffic_sources);
     renderOrdersChart(metrics.kpis.orders_per_day);
     $('status').textContent = `Updated ${new Date().toLocaleTimeString()} · site ${siteInput.value}`;
@@ -176,6 +199,10 @@ async function refresh() {
     loading = false;
   }
   renderExperiments();
+  if (again) {
+    again = false;
+    refresh();
+  }
 }
 
 let source;
@@ -219,6 +246,14 @@ for (const w of document.querySelectorAll('funnelcake-funnel, funnelcake-experim
   if (token) w.setAttribute('token', token);
 }
 rangeSelect.addEventListener('change', refresh);
+$('steps-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  // Kept in the address, so the view can be bookmarked and shared.
+  const q = new URLSearchParams(location.search);
+  if (steps()) q.set('steps', steps()); else q.delete('steps');
+  history.replaceState(null, '', q.size ? '?' + q : location.pathname);
+  refresh();
+});
 refresh();
 connectLive();
 setInterval(refresh, 30000);

@@ -50,3 +50,36 @@ test('the dashboard shows the KPIs, funnel, sources and orders of the data sent'
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('the dashboard shows a funnel over the steps typed, kept in its address', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(collector.url + '/dashboard.html');
+  await page.waitForSelector('body[data-loaded="true"]', { timeout: 10000 });
+  await page.fill('#steps', ' view_item,add_to_cart , purchase');
+  await page.click('#steps-form button');
+  await page.waitForFunction(() => document.querySelectorAll('#funnel li').length === 3, null, { timeout: 10000 });
+  const funnel = await page.locator('#funnel li').allTextContents();
+  // Every session viewed an item; three (depths 4, 7, 7) added to cart; two bought.
+  assert.match(funnel[0], /Viewed item\s*4/);
+  assert.match(funnel[1], /Added to cart\s*3/);
+  assert.match(funnel[2], /Purchase\s*2/);
+  assert.match(await page.locator('#funnel-note').textContent(), /these events in this order/);
+  assert.equal(new URL(page.url()).searchParams.get('steps'), 'view_item,add_to_cart,purchase');
+  // Opened from that address, the same funnel; a request the collector refuses shows its reason.
+  await page.goto(page.url());
+  await page.waitForFunction(() => document.querySelectorAll('#funnel li').length === 3, null, { timeout: 10000 });
+  assert.equal(await page.inputValue('#steps'), 'view_item,add_to_cart,purchase');
+  await page.fill('#steps', Array.from({ length: 21 }, (_, i) => 'step' + i).join(','));
+  await page.click('#steps-form button');
+  await page.waitForSelector('#funnel li.muted', { timeout: 10000 });
+  assert.match(await page.locator('#funnel li.muted').textContent(), /400 at most 20 funnel steps/);
+  // Cleared, the default funnel again.
+  await page.fill('#steps', '');
+  await page.click('#steps-form button');
+  await page.waitForFunction(() => document.querySelectorAll('#funnel li').length === 7, null, { timeout: 10000 });
+  assert.equal(new URL(page.url()).search, '');
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -66,6 +66,39 @@ test('the site widget reflects collector updates within 2 s and recovers when th
   await page.close();
 });
 
+test("each bar of the site widget shows its step's share, as columns in the horizontal layout", async () => {
+  await shop(env.browser, env.collector.url, { depth: 2 });
+  const page = await env.browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await page.goto(env.collector.url + '/dashboard.html');
+  await waitFor(async () => (await rows(page, '#site-widget')).some((r) => r.count > 0), 5000, 'the counts');
+  for (const layout of ['horizontal', null]) {
+    await page.evaluate((l) => {
+      const w = document.querySelector('#site-widget');
+      if (l) w.setAttribute('layout', l); else w.removeAttribute('layout');
+    }, layout);
+    await page.waitForTimeout(400); // the bars' transition
+    const bars = await page.evaluate(() => [...document.querySelector('#site-widget').shadowRoot.querySelectorAll('li')].map((li) => {
+      const bar = li.querySelector('.bar').getBoundingClientRect();
+      const fill = li.querySelector('.fill').getBoundingClientRect();
+      return { count: Number(li.dataset.count), bar, fill };
+    }));
+    const first = bars[0].count;
+    assert.ok(first > bars[bars.length - 1].count, 'some sessions stopped before the last step');
+    for (const b of bars) {
+      const [size, full, other, otherFull] = layout
+        ? [b.fill.height, b.bar.height, b.fill.width, b.bar.width]
+        : [b.fill.width, b.bar.width, b.fill.height, b.bar.height];
+      assert.ok(Math.abs(size - (full * b.count) / first) <= 1.5, `${layout}: ${size} of ${full} for ${b.count}/${first}`);
+      assert.ok(Math.abs(other - otherFull) <= 1.5, `${layout}: the bar fills its other side`);
+    }
+    if (layout) {
+      const tops = bars.map((b) => Math.round(b.bar.top));
+      assert.ok(tops.every((t) => t === tops[0]), `the columns' bars line up (${tops})`);
+    }
+  }
+  await page.close();
+});
+
 test('the experiment widget shows per-variation conversion and lift', async () => {
   // Sessions exposed to the experiment, as session summaries (the browser records assignments).
   const events = [];
