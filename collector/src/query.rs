@@ -311,21 +311,14 @@ pub fn funnel(conn: &Connection, site: &str, range: Range, q: &FunnelQuery) -> R
     sql.push_str(clause);
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(params![site, range.from, range.to, path, idx])?;
-    let mut events = conn.prepare_cached(
-        "SELECT type FROM events WHERE site = ?1 AND sid = ?2 AND type <> 'session_summary' ORDER BY ts, seq",
-    )?;
     let mut matcher = StepMatcher::new(&steps);
     let mut sessions = 0i64;
-    let bad = |e: rusqlite::types::FromSqlError| StoreError(e.to_string());
     while let Some(row) = rows.next()? {
         sessions += 1;
         if row.get::<_, Option<bool>>(1)? == Some(true) {
-            let sid = row.get_ref(0)?.as_str().map_err(bad)?;
-            let mut names = events.query(params![site, sid])?;
-            while let Some(name) = names.next()? {
-                matcher.observe(name.get_ref(0)?.as_bytes().map_err(bad)?);
-            }
-        } else if let Some(path) = row.get_ref(2)?.as_bytes_or_null().map_err(bad)? {
+            let sid = row.get_ref(0)?.as_str()?;
+            crate::store::for_each_path_event(conn, site, sid, |_, _, name| matcher.observe(name))?;
+        } else if let Some(path) = row.get_ref(2)?.as_bytes_or_null()? {
             crate::store::path_names(path).for_each(|name| matcher.observe(name));
         }
         matcher.end_session();

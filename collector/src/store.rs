@@ -54,6 +54,12 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+impl From<rusqlite::types::FromSqlError> for StoreError {
+    fn from(e: rusqlite::types::FromSqlError) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
 /// A boxed future, for object-safe async trait methods.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -356,10 +362,10 @@ pub const MAX_PATH_BYTES: usize = 2000;
 
 /// Appends one event name to a session path: its length in bytes, `:`, the name (exact for any
 /// name, with no separator a name could contain).
-pub fn push_path(path: &mut Vec<u8>, name: &str) {
+pub fn push_path(path: &mut Vec<u8>, name: &[u8]) {
     path.extend_from_slice(name.len().to_string().as_bytes());
     path.push(b':');
-    path.extend_from_slice(name.as_bytes());
+    path.extend_from_slice(name);
 }
 
 /// The event names of a path written by [`push_path`], in order; stops at anything malformed.
@@ -374,19 +380,33 @@ pub fn path_names(path: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-/// Writes `sid`'s path again from its stored events (an event arrived out of order, or the
-/// migration that added paths): every name but `session_summary`, in (ts, seq) order.
-fn rebuild_path(conn: &Connection, site: &str, sid: &str) -> Result<(), StoreError> {
+/// Calls `f` with the (ts, seq, name) of each of `sid`'s events that its path holds: every event
+/// but its `session_summary`s, in (ts, seq) order.
+pub fn for_each_path_event(
+    conn: &Connection,
+    site: &str,
+    sid: &str,
+    mut f: impl FnMut(i64, i64, &[u8]),
+) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT ts, seq, type FROM events WHERE site = ?1 AND sid = ?2 AND type <> 'session_summary'
          ORDER BY ts, seq",
     )?;
     let mut rows = stmt.query(params![site, sid])?;
-    let (mut path, mut last) = (Vec::new(), (i64::MIN, i64::MIN));
     while let Some(row) = rows.next()? {
-        last = (row.get(0)?, row.get(1)?);
-        push_path(&mut path, row.get_ref(2)?.as_str().map_err(|e| StoreError(e.to_string()))?);
+        f(row.get(0)?, row.get(1)?, row.get_ref(2)?.as_bytes()?);
     }
+    Ok(())
+}
+
+/// Writes `sid`'s path again from its stored events (an event arrived out of order, or the
+/// migration that added paths).
+fn rebuild_path(conn: &Connection, site: &str, sid: &str) -> Result<(), StoreError> {
+    let (mut path, mut last) = (Vec::new(), (i64::MIN, i64::MIN));
+    for_each_path_event(conn, site, sid, |ts, seq, name| {
+        last = (ts, seq);
+        push_path(&mut path, name);
+    })?;
     let full = path.len() > MAX_PATH_BYTES;
     if full {
         path.clear();
@@ -427,7 +447,7 @@ impl<'a> PathRun<'a> {
             return false;
         }
         self.last = key;
-        push_path(&mut self.names, &e.t);
+        push_path(&mut self.names, e.t.as_bytes());
         true
     }
 
@@ -532,7 +552,7 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
                     }
                     let key = (s.ts, e.seq as i64);
                     let mut r = PathRun { site: &s.site, sid: &e.sid, first: key, last: key, names: Vec::new() };
-                    push_path(&mut r.names, &e.t);
+                    push_path(&mut r.names, e.t.as_bytes());
                     run = Some(r);
                 }
                 if n == 1 && e.t == "session_summary" {

@@ -116,7 +116,7 @@ fn a_path_holds_any_name_exactly() {
     let names = ["view_item", "12:ab", "", "Bestellung abgeschlossen ✓", "a:b:c", "9"];
     let mut path = Vec::new();
     for n in names {
-        push_path(&mut path, n);
+        push_path(&mut path, n.as_bytes());
     }
     let back: Vec<&[u8]> = path_names(&path).collect();
     assert_eq!(back, names.iter().map(|n| n.as_bytes()).collect::<Vec<_>>());
