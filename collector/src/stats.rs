@@ -133,7 +133,9 @@ pub fn two_proportion_p(x1: f64, n1: f64, x2: f64, n2: f64) -> Option<f64> {
 }
 
 /// Relative lift of treatment over control, `p_t / p_c − 1`, with a 95% interval by the delta
-/// method: `Var ≈ p_t(1−p_t)/(n_t p_c²) + p_t² (1−p_c)/(n_c p_c³)`.
+/// method: `Var ≈ p_t(1−p_t)/(n_t p_c²) + p_t² (1−p_c)/(n_c p_c³)`. The interval's lower end
+/// is held at −1 (−100%): the normal approximation can reach below it on small samples, and no
+/// conversion rate is below zero.
 pub fn relative_lift(xc: f64, nc: f64, xt: f64, nt: f64) -> Option<(f64, f64, f64)> {
     if nc <= 0.0 || nt <= 0.0 || xc <= 0.0 {
         return None;
@@ -142,7 +144,7 @@ pub fn relative_lift(xc: f64, nc: f64, xt: f64, nt: f64) -> Option<(f64, f64, f6
     let lift = pt / pc - 1.0;
     let var = pt * (1.0 - pt) / (nt * pc * pc) + pt * pt * (1.0 - pc) / (nc * pc * pc * pc);
     let half = Z95 * var.sqrt();
-    Some((lift, lift - half, lift + half))
+    Some((lift, (lift - half).max(-1.0), lift + half))
 }
 
 /// Sample-ratio-mismatch test: chi-square goodness of fit of `observed` against `weights`

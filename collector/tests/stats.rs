@@ -78,6 +78,10 @@ fn relative_lift_with_delta_method_interval() {
         assert!((a - l).abs() < 1e-12 && (b - lo).abs() < 1e-12 && (c - hi).abs() < 1e-12, "({a}, {b}, {c})");
     }
     assert_eq!(relative_lift(0.0, 100.0, 5.0, 100.0), None, "no lift against a zero control rate");
+    // 3 of 10 against 1 of 10: the approximation's lower end is −1.36; a rate cannot fall below
+    // zero, so the interval stops at −100%.
+    let (l, lo, hi) = relative_lift(3.0, 10.0, 1.0, 10.0).unwrap();
+    assert!((l + 2.0 / 3.0).abs() < 1e-12 && lo == -1.0 && hi > 0.0, "({l}, {lo}, {hi})");
 }
 
 #[test]
