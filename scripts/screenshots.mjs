@@ -18,22 +18,33 @@ try {
   }
   // Shoppers through the real storefront pages (dataLayer only), exposed to the cart page's
   // checkout-button experiment; every other one buys.
+  // Each runs on Playwright's clock, moved on by a shopper's reading time between steps (so the
+  // dashboard's session duration is a shopper's, not a script's fraction of a second); the
+  // collector corrects the times by each batch's sent_at, as for any page with a wrong clock.
   for (let i = 0; i < 16; i++) {
     const context = await browser.newContext();
+    await context.clock.install();
+    const think = (s) => context.clock.fastForward(s * 1000 + (i % 5) * 7000);
     const p = await context.newPage();
     await p.goto(collector.url + '/product.html?id=' + ['trail-runner', 'ridge-daypack', 'summit-fleece', 'alpine-shell'][i % 4]);
     await p.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true);
+    await think(40);
     await p.click('#add');
+    await think(10);
     await p.goto(collector.url + '/cart.html');
     await p.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true);
+    await think(20);
     if (i % 2 === 0) {
       await p.click('#checkout');
       await p.waitForURL(/step=contact/);
+      await think(25);
       await p.fill('#email', `shopper${i}@example.com`);
       await p.click('#step-contact button');
+      await think(30);
       await p.fill('#name', 'Shopper');
       await p.fill('#address', '1 Trail Road');
       await p.click('#step-shipping button');
+      await think(20);
       await p.click('#place');
       await p.waitForURL(/confirmation/);
       await p.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true);
