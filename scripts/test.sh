@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every check: formatting, clippy (host and wasm32), host tests, browser tests of the wasm
+# Runs every check: formatting, clippy (host and wasm32), rustdoc, host tests, browser tests of the wasm
 # shell, node tests of js/, the size budget, and end-to-end tests in Chromium against the real
 # collector. Installs what it needs first (scripts/setup.sh, idempotent).
 source "$(dirname "$0")/env.sh"
@@ -15,6 +15,9 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "cargo clippy (SDK for wasm32)"
 cargo clippy -p funnelcake --target wasm32-unknown-unknown --all-targets --quiet -- -D warnings
+
+step "cargo doc (rustdoc warnings are errors: broken or private links)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
 step "cargo test --workspace"
 cargo test --workspace --quiet

@@ -1,6 +1,6 @@
 //! The JS-facing API. Every function catches its own failures: nothing throws into the page.
 //!
-//! State lives in one thread-local [`Sdk`]; each call borrows it briefly and never across a
+//! State lives in one thread-local `Sdk`; each call borrows it briefly and never across a
 //! call into JS that may call back at once (`js/tabs.js`), so re-entrant calls cannot panic.
 //! `on('metrics')` listeners, `flush()`'s promise and the flushes waiting for a batch are the
 //! loader's (`js/loader.js`, `js/net.js`).
@@ -317,7 +317,7 @@ fn recording<R>(ctx: &JsValue, f: impl FnOnce(&mut Sdk, &PageContext, i64) -> R)
 }
 
 /// `wake()`: the flush timer fired (`js/net.js` holds it for the [`Scheduler`]): a due send or
-/// retry, or the [`commit`] after a burst of calls.
+/// retry, or the commit after a burst of calls.
 #[wasm_bindgen]
 pub fn wake() {
     with_sdk(|sdk| sdk.scheduler.fired());

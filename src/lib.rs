@@ -5,7 +5,7 @@
 //! title) is read by the loader and arrives with each call. Every export is wrapped so that a
 //! failure is swallowed (and logged in debug mode) rather than thrown into the host page.
 //!
-//! Modules: [`env`] (clock, randomness, the page's strings, debug messages), [`storage`]
+//! Modules: [`env`](mod@env) (clock, randomness, the page's strings, debug messages), [`storage`]
 //! (localStorage with memory fallback; `js/env.js` makes those browser calls), [`outbox`] (the
 //! per-tab persisted queue and the rules for handing it between tabs; `js/tabs.js` makes the Web
 //! Locks calls), [`transport`] (fetch/keepalive), [`scheduler`] (when the flush timer is due;

@@ -2,7 +2,7 @@
 //! another tab wrote localStorage (maybe the shared session state).
 //!
 //! The loader (`js/loader.js`) listens, in the capture phase on `window`, and hands each event
-//! to the wasm as a [`Signal`] code, after recording the calls it still holds: listeners added
+//! to the wasm as a [`signal`] code, after recording the calls it still holds: listeners added
 //! from the wasm would each cost a closure, `addEventListener`/`removeEventListener` imports and
 //! their glue. This module decides what the signals mean.
 //!

@@ -20,7 +20,7 @@
 //!
 //! This crate is the only one in the workspace with `unsafe` code: a global allocator cannot be
 //! written without it. [`Heap`] is the whole algorithm, generic over where its memory comes from,
-//! so the tests run it natively over a buffer ([`Memory`]); [`WasmAllocator`] is the global
+//! so the tests run it natively over a buffer ([`Memory`]); `WasmAllocator` (wasm only) is the global
 //! allocator the SDK installs on wasm.
 #![cfg_attr(not(test), no_std)]
 
