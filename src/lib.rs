@@ -13,6 +13,7 @@
 //! loader listens), [`api`] (the JS-facing functions). Config, properties and options arrive as
 //! JSON text from the loader (`js/loader.js`, `json()`), read by the core.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![deny(missing_docs)]
 
 /// The global allocator: power-of-two size classes (`alloc/`), about 3 KB gzip smaller than the
 /// standard library's dlmalloc and 446 bytes smaller than talc (BENCHMARKS.md).

@@ -22,6 +22,7 @@
 //! written without it. [`Heap`] is the whole algorithm, generic over where its memory comes from,
 //! so the tests run it natively over a buffer ([`Memory`]); `WasmAllocator` (wasm only) is the global
 //! allocator the SDK installs on wasm.
+#![deny(missing_docs)]
 #![cfg_attr(not(test), no_std)]
 
 use core::alloc::Layout;

@@ -4,6 +4,7 @@
 //! definition the SDK encodes with), corrects client clock skew, dedupes by (site, event id) and
 //! stores it. The router takes its [`Store`] and its clock as parts, so tests run it without a
 //! socket against a temporary database and a fixed clock.
+#![deny(missing_docs)]
 
 pub mod error;
 pub mod ingest;
