@@ -55,6 +55,17 @@ impl ApiError {
         }
     }
 
+    /// 405: the path exists, the method does not (the API reads with GET and takes batches
+    /// with POST).
+    pub fn method_not_allowed(method: &str, path: &str) -> ApiError {
+        ApiError {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            code: "method_not_allowed",
+            message: format!("{method} is not allowed on {path}"),
+            retry_after_s: None,
+        }
+    }
+
     /// 401: read API without a valid bearer token.
     pub fn unauthorized() -> ApiError {
         ApiError {

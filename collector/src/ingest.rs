@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap};
 use axum::Json;
 use funnelcake_core::wire::decode_batch;
@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value as JsonValue};
 
 use crate::error::ApiError;
+use crate::extract::{Path, Query};
 use crate::store::StoredEvent;
 use crate::{useragent, AppState};
 

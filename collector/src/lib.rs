@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod extract;
 pub mod ingest;
 pub mod limit;
 pub mod query;
@@ -18,9 +19,12 @@ pub mod useragent;
 
 use std::sync::Arc;
 
-use axum::routing::{get, post};
+use axum::http::{Method, Uri};
+use axum::routing::{any, get, post};
 use axum::Router;
 use tower_http::services::ServeDir;
+
+use crate::error::ApiError;
 
 pub use settings::Settings;
 pub use store::{SqliteStore, Store};
@@ -85,7 +89,7 @@ impl AppState {
 }
 
 fn cors(settings: &Settings) -> tower_http::cors::CorsLayer {
-    use axum::http::{header, HeaderValue, Method};
+    use axum::http::{header, HeaderValue};
     use tower_http::cors::{AllowOrigin, CorsLayer};
     let origins = &settings.cors_origins;
     let allow = if origins.iter().any(|o| o == "*") {
@@ -113,6 +117,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sites/{site}/live", get(read::get_live))
         .route("/v1/sites/{site}/experiments", get(read::get_experiments))
         .route("/v1/sites/{site}/experiments/{key}", get(read::get_experiment))
+        .method_not_allowed_fallback(|method: Method, uri: Uri| async move {
+            ApiError::method_not_allowed(method.as_str(), uri.path())
+        })
+        // Anything else under /v1/ is an API path that does not exist: a JSON 404, not the
+        // static files' empty one.
+        .route("/v1/{*rest}", any(|uri: Uri| async move { ApiError::not_found(&format!("API path {}", uri.path())) }))
         .layer(cors(&state.settings));
     Router::new()
         .merge(api)

@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value as JsonValue};
 
 use crate::error::ApiError;
+use crate::extract::{Path, Query};
 use crate::query::{FunnelQuery, Range};
 use crate::AppState;
 

@@ -242,3 +242,24 @@ async fn long_strings_are_truncated_to_the_documented_lengths() {
     assert_eq!(e["props"]["note"].as_str().unwrap().len(), 1024);
     assert_eq!(e["props"]["deep"][0].as_str().unwrap().len(), 1024);
 }
+
+#[tokio::test]
+async fn bad_query_and_path_values_unknown_paths_and_methods_get_named_json_errors() {
+    let h = harness(|_| {});
+    let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
+    for (req, status, code, names) in [
+        (get("/v1/sites/shop-1/metrics?from=abc"), StatusCode::BAD_REQUEST, "invalid_query", "from"),
+        (get("/v1/sites/shop-1/events?limit=-5"), StatusCode::BAD_REQUEST, "invalid_query", "limit"),
+        (get("/v1/batch?enc=gzip&enc=x"), StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "GET"),
+        (get("/v1/sites/%FF/funnel"), StatusCode::BAD_REQUEST, "invalid_path", "site"),
+        (get("/v1/sites/shop-1/nothing"), StatusCode::NOT_FOUND, "not_found", "/v1/sites/shop-1/nothing"),
+        (get("/v1/batches"), StatusCode::NOT_FOUND, "not_found", "/v1/batches"),
+        (post("/v1/sites/shop-1/metrics", "{}"), StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "POST"),
+    ] {
+        let what = format!("{} {}", req.method(), req.uri());
+        let (got, body, _) = call(&h.app, req).await;
+        assert_eq!(got, status, "{what}");
+        assert_eq!(body["error"], code, "{what}: {body}");
+        assert!(body["message"].as_str().unwrap().contains(names), "{what}: {body}");
+    }
+}
