@@ -41,7 +41,10 @@ fn weights(q: &ReadQuery) -> Result<Option<Vec<f64>>, ApiError> {
     let w: Result<Vec<f64>, _> = text.split(',').map(|x| x.trim().parse::<f64>()).collect();
     match w {
         Ok(w) if w.iter().all(|x| x.is_finite() && *x >= 0.0) && w.iter().sum::<f64>() > 0.0 => Ok(Some(w)),
-        _ => Err(ApiError::bad_request("invalid_weights", "`weights` must be comma-separated non-negative numbers")),
+        _ => Err(ApiError::bad_request(
+            "invalid_weights",
+            "`weights` must be comma-separated non-negative numbers, not all zero",
+        )),
     }
 }
 
