@@ -183,7 +183,7 @@ pub enum ConfigProblem {
     LoweredToMaximum,
     /// Not a finite number: the default was used.
     NotANumber,
-    /// Not one of the allowed words: the default was used.
+    /// Not one of the allowed words (for `currency`, not an ISO 4217 code): the default was used.
     UnknownValue,
     /// A custom funnel that could not be read was skipped.
     InvalidFunnel,
@@ -289,7 +289,13 @@ impl Config {
             data_layer: raw.data_layer.unwrap_or(true),
             privacy,
             consent,
-            currency: raw.currency.as_deref().map(str::to_ascii_uppercase),
+            currency: match raw.currency.as_deref().map(str::to_ascii_uppercase) {
+                Some(code) if crate::currency::exponent(&code).is_none() => {
+                    i.push(ConfigIssue { field: "currency", problem: ConfigProblem::UnknownValue });
+                    None
+                }
+                code => code,
+            },
             debug: raw.debug.unwrap_or(false),
             funnels: match &mut raw.funnels {
                 None | Some(crate::json::Value::Null) => Vec::new(),

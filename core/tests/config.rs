@@ -1,0 +1,116 @@
+//! `Config::resolve`: every default, every clamp and what is reported for each adjustment (the
+//! README's config table).
+
+use funnelcake_core::config::{Config, ConfigError, ConfigIssue, ConfigProblem, Consent, Privacy, RawConfig};
+use funnelcake_core::json::parse;
+
+fn raw(json: &str) -> RawConfig {
+    RawConfig::from_value(parse(json).unwrap()).unwrap()
+}
+
+fn resolve(json: &str) -> (Config, Vec<(&'static str, ConfigProblem)>) {
+    let (cfg, issues) = Config::resolve(raw(json)).unwrap();
+    (cfg, issues.iter().map(|ConfigIssue { field, problem }| (*field, *problem)).collect())
+}
+
+#[test]
+fn defaults_are_the_documented_ones() {
+    let (c, issues) = resolve(r#"{"site":" shop-1\t"}"#);
+    assert!(issues.is_empty());
+    assert_eq!(c.site, "shop-1", "surrounding ASCII whitespace is trimmed");
+    assert_eq!(c.endpoint, "/v1/batch");
+    assert_eq!(
+        (c.flush_at, c.flush_interval_ms, c.max_batch_bytes, c.max_queue_events, c.max_queue_bytes),
+        (20, 5000, 60_000, 1000, 1_000_000)
+    );
+    assert_eq!((c.max_attempts, c.session_timeout_min), (10, 30));
+    assert!(c.auto_pageviews && c.data_layer && !c.debug);
+    assert_eq!((c.privacy, c.consent, c.currency.as_deref()), (Privacy::Respect, Consent::Granted, None));
+    assert!(c.funnels.is_empty());
+}
+
+#[test]
+fn a_missing_or_blank_site_is_refused() {
+    for json in [r#"{}"#, r#"{"site":""}"#, r#"{"site":"  "}"#, r#"{"site":5}"#] {
+        assert_eq!(Config::resolve(raw(json)).err(), Some(ConfigError::MissingSite), "{json}");
+    }
+    assert!(RawConfig::from_value(parse(r#""shop-1""#).unwrap()).is_err(), "a config that is not an object");
+}
+
+#[test]
+fn numbers_are_clamped_to_their_range_and_each_adjustment_reported() {
+    let (c, issues) = resolve(
+        r#"{"site":"s","flushAt":0,"flushIntervalMs":1e9,"maxBatchBytes":"2048","maxQueueEvents":"lots",
+            "maxQueueBytes":null,"maxAttempts":-3,"sessionTimeoutMin":1441}"#,
+    );
+    assert_eq!((c.flush_at, c.flush_interval_ms, c.max_batch_bytes), (1, 60_000, 2048));
+    assert_eq!(
+        (c.max_queue_events, c.max_queue_bytes, c.max_attempts, c.session_timeout_min),
+        (1000, 1_000_000, 1, 1440)
+    );
+    assert_eq!(
+        issues,
+        [
+            ("flushAt", ConfigProblem::RaisedToMinimum),
+            ("flushIntervalMs", ConfigProblem::LoweredToMaximum),
+            ("maxQueueEvents", ConfigProblem::NotANumber),
+            ("maxAttempts", ConfigProblem::RaisedToMinimum),
+            ("sessionTimeoutMin", ConfigProblem::LoweredToMaximum),
+        ]
+    );
+    let (c, issues) = resolve(r#"{"site":"s","flushAt":500,"maxQueueEvents":10,"sessionTimeoutMin":1}"#);
+    assert!(issues.is_empty(), "the ends of each range are allowed");
+    assert_eq!((c.flush_at, c.max_queue_events, c.session_timeout_min), (500, 10, 1));
+}
+
+#[test]
+fn words_outside_their_lists_fall_back_to_the_default() {
+    let (c, issues) = resolve(r#"{"site":"s","privacy":"Strict","consent":"yes","currency":"UDS"}"#);
+    assert_eq!((c.privacy, c.consent, c.currency.as_deref()), (Privacy::Respect, Consent::Granted, None));
+    assert_eq!(
+        issues,
+        [
+            ("privacy", ConfigProblem::UnknownValue),
+            ("consent", ConfigProblem::UnknownValue),
+            ("currency", ConfigProblem::UnknownValue)
+        ]
+    );
+    let (c, issues) = resolve(r#"{"site":"s","privacy":"ignore","consent":"pending","currency":"jpy"}"#);
+    assert!(issues.is_empty());
+    assert_eq!((c.privacy, c.consent, c.currency.as_deref()), (Privacy::Ignore, Consent::Pending, Some("JPY")));
+    assert_eq!(resolve(r#"{"site":"s","privacy":"strict","consent":"denied"}"#).0.privacy, Privacy::Strict);
+}
+
+#[test]
+fn booleans_are_read_only_from_booleans() {
+    let (c, _) = resolve(r#"{"site":"s","autoPageviews":false,"dataLayer":false,"debug":true}"#);
+    assert!(!c.auto_pageviews && !c.data_layer && c.debug);
+    let (c, _) = resolve(r#"{"site":"s","autoPageviews":"false","dataLayer":0,"debug":"yes"}"#);
+    assert!(c.auto_pageviews && c.data_layer && !c.debug, "text and numbers keep the defaults");
+}
+
+#[test]
+fn unreadable_funnels_are_skipped_and_reported_the_rest_kept() {
+    let (c, issues) = resolve(
+        r#"{"site":"s","funnels":[{"name":"signup","steps":["page_view","sign_up"]},{"name":"bad"},{"steps":"x"}]}"#,
+    );
+    assert_eq!(c.funnels.len(), 1);
+    assert_eq!(issues, [("funnels", ConfigProblem::InvalidFunnel), ("funnels", ConfigProblem::InvalidFunnel)]);
+    let (c, issues) = resolve(r#"{"site":"s","funnels":{"name":"not a list"}}"#);
+    assert!(c.funnels.is_empty());
+    assert_eq!(issues, [("funnels", ConfigProblem::InvalidFunnel)]);
+}
+
+#[test]
+fn every_adjustment_has_words_for_the_debug_message() {
+    for p in [
+        ConfigProblem::RaisedToMinimum,
+        ConfigProblem::LoweredToMaximum,
+        ConfigProblem::NotANumber,
+        ConfigProblem::UnknownValue,
+        ConfigProblem::InvalidFunnel,
+    ] {
+        assert!(p.as_str().len() > 10, "{p:?}");
+    }
+    assert_eq!(ConfigError::MissingSite.as_str(), "config.site is required");
+}
