@@ -9,6 +9,14 @@ if ! command -v cargo >/dev/null; then
   exit 1
 fi
 
+# The toolchain pinned in rust-toolchain.toml, with its components and the wasm target (rustup
+# installs it on first use too, but not every rustup version does so unasked).
+toolchain=$(sed -n 's/^channel = "\(.*\)"/\1/p' rust-toolchain.toml)
+if ! rustup toolchain list | grep -q "^$toolchain-"; then
+  step "rustup toolchain install $toolchain"
+  rustup toolchain install "$toolchain" --profile minimal -c clippy -c rustfmt -t wasm32-unknown-unknown
+fi
+
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   step "rustup target add wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown
