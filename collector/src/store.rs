@@ -115,9 +115,15 @@ pub struct SqliteStore {
     reader: std::sync::Arc<Mutex<Connection>>,
 }
 
-/// Schema migrations, applied in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[
-    "
+/// A step a migration runs after its SQL, in the same transaction (filling a new table from
+/// what is stored).
+type Fill = fn(&Connection) -> Result<(), StoreError>;
+
+/// Schema migrations, applied in order, each with the step that fills what it adds (if any);
+/// `PRAGMA user_version` records how many have run.
+const MIGRATIONS: &[(&str, Option<Fill>)] = &[
+    (
+        "
     CREATE TABLE events (
         site TEXT NOT NULL,
         id TEXT NOT NULL,
@@ -146,7 +152,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX events_site_ts ON events (site, ts);
     CREATE INDEX events_site_sid ON events (site, sid, seq);
 ",
-    "
+        None,
+    ),
+    (
+        "
     CREATE TABLE sessions (
         site TEXT NOT NULL,
         sid TEXT NOT NULL,
@@ -159,7 +168,10 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX sessions_site_ts ON sessions (site, ts);
 ",
-    "
+        None,
+    ),
+    (
+        "
     ALTER TABLE sessions ADD COLUMN started_at INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE sessions ADD COLUMN duration_ms INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE sessions ADD COLUMN page_views INTEGER NOT NULL DEFAULT 0;
@@ -188,17 +200,23 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX orders_site_ts ON orders (site, ts);
     CREATE INDEX orders_site_customer ON orders (site, customer, ts);
 ",
+        None,
+    ),
     // Covering indexes: KPI and funnel scans read these instead of the wide rows (the summary
     // JSON, props, items), measured ~2x faster over 1M events (BENCHMARKS.md).
-    "
+    (
+        "
     CREATE INDEX sessions_kpi ON sessions (site, started_at, aid, new_visitor, page_views, duration_ms, engaged,
         converted, added_to_cart, began_checkout, closed_index, reached_mask, src_kind, exp);
     CREATE INDEX events_funnel ON events (site, sid, ts, seq, type);
 ",
+        None,
+    ),
     // Each session's event names in (ts, seq) order, kept at ingest, so funnels over ad-hoc
     // `steps` read one short row per session instead of every event (filled from the stored
-    // events by `fill_paths` when this migration runs).
-    "
+    // events by `fill_paths`).
+    (
+        "
     CREATE TABLE session_paths (
         site TEXT NOT NULL,
         sid TEXT NOT NULL,
@@ -209,6 +227,8 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (site, sid)
     ) WITHOUT ROWID;
 ",
+        Some(fill_paths),
+    ),
 ];
 
 /// Columns extracted from a `session_summary` for fast KPI and funnel queries.
@@ -328,11 +348,11 @@ fn open(path: &Path) -> Result<Connection, StoreError> {
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+    for (i, (sql, fill)) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
-        if sql.contains("CREATE TABLE session_paths") {
-            fill_paths(&tx)?;
+        if let Some(fill) = fill {
+            fill(&tx)?;
         }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
@@ -440,6 +460,14 @@ struct PathRun<'a> {
 }
 
 impl<'a> PathRun<'a> {
+    /// A run that starts with the event.
+    fn new(site: &'a str, e: &'a Event, ts: i64) -> Self {
+        let key = (ts, e.seq as i64);
+        let mut run = PathRun { site, sid: &e.sid, first: key, last: key, names: Vec::new() };
+        push_path(&mut run.names, e.t.as_bytes());
+        run
+    }
+
     /// Adds the event to the run if it continues it; `false` if it starts a new one.
     fn extend(&mut self, site: &str, e: &Event, ts: i64) -> bool {
         let key = (ts, e.seq as i64);
@@ -550,10 +578,7 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
                     if let Some(r) = run.take() {
                         r.write(&tx)?;
                     }
-                    let key = (s.ts, e.seq as i64);
-                    let mut r = PathRun { site: &s.site, sid: &e.sid, first: key, last: key, names: Vec::new() };
-                    push_path(&mut r.names, e.t.as_bytes());
-                    run = Some(r);
+                    run = Some(PathRun::new(&s.site, e, s.ts));
                 }
                 if n == 1 && e.t == "session_summary" {
                     let is_final = e.props.iter().any(|(k, v)| k == "final" && *v == Value::Bool(true));
