@@ -26,12 +26,18 @@ after(async () => {
   await collector?.stop();
 });
 
-test('the dashboard shows the KPIs, funnel, sources and orders of the data sent', async () => {
+/** The dashboard, loaded, with a list of the page errors it throws. */
+async function openDashboard() {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(collector.url + '/dashboard.html');
   await page.waitForSelector('body[data-loaded="true"]', { timeout: 10000 });
+  return { page, errors };
+}
+
+test('the dashboard shows the KPIs, funnel, sources and orders of the data sent', async () => {
+  const { page, errors } = await openDashboard();
   const card = (label) => page.locator(`[data-kpi="${label}"]`).textContent();
   assert.equal(await card('Sessions'), '4');
   assert.equal(await card('Conversion rate'), '50.0%');
@@ -52,11 +58,7 @@ test('the dashboard shows the KPIs, funnel, sources and orders of the data sent'
 });
 
 test('the dashboard shows a funnel over the steps typed, kept in its address', async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(collector.url + '/dashboard.html');
-  await page.waitForSelector('body[data-loaded="true"]', { timeout: 10000 });
+  const { page, errors } = await openDashboard();
   await page.fill('#steps', ' view_item,add_to_cart , purchase');
   await page.click('#steps-form button');
   await page.waitForFunction(() => document.querySelectorAll('#funnel li').length === 3, null, { timeout: 10000 });
