@@ -57,7 +57,8 @@ fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, ApiError> {
 
 /// Handles `POST /v1/batch`.
 ///
-/// 200 `{"accepted":n,"duplicates":d,"rejected":[{"index":i,"reason":"…"}]}`; 400 names what is
+/// 200 `{"accepted":n,"duplicates":d,"rejected":[{"index":i,"reason":"…"}]}` (every event of a
+/// known crawler or audit tool rejected as `bot`, unless `--keep-bots`); 400 names what is
 /// wrong with the body; 403 for a site not accepted here; 413 for oversize; 503 when storage is
 /// unavailable (nothing stored, the client retries).
 pub async fn post_batch(
@@ -97,11 +98,14 @@ pub async fn post_batch(
         .map_err(|s| ApiError::rate_limited("site", s))?;
     let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let (ua_family, device) = useragent::reduce(ua);
+    // A crawler's or audit tool's visit is not a shopper's: answered, not stored (`--keep-bots`).
+    let bot = device == "bot" && !state.settings.keep_bots;
     let skew = received_at - batch.sent_at;
     let mut rejected = Vec::new();
     let mut rows = Vec::new();
     for (index, ev) in batch.events.into_iter().enumerate() {
         match ev {
+            Ok(_) if bot => rejected.push(json!({"index": index, "reason": "bot"})),
             Ok(event) if event.encoded_len() > MAX_EVENT_BYTES => {
                 rejected.push(json!({"index": index, "reason": format!("event exceeds {MAX_EVENT_BYTES} bytes")}));
             }

@@ -37,6 +37,11 @@ pub struct Settings {
     /// Events per second per site (burst: twice that); 0 disables.
     #[arg(long, env = "FC_RATE_SITE", default_value_t = 20_000.0)]
     pub rate_site: f64,
+    /// Store events sent by known crawlers and page-audit tools (by User-Agent: Googlebot,
+    /// Lighthouse, …). Off: their batches are answered 200 and nothing is stored, each event
+    /// listed as rejected with the reason `bot`, so no KPI, funnel or experiment counts them.
+    #[arg(long, env = "FC_KEEP_BOTS")]
+    pub keep_bots: bool,
 }
 
 impl Settings {
@@ -53,6 +58,7 @@ impl Settings {
             cors_origins: Vec::new(),
             rate_ip: 0.0,
             rate_site: 0.0,
+            keep_bots: false,
         }
     }
 

@@ -1,5 +1,12 @@
 //! User-agent reduction: only a browser family and a device class are kept, never the string.
 
+/// Marks of crawlers and page-audit tools that run a page's scripts (matched in lower case):
+/// search and SEO crawlers (`Googlebot`, `bingbot`, `AhrefsBot`, `Baiduspider`, Yahoo's `Slurp`),
+/// Lighthouse and PageSpeed Insights (`Chrome-Lighthouse`), Search Console's
+/// `Google-InspectionTool`, WebPageTest (`PTST/`), GTmetrix and Pingdom.
+const BOT_MARKS: [&str; 9] =
+    ["bot", "crawler", "spider", "slurp", "lighthouse", "inspectiontool", "ptst/", "gtmetrix", "pingdom"];
+
 /// Browser family and device class derived from a User-Agent header.
 ///
 /// ```
@@ -10,7 +17,8 @@
 pub fn reduce(ua: &str) -> (&'static str, &'static str) {
     let lower = ua.to_ascii_lowercase();
     let has = |s: &str| lower.contains(s);
-    let family = if has("bot") || has("crawler") || has("spider") {
+    // `Cubot` is a phone maker, not a crawler.
+    let family = if BOT_MARKS.iter().any(|m| has(m)) && !has("cubot") {
         "Bot"
     } else if has("edg/") {
         "Edge"
@@ -51,6 +59,13 @@ mod tests {
             ("Mozilla/5.0 (Android 14; Mobile; rv:121.0) Gecko/121.0 Firefox/121.0", ("Firefox", "mobile")),
             ("Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36", ("Chrome", "tablet")),
             ("Googlebot/2.1 (+http://www.google.com/bot.html)", ("Bot", "bot")),
+            // Googlebot renders with Chrome; its UA says so too.
+            ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; Googlebot/2.1; +http://www.google.com/bot.html) Chrome/130.0.6723.69 Safari/537.36", ("Bot", "bot")),
+            ("Mozilla/5.0 (Linux; Android 11; moto g power (2022)) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36 Chrome-Lighthouse", ("Bot", "bot")),
+            ("Mozilla/5.0 (compatible; Google-InspectionTool/1.0;)", ("Bot", "bot")),
+            ("Mozilla/5.0 (compatible; Yahoo! Slurp; http://help.yahoo.com/help/us/ysearch/slurp)", ("Bot", "bot")),
+            ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36 PTST/241101.150000", ("Bot", "bot")),
+            ("Mozilla/5.0 (Linux; Android 10; CUBOT_X30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36", ("Chrome", "mobile")),
             ("", ("Other", "desktop")),
         ];
         for (ua, want) in cases {

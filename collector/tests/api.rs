@@ -98,6 +98,40 @@ async fn rejects_bad_events_individually_and_bad_bodies_with_a_named_error() {
 }
 
 #[tokio::test]
+async fn stores_nothing_from_known_crawlers_unless_told_to() {
+    const GOOGLEBOT: &str = "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; Googlebot/2.1; +http://www.google.com/bot.html) Chrome/130.0.6723.69 Safari/537.36";
+    let crawl = || {
+        let mut req = post("/v1/batch", fixture("batch-v1.json"));
+        req.headers_mut().insert("user-agent", GOOGLEBOT.parse().unwrap());
+        req
+    };
+    let events = |app: &axum::Router| {
+        let app = app.clone();
+        async move {
+            let req = Request::get("/v1/sites/shop-1/events").body(Body::empty()).unwrap();
+            call(&app, req).await.1["events"].as_array().unwrap().len()
+        }
+    };
+
+    let h = harness(|_| {});
+    let (status, res, _) = call(&h.app, crawl()).await;
+    assert_eq!(status, StatusCode::OK);
+    let bot = serde_json::json!({"accepted": 0, "duplicates": 0,
+        "rejected": [{"index": 0, "reason": "bot"}, {"index": 1, "reason": "bot"}]});
+    assert_eq!(res, bot);
+    assert_eq!(events(&h.app).await, 0);
+    let (_, kpis, _) = call(&h.app, Request::get("/v1/sites/shop-1/metrics").body(Body::empty()).unwrap()).await;
+    assert_eq!(kpis["kpis"]["sessions"], 0);
+
+    let h = harness(|s| s.keep_bots = true);
+    let (_, res, _) = call(&h.app, crawl()).await;
+    assert_eq!(res["accepted"], 2);
+    let (_, read, _) = call(&h.app, Request::get("/v1/sites/shop-1/events").body(Body::empty()).unwrap()).await;
+    assert_eq!(read["events"][0]["ua"], serde_json::json!({"family": "Bot", "device": "bot"}));
+    assert_eq!(events(&h.app).await, 2);
+}
+
+#[tokio::test]
 async fn enforces_size_limits_and_allowed_sites() {
     let h = harness(|s| s.sites = vec!["shop-1".into()]);
     let (status, res, _) = call(&h.app, post("/v1/batch", fixture("batch-v1.json").replace("shop-1", "other"))).await;
