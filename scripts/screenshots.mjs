@@ -1,10 +1,13 @@
 // Takes the README screenshots from the real pages: starts the collector on a temporary
 // database, sends shopper sessions through the SDK, then captures the storefront and the
 // dashboard. Run after scripts/build.sh: node scripts/screenshots.mjs
-import { startCollector, launchBrowser, shop } from '../tests/e2e/harness.mjs';
+import { startCollector, launchBrowser, shop, PHONE_UA } from '../tests/e2e/harness.mjs';
 
 const collector = await startCollector();
 const browser = await launchBrowser();
+// Every third shopper on a phone.
+const phone = await launchBrowser(['--user-agent=' + PHONE_UA]);
+const on = (n) => (n % 3 === 1 ? phone : browser);
 try {
   const visits = [
     ['?utm_source=newsletter&utm_medium=email&utm_campaign=autumn', 7, 119],
@@ -14,7 +17,7 @@ try {
   let n = 0;
   for (const [landing, depth, value] of visits) {
     n += 1;
-    await shop(browser, collector.url, { landing, depth, order: depth === 7 ? `SHOT-${n}` : null, value: value || 119 });
+    await shop(on(n), collector.url, { landing, depth, order: depth === 7 ? `SHOT-${n}` : null, value: value || 119 });
   }
   // Shoppers through the real storefront pages (dataLayer only), exposed to the cart page's
   // checkout-button experiment; every other one buys.
@@ -22,7 +25,7 @@ try {
   // dashboard's session duration is a shopper's, not a script's fraction of a second); the
   // collector corrects the times by each batch's sent_at, as for any page with a wrong clock.
   for (let i = 0; i < 16; i++) {
-    const context = await browser.newContext();
+    const context = await on(i).newContext();
     await context.clock.install();
     const think = (s) => context.clock.fastForward(s * 1000 + (i % 5) * 7000);
     const p = await context.newPage();
@@ -68,6 +71,7 @@ try {
   await page.screenshot({ path: 'docs/dashboard.png', fullPage: true });
   console.log('wrote docs/storefront.png and docs/dashboard.png');
 } finally {
+  await phone.close();
   await browser.close();
   await collector.stop();
 }

@@ -1,6 +1,8 @@
 // funnelcake dashboard: reads the collector's read API and updates live from its SSE stream.
 // Query parameters: ?site=<site id>&token=<read token> (the token is needed outside --dev)
-// &steps=<event names, comma-separated> (a funnel over those events instead of the default one).
+// &steps=<event names, comma-separated> (a funnel over those events instead of the default one)
+// &source=<traffic-source kind>&device=<device class> (only those sessions: cards, funnel,
+// breakdowns, orders and experiments; the live panel and widgets count every session).
 
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
@@ -10,6 +12,8 @@ if (params.get('site')) siteInput.value = params.get('site');
 const token = params.get('token') || '';
 const stepsInput = $('steps');
 stepsInput.value = params.get('steps') || '';
+const segmentSelects = [$('source'), $('device')];
+for (const s of segmentSelects) s.value = params.get(s.id) || '';
 
 /** The funnel's steps as typed: event names separated by commas (empty: the default funnel). */
 function steps() {
@@ -26,6 +30,7 @@ const SOURCE_LABELS = {
   direct: 'Direct', organic_search: 'Organic search', paid_search: 'Paid search', social: 'Social',
   email: 'Email', referral: 'Referral',
 };
+const DEVICE_LABELS = { desktop: 'Desktop', mobile: 'Mobile', tablet: 'Tablet', bot: 'Bot' };
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -61,6 +66,7 @@ function api(path, extra = {}) {
   const to = Date.now() + 1;
   const from = days === 1 ? to - (to % DAY) : to - days * DAY;
   const q = new URLSearchParams({ from, to, ...extra });
+  for (const s of segmentSelects) if (s.value) q.set(s.id, s.value);
   if (token) q.set('token', token);
   return `/v1/sites/${encodeURIComponent(siteInput.value)}/${path}?${q}`;
 }
@@ -105,12 +111,13 @@ function renderFunnel(target, funnel, mini = false) {
   }));
 }
 
-function renderSources(list) {
+/** Bars of sessions per kind (`{name, sessions, conversions}`), with each kind's conversion rate. */
+function renderBars(target, list, labels) {
   const max = Math.max(1, ...list.map((s) => s.sessions));
-  $('sources').replaceChildren(...(list.length ? list : [{ kind: 'none', sessions: 0 }]).map((s) =>
-    el('li', {}, el('span', {}, SOURCE_LABELS[s.kind] || s.kind),
+  target.replaceChildren(...(list.length ? list : [{ name: 'none', sessions: 0, conversions: 0 }]).map((s) =>
+    el('li', {}, el('span', {}, labels[s.name] || s.name),
       el('span', { class: 'track' }, el('span', { class: 'fill', style: `display:block;width:${(100 * s.sessions) / max}%` })),
-      el('span', { class: 'nums' }, num(s.sessions)))));
+      el('span', { class: 'nums' }, s.sessions ? `${num(s.sessions)} · ${pct(s.conversions / s.sessions)}` : '0'))));
 }
 
 function renderOrdersChart(days) {
@@ -148,6 +155,7 @@ function renderOrdersChart(days) {
   box.replaceChildren(svg);
 }
 
+const noExperiments = $('experiments').tBodies[0].rows[0];
 async function renderExperiments() {
   // Filled from /v1/sites/{site}/experiments when the collector serves it.
   const body = $('experiments').tBodies[0];
@@ -160,7 +168,7 @@ async function renderExperiments() {
           el('td', {}, pct(v.conversion_rate)), el('td', {}, v.lift === null || v.lift === undefined ? '–' : pct(v.lift))));
       }
     }
-    if (rows.length) body.replaceChildren(...rows);
+    body.replaceChildren(...(rows.length ? rows : [noExperiments]));
   } catch (e) {
     /* not available: keep the placeholder row */
   }
@@ -189,9 +197,12 @@ async function refresh() {
     $('funnel-note').textContent = custom
       ? 'sessions started in range, these events in this order, others allowed between'
       : 'sessions started in range, steps completed in order';
-    renderSources(metrics.kpis.traffic_sources);
+    renderBars($('sources'), metrics.kpis.traffic_sources.map((s) => ({ ...s, name: s.kind })), SOURCE_LABELS);
+    renderBars($('devices'), metrics.kpis.devices.map((d) => ({ ...d, name: d.device })), DEVICE_LABELS);
     renderOrdersChart(metrics.kpis.orders_per_day);
-    $('status').textContent = `Updated ${new Date().toLocaleTimeString()} · site ${siteInput.value}`;
+    const only = segmentSelects.filter((s) => s.value).map((s) => s.selectedOptions[0].textContent);
+    $('status').textContent = `Updated ${new Date().toLocaleTimeString()} · site ${siteInput.value}` +
+      (only.length ? ` · only ${only.join(', ').toLowerCase()} sessions` : '');
     document.body.dataset.loaded = 'true';
   } catch (e) {
     $('status').textContent = 'Could not load: ' + e.message;
@@ -245,14 +256,20 @@ for (const w of document.querySelectorAll('funnelcake-funnel, funnelcake-experim
   w.setAttribute('site', siteInput.value);
   if (token) w.setAttribute('token', token);
 }
-rangeSelect.addEventListener('change', refresh);
-$('steps-form').addEventListener('submit', (e) => {
-  e.preventDefault();
-  // Kept in the address, so the view can be bookmarked and shared.
+/** The view's steps and segment, kept in the address so it can be bookmarked and shared. */
+function keepInAddress() {
   const q = new URLSearchParams(location.search);
-  if (steps()) q.set('steps', steps()); else q.delete('steps');
+  for (const [name, value] of [['steps', steps()], ...segmentSelects.map((s) => [s.id, s.value])]) {
+    if (value) q.set(name, value); else q.delete(name);
+  }
   history.replaceState(null, '', q.size ? '?' + q : location.pathname);
   refresh();
+}
+rangeSelect.addEventListener('change', refresh);
+for (const s of segmentSelects) s.addEventListener('change', keepInAddress);
+$('steps-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  keepInAddress();
 });
 refresh();
 connectLive();

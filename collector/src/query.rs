@@ -13,6 +13,61 @@ use crate::store::StoreError;
 /// Traffic-source kinds the SDK classifies into.
 pub const SOURCE_KINDS: [&str; 6] = ["direct", "organic_search", "paid_search", "social", "email", "referral"];
 
+/// Device classes the collector reduces a User-Agent to (`bot` only with `--keep-bots`).
+pub const DEVICES: [&str; 4] = ["desktop", "mobile", "tablet", "bot"];
+
+/// Which sessions a read counts: all, or those from one traffic-source kind and/or one device
+/// class. Orders count when their session does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Segment {
+    /// One of [`SOURCE_KINDS`].
+    pub source: Option<&'static str>,
+    /// One of [`DEVICES`].
+    pub device: Option<&'static str>,
+}
+
+impl Segment {
+    /// A segment from the read API's `source` and `device` parameters (empty means any); the
+    /// name of the parameter whose value is not a known one otherwise.
+    pub fn parse(source: Option<&str>, device: Option<&str>) -> Result<Segment, &'static str> {
+        fn pick(list: &[&'static str], v: Option<&str>) -> Result<Option<&'static str>, ()> {
+            match v.filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(v) => list.iter().find(|k| **k == v).map(|k| Some(*k)).ok_or(()),
+            }
+        }
+        Ok(Segment {
+            source: pick(&SOURCE_KINDS, source).map_err(|_| "source")?,
+            device: pick(&DEVICES, device).map_err(|_| "device")?,
+        })
+    }
+
+    /// The SQL condition on the sessions table (columns prefixed with `prefix`, e.g. `s.`),
+    /// starting with ` AND`; empty for all sessions. The values are the constants above, never
+    /// request text.
+    fn sql(&self, prefix: &str) -> String {
+        let mut out = String::new();
+        for (column, value) in [("src_kind", self.source), ("device", self.device)] {
+            if let Some(v) = value {
+                out.push_str(&format!(" AND {prefix}{column} = '{v}'"));
+            }
+        }
+        out
+    }
+
+    /// What the order queries read `FROM`: the orders table, or, for a segment, the orders of
+    /// its sessions (same columns).
+    fn orders(&self) -> String {
+        if *self == Segment::default() {
+            return "orders".to_owned();
+        }
+        format!(
+            "(SELECT o.* FROM orders o JOIN sessions s ON s.site = o.site AND s.sid = o.sid WHERE 1 = 1{})",
+            self.sql("s.")
+        )
+    }
+}
+
 /// Default funnel step names, in order (the SDK's default funnel).
 pub const DEFAULT_STEPS: [&str; 7] = funnelcake_core::funnel::DEFAULT_STEPS;
 
@@ -50,6 +105,19 @@ pub struct SourceCount {
     pub kind: String,
     /// Sessions.
     pub sessions: i64,
+    /// Of those, sessions with an order.
+    pub conversions: i64,
+}
+
+/// Sessions on one device class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceCount {
+    /// `desktop`, `mobile`, `tablet` (or `bot`, with `--keep-bots`).
+    pub device: String,
+    /// Sessions.
+    pub sessions: i64,
+    /// Of those, sessions with an order.
+    pub conversions: i64,
 }
 
 /// The KPIs of a site over a range (definitions in METRICS.md).
@@ -95,6 +163,8 @@ pub struct Kpis {
     pub orders_per_day: Vec<DayCount>,
     /// Sessions per traffic-source kind, most first.
     pub traffic_sources: Vec<SourceCount>,
+    /// Sessions per device class, most first.
+    pub devices: Vec<DeviceCount>,
 }
 
 fn ratio(num: i64, den: i64) -> Option<f64> {
@@ -113,51 +183,75 @@ fn div_round(total: i64, n: i64) -> i64 {
     }
 }
 
-/// Computes the KPIs of `site` over `range`.
-pub fn kpis(conn: &Connection, site: &str, range: Range) -> Result<Kpis, StoreError> {
-    // One pass over the sessions (covering index `sessions_kpi`), traffic sources included.
-    let mut totals = [0i64; 11];
-    let mut by_source = [0i64; SOURCE_KINDS.len()];
-    conn.query_row(
-        "SELECT COUNT(*), COUNT(DISTINCT aid), COUNT(DISTINCT CASE WHEN new_visitor THEN aid END),
+/// `(kind, sessions, conversions)` for each of `kinds` with sessions, from `pairs` (sessions and
+/// conversions per kind, in the order of `kinds`): most sessions first, then by name.
+fn breakdown<'a>(kinds: &[&'a str], pairs: &[i64]) -> Vec<(&'a str, i64, i64)> {
+    let mut list: Vec<_> =
+        kinds.iter().zip(pairs.chunks(2)).filter(|(_, p)| p[0] > 0).map(|(k, p)| (*k, p[0], p[1])).collect();
+    list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    list
+}
+
+/// Computes the KPIs of `site` over `range`, for the sessions of `segment`.
+pub fn kpis(conn: &Connection, site: &str, range: Range, segment: Segment) -> Result<Kpis, StoreError> {
+    // One pass over the sessions (covering index `sessions_kpi`) for the totals, one for the
+    // breakdowns by traffic source and device (sessions and converted sessions per pair).
+    let where_ = format!("FROM sessions WHERE site = ?1 AND started_at >= ?2 AND started_at < ?3{}", segment.sql(""));
+    let totals: [i64; 11] = conn
+        .prepare_cached(&format!(
+            "SELECT COUNT(*), COUNT(DISTINCT aid), COUNT(DISTINCT CASE WHEN new_visitor THEN aid END),
                 COALESCE(SUM(page_views), 0), COALESCE(SUM(duration_ms), 0), COALESCE(SUM(engaged), 0),
                 COALESCE(SUM(converted), 0), COALESCE(SUM(added_to_cart), 0),
                 COALESCE(SUM(added_to_cart AND NOT converted), 0), COALESCE(SUM(began_checkout), 0),
-                COALESCE(SUM(began_checkout AND NOT converted), 0),
-                COALESCE(SUM(src_kind = 'direct'), 0), COALESCE(SUM(src_kind = 'organic_search'), 0),
-                COALESCE(SUM(src_kind = 'paid_search'), 0), COALESCE(SUM(src_kind = 'social'), 0),
-                COALESCE(SUM(src_kind = 'email'), 0), COALESCE(SUM(src_kind = 'referral'), 0)
-         FROM sessions WHERE site = ?1 AND started_at >= ?2 AND started_at < ?3",
-        params![site, range.from, range.to],
-        |r| {
-            for (i, t) in totals.iter_mut().enumerate() {
-                *t = r.get(i)?;
+                COALESCE(SUM(began_checkout AND NOT converted), 0) {where_}"
+        ))?
+        .query_row(params![site, range.from, range.to], |r| {
+            let mut t = [0i64; 11];
+            for (i, v) in t.iter_mut().enumerate() {
+                *v = r.get(i)?;
             }
-            for (i, n) in by_source.iter_mut().enumerate() {
-                *n = r.get(11 + i)?;
-            }
-            Ok(())
-        },
-    )?;
+            Ok(t)
+        })?;
     let [sessions, visitors, new_visitors, page_views, duration_sum, engaged, converted, carts, cart_left, checkouts, checkout_left] =
         totals;
-    let mut traffic_sources: Vec<SourceCount> = SOURCE_KINDS
-        .iter()
-        .zip(by_source)
-        .filter(|(_, n)| *n > 0)
-        .map(|(kind, sessions)| SourceCount { kind: (*kind).to_owned(), sessions })
+    let mut by_source = [0i64; 2 * SOURCE_KINDS.len()];
+    let mut by_device = [0i64; 2 * DEVICES.len()];
+    {
+        let mut stmt =
+            conn.prepare_cached(&format!("SELECT src_kind, device, COUNT(*), SUM(converted) {where_} GROUP BY 1, 2"))?;
+        let mut rows = stmt.query(params![site, range.from, range.to])?;
+        while let Some(r) = rows.next()? {
+            let (source, device) = (r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?);
+            let (n, c): (i64, i64) = (r.get(2)?, r.get(3)?);
+            for (kinds, value, sums) in
+                [(&SOURCE_KINDS[..], source, &mut by_source[..]), (&DEVICES[..], device, &mut by_device[..])]
+            {
+                if let Some(i) = kinds.iter().position(|k| *k == value) {
+                    sums[2 * i] += n;
+                    sums[2 * i + 1] += c;
+                }
+            }
+        }
+    }
+    let traffic_sources = breakdown(&SOURCE_KINDS, &by_source)
+        .into_iter()
+        .map(|(kind, sessions, conversions)| SourceCount { kind: kind.to_owned(), sessions, conversions })
         .collect();
-    traffic_sources.sort_by(|a, b| b.sessions.cmp(&a.sessions).then_with(|| a.kind.cmp(&b.kind)));
+    let devices = breakdown(&DEVICES, &by_device)
+        .into_iter()
+        .map(|(device, sessions, conversions)| DeviceCount { device: device.to_owned(), sessions, conversions })
+        .collect();
 
+    let order_rows = segment.orders();
     let mut revenue = Vec::new();
     let mut aov = Vec::new();
     let mut clv = Vec::new();
     let mut orders = 0;
     {
-        let mut stmt = conn.prepare_cached(
-            "SELECT currency, COUNT(*), SUM(value), COUNT(DISTINCT customer) FROM orders
-             WHERE site = ?1 AND ts >= ?2 AND ts < ?3 GROUP BY currency ORDER BY currency",
-        )?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT currency, COUNT(*), SUM(value), COUNT(DISTINCT customer) FROM {order_rows}
+             WHERE site = ?1 AND ts >= ?2 AND ts < ?3 GROUP BY currency ORDER BY currency"
+        ))?;
         let rows = stmt.query_map(params![site, range.from, range.to], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
         })?;
@@ -169,19 +263,21 @@ pub fn kpis(conn: &Connection, site: &str, range: Range) -> Result<Kpis, StoreEr
             clv.push(Money { currency, amount: div_round(total, customers) });
         }
     }
-    let (new_customers, customers, repeat): (i64, i64, i64) = conn.query_row(
-        "WITH active AS (SELECT DISTINCT customer FROM orders WHERE site = ?1 AND ts >= ?2 AND ts < ?3),
+    // A segment's customers are those with an order in the range from its sessions; whether one
+    // is new or repeat is read from all their orders.
+    let (new_customers, customers, repeat): (i64, i64, i64) = conn
+        .prepare_cached(&format!(
+            "WITH active AS (SELECT DISTINCT customer FROM {order_rows} WHERE site = ?1 AND ts >= ?2 AND ts < ?3),
               history AS (SELECT o.customer, MIN(o.ts) AS first, COUNT(*) AS n FROM orders o
                           JOIN active a ON a.customer = o.customer
                           WHERE o.site = ?1 AND o.ts < ?3 GROUP BY o.customer)
-         SELECT COALESCE(SUM(first >= ?2), 0), COUNT(*), COALESCE(SUM(n >= 2), 0) FROM history",
-        params![site, range.from, range.to],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
-    let mut per_day = conn.prepare_cached(
-        "SELECT date(ts / 1000, 'unixepoch') AS day, COUNT(*) FROM orders
-         WHERE site = ?1 AND ts >= ?2 AND ts < ?3 GROUP BY day ORDER BY day",
-    )?;
+         SELECT COALESCE(SUM(first >= ?2), 0), COUNT(*), COALESCE(SUM(n >= 2), 0) FROM history"
+        ))?
+        .query_row(params![site, range.from, range.to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let mut per_day = conn.prepare_cached(&format!(
+        "SELECT date(ts / 1000, 'unixepoch') AS day, COUNT(*) FROM {order_rows}
+         WHERE site = ?1 AND ts >= ?2 AND ts < ?3 GROUP BY day ORDER BY day"
+    ))?;
     let orders_per_day = per_day
         .query_map(params![site, range.from, range.to], |r| Ok(DayCount { day: r.get(0)?, orders: r.get(1)? }))?
         .collect::<Result<Vec<_>, _>>()?;
@@ -205,6 +301,7 @@ pub fn kpis(conn: &Connection, site: &str, range: Range) -> Result<Kpis, StoreEr
         customer_lifetime_value: clv,
         orders_per_day,
         traffic_sources,
+        devices,
     })
 }
 
@@ -275,10 +372,17 @@ fn variant_clause(q: &FunnelQuery) -> (&'static str, String, i64) {
     }
 }
 
-/// Computes a funnel. The default funnel reads the per-session progress the browser computed;
-/// custom `steps` are matched over stored events with the SDK's rule (greedy, in order, other
-/// events allowed between steps) for the closed funnel, and any order for the open one.
-pub fn funnel(conn: &Connection, site: &str, range: Range, q: &FunnelQuery) -> Result<Funnel, StoreError> {
+/// Computes a funnel over the sessions of `segment`. The default funnel reads the per-session
+/// progress the browser computed; custom `steps` are matched over stored events with the SDK's
+/// rule (greedy, in order, other events allowed between steps) for the closed funnel, and any
+/// order for the open one.
+pub fn funnel(
+    conn: &Connection,
+    site: &str,
+    range: Range,
+    q: &FunnelQuery,
+    segment: Segment,
+) -> Result<Funnel, StoreError> {
     let (clause, path, idx) = variant_clause(q);
     if q.steps.is_empty() {
         let n = DEFAULT_STEPS.len();
@@ -290,6 +394,7 @@ pub fn funnel(conn: &Connection, site: &str, range: Range, q: &FunnelQuery) -> R
         }
         sql.push_str(" FROM sessions WHERE site = ?1 AND started_at >= ?2 AND started_at < ?3");
         sql.push_str(clause);
+        sql.push_str(&segment.sql(""));
         let (sessions, closed, open) = conn.query_row(&sql, params![site, range.from, range.to, path, idx], |r| {
             let mut closed = Vec::with_capacity(n);
             let mut open = Vec::with_capacity(n);
@@ -309,6 +414,7 @@ pub fn funnel(conn: &Connection, site: &str, range: Range, q: &FunnelQuery) -> R
          WHERE s.site = ?1 AND s.started_at >= ?2 AND s.started_at < ?3",
     );
     sql.push_str(clause);
+    sql.push_str(&segment.sql("s."));
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(params![site, range.from, range.to, path, idx])?;
     let mut matcher = StepMatcher::new(&steps);
@@ -386,7 +492,13 @@ pub fn live(conn: &Connection, site: &str, now: i64) -> Result<Live, StoreError>
         |r| r.get(0),
     )?;
     let day_start = now - now.rem_euclid(86_400_000);
-    let today = funnel(conn, site, Range { from: day_start, to: day_start + 86_400_000 }, &FunnelQuery::default())?;
+    let today = funnel(
+        conn,
+        site,
+        Range { from: day_start, to: day_start + 86_400_000 },
+        &FunnelQuery::default(),
+        Segment::default(),
+    )?;
     Ok(Live { ts: now, active_sessions, today })
 }
 
@@ -443,32 +555,41 @@ pub struct ExperimentResult {
     pub srm: Option<Srm>,
 }
 
-/// The keys of experiments seen in sessions started in the range.
-pub fn experiment_keys(conn: &Connection, site: &str, range: Range) -> Result<Vec<String>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+/// The keys of experiments seen in the sessions of `segment` started in the range.
+pub fn experiment_keys(
+    conn: &Connection,
+    site: &str,
+    range: Range,
+    segment: Segment,
+) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT DISTINCT j.key FROM sessions s, json_each(s.exp) j
-         WHERE s.site = ?1 AND s.started_at >= ?2 AND s.started_at < ?3 AND s.exp IS NOT NULL ORDER BY j.key",
-    )?;
+         WHERE s.site = ?1 AND s.started_at >= ?2 AND s.started_at < ?3 AND s.exp IS NOT NULL{} ORDER BY j.key",
+        segment.sql("s.")
+    ))?;
     let keys = stmt.query_map(params![site, range.from, range.to], |r| r.get(0))?.collect::<Result<Vec<_>, _>>()?;
     Ok(keys)
 }
 
-/// Results of experiment `key`; `weights` are the expected split for the SRM test.
+/// Results of experiment `key` over the sessions of `segment`; `weights` are the expected split
+/// for the SRM test.
 pub fn experiment(
     conn: &Connection,
     site: &str,
     range: Range,
     key: &str,
     weights: Option<&[f64]>,
+    segment: Segment,
 ) -> Result<ExperimentResult, StoreError> {
     let path = format!("$.\"{}\"", key.replace('"', ""));
     let mut counts: Vec<(i64, i64)> = Vec::new();
     {
-        let mut stmt = conn.prepare_cached(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT CAST(json_extract(exp, ?4) AS INTEGER) AS v, COUNT(*), COALESCE(SUM(converted), 0) FROM sessions
-             WHERE site = ?1 AND started_at >= ?2 AND started_at < ?3 AND json_extract(exp, ?4) IS NOT NULL
+             WHERE site = ?1 AND started_at >= ?2 AND started_at < ?3 AND json_extract(exp, ?4) IS NOT NULL{}
              GROUP BY v ORDER BY v",
-        )?;
+            segment.sql("")
+        ))?;
         let rows = stmt.query_map(params![site, range.from, range.to, path], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
         })?;
@@ -482,12 +603,13 @@ pub fn experiment(
     }
     let mut money: Vec<(i64, String, i64, i64)> = Vec::new();
     {
-        let mut stmt = conn.prepare_cached(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT CAST(json_extract(s.exp, ?4) AS INTEGER) AS v, o.currency, COUNT(*), SUM(o.value)
              FROM orders o JOIN sessions s ON s.site = o.site AND s.sid = o.sid
-             WHERE s.site = ?1 AND s.started_at >= ?2 AND s.started_at < ?3 AND json_extract(s.exp, ?4) IS NOT NULL
+             WHERE s.site = ?1 AND s.started_at >= ?2 AND s.started_at < ?3 AND json_extract(s.exp, ?4) IS NOT NULL{}
              GROUP BY v, o.currency ORDER BY v, o.currency",
-        )?;
+            segment.sql("s.")
+        ))?;
         let rows = stmt.query_map(params![site, range.from, range.to, path], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?;

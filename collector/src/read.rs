@@ -14,7 +14,7 @@ use serde_json::{json, Value as JsonValue};
 
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
-use crate::query::{FunnelQuery, Range};
+use crate::query::{FunnelQuery, Range, Segment, DEVICES, SOURCE_KINDS};
 use crate::AppState;
 
 const DAY_MS: i64 = 86_400_000;
@@ -34,6 +34,21 @@ pub struct ReadQuery {
     pub token: Option<String>,
     /// Expected split of an experiment, comma-separated weights (default equal).
     pub weights: Option<String>,
+    /// Only sessions from this traffic-source kind (`paid_search`, …; default all).
+    pub source: Option<String>,
+    /// Only sessions on this device class (`desktop`, `mobile`, `tablet`; default all).
+    pub device: Option<String>,
+}
+
+/// The sessions a read counts, from `source` and `device`.
+fn segment(q: &ReadQuery) -> Result<Segment, ApiError> {
+    Segment::parse(q.source.as_deref(), q.device.as_deref()).map_err(|name| {
+        let known = if name == "source" { &SOURCE_KINDS[..] } else { &DEVICES[..] };
+        ApiError::bad_request(
+            if name == "source" { "invalid_source" } else { "invalid_device" },
+            format!("`{name}` must be one of {}", known.join(", ")),
+        )
+    })
 }
 
 fn weights(q: &ReadQuery) -> Result<Option<Vec<f64>>, ApiError> {
@@ -48,7 +63,7 @@ fn weights(q: &ReadQuery) -> Result<Option<Vec<f64>>, ApiError> {
     }
 }
 
-/// `GET /v1/sites/{site}/experiments/{key}?from&to&weights`: per-variation results of one
+/// `GET /v1/sites/{site}/experiments/{key}?from&to&weights&source&device`: per-variation results of one
 /// experiment (METRICS.md, "Experiment results").
 pub async fn get_experiment(
     State(state): State<AppState>,
@@ -58,12 +73,12 @@ pub async fn get_experiment(
 ) -> Result<Json<JsonValue>, ApiError> {
     let r = admit(&state, &headers, &q)?;
     let w = weights(&q)?;
-    let mut results = state.store.experiments(&site, r, Some(key), w).await?;
+    let mut results = state.store.experiments(&site, r, Some(key), w, segment(&q)?).await?;
     let result = results.pop();
     Ok(ranged(&site, r, "experiment", json!(result)))
 }
 
-/// `GET /v1/sites/{site}/experiments?from&to`: results of every experiment seen in the range.
+/// `GET /v1/sites/{site}/experiments?from&to&source&device`: results of every experiment seen in the range.
 pub async fn get_experiments(
     State(state): State<AppState>,
     Path(site): Path<String>,
@@ -71,7 +86,7 @@ pub async fn get_experiments(
     headers: HeaderMap,
 ) -> Result<Json<JsonValue>, ApiError> {
     let r = admit(&state, &headers, &q)?;
-    let results = state.store.experiments(&site, r, None, None).await?;
+    let results = state.store.experiments(&site, r, None, None, segment(&q)?).await?;
     Ok(ranged(&site, r, "experiments", json!(results)))
 }
 
@@ -145,7 +160,7 @@ fn funnel_query(q: &ReadQuery) -> Result<FunnelQuery, ApiError> {
     Ok(FunnelQuery { steps, variant })
 }
 
-/// `GET /v1/sites/{site}/metrics?from&to`: the KPIs (METRICS.md, "Collector KPIs").
+/// `GET /v1/sites/{site}/metrics?from&to&source&device`: the KPIs (METRICS.md, "Collector KPIs").
 pub async fn get_metrics(
     State(state): State<AppState>,
     Path(site): Path<String>,
@@ -153,11 +168,11 @@ pub async fn get_metrics(
     headers: HeaderMap,
 ) -> Result<Json<JsonValue>, ApiError> {
     let r = admit(&state, &headers, &q)?;
-    let kpis = state.store.kpis(&site, r).await?;
+    let kpis = state.store.kpis(&site, r, segment(&q)?).await?;
     Ok(ranged(&site, r, "kpis", json!(kpis)))
 }
 
-/// `GET /v1/sites/{site}/funnel?from&to&steps&variant`: closed and open counts per step.
+/// `GET /v1/sites/{site}/funnel?from&to&steps&variant&source&device`: closed and open counts per step.
 pub async fn get_funnel(
     State(state): State<AppState>,
     Path(site): Path<String>,
@@ -166,7 +181,7 @@ pub async fn get_funnel(
 ) -> Result<Json<JsonValue>, ApiError> {
     let r = admit(&state, &headers, &q)?;
     let fq = funnel_query(&q)?;
-    let funnel = state.store.funnel(&site, r, fq).await?;
+    let funnel = state.store.funnel(&site, r, fq, segment(&q)?).await?;
     Ok(ranged(&site, r, "funnel", json!(funnel)))
 }
 

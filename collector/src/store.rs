@@ -75,28 +75,36 @@ pub trait Store: Send + Sync + 'static {
     /// The latest summaries of `site`'s sessions, most recent first.
     fn sessions(&self, site: &str, limit: usize) -> BoxFuture<'_, Result<Vec<SessionRow>, StoreError>>;
 
-    /// KPIs over a range.
-    fn kpis(&self, site: &str, range: query::Range) -> BoxFuture<'_, Result<query::Kpis, StoreError>>;
+    /// KPIs over a range, for the sessions of a segment.
+    fn kpis(
+        &self,
+        site: &str,
+        range: query::Range,
+        segment: query::Segment,
+    ) -> BoxFuture<'_, Result<query::Kpis, StoreError>>;
 
-    /// A funnel over a range.
+    /// A funnel over a range, for the sessions of a segment.
     fn funnel(
         &self,
         site: &str,
         range: query::Range,
         q: query::FunnelQuery,
+        segment: query::Segment,
     ) -> BoxFuture<'_, Result<query::Funnel, StoreError>>;
 
     /// Live figures at `now`.
     fn live(&self, site: &str, now: i64) -> BoxFuture<'_, Result<query::Live, StoreError>>;
 
-    /// Results of experiment `key`, or of every experiment seen in the range when `None`;
-    /// `weights` are the expected split for the sample-ratio-mismatch test.
+    /// Results of experiment `key`, or of every experiment seen in the range when `None`, for
+    /// the sessions of a segment; `weights` are the expected split for the sample-ratio-mismatch
+    /// test.
     fn experiments(
         &self,
         site: &str,
         range: query::Range,
         key: Option<String>,
         weights: Option<Vec<f64>>,
+        segment: query::Segment,
     ) -> BoxFuture<'_, Result<Vec<query::ExperimentResult>, StoreError>>;
 
     /// Waits until every acknowledged write is committed and stops the writer.
@@ -228,6 +236,21 @@ const MIGRATIONS: &[(&str, Option<Fill>)] = &[
     ) WITHOUT ROWID;
 ",
         Some(fill_paths),
+    ),
+    // Each session's device class (from the User-Agent of the batch that brought its latest
+    // summary), for KPIs, funnels and experiments per device; filled from the stored summaries.
+    // The KPI index is made again with it, so segmented reads stay covered.
+    (
+        "
+    ALTER TABLE sessions ADD COLUMN device TEXT NOT NULL DEFAULT '';
+    UPDATE sessions SET device = COALESCE((SELECT e.device FROM events e
+        WHERE e.site = sessions.site AND e.sid = sessions.sid AND e.seq = sessions.seq AND e.type = 'session_summary'
+        LIMIT 1), '');
+    DROP INDEX sessions_kpi;
+    CREATE INDEX sessions_kpi ON sessions (site, started_at, aid, new_visitor, page_views, duration_ms, engaged,
+        converted, added_to_cart, began_checkout, closed_index, reached_mask, src_kind, device, exp);
+",
+        None,
     ),
 ];
 
@@ -527,8 +550,8 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
         let mut summaries = tx.prepare_cached(
             "INSERT INTO sessions (site, sid, aid, seq, ts, final, summary, started_at, duration_ms, page_views,
                  engaged, new_visitor, converted, cart_abandoned, checkout_abandoned, added_to_cart, began_checkout,
-                 closed_index, reached_mask, src_kind, exp)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
+                 closed_index, reached_mask, src_kind, exp, device)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
              ON CONFLICT (site, sid) DO UPDATE SET aid = excluded.aid, seq = excluded.seq, ts = excluded.ts,
                  final = excluded.final, summary = excluded.summary, started_at = excluded.started_at,
                  duration_ms = excluded.duration_ms, page_views = excluded.page_views, engaged = excluded.engaged,
@@ -536,7 +559,7 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
                  cart_abandoned = excluded.cart_abandoned, checkout_abandoned = excluded.checkout_abandoned,
                  added_to_cart = excluded.added_to_cart, began_checkout = excluded.began_checkout,
                  closed_index = excluded.closed_index, reached_mask = excluded.reached_mask,
-                 src_kind = excluded.src_kind, exp = excluded.exp
+                 src_kind = excluded.src_kind, exp = excluded.exp, device = excluded.device
              WHERE excluded.seq > sessions.seq",
         )?;
         // A repeated order id (another device, a replay) is stored once.
@@ -605,6 +628,7 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
                         c.reached_mask,
                         c.src_kind,
                         c.exp,
+                        s.device,
                     ])?;
                 }
                 if n == 1 && e.t == "purchase" {
@@ -743,9 +767,14 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    fn kpis(&self, site: &str, range: query::Range) -> BoxFuture<'_, Result<query::Kpis, StoreError>> {
+    fn kpis(
+        &self,
+        site: &str,
+        range: query::Range,
+        segment: query::Segment,
+    ) -> BoxFuture<'_, Result<query::Kpis, StoreError>> {
         let site = site.to_owned();
-        self.read(move |c| query::kpis(c, &site, range))
+        self.read(move |c| query::kpis(c, &site, range, segment))
     }
 
     fn funnel(
@@ -753,9 +782,10 @@ impl Store for SqliteStore {
         site: &str,
         range: query::Range,
         q: query::FunnelQuery,
+        segment: query::Segment,
     ) -> BoxFuture<'_, Result<query::Funnel, StoreError>> {
         let site = site.to_owned();
-        self.read(move |c| query::funnel(c, &site, range, &q))
+        self.read(move |c| query::funnel(c, &site, range, &q, segment))
     }
 
     fn live(&self, site: &str, now: i64) -> BoxFuture<'_, Result<query::Live, StoreError>> {
@@ -769,14 +799,15 @@ impl Store for SqliteStore {
         range: query::Range,
         key: Option<String>,
         weights: Option<Vec<f64>>,
+        segment: query::Segment,
     ) -> BoxFuture<'_, Result<Vec<query::ExperimentResult>, StoreError>> {
         let site = site.to_owned();
         self.read(move |c| {
             let keys = match key {
                 Some(k) => vec![k],
-                None => query::experiment_keys(c, &site, range)?,
+                None => query::experiment_keys(c, &site, range, segment)?,
             };
-            keys.iter().map(|k| query::experiment(c, &site, range, k, weights.as_deref())).collect()
+            keys.iter().map(|k| query::experiment(c, &site, range, k, weights.as_deref(), segment)).collect()
         })
     }
 

@@ -3,14 +3,16 @@
 //!
 //! Range: day D (2026-11-20 UTC) and D+1, i.e. [D, D + 2 days).
 //!
-//! | session | visitor | start    | dur ms  | pv | engaged | new | converted | reached steps (default funnel) | in order to | source         | btn |
-//! |---------|---------|----------|---------|----|---------|-----|-----------|-------------------------------|-------------|----------------|-----|
-//! | S1      | A1      | D+1h     | 120 000 | 3  | yes     | yes | yes       | all 7                         | 6 purchase  | organic_search | 0   |
-//! | S2      | A2      | D+2h     | 0       | 1  | no      | yes | no        | page_view                     | 0           | direct         | -   |
-//! | S3      | A1      | D+1d+1h  | 60 000  | 2  | yes     | no  | no        | page_view, view_item, cart    | 2           | email          | 1   |
-//! | S4      | A3      | D+1d+2h  | 30 000  | 1  | yes     | yes | no        | pv, view_item, cart, checkout | 3           | paid_search    | 1   |
-//! | S5      | A4/u9   | D+1d+3h  | 300 000 | 4  | yes     | yes | yes       | pv, cart, purchase (skipped)  | 0           | organic_search | 0   |
-//! | S6      | A5/u9   | D−1d     | outside the range                                                                                        |
+//! | session | visitor | start    | dur ms  | pv | engaged | new | converted | reached steps (default funnel) | in order to | source         | btn | device  |
+//! |---------|---------|----------|---------|----|---------|-----|-----------|-------------------------------|-------------|----------------|-----|---------|
+//! | S1      | A1      | D+1h     | 120 000 | 3  | yes     | yes | yes       | all 7                         | 6 purchase  | organic_search | 0   | desktop |
+//! | S2      | A2      | D+2h     | 0       | 1  | no      | yes | no        | page_view                     | 0           | direct         | -   | mobile  |
+//! | S3      | A1      | D+1d+1h  | 60 000  | 2  | yes     | no  | no        | page_view, view_item, cart    | 2           | email          | 1   | mobile  |
+//! | S4      | A3      | D+1d+2h  | 30 000  | 1  | yes     | yes | no        | pv, view_item, cart, checkout | 3           | paid_search    | 1   | tablet  |
+//! | S5      | A4/u9   | D+1d+3h  | 300 000 | 4  | yes     | yes | yes       | pv, cart, purchase (skipped)  | 0           | organic_search | 0   | mobile  |
+//! | S6      | A5/u9   | D−1d     | outside the range                                                                                                  |
+//!
+//! A session's device is the one of the User-Agent that sent its summary.
 //!
 //! Orders: O0 (S6, user-9, D−1d, 10.00 USD, before the range), O1 (S1, A1, D+1h+2m, 50.00 USD),
 //! O2 (S5, user-9, D+1d+3h+5m, 30.00 USD), O3 (S5, user-9, D+1d+3h+6m, 20.00 EUR); O1 is also sent
@@ -47,6 +49,7 @@ struct Session {
     skipped: bool,
     source: &'static str,
     btn: Option<u32>,
+    device: &'static str,
 }
 
 fn sessions() -> Vec<Session> {
@@ -66,6 +69,7 @@ fn sessions() -> Vec<Session> {
             furthest: 6,
             skipped: false,
             source: "organic_search",
+            device: "desktop",
             btn: Some(0),
         },
         Session {
@@ -82,6 +86,7 @@ fn sessions() -> Vec<Session> {
             furthest: 0,
             skipped: false,
             source: "direct",
+            device: "mobile",
             btn: None,
         },
         Session {
@@ -98,6 +103,7 @@ fn sessions() -> Vec<Session> {
             furthest: 2,
             skipped: false,
             source: "email",
+            device: "mobile",
             btn: Some(1),
         },
         Session {
@@ -114,6 +120,7 @@ fn sessions() -> Vec<Session> {
             furthest: 3,
             skipped: false,
             source: "paid_search",
+            device: "tablet",
             btn: Some(1),
         },
         Session {
@@ -130,6 +137,7 @@ fn sessions() -> Vec<Session> {
             furthest: 6,
             skipped: true,
             source: "organic_search",
+            device: "mobile",
             btn: Some(0),
         },
         Session {
@@ -146,10 +154,16 @@ fn sessions() -> Vec<Session> {
             furthest: 6,
             skipped: true,
             source: "direct",
+            device: "desktop",
             btn: None,
         },
     ]
 }
+
+const DESKTOP: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36";
+const MOBILE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+const TABLET: &str = "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
 
 const STEPS: [&str; 7] =
     ["page_view", "view_item", "add_to_cart", "begin_checkout", "add_shipping_info", "add_payment_info", "purchase"];
@@ -214,12 +228,22 @@ async fn loaded(configure: impl FnOnce(&mut Settings)) -> (axum::Router, tempfil
     configure(&mut settings);
     let store = Arc::new(SqliteStore::open(&settings.db).unwrap());
     let app = router(AppState::new(store, settings, Arc::new(|| NOW)));
-    let mut all: Vec<Value> = sessions().iter().enumerate().map(|(i, s)| summary(s, i + 1)).collect();
-    all.extend(events());
     // sent_at equal to the receive clock: no skew correction, times stay as written.
-    let body = json!({"v": 1, "site": "kpi", "sent_at": NOW, "events": all}).to_string();
-    let res = app.clone().oneshot(Request::post("/v1/batch").body(Body::from(body)).unwrap()).await.unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    let post = |events: Vec<Value>, ua: &str| {
+        let body = json!({"v": 1, "site": "kpi", "sent_at": NOW, "events": events}).to_string();
+        let req = Request::post("/v1/batch").header("user-agent", ua).body(Body::from(body)).unwrap();
+        let app = app.clone();
+        async move { assert_eq!(app.oneshot(req).await.unwrap().status(), StatusCode::OK) }
+    };
+    post(events(), DESKTOP).await;
+    for (i, s) in sessions().iter().enumerate() {
+        let ua = match s.device {
+            "mobile" => MOBILE,
+            "tablet" => TABLET,
+            _ => DESKTOP,
+        };
+        post(vec![summary(s, i + 1)], ua).await;
+    }
     (app, dir)
 }
 
@@ -277,12 +301,85 @@ async fn every_kpi_matches_its_hand_worked_value() {
     );
     // O1 on D, O2 and O3 on D+1.
     assert_eq!(k["orders_per_day"], json!([{"day": "2026-11-20", "orders": 1}, {"day": "2026-11-21", "orders": 2}]));
-    // organic_search: S1, S5; then one each, by name.
+    // organic_search: S1, S5 (both converted); then one each, by name.
     assert_eq!(
         k["traffic_sources"],
-        json!([{"kind": "organic_search", "sessions": 2}, {"kind": "direct", "sessions": 1},
-               {"kind": "email", "sessions": 1}, {"kind": "paid_search", "sessions": 1}])
+        json!([{"kind": "organic_search", "sessions": 2, "conversions": 2},
+               {"kind": "direct", "sessions": 1, "conversions": 0},
+               {"kind": "email", "sessions": 1, "conversions": 0},
+               {"kind": "paid_search", "sessions": 1, "conversions": 0}])
     );
+    // mobile: S2, S3, S5 (S5 converted); desktop S1 (converted); tablet S4.
+    assert_eq!(
+        k["devices"],
+        json!([{"device": "mobile", "sessions": 3, "conversions": 1},
+               {"device": "desktop", "sessions": 1, "conversions": 1},
+               {"device": "tablet", "sessions": 1, "conversions": 0}])
+    );
+}
+
+#[tokio::test]
+async fn kpis_funnels_and_experiments_per_source_and_device() {
+    let (app, _dir) = loaded(|_| {}).await;
+    let (status, body) = get(&app, &format!("/v1/sites/kpi/metrics?{}&device=mobile", range())).await;
+    assert_eq!(status, StatusCode::OK);
+    let k = &body["kpis"];
+    // S2, S3, S5: A2, A1 (returning), A4.
+    assert_eq!(
+        (k["sessions"].as_i64(), k["unique_visitors"].as_i64(), k["new_visitors"].as_i64()),
+        (Some(3), Some(3), Some(2))
+    );
+    // 1 + 2 + 4 page views; S5 converted.
+    assert_eq!(k["page_views"], 7);
+    assert!((k["conversion_rate"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-12);
+    // The orders of S5 only: O2 (30.00 USD) and O3 (20.00 EUR), both on D+1.
+    assert_eq!(k["orders"], 2);
+    assert_eq!(k["revenue"], json!([{"currency": "EUR", "amount": 2000}, {"currency": "USD", "amount": 3000}]));
+    assert_eq!(k["orders_per_day"], json!([{"day": "2026-11-21", "orders": 2}]));
+    // Its one customer, user-9, first ordered before the range (O0) and has 3 orders by its end.
+    assert_eq!((k["new_customers"].as_i64(), k["repeat_customer_rate"].as_f64()), (Some(0), Some(1.0)));
+    assert_eq!(k["devices"], json!([{"device": "mobile", "sessions": 3, "conversions": 1}]));
+
+    let (_, body) = get(&app, &format!("/v1/sites/kpi/metrics?{}&source=organic_search&device=desktop", range())).await;
+    let k = &body["kpis"];
+    // S1 alone, with O1, its customer's first order.
+    assert_eq!(
+        (k["sessions"].as_i64(), k["orders"].as_i64(), k["new_customers"].as_i64()),
+        (Some(1), Some(1), Some(1))
+    );
+    assert_eq!(k["revenue"], json!([{"currency": "USD", "amount": 5000}]));
+    let (_, body) = get(&app, &format!("/v1/sites/kpi/metrics?{}&source=organic_search&device=tablet", range())).await;
+    assert_eq!((body["kpis"]["sessions"].as_i64(), body["kpis"]["orders"].as_i64()), (Some(0), Some(0)));
+    assert_eq!(body["kpis"]["conversion_rate"], Value::Null);
+
+    // Mobile: S2 (closed to 0), S3 (to 2), S5 (skipped: in order to 0).
+    let (_, body) = get(&app, &format!("/v1/sites/kpi/funnel?{}&device=mobile", range())).await;
+    assert_eq!(counts(&body, "closed"), vec![3, 1, 1, 0, 0, 0, 0]);
+    assert_eq!(counts(&body, "open"), vec![3, 1, 2, 0, 0, 0, 1]);
+    // The custom-steps funnel filters the same sessions: S3 viewed and added.
+    let (_, body) =
+        get(&app, &format!("/v1/sites/kpi/funnel?{}&device=mobile&steps=view_item,add_to_cart", range())).await;
+    assert_eq!((body["funnel"]["sessions"].as_i64(), counts(&body, "closed")), (Some(3), vec![1, 1]));
+    // Both filters with a variation: organic search on mobile in btn=0 is S5.
+    let (_, body) =
+        get(&app, &format!("/v1/sites/kpi/funnel?{}&source=organic_search&device=mobile&variant=btn:0", range())).await;
+    assert_eq!(body["funnel"]["sessions"], 1);
+
+    // btn on mobile: S5 in 0 (converted, with O2 and O3), S3 in 1.
+    let (_, body) = get(&app, &format!("/v1/sites/kpi/experiments/btn?{}&device=mobile", range())).await;
+    let v = &body["experiment"]["variations"];
+    assert_eq!((v[0]["sessions"].as_i64(), v[0]["conversions"].as_i64()), (Some(1), Some(1)));
+    assert_eq!((v[1]["sessions"].as_i64(), v[1]["conversions"].as_i64()), (Some(1), Some(0)));
+    assert_eq!(v[0]["revenue"], json!([{"currency": "EUR", "amount": 2000}, {"currency": "USD", "amount": 3000}]));
+    // Direct traffic saw no experiment.
+    let (_, body) = get(&app, &format!("/v1/sites/kpi/experiments?{}&source=direct", range())).await;
+    assert_eq!(body["experiments"], json!([]));
+
+    let (status, body) = get(&app, &format!("/v1/sites/kpi/metrics?{}&device=phone", range())).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_device")));
+    assert_eq!(body["message"], "`device` must be one of desktop, mobile, tablet, bot");
+    let (status, body) = get(&app, &format!("/v1/sites/kpi/funnel?{}&source=google", range())).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_source")));
 }
 
 fn counts(body: &Value, key: &str) -> Vec<i64> {

@@ -3,7 +3,7 @@
 //! sessions interleaved in one batch, a session longer than its path holds, a database from
 //! before the table existed) and check the counts against the events' time order.
 
-use funnelcake_collector::query::{FunnelQuery, Range};
+use funnelcake_collector::query::{FunnelQuery, Range, Segment};
 use funnelcake_collector::store::{path_names, push_path, StoredEvent};
 use funnelcake_collector::{SqliteStore, Store};
 use funnelcake_core::json::Value;
@@ -40,7 +40,7 @@ fn summary(n: u64, sid: &str) -> StoredEvent {
 
 async fn funnel(store: &SqliteStore, steps: &[&str]) -> (i64, Vec<i64>, Vec<i64>) {
     let q = FunnelQuery { steps: steps.iter().map(|s| (*s).to_owned()).collect(), variant: None };
-    let f = store.funnel("p", Range { from: T0, to: T0 + 86_400_000 }, q).await.unwrap();
+    let f = store.funnel("p", Range { from: T0, to: T0 + 86_400_000 }, q, Segment::default()).await.unwrap();
     (f.sessions, f.steps.iter().map(|s| s.closed).collect(), f.steps.iter().map(|s| s.open).collect())
 }
 
@@ -88,13 +88,15 @@ async fn a_session_longer_than_its_path_is_read_from_its_events() {
 }
 
 #[tokio::test]
-async fn paths_are_filled_from_the_stored_events_when_the_table_is_added() {
+async fn an_older_database_gets_its_paths_and_session_devices_filled() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p.sqlite3");
     let store = SqliteStore::open(&path).unwrap();
+    let mut mobile = summary(1, "M");
+    mobile.device = "mobile";
     store
         .insert(vec![
-            summary(1, "M"),
+            mobile,
             event(2, "M", "add_to_cart", T0 + 30, 3),
             event(3, "M", "view_item", T0 + 10, 1),
             event(4, "M", "purchase", T0 + 40, 4),
@@ -103,12 +105,23 @@ async fn paths_are_filled_from_the_stored_events_when_the_table_is_added() {
         .unwrap();
     store.shutdown().await;
     drop(store);
-    // A database as the collector before `session_paths` left it.
+    // A database as the collector left it before `session_paths` and the sessions' `device`.
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("DROP TABLE session_paths; PRAGMA user_version = 4;").unwrap();
+    conn.execute_batch(
+        "DROP TABLE session_paths;
+         DROP INDEX sessions_kpi;
+         ALTER TABLE sessions DROP COLUMN device;
+         CREATE INDEX sessions_kpi ON sessions (site, started_at, aid, new_visitor, page_views, duration_ms, engaged,
+             converted, added_to_cart, began_checkout, closed_index, reached_mask, src_kind, exp);
+         PRAGMA user_version = 4;",
+    )
+    .unwrap();
     drop(conn);
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(funnel(&store, &["view_item", "add_to_cart", "purchase"]).await, (1, vec![1, 1, 1], vec![1, 1, 1]));
+    let range = Range { from: T0, to: T0 + 86_400_000 };
+    let kpis = store.kpis("p", range, Segment::default()).await.unwrap();
+    assert_eq!((kpis.devices.len(), kpis.devices[0].device.as_str(), kpis.devices[0].sessions), (1, "mobile", 1));
 }
 
 #[test]

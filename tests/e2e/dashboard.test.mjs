@@ -2,7 +2,7 @@
 // with the right numbers, and the live stream connects.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCollector, launchBrowser, shop, waitFor } from './harness.mjs';
+import { startCollector, launchBrowser, shop, waitFor, PHONE_UA } from './harness.mjs';
 
 let collector;
 let browser;
@@ -13,7 +13,13 @@ before(async () => {
   await shop(browser, collector.url, { landing: '?utm_source=newsletter&utm_medium=email', depth: 7, order: 'D-1' });
   await shop(browser, collector.url, { landing: '?gclid=abc', depth: 4 });
   await shop(browser, collector.url, { landing: '', depth: 2 });
-  await shop(browser, collector.url, { landing: '?utm_source=facebook&utm_medium=social', depth: 7, order: 'D-2', value: 89 });
+  // The social shopper is on a phone (the collector reads the device class from the User-Agent).
+  const phone = await launchBrowser(['--user-agent=' + PHONE_UA]);
+  try {
+    await shop(phone, collector.url, { landing: '?utm_source=facebook&utm_medium=social', depth: 7, order: 'D-2', value: 89 });
+  } finally {
+    await phone.close();
+  }
   await waitFor(async () => {
     const res = await fetch(`${collector.url}/v1/sites/demo-shop/metrics`);
     const k = (await res.json()).kpis;
@@ -49,7 +55,9 @@ test('the dashboard shows the KPIs, funnel, sources and orders of the data sent'
   assert.match(funnel[6], /Purchase\s*2/);
   const sources = await page.locator('#sources li').allTextContents();
   assert.equal(sources.length, 4);
-  assert.ok(sources.some((s) => /Email\s*1/.test(s)) && sources.some((s) => /Paid search\s*1/.test(s)));
+  assert.ok(sources.some((s) => /Email\s*1 · 100\.0%/.test(s)) && sources.some((s) => /Paid search\s*1 · 0\.0%/.test(s)));
+  const devices = await page.locator('#devices li').allTextContents();
+  assert.deepEqual(devices.map((d) => d.replace(/\s+/g, ' ').trim()), ['Desktop3 · 33.3%', 'Mobile1 · 100.0%']);
   assert.equal(await page.locator('#orders-chart rect').count(), 1, 'one day with orders');
   await page.waitForSelector('#live.on', { timeout: 5000 });
   assert.equal(await page.locator('#active').textContent(), '4');
@@ -82,6 +90,34 @@ test('the dashboard shows a funnel over the steps typed, kept in its address', a
   await page.click('#steps-form button');
   await page.waitForFunction(() => document.querySelectorAll('#funnel li').length === 7, null, { timeout: 10000 });
   assert.equal(new URL(page.url()).search, '');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('the dashboard shows one source or device only, kept in its address', async () => {
+  const { page, errors } = await openDashboard();
+  const card = (label) => page.locator(`[data-kpi="${label}"]`).textContent();
+  await page.selectOption('#device', 'mobile');
+  await page.waitForFunction(() => document.querySelector('[data-kpi="Sessions"]').textContent === '1', null, { timeout: 10000 });
+  // The phone shopper bought once, for 89.
+  assert.equal(await card('Conversion rate'), '100.0%');
+  assert.match(await card('Revenue'), /89/);
+  assert.doesNotMatch(await card('Revenue'), /208/);
+  assert.match((await page.locator('#funnel li').allTextContents())[6], /Purchase\s*1/);
+  assert.match(await page.locator('#status').textContent(), /only mobile sessions/);
+  assert.equal(new URL(page.url()).searchParams.get('device'), 'mobile');
+  // Both: paid search on mobile is nobody.
+  await page.selectOption('#source', 'paid_search');
+  await page.waitForFunction(() => document.querySelector('[data-kpi="Sessions"]').textContent === '0', null, { timeout: 10000 });
+  assert.equal(await card('Conversion rate'), '–');
+  // Opened from that address, the same view; back to all devices, the paid search session.
+  await page.goto(page.url());
+  await page.waitForSelector('body[data-loaded="true"]', { timeout: 10000 });
+  assert.equal(await page.inputValue('#source'), 'paid_search');
+  assert.equal(await page.inputValue('#device'), 'mobile');
+  await page.selectOption('#device', '');
+  await page.waitForFunction(() => document.querySelector('[data-kpi="Sessions"]').textContent === '1', null, { timeout: 10000 });
+  assert.equal(new URL(page.url()).search, '?source=paid_search');
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -61,6 +61,13 @@ export async function startCollector(extraArgs = [], addr = '127.0.0.1:0', exist
   return handle;
 }
 
+/**
+ * A phone's User-Agent, for `launchBrowser(['--user-agent=' + PHONE_UA])`: Chromium's beacons and
+ * keepalive fetches do not carry a context's emulated User-Agent (Playwright's `userAgent`
+ * option), only the one the browser was started with.
+ */
+export const PHONE_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36';
+
 export async function launchBrowser(extraArgs = []) {
   return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] });
 }

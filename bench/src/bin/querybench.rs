@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use funnelcake_bench::{event_id, percentile};
-use funnelcake_collector::query::{FunnelQuery, Range};
+use funnelcake_collector::query::{FunnelQuery, Range, Segment};
 use funnelcake_collector::store::StoredEvent;
 use funnelcake_collector::Store;
 use funnelcake_core::json::{parse, Value};
@@ -56,6 +56,8 @@ fn main() {
         let start = T0 + (sid as i64 * 25_000) % (30 * 86_400_000);
         let depth = 1 + (sid % 7) as usize;
         let sid_s = format!("sess-{sid}");
+        // Independent of the source (`sid % 6`): every source on every device.
+        let device = ["desktop", "mobile", "tablet"][(sid / 6 % 3) as usize];
         for k in 0..9u64 {
             let t = STEPS[(k as usize).min(depth - 1)];
             let mut e = Event {
@@ -79,7 +81,7 @@ fn main() {
                 event: e,
                 received_at: e_ts(start),
                 ua_family: "Chrome",
-                device: "desktop",
+                device,
             });
             n += 1;
         }
@@ -99,7 +101,7 @@ fn main() {
             event: summary,
             received_at: e_ts(start),
             ua_family: "Chrome",
-            device: "desktop",
+            device,
         });
         n += 1;
         if batch.len() >= 10_000 {
@@ -127,18 +129,27 @@ fn main() {
     };
     let store = &server.store;
     time("KPIs (all of METRICS.md)", &|| {
-        rt.block_on(store.kpis("bench", range)).expect("kpis");
+        rt.block_on(store.kpis("bench", range, Segment::default())).expect("kpis");
     });
     time("default funnel (closed + open)", &|| {
-        rt.block_on(store.funnel("bench", range, FunnelQuery::default())).expect("funnel");
+        rt.block_on(store.funnel("bench", range, FunnelQuery::default(), Segment::default())).expect("funnel");
     });
     time("default funnel, one variation", &|| {
         let q = FunnelQuery { steps: vec![], variant: Some(("btn".into(), 1)) };
-        rt.block_on(store.funnel("bench", range, q)).expect("funnel");
+        rt.block_on(store.funnel("bench", range, q, Segment::default())).expect("funnel");
     });
     time("custom steps funnel (session paths)", &|| {
         let q = FunnelQuery { steps: vec!["view_item".into(), "add_to_cart".into(), "purchase".into()], variant: None };
-        rt.block_on(store.funnel("bench", range, q)).expect("funnel");
+        rt.block_on(store.funnel("bench", range, q, Segment::default())).expect("funnel");
+    });
+    // One segment (a sixth of the sources, a third of the devices): the sessions pass filters on
+    // the covering index; the order figures join the orders to their sessions.
+    let paid_mobile = Segment { source: Some("paid_search"), device: Some("mobile") };
+    time("KPIs, paid search on mobile", &|| {
+        rt.block_on(store.kpis("bench", range, paid_mobile)).expect("kpis");
+    });
+    time("default funnel, paid search on mobile", &|| {
+        rt.block_on(store.funnel("bench", range, FunnelQuery::default(), paid_mobile)).expect("funnel");
     });
     time("live (active sessions + today)", &|| {
         // "Now" just after the newest data, as on a live site.
