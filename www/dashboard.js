@@ -155,6 +155,12 @@ function renderOrdersChart(days) {
   box.replaceChildren(svg);
 }
 
+const noPages = $('pages').tBodies[0].rows[0];
+function renderPages(list) {
+  $('pages').tBodies[0].replaceChildren(...(list.length ? list.map((p) =>
+    el('tr', {}, el('td', { class: 'page' }, p.page || '–'), el('td', {}, num(p.sessions)), el('td', {}, pct(p.conversion_rate)))) : [noPages]));
+}
+
 const noExperiments = $('experiments').tBodies[0].rows[0];
 async function renderExperiments() {
   // Filled from /v1/sites/{site}/experiments when the collector serves it.
@@ -184,9 +190,10 @@ async function refresh() {
   loading = true;
   try {
     const custom = steps();
-    const [metrics, funnel] = await Promise.all([
+    const [metrics, funnel, pages] = await Promise.all([
       getJson(api('metrics')),
       getJson(api('funnel', custom ? { steps: custom } : {})).catch((e) => ({ error: e })),
+      getJson(api('pages')).catch(() => null),
     ]);
     renderCards(metrics.kpis);
     if (funnel.error) {
@@ -200,6 +207,7 @@ async function refresh() {
     renderBars($('sources'), metrics.kpis.traffic_sources.map((s) => ({ ...s, name: s.kind })), SOURCE_LABELS);
     renderBars($('devices'), metrics.kpis.devices.map((d) => ({ ...d, name: d.device })), DEVICE_LABELS);
     renderOrdersChart(metrics.kpis.orders_per_day);
+    if (pages) renderPages(pages.landing_pages);
     const only = segmentSelects.filter((s) => s.value).map((s) => s.selectedOptions[0].textContent);
     $('status').textContent = `Updated ${new Date().toLocaleTimeString()} · site ${siteInput.value}` +
       (only.length ? ` · only ${only.join(', ').toLowerCase()} sessions` : '');

@@ -305,6 +305,41 @@ pub fn kpis(conn: &Connection, site: &str, range: Range, segment: Segment) -> Re
     })
 }
 
+/// Sessions that landed on one page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PageCount {
+    /// The landing page's path, without its query.
+    pub page: String,
+    /// Sessions that started there.
+    pub sessions: i64,
+    /// Of those, sessions with an order.
+    pub conversions: i64,
+    /// `conversions / sessions`.
+    pub conversion_rate: Option<f64>,
+}
+
+/// The landing pages of the sessions of `segment` started in the range, most sessions first
+/// (then by page), at most `limit`.
+pub fn landing_pages(
+    conn: &Connection,
+    site: &str,
+    range: Range,
+    segment: Segment,
+    limit: usize,
+) -> Result<Vec<PageCount>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT landing_page, COUNT(*) AS n, SUM(converted) FROM sessions INDEXED BY sessions_pages
+         WHERE site = ?1 AND started_at >= ?2 AND started_at < ?3{}
+         GROUP BY landing_page ORDER BY n DESC, landing_page LIMIT ?4",
+        segment.sql("")
+    ))?;
+    let rows = stmt.query_map(params![site, range.from, range.to, limit as i64], |r| {
+        let (sessions, conversions) = (r.get(1)?, r.get(2)?);
+        Ok(PageCount { page: r.get(0)?, sessions, conversions, conversion_rate: ratio(conversions, sessions) })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
 /// What a funnel query asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FunnelQuery {

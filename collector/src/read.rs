@@ -38,6 +38,8 @@ pub struct ReadQuery {
     pub source: Option<String>,
     /// Only sessions on this device class (`desktop`, `mobile`, `tablet`; default all).
     pub device: Option<String>,
+    /// Most rows of a list (landing pages: default 10, at most 100).
+    pub limit: Option<usize>,
 }
 
 /// The sessions a read counts, from `source` and `device`.
@@ -183,6 +185,20 @@ pub async fn get_funnel(
     let fq = funnel_query(&q)?;
     let funnel = state.store.funnel(&site, r, fq, segment(&q)?).await?;
     Ok(ranged(&site, r, "funnel", json!(funnel)))
+}
+
+/// `GET /v1/sites/{site}/pages?from&to&source&device&limit`: landing pages (without their query)
+/// with their sessions and conversions, most sessions first.
+pub async fn get_pages(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Query(q): Query<ReadQuery>,
+    headers: HeaderMap,
+) -> Result<Json<JsonValue>, ApiError> {
+    let r = admit(&state, &headers, &q)?;
+    let limit = q.limit.unwrap_or(10).clamp(1, 100);
+    let pages = state.store.landing_pages(&site, r, segment(&q)?, limit).await?;
+    Ok(ranged(&site, r, "landing_pages", json!(pages)))
 }
 
 /// `GET /v1/sites/{site}/live`: Server-Sent Events, one `live` event per second with active

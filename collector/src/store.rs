@@ -92,6 +92,16 @@ pub trait Store: Send + Sync + 'static {
         segment: query::Segment,
     ) -> BoxFuture<'_, Result<query::Funnel, StoreError>>;
 
+    /// The landing pages of the sessions of a segment started in a range, most sessions first,
+    /// at most `limit`.
+    fn landing_pages(
+        &self,
+        site: &str,
+        range: query::Range,
+        segment: query::Segment,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<query::PageCount>, StoreError>>;
+
     /// Live figures at `now`.
     fn live(&self, site: &str, now: i64) -> BoxFuture<'_, Result<query::Live, StoreError>>;
 
@@ -252,6 +262,16 @@ const MIGRATIONS: &[(&str, Option<Fill>)] = &[
 ",
         None,
     ),
+    // Each session's landing page without its tracking parameters, for landing pages with
+    // their sessions and conversions (filled from the stored summaries by `fill_landing_pages`),
+    // through an index of its own.
+    (
+        "
+    ALTER TABLE sessions ADD COLUMN landing_page TEXT NOT NULL DEFAULT '';
+    CREATE INDEX sessions_pages ON sessions (site, started_at, landing_page, converted, src_kind, device);
+",
+        Some(fill_landing_pages),
+    ),
 ];
 
 /// Columns extracted from a `session_summary` for fast KPI and funnel queries.
@@ -288,6 +308,8 @@ pub struct SummaryColumns {
     pub src_kind: String,
     /// `experiments` as JSON text, if any.
     pub exp: Option<String>,
+    /// `landing_page` without its tracking parameters ([`landing_key`]).
+    pub landing_page: String,
 }
 
 impl SummaryColumns {
@@ -340,8 +362,55 @@ impl SummaryColumns {
                 .unwrap_or("direct")
                 .to_owned(),
             exp,
+            landing_page: v.get("landing_page").and_then(Value::as_str).map(landing_key).unwrap_or_default(),
         }
     }
+}
+
+/// Query parameters that say how a visitor arrived, not which page it is: campaign tags and
+/// ad-click ids (GA4, Google Ads, Meta, Microsoft, TikTok, X, LinkedIn, Mailchimp, Yandex,
+/// Instagram, GA's cross-domain linker) and the SDK's own forced-variation parameter, separated
+/// by spaces. Names ending in `_` are prefixes.
+const TRACKING_PARAMS: &str =
+    "utm_ fc_exp_ gclid gclsrc gbraid wbraid dclid fbclid msclkid ttclid twclid li_fat_id mc_cid mc_eid yclid igshid _gl";
+
+/// A page address without its tracking parameters ([`TRACKING_PARAMS`]), so that one page
+/// reached from many campaigns is one landing page, while parameters that pick the page (a
+/// product id) stay.
+///
+/// ```
+/// use funnelcake_collector::store::landing_key;
+/// assert_eq!(landing_key("/p?id=7&utm_source=x&GCLID=y"), "/p?id=7");
+/// assert_eq!(landing_key("/?utm_medium=email&fc_exp_btn=1"), "/");
+/// assert_eq!(landing_key("/search?q=utm_source&gbraid=1&page=2"), "/search?q=utm_source&page=2");
+/// assert_eq!(landing_key("/cart"), "/cart");
+/// ```
+pub fn landing_key(url: &str) -> String {
+    let Some((path, query)) = url.split_once('?') else { return url.to_owned() };
+    let tracking = |param: &str| {
+        let name = param.split('=').next().unwrap_or("").to_ascii_lowercase();
+        TRACKING_PARAMS.split(' ').any(|t| if t.ends_with('_') { name.starts_with(t) } else { name == t })
+    };
+    let kept: Vec<&str> = query.split('&').filter(|p| !p.is_empty() && !tracking(p)).collect();
+    if kept.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    }
+}
+
+/// Fills the sessions' `landing_page` from their stored summaries (run once, by the migration
+/// that adds the column).
+fn fill_landing_pages(conn: &Connection) -> Result<(), StoreError> {
+    let mut read = conn.prepare("SELECT site, sid, json_extract(summary, '$.landing_page') FROM sessions")?;
+    let mut write = conn.prepare("UPDATE sessions SET landing_page = ?3 WHERE site = ?1 AND sid = ?2")?;
+    let mut rows = read.query([])?;
+    while let Some(r) = rows.next()? {
+        if let Some(url) = r.get_ref(2)?.as_str_or_null()? {
+            write.execute(params![r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?, landing_key(url)])?;
+        }
+    }
+    Ok(())
 }
 
 /// One session's latest summary (the `session_summary` with the highest `seq`).
@@ -550,8 +619,8 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
         let mut summaries = tx.prepare_cached(
             "INSERT INTO sessions (site, sid, aid, seq, ts, final, summary, started_at, duration_ms, page_views,
                  engaged, new_visitor, converted, cart_abandoned, checkout_abandoned, added_to_cart, began_checkout,
-                 closed_index, reached_mask, src_kind, exp, device)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
+                 closed_index, reached_mask, src_kind, exp, device, landing_page)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
              ON CONFLICT (site, sid) DO UPDATE SET aid = excluded.aid, seq = excluded.seq, ts = excluded.ts,
                  final = excluded.final, summary = excluded.summary, started_at = excluded.started_at,
                  duration_ms = excluded.duration_ms, page_views = excluded.page_views, engaged = excluded.engaged,
@@ -559,7 +628,8 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
                  cart_abandoned = excluded.cart_abandoned, checkout_abandoned = excluded.checkout_abandoned,
                  added_to_cart = excluded.added_to_cart, began_checkout = excluded.began_checkout,
                  closed_index = excluded.closed_index, reached_mask = excluded.reached_mask,
-                 src_kind = excluded.src_kind, exp = excluded.exp, device = excluded.device
+                 src_kind = excluded.src_kind, exp = excluded.exp, device = excluded.device,
+                 landing_page = excluded.landing_page
              WHERE excluded.seq > sessions.seq",
         )?;
         // A repeated order id (another device, a replay) is stored once.
@@ -629,6 +699,7 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
                         c.src_kind,
                         c.exp,
                         s.device,
+                        c.landing_page,
                     ])?;
                 }
                 if n == 1 && e.t == "purchase" {
@@ -786,6 +857,17 @@ impl Store for SqliteStore {
     ) -> BoxFuture<'_, Result<query::Funnel, StoreError>> {
         let site = site.to_owned();
         self.read(move |c| query::funnel(c, &site, range, &q, segment))
+    }
+
+    fn landing_pages(
+        &self,
+        site: &str,
+        range: query::Range,
+        segment: query::Segment,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<query::PageCount>, StoreError>> {
+        let site = site.to_owned();
+        self.read(move |c| query::landing_pages(c, &site, range, segment, limit))
     }
 
     fn live(&self, site: &str, now: i64) -> BoxFuture<'_, Result<query::Live, StoreError>> {

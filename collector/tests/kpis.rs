@@ -12,7 +12,9 @@
 //! | S5      | A4/u9   | D+1d+3h  | 300 000 | 4  | yes     | yes | yes       | pv, cart, purchase (skipped)  | 0           | organic_search | 0   | mobile  |
 //! | S6      | A5/u9   | D−1d     | outside the range                                                                                                  |
 //!
-//! A session's device is the one of the User-Agent that sent its summary.
+//! A session's device is the one of the User-Agent that sent its summary. Landing pages (with
+//! tracking parameters the collector cuts off): S1 `/p?id=tr&utm_source=google`, S2 `/`, S3
+//! `/p?utm_medium=email&id=tr`, S4 `/p?id=daypack&gclid=1`, S5 `/`.
 //!
 //! Orders: O0 (S6, user-9, D−1d, 10.00 USD, before the range), O1 (S1, A1, D+1h+2m, 50.00 USD),
 //! O2 (S5, user-9, D+1d+3h+5m, 30.00 USD), O3 (S5, user-9, D+1d+3h+6m, 20.00 EUR); O1 is also sent
@@ -50,6 +52,7 @@ struct Session {
     source: &'static str,
     btn: Option<u32>,
     device: &'static str,
+    landing: &'static str,
 }
 
 fn sessions() -> Vec<Session> {
@@ -70,6 +73,7 @@ fn sessions() -> Vec<Session> {
             skipped: false,
             source: "organic_search",
             device: "desktop",
+            landing: "/p?id=tr&utm_source=google",
             btn: Some(0),
         },
         Session {
@@ -87,6 +91,7 @@ fn sessions() -> Vec<Session> {
             skipped: false,
             source: "direct",
             device: "mobile",
+            landing: "/",
             btn: None,
         },
         Session {
@@ -104,6 +109,7 @@ fn sessions() -> Vec<Session> {
             skipped: false,
             source: "email",
             device: "mobile",
+            landing: "/p?utm_medium=email&id=tr",
             btn: Some(1),
         },
         Session {
@@ -121,6 +127,7 @@ fn sessions() -> Vec<Session> {
             skipped: false,
             source: "paid_search",
             device: "tablet",
+            landing: "/p?id=daypack&gclid=1",
             btn: Some(1),
         },
         Session {
@@ -138,6 +145,7 @@ fn sessions() -> Vec<Session> {
             skipped: true,
             source: "organic_search",
             device: "mobile",
+            landing: "/",
             btn: Some(0),
         },
         Session {
@@ -155,6 +163,7 @@ fn sessions() -> Vec<Session> {
             skipped: true,
             source: "direct",
             device: "desktop",
+            landing: "/",
             btn: None,
         },
     ]
@@ -188,7 +197,7 @@ fn summary(s: &Session, n: usize) -> Value {
             "session_id": s.sid, "started_at": s.start, "duration_ms": s.duration, "page_views": s.page_views,
             "engaged": s.engaged, "new_visitor": s.new_visitor, "converted": s.converted,
             "cart_abandoned": false, "checkout_abandoned": false,
-            "source": {"kind": s.source},
+            "source": {"kind": s.source}, "landing_page": s.landing,
             "funnel": {"name": "default", "steps": steps, "furthest_index": s.furthest, "skipped_steps": s.skipped},
             "experiments": experiments, "final": true
         }
@@ -375,11 +384,38 @@ async fn kpis_funnels_and_experiments_per_source_and_device() {
     let (_, body) = get(&app, &format!("/v1/sites/kpi/experiments?{}&source=direct", range())).await;
     assert_eq!(body["experiments"], json!([]));
 
+    // Landing pages on mobile: `/` (S2, and S5 which converted), `/p?id=tr` (S3).
+    let (_, body) = get(&app, &format!("/v1/sites/kpi/pages?{}&device=mobile", range())).await;
+    assert_eq!(
+        body["landing_pages"],
+        json!([{"page": "/", "sessions": 2, "conversions": 1, "conversion_rate": 0.5},
+               {"page": "/p?id=tr", "sessions": 1, "conversions": 0, "conversion_rate": 0.0}])
+    );
+
     let (status, body) = get(&app, &format!("/v1/sites/kpi/metrics?{}&device=phone", range())).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_device")));
     assert_eq!(body["message"], "`device` must be one of desktop, mobile, tablet, bot");
     let (status, body) = get(&app, &format!("/v1/sites/kpi/funnel?{}&source=google", range())).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_source")));
+}
+
+#[tokio::test]
+async fn landing_pages_without_their_tracking_parameters() {
+    let (app, _dir) = loaded(|_| {}).await;
+    let (status, body) = get(&app, &format!("/v1/sites/kpi/pages?{}", range())).await;
+    assert_eq!(status, StatusCode::OK);
+    // `/`: S2, S5 (converted); `/p?id=tr`: S1 (converted), S3; `/p?id=daypack`: S4. Equal counts
+    // by page.
+    assert_eq!(
+        body["landing_pages"],
+        json!([{"page": "/", "sessions": 2, "conversions": 1, "conversion_rate": 0.5},
+               {"page": "/p?id=tr", "sessions": 2, "conversions": 1, "conversion_rate": 0.5},
+               {"page": "/p?id=daypack", "sessions": 1, "conversions": 0, "conversion_rate": 0.0}])
+    );
+    let (_, body) = get(&app, &format!("/v1/sites/kpi/pages?{}&limit=1", range())).await;
+    assert_eq!(body["landing_pages"].as_array().unwrap().len(), 1);
+    let (status, body) = get(&app, &format!("/v1/sites/kpi/pages?{}&limit=x", range())).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
 }
 
 fn counts(body: &Value, key: &str) -> Vec<i64> {

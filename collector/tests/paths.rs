@@ -88,12 +88,13 @@ async fn a_session_longer_than_its_path_is_read_from_its_events() {
 }
 
 #[tokio::test]
-async fn an_older_database_gets_its_paths_and_session_devices_filled() {
+async fn an_older_database_gets_its_paths_and_session_devices_and_landing_pages_filled() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p.sqlite3");
     let store = SqliteStore::open(&path).unwrap();
     let mut mobile = summary(1, "M");
     mobile.device = "mobile";
+    mobile.event.props.push(("landing_page".into(), Value::Str("/p?id=1&utm_source=x".into())));
     store
         .insert(vec![
             mobile,
@@ -105,12 +106,15 @@ async fn an_older_database_gets_its_paths_and_session_devices_filled() {
         .unwrap();
     store.shutdown().await;
     drop(store);
-    // A database as the collector left it before `session_paths` and the sessions' `device`.
+    // A database as the collector left it before `session_paths` and the sessions' `device` and
+    // `landing_page`.
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
         "DROP TABLE session_paths;
          DROP INDEX sessions_kpi;
+         DROP INDEX sessions_pages;
          ALTER TABLE sessions DROP COLUMN device;
+         ALTER TABLE sessions DROP COLUMN landing_page;
          CREATE INDEX sessions_kpi ON sessions (site, started_at, aid, new_visitor, page_views, duration_ms, engaged,
              converted, added_to_cart, began_checkout, closed_index, reached_mask, src_kind, exp);
          PRAGMA user_version = 4;",
@@ -122,6 +126,8 @@ async fn an_older_database_gets_its_paths_and_session_devices_filled() {
     let range = Range { from: T0, to: T0 + 86_400_000 };
     let kpis = store.kpis("p", range, Segment::default()).await.unwrap();
     assert_eq!((kpis.devices.len(), kpis.devices[0].device.as_str(), kpis.devices[0].sessions), (1, "mobile", 1));
+    let pages = store.landing_pages("p", range, Segment::default(), 10).await.unwrap();
+    assert_eq!((pages.len(), pages[0].page.as_str()), (1, "/p?id=1"));
 }
 
 #[test]

@@ -29,7 +29,7 @@ fn summary_props(sid: u64, start: i64, depth: usize) -> Vec<(String, Value)> {
     let kinds = ["direct", "organic_search", "paid_search", "social", "email", "referral"];
     let text = format!(
         r#"{{"started_at":{start},"duration_ms":{},"page_views":{},"engaged":{},"new_visitor":{},"converted":{},
-            "source":{{"kind":"{}"}},"funnel":{{"steps":[{}],"furthest_index":{},"skipped_steps":false}},
+            "source":{{"kind":"{}"}},"landing_page":"/p/{}?utm_source=x","funnel":{{"steps":[{}],"furthest_index":{},"skipped_steps":false}},
             "experiments":{{"btn":{}}},"final":true}}"#,
         (sid % 600) * 1000,
         1 + sid % 5,
@@ -37,6 +37,7 @@ fn summary_props(sid: u64, start: i64, depth: usize) -> Vec<(String, Value)> {
         sid % 4 == 0,
         depth == 7,
         kinds[(sid % 6) as usize],
+        sid % 200,
         steps.join(","),
         depth as i64 - 1,
         sid % 2
@@ -150,6 +151,9 @@ fn main() {
     });
     time("default funnel, paid search on mobile", &|| {
         rt.block_on(store.funnel("bench", range, FunnelQuery::default(), paid_mobile)).expect("funnel");
+    });
+    time("landing pages (top 10 of 200)", &|| {
+        rt.block_on(store.landing_pages("bench", range, Segment::default(), 10)).expect("pages");
     });
     time("live (active sessions + today)", &|| {
         // "Now" just after the newest data, as on a live site.
