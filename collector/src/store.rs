@@ -374,9 +374,9 @@ impl SummaryColumns {
 const TRACKING_PARAMS: &str =
     "utm_ fc_exp_ gclid gclsrc gbraid wbraid dclid fbclid msclkid ttclid twclid li_fat_id mc_cid mc_eid yclid igshid _gl";
 
-/// A page address without its tracking parameters ([`TRACKING_PARAMS`]), so that one page
-/// reached from many campaigns is one landing page, while parameters that pick the page (a
-/// product id) stay.
+/// A page address without its tracking parameters (`utm_*`, ad-click ids such as `gclid`: the
+/// list is `TRACKING_PARAMS`), so that one page reached from many campaigns is one landing page,
+/// while parameters that pick the page (a product id) stay.
 ///
 /// ```
 /// use funnelcake_collector::store::landing_key;
