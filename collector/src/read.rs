@@ -187,7 +187,7 @@ pub async fn get_funnel(
     Ok(ranged(&site, r, "funnel", json!(funnel)))
 }
 
-/// `GET /v1/sites/{site}/pages?from&to&source&device&limit`: landing pages (without their query)
+/// `GET /v1/sites/{site}/pages?from&to&source&device&limit`: landing pages (without tracking parameters)
 /// with their sessions and conversions, most sessions first.
 pub async fn get_pages(
     State(state): State<AppState>,
