@@ -2,7 +2,8 @@
 // Query parameters: ?site=<site id>&token=<read token> (the token is needed outside --dev)
 // &steps=<event names, comma-separated> (a funnel over those events instead of the default one)
 // &source=<traffic-source kind>&device=<device class> (only those sessions: cards, funnel,
-// breakdowns, orders and experiments; the live panel and widgets count every session).
+// breakdowns, orders and experiments; the live panel, the widgets and the delivery card count
+// every session).
 
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
@@ -77,7 +78,8 @@ async function getJson(url) {
   return res.json();
 }
 
-function renderCards(k) {
+/** The KPI cards, and the delivery card from `/ingest` when it answered. */
+function renderCards(k, ingest) {
   const cards = [
     ['Sessions', num(k.sessions), `${num(k.unique_visitors)} visitors · ${num(k.new_visitors)} new`],
     ['Conversion rate', pct(k.conversion_rate), `${num(k.orders)} orders`],
@@ -91,6 +93,10 @@ function renderCards(k) {
     ['New customers', num(k.new_customers), `repeat rate ${pct(k.repeat_customer_rate)}`],
     ['Customer value', moneyList(k.customer_lifetime_value), 'revenue per customer'],
   ];
+  if (ingest) {
+    const t = ingest.totals;
+    cards.push(['Events stored', num(t.accepted), `${num(t.client_dropped)} dropped in browsers · ${num(t.rejected)} rejected`]);
+  }
   $('cards').replaceChildren(...cards.map(([label, value, sub]) =>
     el('div', { class: 'card' }, el('div', { class: 'label' }, label), el('div', { class: 'value', 'data-kpi': label }, value), el('div', { class: 'sub' }, sub))));
 }
@@ -190,12 +196,13 @@ async function refresh() {
   loading = true;
   try {
     const custom = steps();
-    const [metrics, funnel, pages] = await Promise.all([
+    const [metrics, funnel, pages, ingest] = await Promise.all([
       getJson(api('metrics')),
       getJson(api('funnel', custom ? { steps: custom } : {})).catch((e) => ({ error: e })),
       getJson(api('pages')).catch(() => null),
+      getJson(api('ingest')).catch(() => null),
     ]);
-    renderCards(metrics.kpis);
+    renderCards(metrics.kpis, ingest && ingest.ingest);
     if (funnel.error) {
       $('funnel').replaceChildren(el('li', { class: 'muted' }, 'Could not load the funnel: ' + funnel.error.message));
     } else {

@@ -13,7 +13,7 @@ use serde_json::{json, Value as JsonValue};
 
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
-use crate::store::StoredEvent;
+use crate::store::{StoredEvent, Tally};
 use crate::{useragent, AppState};
 
 /// Largest request body accepted, bytes (compressed or not).
@@ -103,9 +103,13 @@ pub async fn post_batch(
     let skew = received_at - batch.sent_at;
     let mut rejected = Vec::new();
     let mut rows = Vec::new();
+    let mut bots = 0;
     for (index, ev) in batch.events.into_iter().enumerate() {
         match ev {
-            Ok(_) if bot => rejected.push(json!({"index": index, "reason": "bot"})),
+            Ok(_) if bot => {
+                bots += 1;
+                rejected.push(json!({"index": index, "reason": "bot"}));
+            }
             Ok(event) if event.encoded_len() > MAX_EVENT_BYTES => {
                 rejected.push(json!({"index": index, "reason": format!("event exceeds {MAX_EVENT_BYTES} bytes")}));
             }
@@ -123,7 +127,15 @@ pub async fn post_batch(
             Err(e) => rejected.push(json!({"index": index, "reason": e.to_string()})),
         }
     }
-    let inserted = state.store.insert(rows).await?;
+    let tally = Tally {
+        site: batch.site.clone(),
+        received_at,
+        rejected: rejected.len() as i64 - bots,
+        bots,
+        // A crawler's own losses are not the site's.
+        client_dropped: if bot { 0 } else { batch.dropped as i64 },
+    };
+    let inserted = state.store.insert_batch(rows, tally).await?;
     let accepted = inserted.iter().filter(|new| **new).count();
     let duplicates = inserted.len() - accepted;
     if batch.dropped > 0 {

@@ -340,6 +340,69 @@ pub fn landing_pages(
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
+/// Delivery counts of one UTC day of receipt (or of several, added up).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IngestDay {
+    /// `YYYY-MM-DD` (UTC); empty for a total.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub day: String,
+    /// Batches received.
+    pub batches: i64,
+    /// Events stored.
+    pub accepted: i64,
+    /// Events received again (a retry after a lost answer, a tab's queue taken over) and not
+    /// stored twice.
+    pub duplicates: i64,
+    /// Events rejected: invalid, or too large.
+    pub rejected: i64,
+    /// Events from known crawlers and audit tools, not stored.
+    pub bots: i64,
+    /// Events the browsers reported they dropped (any drop reason of METRICS.md).
+    pub client_dropped: i64,
+}
+
+/// Delivery counts over the days of receipt a range touches.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Ingest {
+    /// The days added up.
+    pub totals: IngestDay,
+    /// Each day with a batch, in order.
+    pub days: Vec<IngestDay>,
+}
+
+/// Delivery counts of `site` for the UTC days of receipt from `range.from`'s to that of its
+/// last millisecond.
+pub fn ingest(conn: &Connection, site: &str, range: Range) -> Result<Ingest, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT day, batches, accepted, duplicates, rejected, bots, client_dropped FROM ingest_days
+         WHERE site = ?1 AND day >= date(?2 / 1000, 'unixepoch') AND day <= date((?3 - 1) / 1000, 'unixepoch')
+         ORDER BY day",
+    )?;
+    let days = stmt
+        .query_map(params![site, range.from, range.to], |r| {
+            Ok(IngestDay {
+                day: r.get(0)?,
+                batches: r.get(1)?,
+                accepted: r.get(2)?,
+                duplicates: r.get(3)?,
+                rejected: r.get(4)?,
+                bots: r.get(5)?,
+                client_dropped: r.get(6)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let totals = days.iter().fold(IngestDay::default(), |t, d| IngestDay {
+        day: String::new(),
+        batches: t.batches + d.batches,
+        accepted: t.accepted + d.accepted,
+        duplicates: t.duplicates + d.duplicates,
+        rejected: t.rejected + d.rejected,
+        bots: t.bots + d.bots,
+        client_dropped: t.client_dropped + d.client_dropped,
+    });
+    Ok(Ingest { totals, days })
+}
+
 /// What a funnel query asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FunnelQuery {

@@ -201,6 +201,19 @@ pub async fn get_pages(
     Ok(ranged(&site, r, "landing_pages", json!(pages)))
 }
 
+/// `GET /v1/sites/{site}/ingest?from&to`: delivery counts per UTC day of receipt (batches,
+/// events stored, repeated, rejected, from bots, and dropped in browsers), with their totals.
+pub async fn get_ingest(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Query(q): Query<ReadQuery>,
+    headers: HeaderMap,
+) -> Result<Json<JsonValue>, ApiError> {
+    let r = admit(&state, &headers, &q)?;
+    let ingest = state.store.ingest(&site, r).await?;
+    Ok(ranged(&site, r, "ingest", json!(ingest)))
+}
+
 /// `GET /v1/sites/{site}/live`: Server-Sent Events, one `live` event per second with active
 /// sessions (last 5 minutes) and today's default funnel.
 pub async fn get_live(

@@ -36,6 +36,24 @@ pub struct StoredEvent {
     pub device: &'static str,
 }
 
+/// What one batch brought besides the events it stores, counted per site and UTC day of
+/// receipt (table `ingest_days`) in the same transaction as its events, with the events it
+/// stored and those it repeated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Site id.
+    pub site: String,
+    /// Server receive time, epoch ms (its UTC day is the row counted into).
+    pub received_at: i64,
+    /// Events rejected: invalid, or larger than an event may be.
+    pub rejected: i64,
+    /// Events from known crawlers and audit tools, not stored.
+    pub bots: i64,
+    /// Events the browser reports it dropped (the batch's `dropped`: any drop reason of
+    /// METRICS.md, from bad input and repeated orders to a full queue or a failed delivery).
+    pub client_dropped: i64,
+}
+
 /// A storage failure; the API answers 503 so the client retries.
 #[derive(Debug)]
 pub struct StoreError(pub String);
@@ -68,6 +86,14 @@ pub trait Store: Send + Sync + 'static {
     /// Stores events, each (site, id) at most once. Returns, per event, `true` if it was new and
     /// `false` if it was a duplicate. Resolves only once the events are durable.
     fn insert(&self, events: Vec<StoredEvent>) -> BoxFuture<'_, Result<Vec<bool>, StoreError>>;
+
+    /// Stores a batch's events as [`Store::insert`] does and, in the same transaction, adds to
+    /// its site's delivery counts for the day: the events stored and repeated, and what `tally`
+    /// says was rejected, left out as bots or dropped in the browser.
+    fn insert_batch(&self, events: Vec<StoredEvent>, tally: Tally) -> BoxFuture<'_, Result<Vec<bool>, StoreError>>;
+
+    /// Delivery counts per day of receipt, for the days the range touches.
+    fn ingest(&self, site: &str, range: query::Range) -> BoxFuture<'_, Result<query::Ingest, StoreError>>;
 
     /// The most recent `limit` events of `site`, newest first.
     fn recent_events(&self, site: &str, limit: usize) -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>>;
@@ -123,6 +149,7 @@ pub trait Store: Send + Sync + 'static {
 
 struct WriteJob {
     events: Vec<StoredEvent>,
+    tally: Option<Tally>,
     reply: oneshot::Sender<Result<Vec<bool>, StoreError>>,
 }
 
@@ -271,6 +298,26 @@ const MIGRATIONS: &[(&str, Option<Fill>)] = &[
     CREATE INDEX sessions_pages ON sessions (site, started_at, landing_page, converted, src_kind, device);
 ",
         Some(fill_landing_pages),
+    ),
+    // Delivery counts per site and day of receipt (`Tally`); the events already stored are
+    // counted as accepted on the day they arrived.
+    (
+        "
+    CREATE TABLE ingest_days (
+        site TEXT NOT NULL,
+        day TEXT NOT NULL,
+        batches INTEGER NOT NULL DEFAULT 0,
+        accepted INTEGER NOT NULL DEFAULT 0,
+        duplicates INTEGER NOT NULL DEFAULT 0,
+        rejected INTEGER NOT NULL DEFAULT 0,
+        bots INTEGER NOT NULL DEFAULT 0,
+        client_dropped INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (site, day)
+    ) WITHOUT ROWID;
+    INSERT INTO ingest_days (site, day, accepted)
+        SELECT site, date(received_at / 1000, 'unixepoch'), COUNT(*) FROM events GROUP BY 1, 2;
+",
+        None,
     ),
 ];
 
@@ -637,6 +684,13 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
             "INSERT OR IGNORE INTO orders (site, order_id, sid, customer, ts, value, currency)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
+        let mut tallies = tx.prepare_cached(
+            "INSERT INTO ingest_days (site, day, batches, accepted, duplicates, rejected, bots, client_dropped)
+             VALUES (?1, date(?2 / 1000, 'unixepoch'), 1, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (site, day) DO UPDATE SET batches = batches + 1, accepted = accepted + excluded.accepted,
+                 duplicates = duplicates + excluded.duplicates, rejected = rejected + excluded.rejected,
+                 bots = bots + excluded.bots, client_dropped = client_dropped + excluded.client_dropped",
+        )?;
         let mut run: Option<PathRun<'_>> = None;
         for job in jobs {
             let mut inserted = Vec::with_capacity(job.events.len());
@@ -709,6 +763,22 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
                         orders.execute(params![s.site, order, e.sid, customer, s.ts, e.value.unwrap_or(0), cur])?;
                     }
                 }
+            }
+            if let Some(t) = &job.tally {
+                let accepted = inserted.iter().filter(|new| **new).count() as i64;
+                let duplicates = inserted.len() as i64 - accepted;
+                // A batch sent again (its answer was lost) repeats its `dropped` too: counted once.
+                let resent = duplicates > 0 && accepted == 0;
+                let client_dropped = if resent { 0 } else { t.client_dropped };
+                tallies.execute(params![
+                    t.site,
+                    t.received_at,
+                    accepted,
+                    duplicates,
+                    t.rejected,
+                    t.bots,
+                    client_dropped
+                ])?;
             }
             results.push(inserted);
         }
@@ -835,6 +905,25 @@ impl SqliteStore {
             .map_err(|e| StoreError(e.to_string()))?
         })
     }
+
+    /// Hands events (and a batch's tally) to the writer; resolves once they are committed.
+    fn write(&self, events: Vec<StoredEvent>, tally: Option<Tally>) -> BoxFuture<'_, Result<Vec<bool>, StoreError>> {
+        Box::pin(async move {
+            if events.is_empty() && tally.is_none() {
+                return Ok(Vec::new());
+            }
+            let (reply, rx) = oneshot::channel();
+            let job = WriteJob { events, tally, reply };
+            let sent = match self.tx.lock() {
+                Ok(guard) => guard.as_ref().map(|tx| tx.send(job).is_ok()).unwrap_or(false),
+                Err(_) => false,
+            };
+            if !sent {
+                return Err(StoreError("writer stopped".into()));
+            }
+            rx.await.map_err(|_| StoreError("writer stopped".into()))?
+        })
+    }
 }
 
 impl Store for SqliteStore {
@@ -894,20 +983,16 @@ impl Store for SqliteStore {
     }
 
     fn insert(&self, events: Vec<StoredEvent>) -> BoxFuture<'_, Result<Vec<bool>, StoreError>> {
-        Box::pin(async move {
-            if events.is_empty() {
-                return Ok(Vec::new());
-            }
-            let (reply, rx) = oneshot::channel();
-            let sent = match self.tx.lock() {
-                Ok(guard) => guard.as_ref().map(|tx| tx.send(WriteJob { events, reply }).is_ok()).unwrap_or(false),
-                Err(_) => false,
-            };
-            if !sent {
-                return Err(StoreError("writer stopped".into()));
-            }
-            rx.await.map_err(|_| StoreError("writer stopped".into()))?
-        })
+        self.write(events, None)
+    }
+
+    fn insert_batch(&self, events: Vec<StoredEvent>, tally: Tally) -> BoxFuture<'_, Result<Vec<bool>, StoreError>> {
+        self.write(events, Some(tally))
+    }
+
+    fn ingest(&self, site: &str, range: query::Range) -> BoxFuture<'_, Result<query::Ingest, StoreError>> {
+        let site = site.to_owned();
+        self.read(move |c| query::ingest(c, &site, range))
     }
 
     fn recent_events(&self, site: &str, limit: usize) -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>> {

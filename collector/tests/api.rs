@@ -132,6 +132,39 @@ async fn stores_nothing_from_known_crawlers_unless_told_to() {
 }
 
 #[tokio::test]
+async fn delivery_counts_say_what_was_stored_repeated_rejected_and_dropped() {
+    let h = harness(|_| {});
+    // The golden batch (2 events, `dropped: 2`), then the same batch again, as after a lost
+    // answer: its events are duplicates and its `dropped` is not counted twice.
+    call(&h.app, post("/v1/batch", fixture("batch-v1.json"))).await;
+    call(&h.app, post("/v1/batch", fixture("batch-v1.json"))).await;
+    // One good event, one bad, three dropped in the browser.
+    let body = r#"{"v":1,"site":"shop-1","sent_at":1,"dropped":3,"events":[
+        {"id":"00000000000000000000000000000005","t":"a","ts":1,"sid":"s","aid":"a","seq":1,"url":"/"},
+        {"id":"00000000000000000000000000000006","t":"a","ts":1,"sid":"s","aid":"a","seq":"x","url":"/"}]}"#;
+    call(&h.app, post("/v1/batch", body)).await;
+    // A crawler's two events (its `dropped` is not the site's).
+    let mut crawl = post("/v1/batch", fixture("batch-v1.json"));
+    crawl.headers_mut().insert("user-agent", "Mozilla/5.0 (compatible; bingbot/2.0)".parse().unwrap());
+    call(&h.app, crawl).await;
+
+    let (status, res, _) = call(&h.app, Request::get("/v1/sites/shop-1/ingest").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let day = serde_json::json!({"batches": 4, "accepted": 3, "duplicates": 2, "rejected": 1, "bots": 2,
+        "client_dropped": 5});
+    assert_eq!(res["ingest"]["totals"], day);
+    let mut dated = day.clone();
+    dated["day"] = "2024-11-22".into();
+    assert_eq!(res["ingest"]["days"], serde_json::json!([dated]));
+    // Another site, or days before any batch: nothing.
+    let (_, res, _) = call(&h.app, Request::get("/v1/sites/shop-2/ingest").body(Body::empty()).unwrap()).await;
+    assert_eq!(res["ingest"]["days"], serde_json::json!([]));
+    let (_, res, _) =
+        call(&h.app, Request::get("/v1/sites/shop-1/ingest?from=0&to=86400000").body(Body::empty()).unwrap()).await;
+    assert_eq!(res["ingest"]["totals"]["batches"], 0);
+}
+
+#[tokio::test]
 async fn enforces_size_limits_and_allowed_sites() {
     let h = harness(|s| s.sites = vec!["shop-1".into()]);
     let (status, res, _) = call(&h.app, post("/v1/batch", fixture("batch-v1.json").replace("shop-1", "other"))).await;

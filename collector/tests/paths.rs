@@ -88,7 +88,7 @@ async fn a_session_longer_than_its_path_is_read_from_its_events() {
 }
 
 #[tokio::test]
-async fn an_older_database_gets_its_paths_and_session_devices_and_landing_pages_filled() {
+async fn an_older_database_gets_its_paths_session_columns_and_delivery_counts_filled() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p.sqlite3");
     let store = SqliteStore::open(&path).unwrap();
@@ -106,13 +106,14 @@ async fn an_older_database_gets_its_paths_and_session_devices_and_landing_pages_
         .unwrap();
     store.shutdown().await;
     drop(store);
-    // A database as the collector left it before `session_paths` and the sessions' `device` and
-    // `landing_page`.
+    // A database as the collector left it before `session_paths`, the sessions' `device` and
+    // `landing_page`, and `ingest_days`.
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
         "DROP TABLE session_paths;
          DROP INDEX sessions_kpi;
          DROP INDEX sessions_pages;
+         DROP TABLE ingest_days;
          ALTER TABLE sessions DROP COLUMN device;
          ALTER TABLE sessions DROP COLUMN landing_page;
          CREATE INDEX sessions_kpi ON sessions (site, started_at, aid, new_visitor, page_views, duration_ms, engaged,
@@ -128,6 +129,9 @@ async fn an_older_database_gets_its_paths_and_session_devices_and_landing_pages_
     assert_eq!((kpis.devices.len(), kpis.devices[0].device.as_str(), kpis.devices[0].sessions), (1, "mobile", 1));
     let pages = store.landing_pages("p", range, Segment::default(), 10).await.unwrap();
     assert_eq!((pages.len(), pages[0].page.as_str()), (1, "/p?id=1"));
+    // The events already stored count as accepted on the day they arrived.
+    let ingest = store.ingest("p", range).await.unwrap();
+    assert_eq!((ingest.totals.accepted, ingest.totals.batches, ingest.days.len()), (4, 0, 1));
 }
 
 #[test]

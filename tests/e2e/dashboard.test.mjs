@@ -2,7 +2,7 @@
 // with the right numbers, and the live stream connects.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCollector, launchBrowser, shop, waitFor, PHONE_UA } from './harness.mjs';
+import { startCollector, launchBrowser, shop, waitFor, storedEvents, PHONE_UA } from './harness.mjs';
 
 let collector;
 let browser;
@@ -49,6 +49,9 @@ test('the dashboard shows the KPIs, funnel, sources and orders of the data sent'
   assert.equal(await card('Conversion rate'), '50.0%');
   assert.match(await card('Revenue'), /208/, 'USD 119 + 89');
   assert.equal(await card('Checkout abandonment'), '33.3%', '3 began checkout, 1 did not buy');
+  // Every event the four shoppers sent, as the collector counted them.
+  const stored = (await storedEvents(collector.url, 'demo-shop', 10000)).length;
+  assert.equal(await card('Events stored'), String(stored));
   const funnel = await page.locator('#funnel li').allTextContents();
   assert.equal(funnel.length, 7);
   assert.match(funnel[0], /Page view\s*4/);
