@@ -14,7 +14,8 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let settings = Settings::parse();
-    let store = match SqliteStore::open(&settings.db) {
+    let retain = (settings.retention_days > 0).then_some(settings.retention_days);
+    let store = match SqliteStore::open_retaining(&settings.db, retain) {
         Ok(s) => Arc::new(s),
         Err(e) => {
             tracing::error!(db = %settings.db.display(), error = %e, "cannot open database");

@@ -42,6 +42,10 @@ pub struct Settings {
     /// listed as rejected with the reason `bot`, so no KPI, funnel or experiment counts them.
     #[arg(long, env = "FC_KEEP_BOTS")]
     pub keep_bots: bool,
+    /// Days of data kept: events, sessions, orders and delivery counts older than this are
+    /// deleted (at start, then hourly); 0 keeps everything.
+    #[arg(long, env = "FC_RETENTION_DAYS", default_value_t = 0)]
+    pub retention_days: u32,
 }
 
 impl Settings {
@@ -59,6 +63,7 @@ impl Settings {
             rate_ip: 0.0,
             rate_site: 0.0,
             keep_bots: false,
+            retention_days: 0,
         }
     }
 

@@ -153,9 +153,17 @@ struct WriteJob {
     reply: oneshot::Sender<Result<Vec<bool>, StoreError>>,
 }
 
+/// What the writer thread is asked to do.
+enum Job {
+    /// Store a batch's events.
+    Write(WriteJob),
+    /// Delete what is older than the time given (epoch ms); the reply gets the rows deleted.
+    Prune(i64, Option<oneshot::Sender<Result<u64, StoreError>>>),
+}
+
 /// SQLite storage: one file, WAL, one writer thread with group commit.
 pub struct SqliteStore {
-    tx: Mutex<Option<mpsc::Sender<WriteJob>>>,
+    tx: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     reader: std::sync::Arc<Mutex<Connection>>,
 }
@@ -790,30 +798,138 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
     Ok(results)
 }
 
-fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<WriteJob>) {
-    const MAX_GROUP: usize = 64;
-    while let Ok(first) = rx.recv() {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
-        match write_group(&mut conn, &jobs) {
-            Ok(results) => {
-                for (job, r) in jobs.into_iter().zip(results) {
-                    let _ = job.reply.send(Ok(r));
+/// How often the writer deletes what is older than the retention period.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+/// Rows deleted per table per site in one prune step: each step is a short transaction, and
+/// the write groups waiting meanwhile are committed between steps.
+const PRUNE_CHUNK: i64 = 5_000;
+
+/// The writer: commits write jobs in groups (group commit); with a retention period
+/// (`retain_ms`), also deletes what is older than that at start and every [`PRUNE_EVERY`].
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, retain_ms: Option<i64>) {
+    let mut backlog = std::collections::VecDeque::new();
+    let mut next_prune = std::time::Instant::now();
+    loop {
+        let job = match backlog.pop_front() {
+            Some(job) => job,
+            None => match retain_ms {
+                None => match rx.recv() {
+                    Ok(job) => job,
+                    Err(_) => return,
+                },
+                Some(keep) => match rx.recv_timeout(next_prune.saturating_duration_since(std::time::Instant::now())) {
+                    Ok(job) => job,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        next_prune = std::time::Instant::now() + PRUNE_EVERY;
+                        Job::Prune(now_ms() - keep, None)
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                },
+            },
+        };
+        match job {
+            Job::Write(first) => commit_writes(&mut conn, &rx, &mut backlog, Some(first)),
+            Job::Prune(before, reply) => {
+                let result = prune(&mut conn, before, |conn| commit_writes(conn, &rx, &mut backlog, None));
+                match &result {
+                    Err(e) => tracing::error!(error = %e, "pruning old data failed"),
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rows = n, "deleted data older than the retention period"),
                 }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "group commit failed");
-                for job in jobs {
-                    let _ = job.reply.send(Err(StoreError(e.0.clone())));
+                if let Some(reply) = reply {
+                    let _ = reply.send(result);
                 }
             }
         }
     }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Commits `first` and the write jobs waiting behind it as one group; a job of another kind met
+/// on the way goes to the `backlog`, after the group.
+fn commit_writes(
+    conn: &mut Connection,
+    rx: &mpsc::Receiver<Job>,
+    backlog: &mut std::collections::VecDeque<Job>,
+    first: Option<WriteJob>,
+) {
+    const MAX_GROUP: usize = 64;
+    let mut jobs: Vec<WriteJob> = first.into_iter().collect();
+    while jobs.len() < MAX_GROUP {
+        match rx.try_recv() {
+            Ok(Job::Write(job)) => jobs.push(job),
+            Ok(other) => {
+                backlog.push_back(other);
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    if jobs.is_empty() {
+        return;
+    }
+    match write_group(conn, &jobs) {
+        Ok(results) => {
+            for (job, r) in jobs.into_iter().zip(results) {
+                let _ = job.reply.send(Ok(r));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "group commit failed");
+            for job in jobs {
+                let _ = job.reply.send(Err(StoreError(e.0.clone())));
+            }
+        }
+    }
+}
+
+/// Deletes every event, session (with its path), order and delivery count from before `before`
+/// (epoch ms; a delivery count by its UTC day), in steps of at most [`PRUNE_CHUNK`] rows per
+/// table and site, calling `between` after each step (the writer commits the writes waiting).
+/// The rows deleted.
+fn prune(conn: &mut Connection, before: i64, mut between: impl FnMut(&mut Connection)) -> Result<u64, StoreError> {
+    // Each site once, by seeks on the events' primary key rather than a scan.
+    let sites: Vec<String> = conn
+        .prepare(
+            "WITH RECURSIVE s(site) AS (SELECT MIN(site) FROM events
+                 UNION ALL SELECT (SELECT MIN(site) FROM events WHERE site > s.site) FROM s WHERE s.site IS NOT NULL)
+             SELECT site FROM s WHERE site IS NOT NULL
+             UNION SELECT DISTINCT site FROM ingest_days",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    const STEPS: [&str; 5] = [
+        "DELETE FROM events WHERE site = ?1 AND id IN
+             (SELECT id FROM events WHERE site = ?1 AND ts < ?2 LIMIT ?3)",
+        "DELETE FROM sessions WHERE site = ?1 AND sid IN
+             (SELECT sid FROM sessions WHERE site = ?1 AND started_at < ?2 LIMIT ?3)",
+        "DELETE FROM session_paths WHERE site = ?1 AND sid IN
+             (SELECT sid FROM session_paths WHERE site = ?1 AND last_ts < ?2 LIMIT ?3)",
+        "DELETE FROM orders WHERE site = ?1 AND order_id IN
+             (SELECT order_id FROM orders WHERE site = ?1 AND ts < ?2 LIMIT ?3)",
+        // A few rows a site and day: no chunks (`?3` only takes the chunk size the others use).
+        "DELETE FROM ingest_days WHERE site = ?1 AND day < date(?2 / 1000, 'unixepoch') AND ?3 > 0",
+    ];
+    let mut total = 0u64;
+    for site in &sites {
+        loop {
+            let tx = conn.transaction()?;
+            let mut step = 0;
+            for sql in STEPS {
+                step += tx.prepare_cached(sql)?.execute(params![site, before, PRUNE_CHUNK])?;
+            }
+            tx.commit()?;
+            total += step as u64;
+            between(conn);
+            if step == 0 {
+                break;
+            }
+        }
+    }
+    Ok(total)
 }
 
 fn row_to_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
@@ -868,8 +984,16 @@ fn row_to_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path` and starts the writer thread.
+    /// Opens (creating if needed) the database at `path` and starts the writer thread; keeps
+    /// everything.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_retaining(path, None)
+    }
+
+    /// Opens the database at `path` as [`SqliteStore::open`] does; with `retain_days`, the
+    /// writer deletes the events, sessions, orders and delivery counts older than that many
+    /// days, at start and every hour, in short steps between write groups.
+    pub fn open_retaining(path: &Path, retain_days: Option<u32>) -> Result<SqliteStore, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
         }
@@ -879,7 +1003,7 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel();
         let handle = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(writer, rx))
+            .spawn(move || writer_loop(writer, rx, retain_days.map(|d| i64::from(d) * 86_400_000)))
             .map_err(|e| StoreError(e.to_string()))?;
         Ok(SqliteStore {
             tx: Mutex::new(Some(tx)),
@@ -913,14 +1037,30 @@ impl SqliteStore {
                 return Ok(Vec::new());
             }
             let (reply, rx) = oneshot::channel();
-            let job = WriteJob { events, tally, reply };
-            let sent = match self.tx.lock() {
-                Ok(guard) => guard.as_ref().map(|tx| tx.send(job).is_ok()).unwrap_or(false),
-                Err(_) => false,
-            };
-            if !sent {
-                return Err(StoreError("writer stopped".into()));
-            }
+            self.send(Job::Write(WriteJob { events, tally, reply }))?;
+            rx.await.map_err(|_| StoreError("writer stopped".into()))?
+        })
+    }
+
+    /// Hands a job to the writer thread.
+    fn send(&self, job: Job) -> Result<(), StoreError> {
+        let sent = match self.tx.lock() {
+            Ok(guard) => guard.as_ref().is_some_and(|tx| tx.send(job).is_ok()),
+            Err(_) => false,
+        };
+        if sent {
+            Ok(())
+        } else {
+            Err(StoreError("writer stopped".into()))
+        }
+    }
+
+    /// Deletes, now, everything from before `before` (epoch ms) that the retention period would
+    /// (see [`SqliteStore::open_retaining`]); the rows deleted.
+    pub fn prune(&self, before: i64) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let (reply, rx) = oneshot::channel();
+            self.send(Job::Prune(before, Some(reply)))?;
             rx.await.map_err(|_| StoreError("writer stopped".into()))?
         })
     }
