@@ -3,32 +3,17 @@
 //! sessions interleaved in one batch, a session longer than its path holds, a database from
 //! before the table existed) and check the counts against the events' time order.
 
+mod common;
+
 use funnelcake_collector::query::{FunnelQuery, Range, Segment};
 use funnelcake_collector::store::{path_names, push_path, StoredEvent};
 use funnelcake_collector::{SqliteStore, Store};
 use funnelcake_core::json::Value;
-use funnelcake_core::wire::Event;
 
 const T0: i64 = 1_795_132_800_000;
 
 fn event(n: u64, sid: &str, t: &str, ts: i64, seq: u64) -> StoredEvent {
-    StoredEvent {
-        site: "p".into(),
-        event: Event {
-            id: format!("{n:032x}"),
-            t: t.into(),
-            ts,
-            sid: sid.into(),
-            aid: format!("a-{sid}"),
-            seq,
-            url: "/".into(),
-            ..Event::default()
-        },
-        ts,
-        received_at: ts,
-        ua_family: "Chrome",
-        device: "desktop",
-    }
+    common::stored("p", n, sid, t, ts, seq)
 }
 
 /// A summary, so the session counts as started at `T0` (funnels consider sessions with one).

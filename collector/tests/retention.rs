@@ -1,34 +1,19 @@
 //! Retention (`--retention-days`): what is older than the period is deleted from every table,
 //! in steps between write groups, and nothing newer is touched.
 
+mod common;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use funnelcake_collector::query::{FunnelQuery, Range, Segment};
 use funnelcake_collector::store::{StoredEvent, Tally};
 use funnelcake_collector::{SqliteStore, Store};
 use funnelcake_core::json::Value;
-use funnelcake_core::wire::Event;
 
 const DAY: i64 = 86_400_000;
 
 fn event(n: u64, sid: &str, t: &str, ts: i64) -> StoredEvent {
-    StoredEvent {
-        site: "r".into(),
-        event: Event {
-            id: format!("{n:032x}"),
-            t: t.into(),
-            ts,
-            sid: sid.into(),
-            aid: format!("a-{sid}"),
-            seq: n,
-            url: "/".into(),
-            ..Event::default()
-        },
-        ts,
-        received_at: ts,
-        ua_family: "Chrome",
-        device: "desktop",
-    }
+    common::stored("r", n, sid, t, ts, n)
 }
 
 /// A session at `start`: a page view, a purchase with an order, and its summary.
