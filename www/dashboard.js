@@ -176,8 +176,16 @@ async function renderExperiments() {
     const rows = [];
     for (const exp of data.experiments || []) {
       for (const v of exp.variations) {
-        rows.push(el('tr', {}, el('td', {}, exp.key), el('td', {}, v.variation), el('td', {}, num(v.sessions)),
-          el('td', {}, pct(v.conversion_rate)), el('td', {}, v.lift === null || v.lift === undefined ? '–' : pct(v.lift))));
+        // A difference is marked significant at p < 0.05 (two-sided, against variation 0).
+        const p = v.p_value === null || v.p_value === undefined ? '–' : v.p_value.toFixed(3);
+        rows.push(el('tr', { class: v.p_value !== null && v.p_value < 0.05 ? 'significant' : '' },
+          el('td', {}, exp.key), el('td', {}, v.variation), el('td', {}, num(v.sessions)),
+          el('td', {}, pct(v.conversion_rate)), el('td', {}, v.lift === null || v.lift === undefined ? '–' : pct(v.lift)),
+          el('td', {}, p), el('td', {}, moneyList(v.revenue_per_session))));
+      }
+      if (exp.srm && exp.srm.warning) {
+        rows.push(el('tr', {}, el('td', { colspan: 7, class: 'warn', role: 'alert' },
+          `${exp.key}: sample ratio mismatch (p = ${exp.srm.p_value.toExponential(1)}); the split is off, do not trust these results.`)));
       }
     }
     body.replaceChildren(...(rows.length ? rows : [noExperiments]));

@@ -32,12 +32,12 @@ after(async () => {
   await collector?.stop();
 });
 
-/** The dashboard, loaded, with a list of the page errors it throws. */
-async function openDashboard() {
+/** The dashboard (with the address's `query`), loaded, with a list of the page errors it throws. */
+async function openDashboard(query = '') {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(collector.url + '/dashboard.html');
+  await page.goto(collector.url + '/dashboard.html' + query);
   await page.waitForSelector('body[data-loaded="true"]', { timeout: 10000 });
   return { page, errors };
 }
@@ -124,6 +124,29 @@ test('the dashboard shows one source or device only, kept in its address', async
   await page.selectOption('#device', '');
   await page.waitForFunction(() => document.querySelector('[data-kpi="Sessions"]').textContent === '1', null, { timeout: 10000 });
   assert.equal(new URL(page.url()).search, '?source=paid_search');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('the dashboard lists experiment results with p-values and warns of a sample ratio mismatch', async () => {
+  // Another site: 30 sessions in variation 0 (3 converted), 5 in variation 1 (3 converted) of an
+  // even split: variation 1 converts better (p < 0.05) and the split is off (SRM p < 0.001).
+  const now = Date.now();
+  const events = Array.from({ length: 35 }, (_, i) => ({
+    id: (i + 1).toString(16).padStart(32, '0'), t: 'session_summary', ts: now, sid: 's' + i, aid: 'a' + i, seq: 1, url: '/',
+    props: { started_at: now - 1000, converted: i < 3 || (i >= 30 && i < 33), experiments: { hero: i < 30 ? 0 : 1 }, final: true },
+  }));
+  const res = await fetch(collector.url + '/v1/batch', { method: 'POST', body: JSON.stringify({ v: 1, site: 'exp-site', sent_at: now, events }) });
+  assert.equal((await res.json()).accepted, 35);
+  const { page, errors } = await openDashboard('?site=exp-site');
+  await page.waitForSelector('#experiments td.warn', { timeout: 10000 });
+  const rows = await page.locator('#experiments tbody tr').evaluateAll((trs) =>
+    trs.map((r) => ({ significant: r.classList.contains('significant'), cells: [...r.cells].map((c) => c.textContent) })));
+  assert.deepEqual(rows[0], { significant: false, cells: ['hero', '0', '30', '10.0%', '–', '–', '–'] });
+  assert.equal(rows[1].significant, true);
+  assert.deepEqual(rows[1].cells.slice(0, 5), ['hero', '1', '5', '60.0%', '500.0%']);
+  assert.ok(Number(rows[1].cells[5]) < 0.05, rows[1].cells[5]);
+  assert.match(rows[2].cells[0], /hero: sample ratio mismatch/);
   assert.deepEqual(errors, []);
   await page.close();
 });
