@@ -126,35 +126,36 @@ function renderBars(target, list, labels) {
       el('span', { class: 'nums' }, s.sessions ? `${num(s.sessions)} · ${pct(s.conversions / s.sessions)}` : '0'))));
 }
 
-function renderOrdersChart(days) {
-  const box = $('orders-chart');
+/** A bar per day of `days[i][key]` into `box` (an SVG), or `empty` when no day has any. */
+function renderDayChart(box, days, key, color, empty) {
+  days = days.filter((d) => d[key] > 0);
   if (!days.length) {
-    box.replaceChildren(el('p', { class: 'muted' }, 'No orders in this range yet.'));
+    box.replaceChildren(el('p', { class: 'muted' }, empty));
     return;
   }
-  const W = 600, H = 180, pad = 24;
-  const max = Math.max(...days.map((d) => d.orders));
+  const W = 600, H = 150, pad = 22;
+  const max = Math.max(...days.map((d) => d[key]));
   const bw = Math.min(48, (W - pad) / days.length);
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
   days.forEach((d, i) => {
-    const h = ((H - 2 * pad) * d.orders) / max;
+    const h = ((H - 2 * pad) * d[key]) / max;
     const r = document.createElementNS(ns, 'rect');
-    Object.entries({ x: pad + i * bw + 2, y: H - pad - h, width: Math.max(2, bw - 4), height: h, fill: '#3b6fd8', rx: 2 })
+    Object.entries({ x: pad + i * bw + 2, y: H - pad - h, width: Math.max(2, bw - 4), height: h, fill: color, rx: 2 })
       .forEach(([k, v]) => r.setAttribute(k, v));
     const t = document.createElementNS(ns, 'title');
-    t.textContent = `${d.day}: ${d.orders} orders`;
+    t.textContent = `${d.day}: ${d[key]} ${key}`;
     r.append(t);
     svg.append(r);
     if (days.length <= 14 || i % Math.ceil(days.length / 10) === 0) {
       const label = document.createElementNS(ns, 'text');
-      Object.entries({ x: pad + i * bw + bw / 2, y: H - 8, 'text-anchor': 'middle' }).forEach(([k, v]) => label.setAttribute(k, v));
+      Object.entries({ x: pad + i * bw + bw / 2, y: H - 6, 'text-anchor': 'middle' }).forEach(([k, v]) => label.setAttribute(k, v));
       label.textContent = d.day.slice(5);
       svg.append(label);
       const value = document.createElementNS(ns, 'text');
       Object.entries({ x: pad + i * bw + bw / 2, y: H - pad - h - 4, 'text-anchor': 'middle' }).forEach(([k, v]) => value.setAttribute(k, v));
-      value.textContent = d.orders;
+      value.textContent = d[key];
       svg.append(value);
     }
   });
@@ -204,11 +205,12 @@ async function refresh() {
   loading = true;
   try {
     const custom = steps();
-    const [metrics, funnel, pages, ingest] = await Promise.all([
+    const [metrics, funnel, pages, ingest, daily] = await Promise.all([
       getJson(api('metrics')),
       getJson(api('funnel', custom ? { steps: custom } : {})).catch((e) => ({ error: e })),
       getJson(api('pages')).catch(() => null),
       getJson(api('ingest')).catch(() => null),
+      getJson(api('daily')).catch(() => ({ days: [] })),
     ]);
     renderCards(metrics.kpis, ingest && ingest.ingest);
     if (funnel.error) {
@@ -221,7 +223,8 @@ async function refresh() {
       : 'sessions started in range, steps completed in order';
     renderBars($('sources'), metrics.kpis.traffic_sources.map((s) => ({ ...s, name: s.kind })), SOURCE_LABELS);
     renderBars($('devices'), metrics.kpis.devices.map((d) => ({ ...d, name: d.device })), DEVICE_LABELS);
-    renderOrdersChart(metrics.kpis.orders_per_day);
+    renderDayChart($('sessions-chart'), daily.days, 'sessions', '#b7c8f0', 'No sessions in this range yet.');
+    renderDayChart($('orders-chart'), daily.days, 'orders', '#3b6fd8', 'No orders in this range yet.');
     if (pages) renderPages(pages.landing_pages);
     const only = segmentSelects.filter((s) => s.value).map((s) => s.selectedOptions[0].textContent);
     $('status').textContent = `Updated ${new Date().toLocaleTimeString()} · site ${siteInput.value}` +

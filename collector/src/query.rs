@@ -340,6 +340,54 @@ pub fn landing_pages(
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
+/// One UTC day's sessions (by start) and orders (by time).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DayFigures {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// Sessions started that day.
+    pub sessions: i64,
+    /// Of those, sessions with an order.
+    pub conversions: i64,
+    /// `conversions / sessions`.
+    pub conversion_rate: Option<f64>,
+    /// Orders placed that day.
+    pub orders: i64,
+    /// Their revenue per currency.
+    pub revenue: Vec<Money>,
+}
+
+/// Sessions, conversions, orders and revenue per UTC day for the sessions of `segment` (and
+/// their orders), every day with a session or an order, in order.
+pub fn daily(conn: &Connection, site: &str, range: Range, segment: Segment) -> Result<Vec<DayFigures>, StoreError> {
+    let mut days: std::collections::BTreeMap<String, DayFigures> = Default::default();
+    let mut sessions = conn.prepare_cached(&format!(
+        "SELECT date(started_at / 1000, 'unixepoch') AS day, COUNT(*), COALESCE(SUM(converted), 0) FROM sessions
+         WHERE site = ?1 AND started_at >= ?2 AND started_at < ?3{} GROUP BY day",
+        segment.sql("")
+    ))?;
+    let mut rows = sessions.query(params![site, range.from, range.to])?;
+    while let Some(r) = rows.next()? {
+        let d = days.entry(r.get(0)?).or_default();
+        (d.sessions, d.conversions) = (r.get(1)?, r.get(2)?);
+    }
+    let mut orders = conn.prepare_cached(&format!(
+        "SELECT date(ts / 1000, 'unixepoch') AS day, currency, COUNT(*), SUM(value) FROM {}
+         WHERE site = ?1 AND ts >= ?2 AND ts < ?3 GROUP BY day, currency ORDER BY day, currency",
+        segment.orders()
+    ))?;
+    let mut rows = orders.query(params![site, range.from, range.to])?;
+    while let Some(r) = rows.next()? {
+        let d = days.entry(r.get(0)?).or_default();
+        d.orders += r.get::<_, i64>(2)?;
+        d.revenue.push(Money { currency: r.get(1)?, amount: r.get(3)? });
+    }
+    Ok(days
+        .into_iter()
+        .map(|(day, d)| DayFigures { day, conversion_rate: ratio(d.conversions, d.sessions), ..d })
+        .collect())
+}
+
 /// Delivery counts of one UTC day of receipt (or of several, added up).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct IngestDay {

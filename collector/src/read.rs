@@ -201,6 +201,19 @@ pub async fn get_pages(
     Ok(ranged(&site, r, "landing_pages", json!(pages)))
 }
 
+/// `GET /v1/sites/{site}/daily?from&to&source&device`: sessions, conversions, orders and revenue
+/// per UTC day.
+pub async fn get_daily(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Query(q): Query<ReadQuery>,
+    headers: HeaderMap,
+) -> Result<Json<JsonValue>, ApiError> {
+    let r = admit(&state, &headers, &q)?;
+    let days = state.store.daily(&site, r, segment(&q)?).await?;
+    Ok(ranged(&site, r, "days", json!(days)))
+}
+
 /// `GET /v1/sites/{site}/ingest?from&to`: delivery counts per UTC day of receipt (batches,
 /// events stored, repeated, rejected, from bots, and dropped in browsers), with their totals.
 pub async fn get_ingest(

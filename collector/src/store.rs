@@ -92,6 +92,14 @@ pub trait Store: Send + Sync + 'static {
     /// says was rejected, left out as bots or dropped in the browser.
     fn insert_batch(&self, events: Vec<StoredEvent>, tally: Tally) -> BoxFuture<'_, Result<Vec<bool>, StoreError>>;
 
+    /// Sessions, conversions, orders and revenue per UTC day, for the sessions of a segment.
+    fn daily(
+        &self,
+        site: &str,
+        range: query::Range,
+        segment: query::Segment,
+    ) -> BoxFuture<'_, Result<Vec<query::DayFigures>, StoreError>>;
+
     /// Delivery counts per day of receipt, for the days the range touches.
     fn ingest(&self, site: &str, range: query::Range) -> BoxFuture<'_, Result<query::Ingest, StoreError>>;
 
@@ -1128,6 +1136,16 @@ impl Store for SqliteStore {
 
     fn insert_batch(&self, events: Vec<StoredEvent>, tally: Tally) -> BoxFuture<'_, Result<Vec<bool>, StoreError>> {
         self.write(events, Some(tally))
+    }
+
+    fn daily(
+        &self,
+        site: &str,
+        range: query::Range,
+        segment: query::Segment,
+    ) -> BoxFuture<'_, Result<Vec<query::DayFigures>, StoreError>> {
+        let site = site.to_owned();
+        self.read(move |c| query::daily(c, &site, range, segment))
     }
 
     fn ingest(&self, site: &str, range: query::Range) -> BoxFuture<'_, Result<query::Ingest, StoreError>> {

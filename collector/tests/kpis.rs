@@ -418,6 +418,28 @@ async fn landing_pages_without_their_tracking_parameters() {
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
 }
 
+#[tokio::test]
+async fn sessions_conversions_orders_and_revenue_per_day() {
+    let (app, _dir) = loaded(|_| {}).await;
+    let (status, body) = get(&app, &format!("/v1/sites/kpi/daily?{}", range())).await;
+    assert_eq!(status, StatusCode::OK);
+    // D: S1 (converted), S2; O1. D+1: S3, S4, S5 (converted); O2 (USD) and O3 (EUR).
+    assert_eq!(
+        body["days"],
+        json!([
+            {"day": "2026-11-20", "sessions": 2, "conversions": 1, "conversion_rate": 0.5, "orders": 1,
+             "revenue": [{"currency": "USD", "amount": 5000}]},
+            {"day": "2026-11-21", "sessions": 3, "conversions": 1, "conversion_rate": 1.0 / 3.0, "orders": 2,
+             "revenue": [{"currency": "EUR", "amount": 2000}, {"currency": "USD", "amount": 3000}]}
+        ])
+    );
+    // On mobile: S2 on D (no order); S3 and S5 on D+1, with S5's orders.
+    let (_, body) = get(&app, &format!("/v1/sites/kpi/daily?{}&device=mobile", range())).await;
+    let days = body["days"].as_array().unwrap();
+    assert_eq!((days[0]["sessions"].as_i64(), days[0]["orders"].as_i64()), (Some(1), Some(0)));
+    assert_eq!((days[1]["sessions"].as_i64(), days[1]["orders"].as_i64()), (Some(2), Some(2)));
+}
+
 fn counts(body: &Value, key: &str) -> Vec<i64> {
     body["funnel"]["steps"].as_array().unwrap().iter().map(|s| s[key].as_i64().unwrap()).collect()
 }

@@ -62,6 +62,7 @@ test('the dashboard shows the KPIs, funnel, sources and orders of the data sent'
   const devices = await page.locator('#devices li').allTextContents();
   assert.deepEqual(devices.map((d) => d.replace(/\s+/g, ' ').trim()), ['Desktop3 · 33.3%', 'Mobile1 · 100.0%']);
   assert.equal(await page.locator('#orders-chart rect').count(), 1, 'one day with orders');
+  assert.match(await page.locator('#sessions-chart rect title').textContent(), /^\d{4}-\d\d-\d\d: 4 sessions$/);
   // Every shopper landed on the home page, whatever its campaign parameters; two of four bought.
   const pages = await page.locator('#pages tbody tr').evaluateAll((rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
   assert.deepEqual(pages, [['/', '4', '50.0%']]);

@@ -152,6 +152,9 @@ fn main() {
     time("default funnel, paid search on mobile", &|| {
         rt.block_on(store.funnel("bench", range, FunnelQuery::default(), paid_mobile)).expect("funnel");
     });
+    time("sessions and orders per day", &|| {
+        rt.block_on(store.daily("bench", range, Segment::default())).expect("daily");
+    });
     time("landing pages (top 10 of 200)", &|| {
         rt.block_on(store.landing_pages("bench", range, Segment::default(), 10)).expect("pages");
     });
