@@ -818,21 +818,22 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, retain_ms: Option<
     let mut backlog = std::collections::VecDeque::new();
     let mut next_prune = std::time::Instant::now();
     loop {
-        let job = match backlog.pop_front() {
-            Some(job) => job,
-            None => match retain_ms {
-                None => match rx.recv() {
-                    Ok(job) => job,
-                    Err(_) => return,
-                },
-                Some(keep) => match rx.recv_timeout(next_prune.saturating_duration_since(std::time::Instant::now())) {
-                    Ok(job) => job,
-                    Err(mpsc::RecvTimeoutError::Timeout) => {
-                        next_prune = std::time::Instant::now() + PRUNE_EVERY;
-                        Job::Prune(now_ms() - keep, None)
-                    }
-                    Err(mpsc::RecvTimeoutError::Disconnected) => return,
-                },
+        let now = std::time::Instant::now();
+        let job = match (backlog.pop_front(), retain_ms) {
+            (Some(job), _) => job,
+            // Due: first, even if writes keep arriving (they are committed between its steps).
+            (None, Some(keep)) if now >= next_prune => {
+                next_prune = now + PRUNE_EVERY;
+                Job::Prune(now_ms() - keep, None)
+            }
+            (None, Some(_)) => match rx.recv_timeout(next_prune - now) {
+                Ok(job) => job,
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            },
+            (None, None) => match rx.recv() {
+                Ok(job) => job,
+                Err(_) => return,
             },
         };
         match job {
