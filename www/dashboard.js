@@ -168,6 +168,13 @@ function renderPages(list) {
     el('tr', {}, el('td', { class: 'page' }, p.page || '–'), el('td', {}, num(p.sessions)), el('td', {}, pct(p.conversion_rate)))) : [noPages]));
 }
 
+const noCampaigns = $('campaigns').tBodies[0].rows[0];
+function renderCampaigns(list) {
+  $('campaigns').tBodies[0].replaceChildren(...(list.length ? list.map((c) =>
+    el('tr', {}, el('td', {}, [c.source || '–', c.medium || '–'].join(' / ')), el('td', {}, c.campaign || '–'),
+      el('td', {}, num(c.sessions)), el('td', {}, pct(c.conversion_rate)), el('td', {}, moneyList(c.revenue)))) : [noCampaigns]));
+}
+
 const noExperiments = $('experiments').tBodies[0].rows[0];
 async function renderExperiments() {
   // Filled from /v1/sites/{site}/experiments when the collector serves it.
@@ -205,12 +212,13 @@ async function refresh() {
   loading = true;
   try {
     const custom = steps();
-    const [metrics, funnel, pages, ingest, daily] = await Promise.all([
+    const [metrics, funnel, pages, ingest, daily, campaigns] = await Promise.all([
       getJson(api('metrics')),
       getJson(api('funnel', custom ? { steps: custom } : {})).catch((e) => ({ error: e })),
       getJson(api('pages')).catch(() => null),
       getJson(api('ingest')).catch(() => null),
       getJson(api('daily')).catch(() => ({ days: [] })),
+      getJson(api('campaigns')).catch(() => null),
     ]);
     renderCards(metrics.kpis, ingest && ingest.ingest);
     if (funnel.error) {
@@ -226,6 +234,7 @@ async function refresh() {
     renderDayChart($('sessions-chart'), daily.days, 'sessions', '#b7c8f0', 'No sessions in this range yet.');
     renderDayChart($('orders-chart'), daily.days, 'orders', '#3b6fd8', 'No orders in this range yet.');
     if (pages) renderPages(pages.landing_pages);
+    if (campaigns) renderCampaigns(campaigns.campaigns);
     const only = segmentSelects.filter((s) => s.value).map((s) => s.selectedOptions[0].textContent);
     $('status').textContent = `Updated ${new Date().toLocaleTimeString()} · site ${siteInput.value}` +
       (only.length ? ` · only ${only.join(', ').toLowerCase()} sessions` : '');

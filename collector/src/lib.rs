@@ -115,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sites/{site}/metrics", get(read::get_metrics))
         .route("/v1/sites/{site}/funnel", get(read::get_funnel))
         .route("/v1/sites/{site}/pages", get(read::get_pages))
+        .route("/v1/sites/{site}/campaigns", get(read::get_campaigns))
         .route("/v1/sites/{site}/daily", get(read::get_daily))
         .route("/v1/sites/{site}/ingest", get(read::get_ingest))
         .route("/v1/sites/{site}/live", get(read::get_live))

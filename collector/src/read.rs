@@ -38,7 +38,7 @@ pub struct ReadQuery {
     pub source: Option<String>,
     /// Only sessions on this device class (`desktop`, `mobile`, `tablet`; default all).
     pub device: Option<String>,
-    /// Most rows of a list (landing pages: default 10, at most 100).
+    /// Most rows of a list (landing pages, campaigns: default 10, at most 100).
     pub limit: Option<usize>,
 }
 
@@ -199,6 +199,20 @@ pub async fn get_pages(
     let limit = q.limit.unwrap_or(10).clamp(1, 100);
     let pages = state.store.landing_pages(&site, r, segment(&q)?, limit).await?;
     Ok(ranged(&site, r, "landing_pages", json!(pages)))
+}
+
+/// `GET /v1/sites/{site}/campaigns?from&to&source&device&limit`: sessions, conversions and
+/// revenue per traffic source, medium and campaign, most sessions first.
+pub async fn get_campaigns(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Query(q): Query<ReadQuery>,
+    headers: HeaderMap,
+) -> Result<Json<JsonValue>, ApiError> {
+    let r = admit(&state, &headers, &q)?;
+    let limit = q.limit.unwrap_or(10).clamp(1, 100);
+    let campaigns = state.store.campaigns(&site, r, segment(&q)?, limit).await?;
+    Ok(ranged(&site, r, "campaigns", json!(campaigns)))
 }
 
 /// `GET /v1/sites/{site}/daily?from&to&source&device`: sessions, conversions, orders and revenue

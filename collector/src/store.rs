@@ -92,6 +92,16 @@ pub trait Store: Send + Sync + 'static {
     /// says was rejected, left out as bots or dropped in the browser.
     fn insert_batch(&self, events: Vec<StoredEvent>, tally: Tally) -> BoxFuture<'_, Result<Vec<bool>, StoreError>>;
 
+    /// The campaigns (source, medium, campaign) of the sessions of a segment started in a range,
+    /// with their sessions, conversions and revenue, most sessions first, at most `limit`.
+    fn campaigns(
+        &self,
+        site: &str,
+        range: query::Range,
+        segment: query::Segment,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<query::CampaignCount>, StoreError>>;
+
     /// Sessions, conversions, orders and revenue per UTC day, for the sessions of a segment.
     fn daily(
         &self,
@@ -315,6 +325,19 @@ const MIGRATIONS: &[(&str, Option<Fill>)] = &[
 ",
         Some(fill_landing_pages),
     ),
+    // Each session's campaign (`source.source`, `.medium`, `.campaign`), for sessions,
+    // conversions and revenue per campaign (filled from the stored summaries), through an index
+    // of its own.
+    (
+        "
+    ALTER TABLE sessions ADD COLUMN src_source TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sessions ADD COLUMN src_medium TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sessions ADD COLUMN src_campaign TEXT NOT NULL DEFAULT '';
+    CREATE INDEX sessions_campaigns ON sessions (site, started_at, src_source, src_medium, src_campaign, converted,
+        src_kind, device);
+",
+        Some(fill_campaigns),
+    ),
     // Delivery counts per site and day of receipt (`Tally`); the events already stored are
     // counted as accepted on the day they arrived.
     (
@@ -373,6 +396,8 @@ pub struct SummaryColumns {
     pub exp: Option<String>,
     /// `landing_page` without its tracking parameters ([`landing_key`]).
     pub landing_page: String,
+    /// `source.source`, `source.medium` and `source.campaign` (empty when absent).
+    pub campaign: [String; 3],
 }
 
 impl SummaryColumns {
@@ -426,6 +451,7 @@ impl SummaryColumns {
                 .to_owned(),
             exp,
             landing_page: v.get("landing_page").and_then(Value::as_str).map(landing_key).unwrap_or_default(),
+            campaign: campaign_of(v.get("source")),
         }
     }
 }
@@ -436,6 +462,19 @@ impl SummaryColumns {
 /// by spaces. Names ending in `_` are prefixes.
 const TRACKING_PARAMS: &str =
     "utm_ fc_exp_ gclid gclsrc gbraid wbraid dclid fbclid msclkid ttclid twclid li_fat_id mc_cid mc_eid yclid igshid _gl";
+
+/// A summary's `source` as (source, medium, campaign), empty where absent. A source the SDK
+/// classified from an ad click id alone (`gclid`: no source, medium or campaign) gets its kind
+/// (`paid_search`) as the medium, so its sessions are listed among the campaigns.
+fn campaign_of(source: Option<&Value>) -> [String; 3] {
+    let field = |k: &str| source.and_then(|s| s.get(k)).and_then(Value::as_str).unwrap_or("").to_owned();
+    let mut c = ["source", "medium", "campaign"].map(field);
+    let kind = field("kind");
+    if c.iter().all(String::is_empty) && !kind.is_empty() && kind != "direct" {
+        c[1] = kind;
+    }
+    c
+}
 
 /// A page address without its tracking parameters (`utm_*`, ad-click ids such as `gclid`: the
 /// list is `TRACKING_PARAMS`), so that one page reached from many campaigns is one landing page,
@@ -472,6 +511,22 @@ fn fill_landing_pages(conn: &Connection) -> Result<(), StoreError> {
         if let Some(url) = r.get_ref(2)?.as_str_or_null()? {
             write.execute(params![r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?, landing_key(url)])?;
         }
+    }
+    Ok(())
+}
+
+/// Fills the sessions' campaign columns from their stored summaries (run once, by the
+/// migration that adds them).
+fn fill_campaigns(conn: &Connection) -> Result<(), StoreError> {
+    let mut read = conn.prepare("SELECT site, sid, json_extract(summary, '$.source') FROM sessions")?;
+    let mut write = conn.prepare(
+        "UPDATE sessions SET src_source = ?3, src_medium = ?4, src_campaign = ?5 WHERE site = ?1 AND sid = ?2",
+    )?;
+    let mut rows = read.query([])?;
+    while let Some(r) = rows.next()? {
+        let source = r.get_ref(2)?.as_str_or_null()?.and_then(|t| json::parse(t).ok());
+        let [s, m, c] = campaign_of(source.as_ref());
+        write.execute(params![r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?, s, m, c])?;
     }
     Ok(())
 }
@@ -682,8 +737,9 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
         let mut summaries = tx.prepare_cached(
             "INSERT INTO sessions (site, sid, aid, seq, ts, final, summary, started_at, duration_ms, page_views,
                  engaged, new_visitor, converted, cart_abandoned, checkout_abandoned, added_to_cart, began_checkout,
-                 closed_index, reached_mask, src_kind, exp, device, landing_page)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
+                 closed_index, reached_mask, src_kind, exp, device, landing_page, src_source, src_medium, src_campaign)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,
+                 ?24, ?25, ?26)
              ON CONFLICT (site, sid) DO UPDATE SET aid = excluded.aid, seq = excluded.seq, ts = excluded.ts,
                  final = excluded.final, summary = excluded.summary, started_at = excluded.started_at,
                  duration_ms = excluded.duration_ms, page_views = excluded.page_views, engaged = excluded.engaged,
@@ -692,7 +748,8 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
                  added_to_cart = excluded.added_to_cart, began_checkout = excluded.began_checkout,
                  closed_index = excluded.closed_index, reached_mask = excluded.reached_mask,
                  src_kind = excluded.src_kind, exp = excluded.exp, device = excluded.device,
-                 landing_page = excluded.landing_page
+                 landing_page = excluded.landing_page, src_source = excluded.src_source,
+                 src_medium = excluded.src_medium, src_campaign = excluded.src_campaign
              WHERE excluded.seq > sessions.seq",
         )?;
         // A repeated order id (another device, a replay) is stored once.
@@ -770,6 +827,9 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
                         c.exp,
                         s.device,
                         c.landing_page,
+                        c.campaign[0],
+                        c.campaign[1],
+                        c.campaign[2],
                     ])?;
                 }
                 if n == 1 && e.t == "purchase" {
@@ -1137,6 +1197,17 @@ impl Store for SqliteStore {
 
     fn insert_batch(&self, events: Vec<StoredEvent>, tally: Tally) -> BoxFuture<'_, Result<Vec<bool>, StoreError>> {
         self.write(events, Some(tally))
+    }
+
+    fn campaigns(
+        &self,
+        site: &str,
+        range: query::Range,
+        segment: query::Segment,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<query::CampaignCount>, StoreError>> {
+        let site = site.to_owned();
+        self.read(move |c| query::campaigns(c, &site, range, segment, limit))
     }
 
     fn daily(

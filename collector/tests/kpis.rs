@@ -53,6 +53,8 @@ struct Session {
     btn: Option<u32>,
     device: &'static str,
     landing: &'static str,
+    /// `source.source`, `.medium`, `.campaign`.
+    utm: [&'static str; 3],
 }
 
 fn sessions() -> Vec<Session> {
@@ -74,6 +76,7 @@ fn sessions() -> Vec<Session> {
             source: "organic_search",
             device: "desktop",
             landing: "/p?id=tr&utm_source=google",
+            utm: ["google", "organic", ""],
             btn: Some(0),
         },
         Session {
@@ -92,6 +95,7 @@ fn sessions() -> Vec<Session> {
             source: "direct",
             device: "mobile",
             landing: "/",
+            utm: ["", "", ""],
             btn: None,
         },
         Session {
@@ -110,6 +114,7 @@ fn sessions() -> Vec<Session> {
             source: "email",
             device: "mobile",
             landing: "/p?utm_medium=email&id=tr",
+            utm: ["newsletter", "email", "autumn"],
             btn: Some(1),
         },
         Session {
@@ -128,6 +133,7 @@ fn sessions() -> Vec<Session> {
             source: "paid_search",
             device: "tablet",
             landing: "/p?id=daypack&gclid=1",
+            utm: ["", "", ""],
             btn: Some(1),
         },
         Session {
@@ -146,6 +152,7 @@ fn sessions() -> Vec<Session> {
             source: "organic_search",
             device: "mobile",
             landing: "/",
+            utm: ["google", "organic", ""],
             btn: Some(0),
         },
         Session {
@@ -164,6 +171,7 @@ fn sessions() -> Vec<Session> {
             source: "direct",
             device: "desktop",
             landing: "/",
+            utm: ["", "", ""],
             btn: None,
         },
     ]
@@ -197,7 +205,8 @@ fn summary(s: &Session, n: usize) -> Value {
             "session_id": s.sid, "started_at": s.start, "duration_ms": s.duration, "page_views": s.page_views,
             "engaged": s.engaged, "new_visitor": s.new_visitor, "converted": s.converted,
             "cart_abandoned": false, "checkout_abandoned": false,
-            "source": {"kind": s.source}, "landing_page": s.landing,
+            "source": {"kind": s.source, "source": s.utm[0], "medium": s.utm[1], "campaign": s.utm[2]},
+            "landing_page": s.landing,
             "funnel": {"name": "default", "steps": steps, "furthest_index": s.furthest, "skipped_steps": s.skipped},
             "experiments": experiments, "final": true
         }
@@ -438,6 +447,33 @@ async fn sessions_conversions_orders_and_revenue_per_day() {
     let days = body["days"].as_array().unwrap();
     assert_eq!((days[0]["sessions"].as_i64(), days[0]["orders"].as_i64()), (Some(1), Some(0)));
     assert_eq!((days[1]["sessions"].as_i64(), days[1]["orders"].as_i64()), (Some(2), Some(2)));
+}
+
+#[tokio::test]
+async fn sessions_conversions_and_revenue_per_campaign() {
+    let (app, _dir) = loaded(|_| {}).await;
+    let (status, body) = get(&app, &format!("/v1/sites/kpi/campaigns?{}", range())).await;
+    assert_eq!(status, StatusCode::OK);
+    // google/organic: S1 (O1, 50.00 USD) and S5 (O2 30.00 USD, O3 20.00 EUR), both converted;
+    // then one session each, by source: S4, paid search with no source, medium or campaign (an
+    // ad click id alone), under its kind; newsletter/email/autumn (S3). S2 came direct: no row.
+    assert_eq!(
+        body["campaigns"],
+        json!([
+            {"source": "google", "medium": "organic", "campaign": "", "sessions": 2, "conversions": 2,
+             "conversion_rate": 1.0, "revenue": [{"currency": "EUR", "amount": 2000}, {"currency": "USD", "amount": 8000}]},
+            {"source": "", "medium": "paid_search", "campaign": "", "sessions": 1, "conversions": 0,
+             "conversion_rate": 0.0, "revenue": []},
+            {"source": "newsletter", "medium": "email", "campaign": "autumn", "sessions": 1, "conversions": 0,
+             "conversion_rate": 0.0, "revenue": []}
+        ])
+    );
+    // On desktop, S1 alone; `limit` cuts the list.
+    let (_, body) = get(&app, &format!("/v1/sites/kpi/campaigns?{}&device=desktop", range())).await;
+    assert_eq!(body["campaigns"][0]["revenue"], json!([{"currency": "USD", "amount": 5000}]));
+    assert_eq!(body["campaigns"].as_array().unwrap().len(), 1);
+    let (_, body) = get(&app, &format!("/v1/sites/kpi/campaigns?{}&limit=2", range())).await;
+    assert_eq!(body["campaigns"].as_array().unwrap().len(), 2);
 }
 
 fn counts(body: &Value, key: &str) -> Vec<i64> {

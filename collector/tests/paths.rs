@@ -80,6 +80,9 @@ async fn an_older_database_gets_its_paths_session_columns_and_delivery_counts_fi
     let mut mobile = summary(1, "M");
     mobile.device = "mobile";
     mobile.event.props.push(("landing_page".into(), Value::Str("/p?id=1&utm_source=x".into())));
+    let source =
+        Value::Obj(vec![("source".into(), Value::Str("x".into())), ("campaign".into(), Value::Str("c".into()))]);
+    mobile.event.props.push(("source".into(), source));
     store
         .insert(vec![
             mobile,
@@ -91,13 +94,17 @@ async fn an_older_database_gets_its_paths_session_columns_and_delivery_counts_fi
         .unwrap();
     store.shutdown().await;
     drop(store);
-    // A database as the collector left it before `session_paths`, the sessions' `device` and
-    // `landing_page`, and `ingest_days`.
+    // A database as the collector left it before `session_paths`, the sessions' `device`,
+    // `landing_page` and campaign, and `ingest_days`.
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
         "DROP TABLE session_paths;
          DROP INDEX sessions_kpi;
          DROP INDEX sessions_pages;
+         DROP INDEX sessions_campaigns;
+         ALTER TABLE sessions DROP COLUMN src_source;
+         ALTER TABLE sessions DROP COLUMN src_medium;
+         ALTER TABLE sessions DROP COLUMN src_campaign;
          DROP TABLE ingest_days;
          ALTER TABLE sessions DROP COLUMN device;
          ALTER TABLE sessions DROP COLUMN landing_page;
@@ -114,6 +121,11 @@ async fn an_older_database_gets_its_paths_session_columns_and_delivery_counts_fi
     assert_eq!((kpis.devices.len(), kpis.devices[0].device.as_str(), kpis.devices[0].sessions), (1, "mobile", 1));
     let pages = store.landing_pages("p", range, Segment::default(), 10).await.unwrap();
     assert_eq!((pages.len(), pages[0].page.as_str()), (1, "/p?id=1"));
+    let campaigns = store.campaigns("p", range, Segment::default(), 10).await.unwrap();
+    assert_eq!(
+        (campaigns[0].source.as_str(), campaigns[0].medium.as_str(), campaigns[0].campaign.as_str()),
+        ("x", "", "c")
+    );
     // The events already stored count as accepted on the day they arrived.
     let ingest = store.ingest("p", range).await.unwrap();
     assert_eq!((ingest.totals.accepted, ingest.totals.batches, ingest.days.len()), (4, 0, 1));

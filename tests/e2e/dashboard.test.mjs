@@ -64,8 +64,14 @@ test('the dashboard shows the KPIs, funnel, sources and orders of the data sent'
   assert.equal(await page.locator('#orders-chart rect').count(), 1, 'one day with orders');
   assert.match(await page.locator('#sessions-chart rect title').textContent(), /^\d{4}-\d\d-\d\d: 4 sessions$/);
   // Every shopper landed on the home page, whatever its campaign parameters; two of four bought.
-  const pages = await page.locator('#pages tbody tr').evaluateAll((rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
-  assert.deepEqual(pages, [['/', '4', '50.0%']]);
+  const cells = (table) => page.locator(`#${table} tbody tr`).evaluateAll((rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
+  assert.deepEqual(await cells('pages'), [['/', '4', '50.0%']]);
+  // The three shoppers who came from somewhere; the newsletter and facebook ones bought. The ad
+  // click (`gclid` alone) is listed under its kind.
+  const campaigns = await cells('campaigns');
+  assert.equal(campaigns.length, 3);
+  assert.deepEqual(campaigns.find((c) => c[0] === 'newsletter / email').slice(2, 4), ['1', '100.0%']);
+  assert.deepEqual(campaigns.find((c) => c[0] === '– / paid_search').slice(2, 4), ['1', '0.0%']);
   await page.waitForSelector('#live.on', { timeout: 5000 });
   assert.equal(await page.locator('#active').textContent(), '4');
   assert.deepEqual(errors, []);

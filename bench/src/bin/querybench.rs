@@ -29,7 +29,7 @@ fn summary_props(sid: u64, start: i64, depth: usize) -> Vec<(String, Value)> {
     let kinds = ["direct", "organic_search", "paid_search", "social", "email", "referral"];
     let text = format!(
         r#"{{"started_at":{start},"duration_ms":{},"page_views":{},"engaged":{},"new_visitor":{},"converted":{},
-            "source":{{"kind":"{}"}},"landing_page":"/p/{}?utm_source=x","funnel":{{"steps":[{}],"furthest_index":{},"skipped_steps":false}},
+            "source":{{"kind":"{}","source":"s{}","medium":"m{}","campaign":"c{}"}},"landing_page":"/p/{}?utm_source=x","funnel":{{"steps":[{}],"furthest_index":{},"skipped_steps":false}},
             "experiments":{{"btn":{}}},"final":true}}"#,
         (sid % 600) * 1000,
         1 + sid % 5,
@@ -37,6 +37,9 @@ fn summary_props(sid: u64, start: i64, depth: usize) -> Vec<(String, Value)> {
         sid % 4 == 0,
         depth == 7,
         kinds[(sid % 6) as usize],
+        sid % 10,
+        sid % 3,
+        sid % 40,
         sid % 200,
         steps.join(","),
         depth as i64 - 1,
@@ -154,6 +157,16 @@ fn main() {
     });
     time("sessions and orders per day", &|| {
         rt.block_on(store.daily("bench", range, Segment::default())).expect("daily");
+    });
+    time("experiment results (2 variations)", &|| {
+        rt.block_on(store.experiments("bench", range, Some("btn".into()), None, Segment::default()))
+            .expect("experiment");
+    });
+    time("every experiment seen (keys + results)", &|| {
+        rt.block_on(store.experiments("bench", range, None, None, Segment::default())).expect("experiments");
+    });
+    time("campaigns (top 10 of 120, revenue)", &|| {
+        rt.block_on(store.campaigns("bench", range, Segment::default(), 10)).expect("campaigns");
     });
     time("landing pages (top 10 of 200)", &|| {
         rt.block_on(store.landing_pages("bench", range, Segment::default(), 10)).expect("pages");
