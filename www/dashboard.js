@@ -117,13 +117,20 @@ function renderFunnel(target, funnel, mini = false) {
   }));
 }
 
-/** Bars of sessions per kind (`{name, sessions, conversions}`), with each kind's conversion rate. */
-function renderBars(target, list, labels) {
+/**
+ * Bars of sessions per kind (`{name, sessions, conversions}`), with each kind's conversion rate;
+ * a click on one shows only its sessions (sets `select`, the Source or Device filter).
+ */
+function renderBars(target, list, labels, select) {
   const max = Math.max(1, ...list.map((s) => s.sessions));
-  target.replaceChildren(...(list.length ? list : [{ name: 'none', sessions: 0, conversions: 0 }]).map((s) =>
-    el('li', {}, el('span', {}, labels[s.name] || s.name),
+  target.replaceChildren(...(list.length ? list : [{ name: 'none', sessions: 0, conversions: 0 }]).map((s) => {
+    const li = el('li', list.length ? { class: 'pick', title: 'Show only these sessions', 'data-value': s.name } : {},
+      el('span', {}, labels[s.name] || s.name),
       el('span', { class: 'track' }, el('span', { class: 'fill', style: `display:block;width:${(100 * s.sessions) / max}%` })),
-      el('span', { class: 'nums' }, s.sessions ? `${num(s.sessions)} · ${pct(s.conversions / s.sessions)}` : '0'))));
+      el('span', { class: 'nums' }, s.sessions ? `${num(s.sessions)} · ${pct(s.conversions / s.sessions)}` : '0'));
+    if (list.length) li.addEventListener('click', () => { select.value = s.name; keepInAddress(); });
+    return li;
+  }));
 }
 
 /** A bar per day of `days[i][key]` into `box` (an SVG), or `empty` when no day has any. */
@@ -229,8 +236,8 @@ async function refresh() {
     $('funnel-note').textContent = custom
       ? 'sessions started in range, these events in this order, others allowed between'
       : 'sessions started in range, steps completed in order';
-    renderBars($('sources'), metrics.kpis.traffic_sources.map((s) => ({ ...s, name: s.kind })), SOURCE_LABELS);
-    renderBars($('devices'), metrics.kpis.devices.map((d) => ({ ...d, name: d.device })), DEVICE_LABELS);
+    renderBars($('sources'), metrics.kpis.traffic_sources.map((s) => ({ ...s, name: s.kind })), SOURCE_LABELS, $('source'));
+    renderBars($('devices'), metrics.kpis.devices.map((d) => ({ ...d, name: d.device })), DEVICE_LABELS, $('device'));
     renderDayChart($('sessions-chart'), daily.days, 'sessions', '#b7c8f0', 'No sessions in this range yet.');
     renderDayChart($('orders-chart'), daily.days, 'orders', '#3b6fd8', 'No orders in this range yet.');
     if (pages) renderPages(pages.landing_pages);

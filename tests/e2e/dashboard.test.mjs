@@ -123,7 +123,8 @@ test('the dashboard shows one source or device only, kept in its address', async
   await page.selectOption('#source', 'paid_search');
   await page.waitForFunction(() => document.querySelector('[data-kpi="Sessions"]').textContent === '0', null, { timeout: 10000 });
   assert.equal(await card('Conversion rate'), '–');
-  // Opened from that address, the same view; back to all devices, the paid search session.
+  // Opened from that address, the same view; back to all devices, the paid search session. A
+  // click on a device bar picks that device.
   await page.goto(page.url());
   await page.waitForSelector('body[data-loaded="true"]', { timeout: 10000 });
   assert.equal(await page.inputValue('#source'), 'paid_search');
@@ -131,6 +132,9 @@ test('the dashboard shows one source or device only, kept in its address', async
   await page.selectOption('#device', '');
   await page.waitForFunction(() => document.querySelector('[data-kpi="Sessions"]').textContent === '1', null, { timeout: 10000 });
   assert.equal(new URL(page.url()).search, '?source=paid_search');
+  await page.click('#devices li[data-value="desktop"]');
+  await page.waitForFunction(() => new URLSearchParams(location.search).get('device') === 'desktop', null, { timeout: 10000 });
+  assert.equal(await page.inputValue('#device'), 'desktop');
   assert.deepEqual(errors, []);
   await page.close();
 });
