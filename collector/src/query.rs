@@ -13,6 +13,12 @@ use crate::store::StoreError;
 /// Traffic-source kinds the SDK classifies into.
 pub const SOURCE_KINDS: [&str; 6] = ["direct", "organic_search", "paid_search", "social", "email", "referral"];
 
+/// Orders (`o`) with their sessions (`s`), for every query that needs both. Led by the orders,
+/// each session found by its key: orders have no index by session, and a plain `JOIN` filtered
+/// on the sessions let SQLite lead with them and scan the orders once per session (experiment
+/// results took 58 s over a million events that way; querybench).
+const ORDERS_WITH_SESSIONS: &str = "orders o CROSS JOIN sessions s ON s.site = o.site AND s.sid = o.sid";
+
 /// Device classes the collector reduces a User-Agent to (`bot` only with `--keep-bots`).
 pub const DEVICES: [&str; 4] = ["desktop", "mobile", "tablet", "bot"];
 
@@ -61,10 +67,7 @@ impl Segment {
         if *self == Segment::default() {
             return "orders".to_owned();
         }
-        format!(
-            "(SELECT o.* FROM orders o JOIN sessions s ON s.site = o.site AND s.sid = o.sid WHERE 1 = 1{})",
-            self.sql("s.")
-        )
+        format!("(SELECT o.* FROM {ORDERS_WITH_SESSIONS} WHERE 1 = 1{})", self.sql("s."))
     }
 }
 
@@ -399,10 +402,8 @@ pub fn campaigns(
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let mut money = conn.prepare_cached(&format!(
-        // From the orders, each session found by its key (orders have no index by session: a
-        // join led by the sessions took a minute over a million events).
         "SELECT s.src_source, s.src_medium, s.src_campaign, o.currency, SUM(o.value)
-         FROM orders o CROSS JOIN sessions s ON s.site = o.site AND s.sid = o.sid
+         FROM {ORDERS_WITH_SESSIONS}
          WHERE o.site = ?1 AND {} GROUP BY 1, 2, 3, 4 ORDER BY 4",
         filter("s.")
     ))?;
@@ -826,11 +827,8 @@ pub fn experiment(
     let mut money: Vec<(i64, String, i64, i64)> = Vec::new();
     {
         let mut stmt = conn.prepare_cached(&format!(
-            // Led by the orders, each session found by its key: led by the sessions (SQLite's
-            // choice for a plain JOIN) it scanned the orders once per session, 58 s over a
-            // million events (querybench).
             "SELECT CAST(json_extract(s.exp, ?4) AS INTEGER) AS v, o.currency, COUNT(*), SUM(o.value)
-             FROM orders o CROSS JOIN sessions s ON s.site = o.site AND s.sid = o.sid
+             FROM {ORDERS_WITH_SESSIONS}
              WHERE o.site = ?1 AND s.started_at >= ?2 AND s.started_at < ?3 AND json_extract(s.exp, ?4) IS NOT NULL{}
              GROUP BY v, o.currency ORDER BY v, o.currency",
             segment.sql("s.")

@@ -42,6 +42,13 @@ pub struct ReadQuery {
     pub limit: Option<usize>,
 }
 
+impl ReadQuery {
+    /// Rows of a list asked for: `limit`, default 10, at most 100.
+    fn list_limit(&self) -> usize {
+        self.limit.unwrap_or(10).clamp(1, 100)
+    }
+}
+
 /// The sessions a read counts, from `source` and `device`.
 fn segment(q: &ReadQuery) -> Result<Segment, ApiError> {
     Segment::parse(q.source.as_deref(), q.device.as_deref()).map_err(|name| {
@@ -73,9 +80,9 @@ pub async fn get_experiment(
     Query(q): Query<ReadQuery>,
     headers: HeaderMap,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let r = admit(&state, &headers, &q)?;
+    let (r, seg) = admit(&state, &headers, &q)?;
     let w = weights(&q)?;
-    let mut results = state.store.experiments(&site, r, Some(key), w, segment(&q)?).await?;
+    let mut results = state.store.experiments(&site, r, Some(key), w, seg).await?;
     let result = results.pop();
     Ok(ranged(&site, r, "experiment", json!(result)))
 }
@@ -87,8 +94,8 @@ pub async fn get_experiments(
     Query(q): Query<ReadQuery>,
     headers: HeaderMap,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let r = admit(&state, &headers, &q)?;
-    let results = state.store.experiments(&site, r, None, None, segment(&q)?).await?;
+    let (r, seg) = admit(&state, &headers, &q)?;
+    let results = state.store.experiments(&site, r, None, None, seg).await?;
     Ok(ranged(&site, r, "experiments", json!(results)))
 }
 
@@ -123,10 +130,11 @@ pub fn authorize(state: &AppState, headers: &HeaderMap, query_token: Option<&str
     }
 }
 
-/// What every read handler does first: check the token, then resolve the range.
-fn admit(state: &AppState, headers: &HeaderMap, q: &ReadQuery) -> Result<Range, ApiError> {
+/// What every segmented read handler does first: check the token, then resolve the range and
+/// the segment (`source`, `device`).
+fn admit(state: &AppState, headers: &HeaderMap, q: &ReadQuery) -> Result<(Range, Segment), ApiError> {
     authorize(state, headers, q.token.as_deref())?;
-    range(state, q)
+    Ok((range(state, q)?, segment(q)?))
 }
 
 fn range(state: &AppState, q: &ReadQuery) -> Result<Range, ApiError> {
@@ -169,8 +177,8 @@ pub async fn get_metrics(
     Query(q): Query<ReadQuery>,
     headers: HeaderMap,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let r = admit(&state, &headers, &q)?;
-    let kpis = state.store.kpis(&site, r, segment(&q)?).await?;
+    let (r, seg) = admit(&state, &headers, &q)?;
+    let kpis = state.store.kpis(&site, r, seg).await?;
     Ok(ranged(&site, r, "kpis", json!(kpis)))
 }
 
@@ -181,9 +189,9 @@ pub async fn get_funnel(
     Query(q): Query<ReadQuery>,
     headers: HeaderMap,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let r = admit(&state, &headers, &q)?;
+    let (r, seg) = admit(&state, &headers, &q)?;
     let fq = funnel_query(&q)?;
-    let funnel = state.store.funnel(&site, r, fq, segment(&q)?).await?;
+    let funnel = state.store.funnel(&site, r, fq, seg).await?;
     Ok(ranged(&site, r, "funnel", json!(funnel)))
 }
 
@@ -195,9 +203,8 @@ pub async fn get_pages(
     Query(q): Query<ReadQuery>,
     headers: HeaderMap,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let r = admit(&state, &headers, &q)?;
-    let limit = q.limit.unwrap_or(10).clamp(1, 100);
-    let pages = state.store.landing_pages(&site, r, segment(&q)?, limit).await?;
+    let (r, seg) = admit(&state, &headers, &q)?;
+    let pages = state.store.landing_pages(&site, r, seg, q.list_limit()).await?;
     Ok(ranged(&site, r, "landing_pages", json!(pages)))
 }
 
@@ -209,9 +216,8 @@ pub async fn get_campaigns(
     Query(q): Query<ReadQuery>,
     headers: HeaderMap,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let r = admit(&state, &headers, &q)?;
-    let limit = q.limit.unwrap_or(10).clamp(1, 100);
-    let campaigns = state.store.campaigns(&site, r, segment(&q)?, limit).await?;
+    let (r, seg) = admit(&state, &headers, &q)?;
+    let campaigns = state.store.campaigns(&site, r, seg, q.list_limit()).await?;
     Ok(ranged(&site, r, "campaigns", json!(campaigns)))
 }
 
@@ -223,8 +229,8 @@ pub async fn get_daily(
     Query(q): Query<ReadQuery>,
     headers: HeaderMap,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let r = admit(&state, &headers, &q)?;
-    let days = state.store.daily(&site, r, segment(&q)?).await?;
+    let (r, seg) = admit(&state, &headers, &q)?;
+    let days = state.store.daily(&site, r, seg).await?;
     Ok(ranged(&site, r, "days", json!(days)))
 }
 
@@ -236,7 +242,8 @@ pub async fn get_ingest(
     Query(q): Query<ReadQuery>,
     headers: HeaderMap,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let r = admit(&state, &headers, &q)?;
+    authorize(&state, &headers, q.token.as_deref())?;
+    let r = range(&state, &q)?;
     let ingest = state.store.ingest(&site, r).await?;
     Ok(ranged(&site, r, "ingest", json!(ingest)))
 }

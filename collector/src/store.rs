@@ -970,7 +970,7 @@ fn prune(conn: &mut Connection, before: i64, mut between: impl FnMut(&mut Connec
         )?
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    const STEPS: [&str; 5] = [
+    const STEPS: [&str; 4] = [
         "DELETE FROM events WHERE site = ?1 AND id IN
              (SELECT id FROM events WHERE site = ?1 AND ts < ?2 LIMIT ?3)",
         "DELETE FROM sessions WHERE site = ?1 AND sid IN
@@ -979,11 +979,13 @@ fn prune(conn: &mut Connection, before: i64, mut between: impl FnMut(&mut Connec
              (SELECT sid FROM session_paths WHERE site = ?1 AND last_ts < ?2 LIMIT ?3)",
         "DELETE FROM orders WHERE site = ?1 AND order_id IN
              (SELECT order_id FROM orders WHERE site = ?1 AND ts < ?2 LIMIT ?3)",
-        // A few rows a site and day: no chunks (`?3` only takes the chunk size the others use).
-        "DELETE FROM ingest_days WHERE site = ?1 AND day < date(?2 / 1000, 'unixepoch') AND ?3 > 0",
     ];
     let mut total = 0u64;
     for site in &sites {
+        // A row a site and day: at once.
+        total += conn
+            .prepare_cached("DELETE FROM ingest_days WHERE site = ?1 AND day < date(?2 / 1000, 'unixepoch')")?
+            .execute(params![site, before])? as u64;
         loop {
             let tx = conn.transaction()?;
             let mut step = 0;
