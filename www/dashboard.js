@@ -169,23 +169,32 @@ function renderDayChart(box, days, key, color, empty) {
   box.replaceChildren(svg);
 }
 
-const noPages = $('pages').tBodies[0].rows[0];
+/**
+ * The rows setter of table `id`: its body becomes the rows given, or, when there are none, the
+ * placeholder row the page has in it.
+ */
+function tableRows(id) {
+  const body = $(id).tBodies[0];
+  const placeholder = body.rows[0];
+  return (rows) => body.replaceChildren(...(rows.length ? rows : [placeholder]));
+}
+
+const setPages = tableRows('pages');
 function renderPages(list) {
-  $('pages').tBodies[0].replaceChildren(...(list.length ? list.map((p) =>
-    el('tr', {}, el('td', { class: 'page' }, p.page || '–'), el('td', {}, num(p.sessions)), el('td', {}, pct(p.conversion_rate)))) : [noPages]));
+  setPages(list.map((p) =>
+    el('tr', {}, el('td', { class: 'page' }, p.page || '–'), el('td', {}, num(p.sessions)), el('td', {}, pct(p.conversion_rate)))));
 }
 
-const noCampaigns = $('campaigns').tBodies[0].rows[0];
+const setCampaigns = tableRows('campaigns');
 function renderCampaigns(list) {
-  $('campaigns').tBodies[0].replaceChildren(...(list.length ? list.map((c) =>
+  setCampaigns(list.map((c) =>
     el('tr', {}, el('td', {}, [c.source || '–', c.medium || '–'].join(' / ')), el('td', {}, c.campaign || '–'),
-      el('td', {}, num(c.sessions)), el('td', {}, pct(c.conversion_rate)), el('td', {}, moneyList(c.revenue)))) : [noCampaigns]));
+      el('td', {}, num(c.sessions)), el('td', {}, pct(c.conversion_rate)), el('td', {}, moneyList(c.revenue)))));
 }
 
-const noExperiments = $('experiments').tBodies[0].rows[0];
+const setExperiments = tableRows('experiments');
 async function renderExperiments() {
   // Filled from /v1/sites/{site}/experiments when the collector serves it.
-  const body = $('experiments').tBodies[0];
   try {
     const data = await getJson(api('experiments'));
     const rows = [];
@@ -203,7 +212,7 @@ async function renderExperiments() {
           `${exp.key}: sample ratio mismatch (p = ${exp.srm.p_value.toExponential(1)}); the split is off, do not trust these results.`)));
       }
     }
-    body.replaceChildren(...(rows.length ? rows : [noExperiments]));
+    setExperiments(rows);
   } catch (e) {
     /* not available: keep the placeholder row */
   }
