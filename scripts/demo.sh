@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds everything and runs the collector with SQLite on http://127.0.0.1:8080, serving the
 # demo storefront (www/), the dashboard and the built SDK. Ctrl-C stops it (pending writes are
-# flushed first). Override with FC_ADDR, FC_DB (see `funnelcake-collector --help`).
+# flushed first). Override with FC_ADDR, FC_DB, or FC_CLICKHOUSE_URL to store in ClickHouse (see
+# `funnelcake-collector --help` and the README).
 source "$(dirname "$0")/env.sh"
 bash scripts/setup.sh
 bash scripts/build.sh

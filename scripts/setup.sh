@@ -46,4 +46,13 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund
 fi
 
+# chDB for the ClickHouse store's tests (scripts/clickhouse-dev.py serves ClickHouse's HTTP
+# interface over it).
+if ! "$CLICKHOUSE_VENV/bin/python" -c "import chdb" 2>/dev/null; then
+  step "pip install chdb==$CHDB_VERSION into $CLICKHOUSE_VENV (ClickHouse for the store tests, once)"
+  rm -rf "$CLICKHOUSE_VENV"
+  python3 -m venv "$CLICKHOUSE_VENV"
+  "$CLICKHOUSE_VENV/bin/pip" install --quiet --disable-pip-version-check "chdb==$CHDB_VERSION" "chdb-core==26.9.0"
+fi
+
 echo "setup: ok (wasm-bindgen $WASM_BINDGEN_VERSION, $(wasm-pack --version), $(wasm-opt --version | head -1), $("$CHROMIUM" --version 2>/dev/null))"

@@ -6,6 +6,7 @@
 //! socket against a temporary database and a fixed clock.
 #![deny(missing_docs)]
 
+pub mod clickhouse;
 pub mod error;
 pub mod extract;
 pub mod ingest;
@@ -26,6 +27,7 @@ use tower_http::services::ServeDir;
 
 use crate::error::ApiError;
 
+pub use clickhouse::{ClickHouseConfig, ClickHouseStore};
 pub use settings::Settings;
 pub use store::{SqliteStore, Store};
 

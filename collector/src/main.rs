@@ -5,7 +5,9 @@ use std::io::Write as _;
 use std::sync::Arc;
 
 use clap::Parser;
-use funnelcake_collector::{router, system_clock, AppState, Settings, SqliteStore, Store};
+use funnelcake_collector::{
+    router, system_clock, AppState, ClickHouseConfig, ClickHouseStore, Settings, SqliteStore, Store,
+};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -14,11 +16,13 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let settings = Settings::parse();
-    let retain = (settings.retention_days > 0).then_some(settings.retention_days);
-    let store = match SqliteStore::open_retaining(&settings.db, retain) {
-        Ok(s) => Arc::new(s),
+    let store = match open_store(&settings).await {
+        Ok(s) => s,
         Err(e) => {
-            tracing::error!(db = %settings.db.display(), error = %e, "cannot open database");
+            match &settings.clickhouse_url {
+                Some(url) => tracing::error!(url = %url, error = %e, "cannot open ClickHouse storage"),
+                None => tracing::error!(db = %settings.db.display(), error = %e, "cannot open database"),
+            }
             return std::process::ExitCode::FAILURE;
         }
     };
@@ -33,7 +37,12 @@ async fn main() -> std::process::ExitCode {
     if settings.dev {
         tracing::warn!("dev mode: read API is open and raw events are readable");
     }
-    tracing::info!(db = %settings.db.display(), www = %settings.www.display(), "collector ready");
+    match &settings.clickhouse_url {
+        Some(url) => {
+            tracing::info!(clickhouse = %url, database = %settings.clickhouse_database, www = %settings.www.display(), "collector ready")
+        }
+        None => tracing::info!(db = %settings.db.display(), www = %settings.www.display(), "collector ready"),
+    }
     // Handlers installed before the line below: a signal sent as soon as it is printed ends the
     // collector gracefully rather than by the default action.
     let stop = shutdown_signal();
@@ -59,6 +68,24 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The store the settings name: ClickHouse with `--clickhouse-url`, else SQLite at `--db`.
+async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, funnelcake_collector::store::StoreError> {
+    let retain = (settings.retention_days > 0).then_some(settings.retention_days);
+    Ok(match &settings.clickhouse_url {
+        Some(url) => Arc::new(
+            ClickHouseStore::open(ClickHouseConfig {
+                url: url.clone(),
+                database: settings.clickhouse_database.clone(),
+                user: settings.clickhouse_user.clone(),
+                password: settings.clickhouse_password.clone(),
+                retention_days: settings.retention_days,
+            })
+            .await?,
+        ),
+        None => Arc::new(SqliteStore::open_retaining(&settings.db, retain)?),
+    })
 }
 
 /// SIGINT or SIGTERM. The handlers are installed when this is called, not when the future is

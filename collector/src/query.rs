@@ -51,7 +51,7 @@ impl Segment {
     /// The SQL condition on the sessions table (columns prefixed with `prefix`, e.g. `s.`),
     /// starting with ` AND`; empty for all sessions. The values are the constants above, never
     /// request text.
-    fn sql(&self, prefix: &str) -> String {
+    pub(crate) fn sql(&self, prefix: &str) -> String {
         let mut out = String::new();
         for (column, value) in [("src_kind", self.source), ("device", self.device)] {
             if let Some(v) = value {
@@ -170,7 +170,7 @@ pub struct Kpis {
     pub devices: Vec<DeviceCount>,
 }
 
-fn ratio(num: i64, den: i64) -> Option<f64> {
+pub(crate) fn ratio(num: i64, den: i64) -> Option<f64> {
     if den == 0 {
         None
     } else {
@@ -178,7 +178,7 @@ fn ratio(num: i64, den: i64) -> Option<f64> {
     }
 }
 
-fn div_round(total: i64, n: i64) -> i64 {
+pub(crate) fn div_round(total: i64, n: i64) -> i64 {
     if n == 0 {
         0
     } else {
@@ -215,41 +215,16 @@ pub fn kpis(conn: &Connection, site: &str, range: Range, segment: Segment) -> Re
             }
             Ok(t)
         })?;
-    let [sessions, visitors, new_visitors, page_views, duration_sum, engaged, converted, carts, cart_left, checkouts, checkout_left] =
-        totals;
-    let mut by_source = [0i64; 2 * SOURCE_KINDS.len()];
-    let mut by_device = [0i64; 2 * DEVICES.len()];
+    let mut parts = KpiParts { totals, ..KpiParts::default() };
     {
         let mut stmt =
             conn.prepare_cached(&format!("SELECT src_kind, device, COUNT(*), SUM(converted) {where_} GROUP BY 1, 2"))?;
         let mut rows = stmt.query(params![site, range.from, range.to])?;
         while let Some(r) = rows.next()? {
-            let (source, device) = (r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?);
-            let (n, c): (i64, i64) = (r.get(2)?, r.get(3)?);
-            for (kinds, value, sums) in
-                [(&SOURCE_KINDS[..], source, &mut by_source[..]), (&DEVICES[..], device, &mut by_device[..])]
-            {
-                if let Some(i) = kinds.iter().position(|k| *k == value) {
-                    sums[2 * i] += n;
-                    sums[2 * i + 1] += c;
-                }
-            }
+            parts.count(r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?, r.get(2)?, r.get(3)?);
         }
     }
-    let traffic_sources = breakdown(&SOURCE_KINDS, &by_source)
-        .into_iter()
-        .map(|(kind, sessions, conversions)| SourceCount { kind: kind.to_owned(), sessions, conversions })
-        .collect();
-    let devices = breakdown(&DEVICES, &by_device)
-        .into_iter()
-        .map(|(device, sessions, conversions)| DeviceCount { device: device.to_owned(), sessions, conversions })
-        .collect();
-
     let order_rows = segment.orders();
-    let mut revenue = Vec::new();
-    let mut aov = Vec::new();
-    let mut clv = Vec::new();
-    let mut orders = 0;
     {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT currency, COUNT(*), SUM(value), COUNT(DISTINCT customer) FROM {order_rows}
@@ -258,17 +233,11 @@ pub fn kpis(conn: &Connection, site: &str, range: Range, segment: Segment) -> Re
         let rows = stmt.query_map(params![site, range.from, range.to], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
         })?;
-        for row in rows {
-            let (currency, n, total, customers) = row?;
-            orders += n;
-            revenue.push(Money { currency: currency.clone(), amount: total });
-            aov.push(Money { currency: currency.clone(), amount: div_round(total, n) });
-            clv.push(Money { currency, amount: div_round(total, customers) });
-        }
+        parts.currencies = rows.collect::<Result<_, _>>()?;
     }
     // A segment's customers are those with an order in the range from its sessions; whether one
     // is new or repeat is read from all their orders.
-    let (new_customers, customers, repeat): (i64, i64, i64) = conn
+    parts.customers = conn
         .prepare_cached(&format!(
             "WITH active AS (SELECT DISTINCT customer FROM {order_rows} WHERE site = ?1 AND ts >= ?2 AND ts < ?3),
               history AS (SELECT o.customer, MIN(o.ts) AS first, COUNT(*) AS n FROM orders o
@@ -281,31 +250,90 @@ pub fn kpis(conn: &Connection, site: &str, range: Range, segment: Segment) -> Re
         "SELECT date(ts / 1000, 'unixepoch') AS day, COUNT(*) FROM {order_rows}
          WHERE site = ?1 AND ts >= ?2 AND ts < ?3 GROUP BY day ORDER BY day"
     ))?;
-    let orders_per_day = per_day
+    parts.orders_per_day = per_day
         .query_map(params![site, range.from, range.to], |r| Ok(DayCount { day: r.get(0)?, orders: r.get(1)? }))?
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Kpis {
-        sessions,
-        unique_visitors: visitors,
-        new_visitors,
-        page_views,
-        pages_per_session: ratio(page_views, sessions),
-        avg_session_duration_ms: (sessions > 0).then(|| div_round(duration_sum, sessions)),
-        bounce_rate: ratio(sessions - engaged, sessions),
-        engaged_sessions: engaged,
-        conversion_rate: ratio(converted, sessions),
-        orders,
-        revenue,
-        aov,
-        cart_abandonment_rate: ratio(cart_left, carts),
-        checkout_abandonment_rate: ratio(checkout_left, checkouts),
-        new_customers,
-        repeat_customer_rate: ratio(repeat, customers),
-        customer_lifetime_value: clv,
-        orders_per_day,
-        traffic_sources,
-        devices,
-    })
+    Ok(parts.finish())
+}
+
+/// What the KPIs are computed from, as a store reads it: the session totals, sessions and
+/// conversions per traffic source and device, the orders per currency and per day, and the
+/// customer counts. Each store fills it with its own queries; [`KpiParts::finish`] does the
+/// arithmetic once for all.
+#[derive(Debug, Default)]
+pub(crate) struct KpiParts {
+    /// Sessions, visitors, new visitors, page views, duration sum, engaged, converted, added to
+    /// cart, cart abandoned, began checkout, checkout abandoned.
+    pub totals: [i64; 11],
+    by_source: [i64; 2 * SOURCE_KINDS.len()],
+    by_device: [i64; 2 * DEVICES.len()],
+    /// Per currency, in order: orders, revenue, distinct customers.
+    pub currencies: Vec<(String, i64, i64, i64)>,
+    /// New customers, customers with an order in the range, of those with ≥ 2 orders by its end.
+    pub customers: (i64, i64, i64),
+    /// Orders per UTC day, in order.
+    pub orders_per_day: Vec<DayCount>,
+}
+
+impl KpiParts {
+    /// Adds `n` sessions (`converted` of them with an order) from one traffic source and device.
+    pub fn count(&mut self, source: &str, device: &str, n: i64, converted: i64) {
+        for (kinds, value, sums) in
+            [(&SOURCE_KINDS[..], source, &mut self.by_source[..]), (&DEVICES[..], device, &mut self.by_device[..])]
+        {
+            if let Some(i) = kinds.iter().position(|k| *k == value) {
+                sums[2 * i] += n;
+                sums[2 * i + 1] += converted;
+            }
+        }
+    }
+
+    /// The KPIs.
+    pub fn finish(self) -> Kpis {
+        let [sessions, visitors, new_visitors, page_views, duration_sum, engaged, converted, carts, cart_left, checkouts, checkout_left] =
+            self.totals;
+        let traffic_sources = breakdown(&SOURCE_KINDS, &self.by_source)
+            .into_iter()
+            .map(|(kind, sessions, conversions)| SourceCount { kind: kind.to_owned(), sessions, conversions })
+            .collect();
+        let devices = breakdown(&DEVICES, &self.by_device)
+            .into_iter()
+            .map(|(device, sessions, conversions)| DeviceCount { device: device.to_owned(), sessions, conversions })
+            .collect();
+        let mut revenue = Vec::new();
+        let mut aov = Vec::new();
+        let mut clv = Vec::new();
+        let mut orders = 0;
+        for (currency, n, total, customers) in self.currencies {
+            orders += n;
+            revenue.push(Money { currency: currency.clone(), amount: total });
+            aov.push(Money { currency: currency.clone(), amount: div_round(total, n) });
+            clv.push(Money { currency, amount: div_round(total, customers) });
+        }
+        let (new_customers, customers, repeat) = self.customers;
+        Kpis {
+            sessions,
+            unique_visitors: visitors,
+            new_visitors,
+            page_views,
+            pages_per_session: ratio(page_views, sessions),
+            avg_session_duration_ms: (sessions > 0).then(|| div_round(duration_sum, sessions)),
+            bounce_rate: ratio(sessions - engaged, sessions),
+            engaged_sessions: engaged,
+            conversion_rate: ratio(converted, sessions),
+            orders,
+            revenue,
+            aov,
+            cart_abandonment_rate: ratio(cart_left, carts),
+            checkout_abandonment_rate: ratio(checkout_left, checkouts),
+            new_customers,
+            repeat_customer_rate: ratio(repeat, customers),
+            customer_lifetime_value: clv,
+            orders_per_day: self.orders_per_day,
+            traffic_sources,
+            devices,
+        }
+    }
 }
 
 /// Sessions that landed on one page.
@@ -409,12 +437,17 @@ pub fn campaigns(
     ))?;
     let mut rows = money.query(params![site, range.from, range.to])?;
     while let Some(r) = rows.next()? {
-        let key = (r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?, r.get_ref(2)?.as_str()?);
-        if let Some(c) = list.iter_mut().find(|c| (c.source.as_str(), c.medium.as_str(), c.campaign.as_str()) == key) {
-            c.revenue.push(Money { currency: r.get(3)?, amount: r.get(4)? });
-        }
+        let key = [r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?, r.get_ref(2)?.as_str()?];
+        add_campaign_revenue(&mut list, key, Money { currency: r.get(3)?, amount: r.get(4)? });
     }
     Ok(list)
+}
+
+/// Adds revenue to the campaign (source, medium, campaign) of `list`, if listed.
+pub(crate) fn add_campaign_revenue(list: &mut [CampaignCount], key: [&str; 3], revenue: Money) {
+    if let Some(c) = list.iter_mut().find(|c| [c.source.as_str(), c.medium.as_str(), c.campaign.as_str()] == key) {
+        c.revenue.push(revenue);
+    }
 }
 
 /// One UTC day's sessions (by start) and orders (by time).
@@ -437,7 +470,7 @@ pub struct DayFigures {
 /// Sessions, conversions, orders and revenue per UTC day for the sessions of `segment` (and
 /// their orders), every day with a session or an order, in order.
 pub fn daily(conn: &Connection, site: &str, range: Range, segment: Segment) -> Result<Vec<DayFigures>, StoreError> {
-    let mut days: std::collections::BTreeMap<String, DayFigures> = Default::default();
+    let mut days = Days::default();
     let mut sessions = conn.prepare_cached(&format!(
         "SELECT date(started_at / 1000, 'unixepoch') AS day, COUNT(*), COALESCE(SUM(converted), 0) FROM sessions
          WHERE site = ?1 AND started_at >= ?2 AND started_at < ?3{} GROUP BY day",
@@ -445,8 +478,7 @@ pub fn daily(conn: &Connection, site: &str, range: Range, segment: Segment) -> R
     ))?;
     let mut rows = sessions.query(params![site, range.from, range.to])?;
     while let Some(r) = rows.next()? {
-        let d = days.entry(r.get(0)?).or_default();
-        (d.sessions, d.conversions) = (r.get(1)?, r.get(2)?);
+        days.sessions(r.get(0)?, r.get(1)?, r.get(2)?);
     }
     let mut orders = conn.prepare_cached(&format!(
         "SELECT date(ts / 1000, 'unixepoch') AS day, currency, COUNT(*), SUM(value) FROM {}
@@ -455,14 +487,36 @@ pub fn daily(conn: &Connection, site: &str, range: Range, segment: Segment) -> R
     ))?;
     let mut rows = orders.query(params![site, range.from, range.to])?;
     while let Some(r) = rows.next()? {
-        let d = days.entry(r.get(0)?).or_default();
-        d.orders += r.get::<_, i64>(2)?;
-        d.revenue.push(Money { currency: r.get(1)?, amount: r.get(3)? });
+        days.orders(r.get(0)?, r.get(2)?, Money { currency: r.get(1)?, amount: r.get(3)? });
     }
-    Ok(days
-        .into_iter()
-        .map(|(day, d)| DayFigures { day, conversion_rate: ratio(d.conversions, d.sessions), ..d })
-        .collect())
+    Ok(days.finish())
+}
+
+/// [`DayFigures`] put together from a store's rows: sessions per day, orders per day and currency.
+#[derive(Debug, Default)]
+pub(crate) struct Days(std::collections::BTreeMap<String, DayFigures>);
+
+impl Days {
+    /// `n` sessions started on `day`, `converted` of them with an order.
+    pub fn sessions(&mut self, day: String, n: i64, converted: i64) {
+        let d = self.0.entry(day).or_default();
+        (d.sessions, d.conversions) = (n, converted);
+    }
+
+    /// `n` orders placed on `day` in one currency, with their revenue.
+    pub fn orders(&mut self, day: String, n: i64, revenue: Money) {
+        let d = self.0.entry(day).or_default();
+        d.orders += n;
+        d.revenue.push(revenue);
+    }
+
+    /// Every day with a session or an order, in order.
+    pub fn finish(self) -> Vec<DayFigures> {
+        self.0
+            .into_iter()
+            .map(|(day, d)| DayFigures { day, conversion_rate: ratio(d.conversions, d.sessions), ..d })
+            .collect()
+    }
 }
 
 /// Delivery counts of one UTC day of receipt (or of several, added up).
@@ -516,16 +570,23 @@ pub fn ingest(conn: &Connection, site: &str, range: Range) -> Result<Ingest, Sto
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let totals = days.iter().fold(IngestDay::default(), |t, d| IngestDay {
-        day: String::new(),
-        batches: t.batches + d.batches,
-        accepted: t.accepted + d.accepted,
-        duplicates: t.duplicates + d.duplicates,
-        rejected: t.rejected + d.rejected,
-        bots: t.bots + d.bots,
-        client_dropped: t.client_dropped + d.client_dropped,
-    });
-    Ok(Ingest { totals, days })
+    Ok(Ingest::of_days(days))
+}
+
+impl Ingest {
+    /// The days given, and their totals.
+    pub fn of_days(days: Vec<IngestDay>) -> Ingest {
+        let totals = days.iter().fold(IngestDay::default(), |t, d| IngestDay {
+            day: String::new(),
+            batches: t.batches + d.batches,
+            accepted: t.accepted + d.accepted,
+            duplicates: t.duplicates + d.duplicates,
+            rejected: t.rejected + d.rejected,
+            bots: t.bots + d.bots,
+            client_dropped: t.client_dropped + d.client_dropped,
+        });
+        Ingest { totals, days }
+    }
 }
 
 /// What a funnel query asks for.
@@ -563,7 +624,8 @@ pub struct Funnel {
     pub steps: Vec<FunnelStepCount>,
 }
 
-fn finish(names: Vec<String>, closed: Vec<i64>, open: Vec<i64>, sessions: i64) -> Funnel {
+/// A funnel from each step's closed and open counts.
+pub(crate) fn finish(names: Vec<String>, closed: Vec<i64>, open: Vec<i64>, sessions: i64) -> Funnel {
     let first = closed.first().copied().unwrap_or(0);
     let steps = names
         .into_iter()
@@ -652,12 +714,12 @@ pub fn funnel(
         }
         matcher.end_session();
     }
-    Ok(finish(q.steps.clone(), matcher.closed, matcher.open, sessions))
+    Ok(matcher.finish(q.steps.clone(), sessions))
 }
 
 /// Counts sessions through ad-hoc funnel steps with the SDK's rule: the closed funnel matches
 /// steps greedily in order (other events allowed between them), the open one in any order.
-struct StepMatcher<'a> {
+pub(crate) struct StepMatcher<'a> {
     steps: &'a [String],
     next: usize,
     reached: Vec<bool>,
@@ -666,13 +728,13 @@ struct StepMatcher<'a> {
 }
 
 impl<'a> StepMatcher<'a> {
-    fn new(steps: &'a [String]) -> Self {
+    pub fn new(steps: &'a [String]) -> Self {
         let n = steps.len();
         StepMatcher { steps, next: 0, reached: vec![false; n], closed: vec![0; n], open: vec![0; n] }
     }
 
     /// One event of the current session, in time order.
-    fn observe(&mut self, name: &[u8]) {
+    pub fn observe(&mut self, name: &[u8]) {
         for (i, s) in self.steps.iter().enumerate() {
             if s.as_bytes() == name {
                 self.reached[i] = true;
@@ -683,8 +745,13 @@ impl<'a> StepMatcher<'a> {
         }
     }
 
+    /// The funnel of the sessions seen (`names` as asked), out of `sessions` considered.
+    pub fn finish(self, names: Vec<String>, sessions: i64) -> Funnel {
+        finish(names, self.closed, self.open, sessions)
+    }
+
     /// Counts the current session and starts the next.
-    fn end_session(&mut self) {
+    pub fn end_session(&mut self) {
         for c in &mut self.closed[..self.next] {
             *c += 1;
         }
@@ -818,10 +885,7 @@ pub fn experiment(
         })?;
         for row in rows {
             let (v, n, c) = row?;
-            if (0..100).contains(&v) {
-                counts.resize(counts.len().max(v as usize + 1), (0, 0));
-                counts[v as usize] = (n, c);
-            }
+            count_variation(&mut counts, v, n, c);
         }
     }
     let mut money: Vec<(i64, String, i64, i64)> = Vec::new();
@@ -840,6 +904,25 @@ pub fn experiment(
             money.push(row?);
         }
     }
+    Ok(experiment_result(key, &counts, &money, weights))
+}
+
+/// Records variation `v`'s sessions and conversions (indices outside 0..100 are ignored).
+pub(crate) fn count_variation(counts: &mut Vec<(i64, i64)>, v: i64, sessions: i64, conversions: i64) {
+    if (0..100).contains(&v) {
+        counts.resize(counts.len().max(v as usize + 1), (0, 0));
+        counts[v as usize] = (sessions, conversions);
+    }
+}
+
+/// An experiment's results from its sessions and conversions per variation (`counts`, by index)
+/// and its orders per variation and currency (`money`: variation, currency, orders, revenue).
+pub(crate) fn experiment_result(
+    key: &str,
+    counts: &[(i64, i64)],
+    money: &[(i64, String, i64, i64)],
+    weights: Option<&[f64]>,
+) -> ExperimentResult {
     let (nc, xc) = counts.first().copied().unwrap_or((0, 0));
     let variations: Vec<VariationResult> = counts
         .iter()
@@ -880,5 +963,5 @@ pub fn experiment(
         let total: f64 = expected.iter().sum();
         Srm { chi2, p_value, weights: expected.iter().map(|w| w / total).collect(), warning: p_value < 0.001 }
     });
-    Ok(ExperimentResult { key: key.to_owned(), sessions: counts.iter().map(|c| c.0).sum(), variations, srm })
+    ExperimentResult { key: key.to_owned(), sessions: counts.iter().map(|c| c.0).sum(), variations, srm }
 }

@@ -46,6 +46,19 @@ pub struct Settings {
     /// deleted (at start, then hourly); 0 keeps everything.
     #[arg(long, env = "FC_RETENTION_DAYS", default_value_t = 0)]
     pub retention_days: u32,
+    /// ClickHouse's HTTP interface (`http://host:8123`) to store in instead of SQLite, for
+    /// several collectors behind a load balancer (`--db` is then unused).
+    #[arg(long, env = "FC_CLICKHOUSE_URL")]
+    pub clickhouse_url: Option<String>,
+    /// ClickHouse database of the collector's tables (created if missing).
+    #[arg(long, env = "FC_CLICKHOUSE_DATABASE", default_value = "funnelcake")]
+    pub clickhouse_database: String,
+    /// ClickHouse user (ClickHouse's `default` when absent).
+    #[arg(long, env = "FC_CLICKHOUSE_USER")]
+    pub clickhouse_user: Option<String>,
+    /// ClickHouse password (better passed in the environment than on the command line).
+    #[arg(long, env = "FC_CLICKHOUSE_PASSWORD", hide_env_values = true)]
+    pub clickhouse_password: Option<String>,
 }
 
 impl Settings {
@@ -64,6 +77,10 @@ impl Settings {
             rate_site: 0.0,
             keep_bots: false,
             retention_days: 0,
+            clickhouse_url: None,
+            clickhouse_database: "funnelcake".into(),
+            clickhouse_user: None,
+            clickhouse_password: None,
         }
     }
 

@@ -769,29 +769,30 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
             let mut inserted = Vec::with_capacity(job.events.len());
             for s in &job.events {
                 let e = &s.event;
+                let c = EventColumns::of(s);
                 let n = stmt.execute(params![
-                    s.site,
-                    e.id,
-                    e.t,
-                    s.ts,
-                    e.ts,
-                    s.received_at,
-                    e.sid,
-                    e.aid,
-                    e.uid,
-                    e.seq as i64,
-                    e.url,
-                    e.referrer,
-                    e.title,
-                    obj_json(&e.props),
-                    if e.items.is_empty() { None } else { part_json(e, "items") },
-                    e.value,
-                    e.cur,
-                    e.order,
-                    if e.exp.is_empty() { None } else { part_json(e, "exp") },
-                    e.src.as_ref().and_then(|_| part_json(e, "src")),
-                    s.ua_family,
-                    s.device,
+                    c.site,
+                    c.id,
+                    c.r#type,
+                    c.ts,
+                    c.client_ts,
+                    c.received_at,
+                    c.sid,
+                    c.aid,
+                    c.uid,
+                    c.seq,
+                    c.url,
+                    c.referrer,
+                    c.title,
+                    c.props,
+                    c.items,
+                    c.value,
+                    c.currency,
+                    c.order_id,
+                    c.exp,
+                    c.src,
+                    c.ua_family,
+                    c.device,
                 ])?;
                 inserted.push(n == 1);
                 if n == 1 && e.t != "session_summary" && !run.as_mut().is_some_and(|r| r.extend(&s.site, e, s.ts)) {
@@ -1004,54 +1005,160 @@ fn prune(conn: &mut Connection, before: i64, mut between: impl FnMut(&mut Connec
 }
 
 fn row_to_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
-    let parse_obj = |s: Option<String>| -> Vec<(String, Value)> {
-        s.and_then(|s| json::parse(&s).ok()).and_then(|v| v.as_object().map(<[_]>::to_vec)).unwrap_or_default()
-    };
-    let props = parse_obj(row.get(13)?);
-    let mut event = Event {
+    Ok(EventColumns {
+        site: row.get(0)?,
         id: row.get(1)?,
-        t: row.get(2)?,
-        ts: row.get(4)?,
+        r#type: row.get(2)?,
+        ts: row.get(3)?,
+        client_ts: row.get(4)?,
+        received_at: row.get(5)?,
         sid: row.get(6)?,
         aid: row.get(7)?,
         uid: row.get(8)?,
-        seq: row.get::<_, i64>(9)? as u64,
+        seq: row.get(9)?,
         url: row.get(10)?,
         referrer: row.get(11)?,
         title: row.get(12)?,
-        props,
+        props: row.get(13)?,
+        items: row.get(14)?,
         value: row.get(15)?,
-        cur: row.get(16)?,
-        order: row.get(17)?,
-        ..Event::default()
-    };
-    // items, exp and src are stored in wire form and read back through the wire decoder.
-    let part = |col: usize| -> rusqlite::Result<Option<Value>> {
-        Ok(row.get::<_, Option<String>>(col)?.and_then(|t| json::parse(&t).ok()))
-    };
-    if let Some(v) = part(14)? {
-        event.items = wire::decode_items(&v, "items").unwrap_or_default();
+        currency: row.get(16)?,
+        order_id: row.get(17)?,
+        exp: row.get(18)?,
+        src: row.get(19)?,
+        ua_family: row.get(20)?,
+        device: row.get(21)?,
     }
-    if let Some(v) = part(18)? {
-        event.exp = wire::decode_exp(&v, "exp").unwrap_or_default();
+    .into_stored())
+}
+
+/// A stored event's columns, as every store keeps them (named as the columns are): the wire
+/// event's fields, its props as a JSON object, its items, experiments and source in wire form,
+/// and what the collector added.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EventColumns {
+    /// Site id.
+    pub site: String,
+    /// Event id.
+    pub id: String,
+    /// Event name.
+    pub r#type: String,
+    /// Skew-corrected time, epoch ms.
+    pub ts: i64,
+    /// The client's time, epoch ms.
+    pub client_ts: i64,
+    /// Server receive time, epoch ms.
+    pub received_at: i64,
+    /// Session id.
+    pub sid: String,
+    /// Anonymous id.
+    pub aid: String,
+    /// User id.
+    pub uid: Option<String>,
+    /// Sequence number in the session.
+    pub seq: i64,
+    /// Page address.
+    pub url: String,
+    /// Referrer.
+    pub referrer: Option<String>,
+    /// Page title.
+    pub title: Option<String>,
+    /// Properties, a JSON object (none when empty).
+    pub props: Option<String>,
+    /// Items in wire form (none when empty).
+    pub items: Option<String>,
+    /// Value, minor units.
+    pub value: Option<i64>,
+    /// ISO 4217 currency.
+    pub currency: Option<String>,
+    /// Order id.
+    pub order_id: Option<String>,
+    /// Experiments in wire form (none when empty).
+    pub exp: Option<String>,
+    /// Traffic source in wire form.
+    pub src: Option<String>,
+    /// Browser family.
+    pub ua_family: Option<String>,
+    /// Device class.
+    pub device: Option<String>,
+}
+
+impl EventColumns {
+    /// The columns of a stored event.
+    pub fn of(s: &StoredEvent) -> EventColumns {
+        let e = &s.event;
+        EventColumns {
+            site: s.site.clone(),
+            id: e.id.clone(),
+            r#type: e.t.clone(),
+            ts: s.ts,
+            client_ts: e.ts,
+            received_at: s.received_at,
+            sid: e.sid.clone(),
+            aid: e.aid.clone(),
+            uid: e.uid.clone(),
+            seq: e.seq as i64,
+            url: e.url.clone(),
+            referrer: e.referrer.clone(),
+            title: e.title.clone(),
+            props: obj_json(&e.props),
+            items: if e.items.is_empty() { None } else { part_json(e, "items") },
+            value: e.value,
+            currency: e.cur.clone(),
+            order_id: e.order.clone(),
+            exp: if e.exp.is_empty() { None } else { part_json(e, "exp") },
+            src: e.src.as_ref().and_then(|_| part_json(e, "src")),
+            ua_family: Some(s.ua_family.to_owned()),
+            device: Some(s.device.to_owned()),
+        }
     }
-    if let Some(v) = part(19)? {
-        event.src = wire::decode_source(&v, "src").ok();
+
+    /// The stored event back (items, experiments and source through the wire decoder; an
+    /// unknown browser family or device is `Other`).
+    pub fn into_stored(self) -> StoredEvent {
+        let parse = |s: Option<String>| s.and_then(|s| json::parse(&s).ok());
+        let props = parse(self.props).and_then(|v| v.as_object().map(<[_]>::to_vec)).unwrap_or_default();
+        let mut event = Event {
+            id: self.id,
+            t: self.r#type,
+            ts: self.client_ts,
+            sid: self.sid,
+            aid: self.aid,
+            uid: self.uid,
+            seq: self.seq as u64,
+            url: self.url,
+            referrer: self.referrer,
+            title: self.title,
+            props,
+            value: self.value,
+            cur: self.currency,
+            order: self.order_id,
+            ..Event::default()
+        };
+        if let Some(v) = parse(self.items) {
+            event.items = wire::decode_items(&v, "items").unwrap_or_default();
+        }
+        if let Some(v) = parse(self.exp) {
+            event.exp = wire::decode_exp(&v, "exp").unwrap_or_default();
+        }
+        if let Some(v) = parse(self.src) {
+            event.src = wire::decode_source(&v, "src").ok();
+        }
+        let intern = |s: Option<String>, options: &[&'static str]| -> &'static str {
+            s.and_then(|s| options.iter().find(|o| **o == s).copied()).unwrap_or("Other")
+        };
+        StoredEvent {
+            site: self.site,
+            event,
+            ts: self.ts,
+            received_at: self.received_at,
+            ua_family: intern(
+                self.ua_family,
+                &["Chrome", "Edge", "Firefox", "Safari", "Opera", "Samsung Internet", "Bot", "Other"],
+            ),
+            device: intern(self.device, &["desktop", "mobile", "tablet", "bot"]),
+        }
     }
-    let intern = |s: Option<String>, options: &[&'static str]| -> &'static str {
-        s.and_then(|s| options.iter().find(|o| **o == s).copied()).unwrap_or("Other")
-    };
-    Ok(StoredEvent {
-        site: row.get(0)?,
-        event,
-        ts: row.get(3)?,
-        received_at: row.get(5)?,
-        ua_family: intern(
-            row.get(20)?,
-            &["Chrome", "Edge", "Firefox", "Safari", "Opera", "Samsung Internet", "Bot", "Other"],
-        ),
-        device: intern(row.get(21)?, &["desktop", "mobile", "tablet", "bot"]),
-    })
 }
 
 impl SqliteStore {

@@ -12,6 +12,8 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
+mod common;
+
 const NOW: i64 = 1_732_270_001_000;
 
 struct Harness {
@@ -26,6 +28,18 @@ fn harness(configure: impl FnOnce(&mut Settings)) -> Harness {
     let store = Arc::new(SqliteStore::open(&settings.db).unwrap());
     let state = AppState::new(store, settings, Arc::new(|| NOW));
     Harness { app: router(state), _dir: dir }
+}
+
+/// One harness per store (`common::stores`), for the tests whose outcome the store decides.
+async fn each_store(configure: impl Fn(&mut Settings)) -> Vec<Harness> {
+    let mut out = Vec::new();
+    for (name, store, dir) in common::stores().await {
+        eprintln!("store: {name}");
+        let mut settings = Settings::for_tests(dir.path().join("t.sqlite3"));
+        configure(&mut settings);
+        out.push(Harness { app: router(AppState::new(store, settings, Arc::new(|| NOW))), _dir: dir });
+    }
+    out
 }
 
 fn fixture(name: &str) -> String {
@@ -46,35 +60,37 @@ fn post(uri: &str, body: impl Into<Body>) -> Request<Body> {
 
 #[tokio::test]
 async fn stores_the_golden_batch_once_and_reports_duplicates() {
-    let h = harness(|_| {});
-    let (status, body, _) = call(&h.app, post("/v1/batch", fixture("batch-v1.json"))).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, serde_json::json!({"accepted": 2, "duplicates": 0, "rejected": []}));
-    let (_, again, _) = call(&h.app, post("/v1/batch", fixture("batch-v1.json"))).await;
-    assert_eq!(again, serde_json::json!({"accepted": 0, "duplicates": 2, "rejected": []}));
+    for h in each_store(|_| {}).await {
+        let (status, body, _) = call(&h.app, post("/v1/batch", fixture("batch-v1.json"))).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, serde_json::json!({"accepted": 2, "duplicates": 0, "rejected": []}));
+        let (_, again, _) = call(&h.app, post("/v1/batch", fixture("batch-v1.json"))).await;
+        assert_eq!(again, serde_json::json!({"accepted": 0, "duplicates": 2, "rejected": []}));
 
-    let (status, read, _) =
-        call(&h.app, Request::get("/v1/sites/shop-1/events?limit=10").body(Body::empty()).unwrap()).await;
-    assert_eq!(status, StatusCode::OK);
-    let events = read["events"].as_array().unwrap();
-    assert_eq!(events.len(), 2);
-    let cart = events.iter().find(|e| e["t"] == "add_to_cart").unwrap();
-    assert_eq!(cart["items"][0]["price"], 1999);
-    assert_eq!(cart["exp"]["checkout-button"], 1);
-    // Clock skew: the client sent at …000500 and we received at …001000, so +500 ms.
-    assert_eq!(cart["ts"], 1_732_269_999_000_i64);
-    assert_eq!(cart["ts_corrected"], 1_732_269_999_500_i64);
-    let pv = events.iter().find(|e| e["t"] == "page_view").unwrap();
-    assert_eq!(pv["src"]["kind"], "paid_search");
+        let (status, read, _) =
+            call(&h.app, Request::get("/v1/sites/shop-1/events?limit=10").body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK);
+        let events = read["events"].as_array().unwrap();
+        assert_eq!(events.len(), 2);
+        let cart = events.iter().find(|e| e["t"] == "add_to_cart").unwrap();
+        assert_eq!(cart["items"][0]["price"], 1999);
+        assert_eq!(cart["exp"]["checkout-button"], 1);
+        // Clock skew: the client sent at …000500 and we received at …001000, so +500 ms.
+        assert_eq!(cart["ts"], 1_732_269_999_000_i64);
+        assert_eq!(cart["ts_corrected"], 1_732_269_999_500_i64);
+        let pv = events.iter().find(|e| e["t"] == "page_view").unwrap();
+        assert_eq!(pv["src"]["kind"], "paid_search");
+    }
 }
 
 #[tokio::test]
 async fn accepts_the_design_example_with_nulls_and_gzip_bodies() {
-    let h = harness(|_| {});
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(fixture("batch-v1-nulls.json").as_bytes()).unwrap();
-    let (status, body, _) = call(&h.app, post("/v1/batch?enc=gzip", gz.finish().unwrap())).await;
-    assert_eq!((status, body["accepted"].as_u64()), (StatusCode::OK, Some(1)));
+    for h in each_store(|_| {}).await {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(fixture("batch-v1-nulls.json").as_bytes()).unwrap();
+        let (status, body, _) = call(&h.app, post("/v1/batch?enc=gzip", gz.finish().unwrap())).await;
+        assert_eq!((status, body["accepted"].as_u64()), (StatusCode::OK, Some(1)));
+    }
 }
 
 #[tokio::test]
@@ -111,55 +127,57 @@ async fn stores_nothing_from_known_crawlers_unless_told_to() {
         async move { call(&app, req).await.1["events"].as_array().unwrap().clone() }
     };
 
-    let h = harness(|_| {});
-    let (status, res, _) = call(&h.app, crawl()).await;
-    assert_eq!(status, StatusCode::OK);
-    let bot = serde_json::json!({"accepted": 0, "duplicates": 0,
+    for h in each_store(|_| {}).await {
+        let (status, res, _) = call(&h.app, crawl()).await;
+        assert_eq!(status, StatusCode::OK);
+        let bot = serde_json::json!({"accepted": 0, "duplicates": 0,
         "rejected": [{"index": 0, "reason": "bot"}, {"index": 1, "reason": "bot"}]});
-    assert_eq!(res, bot);
-    assert!(stored(&h.app).await.is_empty());
-    let (_, kpis, _) = call(&h.app, Request::get("/v1/sites/shop-1/metrics").body(Body::empty()).unwrap()).await;
-    assert_eq!(kpis["kpis"]["sessions"], 0);
-
-    let h = harness(|s| s.keep_bots = true);
-    let (_, res, _) = call(&h.app, crawl()).await;
-    assert_eq!(res["accepted"], 2);
-    let events = stored(&h.app).await;
-    assert_eq!(events.len(), 2);
-    assert_eq!(events[0]["ua"], serde_json::json!({"family": "Bot", "device": "bot"}));
+        assert_eq!(res, bot);
+        assert!(stored(&h.app).await.is_empty());
+        let (_, kpis, _) = call(&h.app, Request::get("/v1/sites/shop-1/metrics").body(Body::empty()).unwrap()).await;
+        assert_eq!(kpis["kpis"]["sessions"], 0);
+    }
+    for h in each_store(|s| s.keep_bots = true).await {
+        let (_, res, _) = call(&h.app, crawl()).await;
+        assert_eq!(res["accepted"], 2);
+        let events = stored(&h.app).await;
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0]["ua"], serde_json::json!({"family": "Bot", "device": "bot"}));
+    }
 }
 
 #[tokio::test]
 async fn delivery_counts_say_what_was_stored_repeated_rejected_and_dropped() {
-    let h = harness(|_| {});
-    // The golden batch (2 events, `dropped: 2`), then the same batch again, as after a lost
-    // answer: its events are duplicates and its `dropped` is not counted twice.
-    call(&h.app, post("/v1/batch", fixture("batch-v1.json"))).await;
-    call(&h.app, post("/v1/batch", fixture("batch-v1.json"))).await;
-    // One good event, one bad, three dropped in the browser.
-    let body = r#"{"v":1,"site":"shop-1","sent_at":1,"dropped":3,"events":[
+    for h in each_store(|_| {}).await {
+        // The golden batch (2 events, `dropped: 2`), then the same batch again, as after a lost
+        // answer: its events are duplicates and its `dropped` is not counted twice.
+        call(&h.app, post("/v1/batch", fixture("batch-v1.json"))).await;
+        call(&h.app, post("/v1/batch", fixture("batch-v1.json"))).await;
+        // One good event, one bad, three dropped in the browser.
+        let body = r#"{"v":1,"site":"shop-1","sent_at":1,"dropped":3,"events":[
         {"id":"00000000000000000000000000000005","t":"a","ts":1,"sid":"s","aid":"a","seq":1,"url":"/"},
         {"id":"00000000000000000000000000000006","t":"a","ts":1,"sid":"s","aid":"a","seq":"x","url":"/"}]}"#;
-    call(&h.app, post("/v1/batch", body)).await;
-    // A crawler's two events (its `dropped` is not the site's).
-    let mut crawl = post("/v1/batch", fixture("batch-v1.json"));
-    crawl.headers_mut().insert("user-agent", "Mozilla/5.0 (compatible; bingbot/2.0)".parse().unwrap());
-    call(&h.app, crawl).await;
+        call(&h.app, post("/v1/batch", body)).await;
+        // A crawler's two events (its `dropped` is not the site's).
+        let mut crawl = post("/v1/batch", fixture("batch-v1.json"));
+        crawl.headers_mut().insert("user-agent", "Mozilla/5.0 (compatible; bingbot/2.0)".parse().unwrap());
+        call(&h.app, crawl).await;
 
-    let (status, res, _) = call(&h.app, Request::get("/v1/sites/shop-1/ingest").body(Body::empty()).unwrap()).await;
-    assert_eq!(status, StatusCode::OK);
-    let day = serde_json::json!({"batches": 4, "accepted": 3, "duplicates": 2, "rejected": 1, "bots": 2,
+        let (status, res, _) = call(&h.app, Request::get("/v1/sites/shop-1/ingest").body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK);
+        let day = serde_json::json!({"batches": 4, "accepted": 3, "duplicates": 2, "rejected": 1, "bots": 2,
         "client_dropped": 5});
-    assert_eq!(res["ingest"]["totals"], day);
-    let mut dated = day.clone();
-    dated["day"] = "2024-11-22".into();
-    assert_eq!(res["ingest"]["days"], serde_json::json!([dated]));
-    // Another site, or days before any batch: nothing.
-    let (_, res, _) = call(&h.app, Request::get("/v1/sites/shop-2/ingest").body(Body::empty()).unwrap()).await;
-    assert_eq!(res["ingest"]["days"], serde_json::json!([]));
-    let (_, res, _) =
-        call(&h.app, Request::get("/v1/sites/shop-1/ingest?from=0&to=86400000").body(Body::empty()).unwrap()).await;
-    assert_eq!(res["ingest"]["totals"]["batches"], 0);
+        assert_eq!(res["ingest"]["totals"], day);
+        let mut dated = day.clone();
+        dated["day"] = "2024-11-22".into();
+        assert_eq!(res["ingest"]["days"], serde_json::json!([dated]));
+        // Another site, or days before any batch: nothing.
+        let (_, res, _) = call(&h.app, Request::get("/v1/sites/shop-2/ingest").body(Body::empty()).unwrap()).await;
+        assert_eq!(res["ingest"]["days"], serde_json::json!([]));
+        let (_, res, _) =
+            call(&h.app, Request::get("/v1/sites/shop-1/ingest?from=0&to=86400000").body(Body::empty()).unwrap()).await;
+        assert_eq!(res["ingest"]["totals"]["batches"], 0);
+    }
 }
 
 #[tokio::test]
@@ -214,25 +232,28 @@ fn summary_event(id: u8, seq: u64, final_: bool, page_views: u32) -> String {
 
 #[tokio::test]
 async fn sessions_keep_the_summary_with_the_highest_seq() {
-    let h = harness(|_| {});
-    let batch =
-        |events: Vec<String>| format!(r#"{{"v":1,"site":"shop-1","sent_at":1,"events":[{}]}}"#, events.join(","));
-    // Out of order: seq 5 arrives, then an older seq 3, then the final seq 7.
-    for events in
-        [vec![summary_event(1, 5, false, 2)], vec![summary_event(2, 3, false, 1)], vec![summary_event(3, 7, true, 4)]]
-    {
-        let (status, _, _) = call(&h.app, post("/v1/batch", batch(events))).await;
-        assert_eq!(status, StatusCode::OK);
+    for h in each_store(|_| {}).await {
+        let batch =
+            |events: Vec<String>| format!(r#"{{"v":1,"site":"shop-1","sent_at":1,"events":[{}]}}"#, events.join(","));
+        // Out of order: seq 5 arrives, then an older seq 3, then the final seq 7.
+        for events in [
+            vec![summary_event(1, 5, false, 2)],
+            vec![summary_event(2, 3, false, 1)],
+            vec![summary_event(3, 7, true, 4)],
+        ] {
+            let (status, _, _) = call(&h.app, post("/v1/batch", batch(events))).await;
+            assert_eq!(status, StatusCode::OK);
+        }
+        let (_, res, _) = call(&h.app, Request::get("/v1/sites/shop-1/sessions").body(Body::empty()).unwrap()).await;
+        let sessions = res["sessions"].as_array().unwrap();
+        assert_eq!(sessions.len(), 1);
+        assert_eq!((sessions[0]["seq"].as_u64(), sessions[0]["final"].as_bool()), (Some(7), Some(true)));
+        assert_eq!(sessions[0]["summary"]["page_views"], 4);
+        // A duplicate delivery of an older summary changes nothing.
+        call(&h.app, post("/v1/batch", batch(vec![summary_event(1, 5, false, 2)]))).await;
+        let (_, res, _) = call(&h.app, Request::get("/v1/sites/shop-1/sessions").body(Body::empty()).unwrap()).await;
+        assert_eq!(res["sessions"][0]["seq"], 7);
     }
-    let (_, res, _) = call(&h.app, Request::get("/v1/sites/shop-1/sessions").body(Body::empty()).unwrap()).await;
-    let sessions = res["sessions"].as_array().unwrap();
-    assert_eq!(sessions.len(), 1);
-    assert_eq!((sessions[0]["seq"].as_u64(), sessions[0]["final"].as_bool()), (Some(7), Some(true)));
-    assert_eq!(sessions[0]["summary"]["page_views"], 4);
-    // A duplicate delivery of an older summary changes nothing.
-    call(&h.app, post("/v1/batch", batch(vec![summary_event(1, 5, false, 2)]))).await;
-    let (_, res, _) = call(&h.app, Request::get("/v1/sites/shop-1/sessions").body(Body::empty()).unwrap()).await;
-    assert_eq!(res["sessions"][0]["seq"], 7);
 }
 
 #[tokio::test]
@@ -289,23 +310,24 @@ async fn rate_limits_answer_429_with_retry_after_per_ip_and_per_site() {
 
 #[tokio::test]
 async fn long_strings_are_truncated_to_the_documented_lengths() {
-    let h = harness(|_| {});
-    let body = format!(
-        r#"{{"v":1,"site":"shop-1","sent_at":1,"events":[{{"id":"{:032x}","t":"a","ts":1,"sid":"s","aid":"a","seq":1,
+    for h in each_store(|_| {}).await {
+        let body = format!(
+            r#"{{"v":1,"site":"shop-1","sent_at":1,"events":[{{"id":"{:032x}","t":"a","ts":1,"sid":"s","aid":"a","seq":1,
             "url":"/{}","title":"{}","props":{{"note":"{}","deep":["{}"]}}}}]}}"#,
-        1,
-        "u".repeat(5000),
-        "é".repeat(600),
-        "n".repeat(2000),
-        "d".repeat(2000)
-    );
-    assert_eq!(call(&h.app, post("/v1/batch", body)).await.0, StatusCode::OK);
-    let (_, read, _) = call(&h.app, Request::get("/v1/sites/shop-1/events").body(Body::empty()).unwrap()).await;
-    let e = &read["events"][0];
-    assert_eq!(e["url"].as_str().unwrap().chars().count(), 2048);
-    assert_eq!(e["title"].as_str().unwrap().chars().count(), 512);
-    assert_eq!(e["props"]["note"].as_str().unwrap().len(), 1024);
-    assert_eq!(e["props"]["deep"][0].as_str().unwrap().len(), 1024);
+            1,
+            "u".repeat(5000),
+            "é".repeat(600),
+            "n".repeat(2000),
+            "d".repeat(2000)
+        );
+        assert_eq!(call(&h.app, post("/v1/batch", body)).await.0, StatusCode::OK);
+        let (_, read, _) = call(&h.app, Request::get("/v1/sites/shop-1/events").body(Body::empty()).unwrap()).await;
+        let e = &read["events"][0];
+        assert_eq!(e["url"].as_str().unwrap().chars().count(), 2048);
+        assert_eq!(e["title"].as_str().unwrap().chars().count(), 512);
+        assert_eq!(e["props"]["note"].as_str().unwrap().len(), 1024);
+        assert_eq!(e["props"]["deep"][0].as_str().unwrap().len(), 1024);
+    }
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { basename, join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
@@ -20,7 +20,13 @@ export const CHROMIUM_ARGS = [
 export async function startCollector(extraArgs = [], addr = '127.0.0.1:0', existingDir = null) {
   const dir = existingDir || mkdtempSync(join(tmpdir(), 'fc-e2e-'));
   const bin = join(ROOT, 'target', 'debug', 'funnelcake-collector');
-  const child = spawn(bin, ['--addr', addr, '--db', join(dir, 'e2e.sqlite3'), '--dev',
+  // FC_E2E_CLICKHOUSE: the collector stores in ClickHouse instead, in a database named after
+  // its directory (so a restart on the same directory finds its data, as with SQLite).
+  const store = process.env.FC_E2E_CLICKHOUSE
+    ? ['--clickhouse-url', process.env.FC_E2E_CLICKHOUSE,
+      '--clickhouse-database', 'e2e_' + basename(dir).replace(/\W/g, '_')]
+    : ['--db', join(dir, 'e2e.sqlite3')];
+  const child = spawn(bin, ['--addr', addr, ...store, '--dev',
     '--www', join(ROOT, 'www'), '--sdk-dir', join(ROOT, 'dist', 'funnelcake'), ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' },
   });
