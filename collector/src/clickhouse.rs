@@ -91,7 +91,11 @@ impl ClickHouseStore {
         if !name_ok(&config.database) {
             return Err(StoreError(format!("ClickHouse database {:?}: letters, digits and _ only", config.database)));
         }
-        let client = Client::builder(TokioExecutor::new()).build_http();
+        // Small requests and answers on kept-alive connections: without TCP_NODELAY, a request
+        // written in two parts waits for the server's delayed ACK.
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new()).build(connector);
         let store = ClickHouseStore {
             client,
             base,
@@ -488,31 +492,43 @@ impl ClickHouseStore {
             let names = query::DEFAULT_STEPS.iter().map(|s| (*s).to_owned()).collect();
             return Ok(query::finish(names, closed, open, int(&row, 0)));
         }
-        // Custom steps: each session's event names in (ts, seq) order, matched as the SQLite store
-        // matches its stored paths.
+        // Custom steps, matched in ClickHouse with the SDK's rule: each session's event names in
+        // (ts, seq) order are folded through the steps greedily (`arrayFold`: the next step is
+        // reached by the first event of its name after the one before), so only one row comes
+        // back. (`windowFunnel` was tried: it counts a repeated step, `a, a`, wrong.) The open
+        // funnel is whether each step's event occurs at all. `tests/clickhouse.rs` checks both
+        // against the SQLite store's matcher on random sessions.
         let steps: Vec<String> = q.steps.iter().map(|s| funnelcake_core::event::canonical_name(s).to_owned()).collect();
-        let count = self.rows(&format!("SELECT count() FROM {sessions}"), params.clone()).await?;
-        let paths = self
-            .rows(
-                &format!(
-                    "SELECT arrayMap(x -> x.3, arraySort(x -> (x.1, x.2), groupArray((ts, seq, type))))
-                     FROM {db}.events FINAL
-                     WHERE site = {{site:String}} AND type != 'session_summary'
-                         AND sid IN (SELECT sid FROM {sessions})
-                     GROUP BY sid",
-                    db = self.db
-                ),
-                params,
-            )
-            .await?;
-        let mut matcher = query::StepMatcher::new(&steps);
-        for row in &paths {
-            for name in row.first().and_then(Json::as_array).into_iter().flatten() {
-                matcher.observe(name.as_str().unwrap_or("").as_bytes());
-            }
-            matcher.end_session();
+        if steps.len() > STEP_PARAMS.len() {
+            return Err(StoreError(format!("a funnel has at most {} steps, not {}", STEP_PARAMS.len(), steps.len())));
         }
-        Ok(matcher.finish(q.steps.clone(), count.first().map_or(0, |r| int(r, 0))))
+        let names: Vec<&str> = steps.iter().map(String::as_str).collect();
+        params.push(("steps", array(&names)));
+        let mut reached = String::new();
+        let mut counts = String::new();
+        for (i, step) in steps.iter().enumerate() {
+            let p = STEP_PARAMS[i];
+            params.push((p, escape(step)));
+            reached.push_str(&format!(", max(type = {{{p}:String}}) AS r{i}"));
+            counts.push_str(&format!(", countIf(level > {i}), sum(r{i})"));
+        }
+        let sql = format!(
+            "SELECT (SELECT count() FROM {sessions}){counts} FROM
+                 (SELECT arrayFold((done, name) -> if(done < length({{steps:Array(String)}})
+                              AND name = {{steps:Array(String)}}[done + 1], done + 1, done),
+                          arrayMap(e -> e.3, arraySort(e -> (e.1, e.2), groupArray((ts, seq, type)))),
+                          toUInt64(0)) AS level
+                      {reached}
+                  FROM {db}.events FINAL
+                  WHERE site = {{site:String}} AND type != 'session_summary' AND sid IN (SELECT sid FROM {sessions})
+                  GROUP BY sid)",
+            db = self.db
+        );
+        let rows = self.rows(&sql, params).await?;
+        let row = rows.first().cloned().unwrap_or_default();
+        let closed = (0..steps.len()).map(|i| int(&row, 1 + 2 * i)).collect();
+        let open = (0..steps.len()).map(|i| int(&row, 2 + 2 * i)).collect();
+        Ok(query::finish(q.steps.clone(), closed, open, int(&row, 0)))
     }
 
     async fn experiments(
@@ -890,6 +906,12 @@ impl Store for ClickHouseStore {
         Box::pin(async {})
     }
 }
+
+/// Parameter names of funnel steps (a parameter name is `'static`).
+const STEP_PARAMS: [&str; 32] = [
+    "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "s16", "s17",
+    "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25", "s26", "s27", "s28", "s29", "s30", "s31",
+];
 
 /// The parameters `site`, `from` and `to`.
 fn range_params(site: &str, range: Range) -> Params {

@@ -207,3 +207,68 @@ async fn two_collectors_on_one_clickhouse_store_a_batch_sent_to_both_once() {
         assert_eq!((ingest.totals.batches, ingest.totals.accepted, ingest.totals.duplicates), (2, 3, 3));
     }
 }
+
+#[tokio::test]
+async fn custom_funnels_match_the_sqlite_stores_step_matcher_on_random_sessions() {
+    let Some(url) = common::clickhouse_url() else {
+        return eprintln!("FC_TEST_CLICKHOUSE not set: skipped (scripts/test.sh sets it)");
+    };
+    use funnelcake_collector::query::{FunnelQuery, Range, Segment};
+    // xorshift64: the same sessions on every run.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let t0 = now() - 2 * DAY;
+    let mut events = Vec::new();
+    let mut id = 0u64;
+    for s in 0..300u64 {
+        let sid = format!("s-{s}");
+        let start = t0 + s as i64 * 1000;
+        let mut summary = common::stored("shop", 1_000_000 + s, &sid, "session_summary", start, 999);
+        summary.event.props = vec![("started_at".into(), Value::Num(start as f64))];
+        events.push(summary);
+        for seq in 1..=next(12) {
+            id += 1;
+            let name = ["a", "b", "c", "d"][next(4) as usize];
+            // Few distinct times: many ties, which (ts, seq) orders.
+            let e = common::stored("shop", id, &sid, name, start + next(4) as i64 * 10, seq);
+            if next(10) == 0 {
+                events.push(e.clone()); // sent twice
+            }
+            events.push(e);
+        }
+    }
+    // Arrival order shuffled, in several writes: sessions' events arrive out of order.
+    for i in (1..events.len()).rev() {
+        events.swap(i, next(i as u64 + 1) as usize);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = funnelcake_collector::SqliteStore::open(&dir.path().join("f.sqlite3")).unwrap();
+    let clickhouse = common::clickhouse(&url).await;
+    for chunk in events.chunks(97) {
+        sqlite.insert(chunk.to_vec()).await.unwrap();
+        clickhouse.insert(chunk.to_vec()).await.unwrap();
+    }
+    let range = Range { from: t0 - DAY, to: t0 + DAY };
+    let funnels: [&[&str]; 8] = [
+        &["a", "b"],
+        &["a", "a"],
+        &["b", "a", "c"],
+        &["a", "b", "c", "d"],
+        &["d"],
+        &["a", "a", "a"],
+        &["c", "b", "a", "b"],
+        &["e", "a"],
+    ];
+    for steps in funnels {
+        let q = FunnelQuery { steps: steps.iter().map(|s| (*s).to_owned()).collect(), variant: None };
+        let want = sqlite.funnel("shop", range, q.clone(), Segment::default()).await.unwrap();
+        let got = clickhouse.funnel("shop", range, q, Segment::default()).await.unwrap();
+        assert_eq!(got, want, "steps {steps:?}");
+        assert_eq!(want.sessions, 300);
+    }
+}

@@ -2,14 +2,16 @@
 //! events, each with a session summary, 1 in 10 with an order) through the real store, then
 //! times the read queries. Each query runs 5 times; the median and the worst are reported.
 //!
-//! `cargo run --release -p funnelcake-bench --bin querybench -- [events]`
+//! `cargo run --release -p funnelcake-bench --bin querybench -- [events]`; with
+//! `FC_BENCH_CLICKHOUSE=http://host:8123` the same through the ClickHouse store, in a database
+//! of its own (`querybench_<pid>`, dropped by nobody: it is the benchmark's).
 
 use std::time::Instant;
 
 use funnelcake_bench::{event_id, percentile};
 use funnelcake_collector::query::{FunnelQuery, Range, Segment};
 use funnelcake_collector::store::StoredEvent;
-use funnelcake_collector::Store;
+use funnelcake_collector::{ClickHouseConfig, ClickHouseStore, Store};
 use funnelcake_core::json::{parse, Value};
 use funnelcake_core::wire::Event;
 
@@ -50,8 +52,19 @@ fn summary_props(sid: u64, start: i64, depth: usize) -> Vec<(String, Value)> {
 
 fn main() {
     let total: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
-    let server = funnelcake_bench::start_server(2);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let clickhouse = std::env::var("FC_BENCH_CLICKHOUSE").ok().filter(|u| !u.is_empty());
+    let server = clickhouse.is_none().then(|| funnelcake_bench::start_server(2));
+    let store: std::sync::Arc<dyn Store> = match (&server, &clickhouse) {
+        (Some(server), _) => server.store.clone(),
+        (None, Some(url)) => {
+            let database = format!("querybench_{}", std::process::id());
+            let config = ClickHouseConfig { url: url.clone(), database, user: None, password: None, retention_days: 0 };
+            println!("querybench: ClickHouse at {url}, database {}", config.database);
+            std::sync::Arc::new(rt.block_on(ClickHouseStore::open(config)).expect("open ClickHouse"))
+        }
+        (None, None) => unreachable!("a server without ClickHouse"),
+    };
     let sessions = total / 10;
     let load = Instant::now();
     let mut batch = Vec::with_capacity(10_000);
@@ -109,11 +122,11 @@ fn main() {
         });
         n += 1;
         if batch.len() >= 10_000 {
-            rt.block_on(server.store.insert(std::mem::take(&mut batch))).expect("insert");
+            rt.block_on(store.insert(std::mem::take(&mut batch))).expect("insert");
         }
     }
     if !batch.is_empty() {
-        rt.block_on(server.store.insert(batch)).expect("insert");
+        rt.block_on(store.insert(batch)).expect("insert");
     }
     println!(
         "querybench: stored {n} events ({sessions} sessions with summaries) in {:.1} s",
@@ -131,7 +144,6 @@ fn main() {
         ms.sort_by(|a, b| a.total_cmp(b));
         println!("  {name:<34} median {:>8.1} ms, worst {:>8.1} ms (target <= 200 ms)", percentile(&ms, 0.5), ms[4]);
     };
-    let store = &server.store;
     time("KPIs (all of METRICS.md)", &|| {
         rt.block_on(store.kpis("bench", range, Segment::default())).expect("kpis");
     });
@@ -175,10 +187,13 @@ fn main() {
         // "Now" just after the newest data, as on a live site.
         rt.block_on(store.live("bench", T0 + 30 * 86_400_000)).expect("live");
     });
-    // Last, as it deletes: what a retention period does when a third of the data falls out of it.
-    let t = Instant::now();
-    let rows = rt.block_on(store.prune(T0 + 10 * 86_400_000)).expect("prune");
-    println!("  prune the first 10 of 30 days: {rows} rows in {:.1} s", t.elapsed().as_secs_f64());
+    // Last, as it deletes: what a retention period does when a third of the data falls out of it
+    // (SQLite; ClickHouse's retention is its tables' TTL, applied as it merges).
+    if let Some(server) = &server {
+        let t = Instant::now();
+        let rows = rt.block_on(server.store.prune(T0 + 10 * 86_400_000)).expect("prune");
+        println!("  prune the first 10 of 30 days: {rows} rows in {:.1} s", t.elapsed().as_secs_f64());
+    }
 }
 
 fn e_ts(start: i64) -> i64 {
