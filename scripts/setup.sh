@@ -51,7 +51,14 @@ fi
 if ! "$CLICKHOUSE_VENV/bin/python" -c "import chdb" 2>/dev/null; then
   step "pip install chdb==$CHDB_VERSION into $CLICKHOUSE_VENV (ClickHouse for the store tests, once)"
   rm -rf "$CLICKHOUSE_VENV"
-  python3 -m venv "$CLICKHOUSE_VENV"
+  if ! python3 -m venv "$CLICKHOUSE_VENV"; then
+    # Debian's own python3 keeps venv in a package of its own.
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO="sudo"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv
+    rm -rf "$CLICKHOUSE_VENV"
+    python3 -m venv "$CLICKHOUSE_VENV"
+  fi
   "$CLICKHOUSE_VENV/bin/pip" install --quiet --disable-pip-version-check "chdb==$CHDB_VERSION" "chdb-core==26.9.0"
 fi
 

@@ -95,7 +95,9 @@ impl ClickHouseStore {
         // written in two parts waits for the server's delayed ACK.
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new()).build(connector);
+        // Idle connections are closed before ClickHouse's own keep-alive timeout (10 s by
+        // default) can close them under a request.
+        let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(5)).build(connector);
         let store = ClickHouseStore {
             client,
             base,
