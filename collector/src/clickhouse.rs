@@ -19,6 +19,7 @@
 //! the delivery counts of a failed attempt are counted again, the only figure that can be off).
 //!
 //! Retention (`--retention-days`) is each table's `TTL`, applied by ClickHouse as it merges.
+//! `https://` goes through rustls with the Mozilla roots and, optionally, a private CA's.
 //! Queries are the SQLite store's, in ClickHouse's dialect; the arithmetic on their rows is
 //! shared ([`query`]).
 
@@ -27,6 +28,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value as Json};
@@ -41,8 +43,11 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 /// Where ClickHouse is and who the collector is to it.
 #[derive(Debug, Clone)]
 pub struct ClickHouseConfig {
-    /// Base address of the HTTP interface, `http://host:8123`.
+    /// Base address of the HTTP interface: `http://host:8123`, or `https://host:8443`.
     pub url: String,
+    /// PEM file of the certificate authorities to trust for `https://`, besides the Mozilla
+    /// roots built in (for a ClickHouse with a private CA's certificate).
+    pub ca_file: Option<std::path::PathBuf>,
     /// Database of the collector's tables (created if missing).
     pub database: String,
     /// User (`X-ClickHouse-User`); ClickHouse's `default` when absent.
@@ -55,8 +60,8 @@ pub struct ClickHouseConfig {
 
 /// A store in ClickHouse.
 pub struct ClickHouseStore {
-    client: Client<HttpConnector, Full<Bytes>>,
-    /// `http://host:port`, without a trailing slash.
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// `http://host:port` or `https://host:port`, without a trailing slash.
     base: String,
     user: Option<String>,
     password: Option<String>,
@@ -82,10 +87,8 @@ impl ClickHouseStore {
     /// Connects to ClickHouse, creates the database and tables if missing and sets their TTL.
     pub async fn open(config: ClickHouseConfig) -> Result<ClickHouseStore, StoreError> {
         let base = config.url.trim_end_matches('/').to_owned();
-        if !base.starts_with("http://") {
-            return Err(StoreError(format!(
-                "ClickHouse address {base:?}: only http:// is supported (put a TLS proxy in front for https)"
-            )));
+        if !base.starts_with("http://") && !base.starts_with("https://") {
+            return Err(StoreError(format!("ClickHouse address {base:?}: must start with http:// or https://")));
         }
         let name_ok = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         if !name_ok(&config.database) {
@@ -93,8 +96,14 @@ impl ClickHouseStore {
         }
         // Small requests and answers on kept-alive connections: without TCP_NODELAY, a request
         // written in two parts waits for the server's delayed ACK.
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        http.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls_config(config.ca_file.as_deref())?)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
         // Idle connections are closed before ClickHouse's own keep-alive timeout (10 s by
         // default) can close them under a request.
         let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(5)).build(connector);
@@ -218,7 +227,7 @@ impl ClickHouseStore {
         }
         let req = req.body(Full::new(Bytes::from(body))).map_err(|e| StoreError(format!("ClickHouse request: {e}")))?;
         let answer = async {
-            let res = self.client.request(req).await.map_err(|e| StoreError(format!("ClickHouse: {e}")))?;
+            let res = self.client.request(req).await.map_err(|e| StoreError(format!("ClickHouse: {}", causes(&e))))?;
             let status = res.status();
             let bytes =
                 res.into_body().collect().await.map_err(|e| StoreError(format!("ClickHouse answer: {e}")))?.to_bytes();
@@ -912,6 +921,43 @@ impl Store for ClickHouseStore {
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
     }
+}
+
+/// An error with its causes (hyper's own says only "client error (Connect)"; the cause says
+/// which: refused, a certificate no root vouches for, …).
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    text
+}
+
+/// TLS for `https://`: the Mozilla roots, and those of `ca_file` if given.
+fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig, StoreError> {
+    use rustls_pki_types::{pem::PemObject, CertificateDer};
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        let named = |e: &dyn std::fmt::Display| StoreError(format!("ClickHouse CA file {}: {e}", path.display()));
+        let pem = std::fs::read(path).map_err(|e| named(&e))?;
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            roots.add(cert.map_err(|e| named(&e))?).map_err(|e| named(&e))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(named(&"no PEM certificate in it"));
+        }
+    }
+    Ok(rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StoreError(format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 /// Parameter names of funnel steps (a parameter name is `'static`).

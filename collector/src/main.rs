@@ -77,6 +77,7 @@ async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, funnelcake_co
         Some(url) => Arc::new(
             ClickHouseStore::open(ClickHouseConfig {
                 url: url.clone(),
+                ca_file: settings.clickhouse_ca_file.clone(),
                 database: settings.clickhouse_database.clone(),
                 user: settings.clickhouse_user.clone(),
                 password: settings.clickhouse_password.clone(),

@@ -46,8 +46,8 @@ pub struct Settings {
     /// deleted (at start, then hourly); 0 keeps everything.
     #[arg(long, env = "FC_RETENTION_DAYS", default_value_t = 0)]
     pub retention_days: u32,
-    /// ClickHouse's HTTP interface (`http://host:8123`) to store in instead of SQLite, for
-    /// several collectors behind a load balancer (`--db` is then unused).
+    /// ClickHouse's HTTP interface (`http://host:8123`, or `https://host:8443`) to store in
+    /// instead of SQLite, for several collectors behind a load balancer (`--db` is then unused).
     #[arg(long, env = "FC_CLICKHOUSE_URL")]
     pub clickhouse_url: Option<String>,
     /// ClickHouse database of the collector's tables (created if missing).
@@ -59,6 +59,10 @@ pub struct Settings {
     /// ClickHouse password (better passed in the environment than on the command line).
     #[arg(long, env = "FC_CLICKHOUSE_PASSWORD", hide_env_values = true)]
     pub clickhouse_password: Option<String>,
+    /// PEM file of certificate authorities to trust for an `https://` ClickHouse, besides the
+    /// Mozilla roots built in.
+    #[arg(long, env = "FC_CLICKHOUSE_CA_FILE")]
+    pub clickhouse_ca_file: Option<PathBuf>,
 }
 
 impl Settings {
@@ -81,6 +85,7 @@ impl Settings {
             clickhouse_database: "funnelcake".into(),
             clickhouse_user: None,
             clickhouse_password: None,
+            clickhouse_ca_file: None,
         }
     }
 

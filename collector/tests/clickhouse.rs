@@ -9,7 +9,7 @@ use funnelcake_collector::store::{StoreError, StoredEvent};
 use funnelcake_collector::{ClickHouseConfig, ClickHouseStore, Store};
 use funnelcake_core::json::Value;
 use funnelcake_core::wire::{Item, Source};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 mod common;
 
@@ -78,7 +78,8 @@ async fn retention_is_the_tables_ttl() {
     // Another store on a database of its own, keeping 30 days: the 40-day-old event is past its
     // TTL, which ClickHouse applies as it merges parts, or at once when asked.
     let database = format!("fc_test_ttl_{}", std::process::id());
-    let config = ClickHouseConfig { url: url.clone(), database, user: None, password: None, retention_days: 30 };
+    let config =
+        ClickHouseConfig { url: url.clone(), ca_file: None, database, user: None, password: None, retention_days: 30 };
     let store = ClickHouseStore::open(config.clone()).await.unwrap();
     store.insert(vec![old, new.clone()]).await.unwrap();
     store.apply_retention().await.unwrap();
@@ -89,48 +90,25 @@ async fn retention_is_the_tables_ttl() {
 }
 
 /// A listener that answers like ClickHouse's HTTP interface: 200 with no rows when the request
-/// carries user `fc` and key `pw`, 516 otherwise; it keeps each request's head.
-async fn fake_clickhouse() -> (String, Arc<Mutex<Vec<String>>>) {
+/// carries user `fc` and key `pw`, 516 otherwise; it keeps each request's head. With `tls`, it
+/// speaks TLS with that certificate and key.
+async fn fake_clickhouse(tls: Option<tokio_rustls::TlsAcceptor>) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
     tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            let log = log.clone();
+        while let Ok((sock, _)) = listener.accept().await {
+            let (log, tls) = (log.clone(), tls.clone());
             tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                loop {
-                    let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n");
-                    if let Some(end) = head_end {
-                        let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
-                        let len = head
-                            .lines()
-                            .find_map(|l| l.strip_prefix("content-length:"))
-                            .and_then(|v| v.trim().parse::<usize>().ok())
-                            .unwrap_or(0);
-                        if buf.len() >= end + 4 + len {
-                            let ok = head.contains("x-clickhouse-user: fc") && head.contains("x-clickhouse-key: pw");
-                            log.lock().unwrap().push(String::from_utf8_lossy(&buf[..end]).into_owned());
-                            buf.drain(..end + 4 + len);
-                            let answer = if ok {
-                                "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".to_owned()
-                            } else {
-                                let text =
-                                    "Code: 516. DB::Exception: fc: Authentication failed. (AUTHENTICATION_FAILED)";
-                                format!("HTTP/1.1 516 Unknown\r\ncontent-length: {}\r\n\r\n{text}", text.len())
-                            };
-                            if sock.write_all(answer.as_bytes()).await.is_err() {
-                                return;
-                            }
-                            continue;
+                match tls {
+                    Some(acceptor) => {
+                        if let Ok(stream) = acceptor.accept(sock).await {
+                            answer(stream, log).await;
                         }
                     }
-                    match sock.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
+                    None => answer(sock, log).await,
                 }
             });
         }
@@ -138,9 +116,45 @@ async fn fake_clickhouse() -> (String, Arc<Mutex<Vec<String>>>) {
     (url, seen)
 }
 
+/// Answers the requests of one connection (see [`fake_clickhouse`]).
+async fn answer(mut sock: impl AsyncRead + AsyncWrite + Unpin, log: Arc<Mutex<Vec<String>>>) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + len {
+                let ok = head.contains("x-clickhouse-user: fc") && head.contains("x-clickhouse-key: pw");
+                log.lock().unwrap().push(String::from_utf8_lossy(&buf[..end]).into_owned());
+                buf.drain(..end + 4 + len);
+                let answer = if ok {
+                    "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".to_owned()
+                } else {
+                    let text = "Code: 516. DB::Exception: fc: Authentication failed. (AUTHENTICATION_FAILED)";
+                    format!("HTTP/1.1 516 Unknown\r\ncontent-length: {}\r\n\r\n{text}", text.len())
+                };
+                if sock.write_all(answer.as_bytes()).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+        }
+        match sock.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
 fn config(url: &str, password: &str) -> ClickHouseConfig {
     ClickHouseConfig {
         url: url.to_owned(),
+        ca_file: None,
         database: "shop_events".into(),
         user: Some("fc".into()),
         password: Some(password.into()),
@@ -150,7 +164,7 @@ fn config(url: &str, password: &str) -> ClickHouseConfig {
 
 #[tokio::test]
 async fn speaks_clickhouse_http_with_credentials_and_names_what_fails() {
-    let (url, seen) = fake_clickhouse().await;
+    let (url, seen) = fake_clickhouse(None).await;
     let Err(StoreError(message)) = ClickHouseStore::open(config(&url, "wrong")).await else {
         panic!("a wrong password must fail to open");
     };
@@ -166,15 +180,15 @@ async fn speaks_clickhouse_http_with_credentials_and_names_what_fails() {
     let head = seen.lock().unwrap()[0].clone();
     assert!(head.starts_with("POST /?param_site=it%27s%20a%20site&param_limit=5 HTTP/1.1"), "{head}");
 
-    // Nothing listening, an https address, a database name that is not a plain name: each named.
+    // Nothing listening, an address without its scheme, a database name that is not a plain name: each named.
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", l.local_addr().unwrap())
     };
     let Err(StoreError(m)) = ClickHouseStore::open(config(&closed, "pw")).await else { panic!() };
     assert!(m.starts_with("ClickHouse:"), "{m}");
-    let Err(StoreError(m)) = ClickHouseStore::open(config("https://ch.example:8443", "pw")).await else { panic!() };
-    assert!(m.contains("only http://"), "{m}");
+    let Err(StoreError(m)) = ClickHouseStore::open(config("ch.example:8443", "pw")).await else { panic!() };
+    assert!(m.contains("must start with http:// or https://"), "{m}");
     let Err(StoreError(m)) =
         ClickHouseStore::open(ClickHouseConfig { database: "x; DROP".into(), ..config(&url, "pw") }).await
     else {
@@ -192,7 +206,7 @@ async fn two_collectors_on_one_clickhouse_store_a_batch_sent_to_both_once() {
     // was lost is sent again and lands on the other collector.
     let first = common::clickhouse(&url).await;
     let database = first.database().to_owned();
-    let config = ClickHouseConfig { url, database, user: None, password: None, retention_days: 0 };
+    let config = ClickHouseConfig { url, ca_file: None, database, user: None, password: None, retention_days: 0 };
     let second = ClickHouseStore::open(config).await.unwrap();
     let t = now() - 60_000;
     let batch: Vec<StoredEvent> =
@@ -270,5 +284,49 @@ async fn custom_funnels_match_the_sqlite_stores_step_matcher_on_random_sessions(
         let got = clickhouse.funnel("shop", range, q, Segment::default()).await.unwrap();
         assert_eq!(got, want, "steps {steps:?}");
         assert_eq!(want.sessions, 300);
+    }
+}
+
+#[tokio::test]
+async fn https_with_the_mozilla_roots_or_a_private_ca() {
+    use tokio_rustls::rustls;
+    // A ClickHouse behind TLS with a certificate of its own for 127.0.0.1.
+    let key = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let der = rustls::pki_types::PrivateKeyDer::Pkcs8(key.signing_key.serialize_der().into());
+    let server = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![key.cert.der().clone()], der)
+        .unwrap();
+    let (url, seen) = fake_clickhouse(Some(tokio_rustls::TlsAcceptor::from(Arc::new(server)))).await;
+    assert!(url.starts_with("https://127.0.0.1:"));
+
+    // Its CA is not among the Mozilla roots: refused, and the error says why.
+    let Err(StoreError(m)) = ClickHouseStore::open(config(&url, "pw")).await else {
+        panic!("a certificate no root vouches for must be refused");
+    };
+    assert!(m.contains("certificate"), "{m}");
+    assert!(seen.lock().unwrap().is_empty(), "nothing sent before the certificate is trusted");
+
+    // Trusted through --clickhouse-ca-file: every statement goes over TLS.
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, key.cert.pem()).unwrap();
+    let store = ClickHouseStore::open(ClickHouseConfig { ca_file: Some(ca.clone()), ..config(&url, "pw") }).await;
+    assert!(store.is_ok(), "{:?}", store.err());
+    assert!(!seen.lock().unwrap().is_empty());
+
+    // A CA file that is missing or holds no certificate is named.
+    for (path, content) in [(dir.path().join("missing.pem"), None), (dir.path().join("empty.pem"), Some("not a pem"))] {
+        if let Some(text) = content {
+            std::fs::write(&path, text).unwrap();
+        }
+        let Err(StoreError(m)) =
+            ClickHouseStore::open(ClickHouseConfig { ca_file: Some(path.clone()), ..config(&url, "pw") }).await
+        else {
+            panic!("{} must be refused", path.display());
+        };
+        assert!(m.contains(&path.display().to_string()), "{m}");
     }
 }

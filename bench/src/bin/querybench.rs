@@ -59,7 +59,14 @@ fn main() {
         (Some(server), _) => server.store.clone(),
         (None, Some(url)) => {
             let database = format!("querybench_{}", std::process::id());
-            let config = ClickHouseConfig { url: url.clone(), database, user: None, password: None, retention_days: 0 };
+            let config = ClickHouseConfig {
+                url: url.clone(),
+                ca_file: None,
+                database,
+                user: None,
+                password: None,
+                retention_days: 0,
+            };
             println!("querybench: ClickHouse at {url}, database {}", config.database);
             std::sync::Arc::new(rt.block_on(ClickHouseStore::open(config)).expect("open ClickHouse"))
         }

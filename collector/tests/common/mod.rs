@@ -41,7 +41,14 @@ pub fn clickhouse_url() -> Option<String> {
 pub async fn clickhouse(url: &str) -> ClickHouseStore {
     static N: AtomicU32 = AtomicU32::new(0);
     let database = format!("fc_test_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-    let config = ClickHouseConfig { url: url.to_owned(), database, user: None, password: None, retention_days: 0 };
+    let config = ClickHouseConfig {
+        url: url.to_owned(),
+        ca_file: None,
+        database,
+        user: None,
+        password: None,
+        retention_days: 0,
+    };
     ClickHouseStore::open(config).await.unwrap_or_else(|e| panic!("FC_TEST_CLICKHOUSE={url}: {e}"))
 }
 
