@@ -58,7 +58,7 @@ node --test --test-concurrency=1 tests/e2e/
 step "end-to-end tests of the store's reads and writes again, the collector on ClickHouse"
 FC_E2E_CLICKHOUSE="$FC_TEST_CLICKHOUSE" node --test --test-concurrency=1 \
   tests/e2e/storefront.test.mjs tests/e2e/dashboard.test.mjs tests/e2e/widgets.test.mjs \
-  tests/e2e/experiment.test.mjs tests/e2e/delivery.test.mjs
+  tests/e2e/experiment.test.mjs tests/e2e/delivery.test.mjs tests/e2e/scale.test.mjs
 
 echo
 echo "all checks passed in $(( $(date +%s) - start )) s"
