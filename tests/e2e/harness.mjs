@@ -136,18 +136,9 @@ export async function startProxy(target, pages = {}) {
       }
     }
     try {
-      const headers = { ...req.headers };
-      delete headers.host;
-      delete headers['accept-encoding'];
-      delete headers['content-length'];
-      const up = await fetch(target + req.url, {
-        method: req.method, headers, body: ['GET', 'HEAD'].includes(req.method) ? undefined : body,
-      });
-      const out = Buffer.from(await up.arrayBuffer());
-      const h = {};
-      up.headers.forEach((v, k) => { if (!['content-encoding', 'content-length', 'transfer-encoding'].includes(k)) h[k] = v; });
-      res.writeHead(up.status, h);
-      res.end(out);
+      const up = await forward(target, req, body);
+      res.writeHead(up.status, up.headers);
+      res.end(up.body);
     } catch (e) {
       res.writeHead(502);
       res.end();
@@ -163,6 +154,24 @@ export async function startProxy(target, pages = {}) {
       await new Promise((r) => server.close(r));
     },
   };
+}
+
+/**
+ * Sends a request (whose body was read already) on to `target` as it came; resolves to the
+ * answer's status, headers and body, or rejects when `target` does not answer.
+ */
+export async function forward(target, req, body) {
+  const headers = { ...req.headers };
+  for (const h of ['host', 'accept-encoding', 'content-length']) delete headers[h];
+  const up = await fetch(target + req.url, {
+    method: req.method, headers, body: ['GET', 'HEAD'].includes(req.method) ? undefined : body,
+  });
+  const out = Buffer.from(await up.arrayBuffer());
+  const h = {};
+  up.headers.forEach((v, k) => {
+    if (!['content-encoding', 'content-length', 'transfer-encoding'].includes(k)) h[k] = v;
+  });
+  return { status: up.status, headers: h, body: out };
 }
 
 /** A minimal page embedding the SDK with the one-tag form and the given data-* attributes. */

@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
-import { startCollector, launchBrowser, sdkPage, expectExactlyOnce } from './harness.mjs';
+import { startCollector, launchBrowser, sdkPage, expectExactlyOnce, forward } from './harness.mjs';
 
 const SITE = 'delivery';
 
@@ -30,22 +30,13 @@ async function startBalancer(backends, pages) {
       res.end(pages[path]);
       return;
     }
-    const headers = { ...req.headers };
-    for (const h of ['host', 'accept-encoding', 'content-length']) delete headers[h];
     for (let tries = 0; tries < backends.length; tries++) {
       const i = next++ % backends.length;
       try {
-        const up = await fetch(backends[i] + req.url, {
-          method: req.method, headers, body: ['GET', 'HEAD'].includes(req.method) ? undefined : body,
-        });
-        const out = Buffer.from(await up.arrayBuffer());
-        const h = {};
-        up.headers.forEach((v, k) => {
-          if (!['content-encoding', 'content-length', 'transfer-encoding'].includes(k)) h[k] = v;
-        });
-        if (req.method === 'POST' && path === '/v1/batch' && up.ok) served[i] += 1;
-        res.writeHead(up.status, h);
-        res.end(out);
+        const up = await forward(backends[i], req, body);
+        if (req.method === 'POST' && path === '/v1/batch' && up.status === 200) served[i] += 1;
+        res.writeHead(up.status, up.headers);
+        res.end(up.body);
         return;
       } catch {
         // Not answering: the next backend.
