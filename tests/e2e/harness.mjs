@@ -109,19 +109,9 @@ export async function waitFor(fn, ms = 15000, what = 'condition') {
  * 'drop' (the connection is destroyed: a network error for fetch and a lost beacon). Extra pages can be served from memory.
  */
 export async function startProxy(target, pages = {}) {
-  const http = await import('node:http');
   let mode = 'pass';
   const posts = [];
-  const server = http.createServer(async (req, res) => {
-    const chunks = [];
-    for await (const c of req) chunks.push(c);
-    const body = Buffer.concat(chunks);
-    const path = req.url.split('?')[0];
-    if (pages[path]) {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(pages[path]);
-      return;
-    }
+  const server = await pageServer(pages, async (req, res, body, path) => {
     if (req.method === 'POST' && path === '/v1/batch') {
       const { gzip, text } = batchBody(req.url, body);
       posts.push({ mode, gzip, body: text });
@@ -144,11 +134,30 @@ export async function startProxy(target, pages = {}) {
       res.end();
     }
   });
+  return { ...server, setMode(m) { mode = m; }, posts };
+}
+
+/**
+ * An HTTP server on 127.0.0.1 (a free port) that serves `pages` (path → HTML) from memory and
+ * hands every other request, its body read, to `handle(req, res, body, path)`.
+ */
+export async function pageServer(pages, handle) {
+  const http = await import('node:http');
+  const server = http.createServer(async (req, res) => {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const body = Buffer.concat(chunks);
+    const path = req.url.split('?')[0];
+    if (pages[path]) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(pages[path]);
+      return;
+    }
+    await handle(req, res, body, path);
+  });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${server.address().port}`,
-    setMode(m) { mode = m; },
-    posts,
     async stop() {
       server.closeAllConnections?.();
       await new Promise((r) => server.close(r));

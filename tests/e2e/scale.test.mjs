@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import http from 'node:http';
-import { startCollector, launchBrowser, sdkPage, expectExactlyOnce, forward } from './harness.mjs';
+import { startCollector, launchBrowser, sdkPage, expectExactlyOnce, forward, pageServer } from './harness.mjs';
 
 const SITE = 'delivery';
 
@@ -20,16 +19,7 @@ const SITE = 'delivery';
 async function startBalancer(backends, pages) {
   let next = 0;
   const served = backends.map(() => 0);
-  const server = http.createServer(async (req, res) => {
-    const chunks = [];
-    for await (const c of req) chunks.push(c);
-    const body = Buffer.concat(chunks);
-    const path = req.url.split('?')[0];
-    if (pages[path]) {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(pages[path]);
-      return;
-    }
+  const server = await pageServer(pages, async (req, res, body, path) => {
     for (let tries = 0; tries < backends.length; tries++) {
       const i = next++ % backends.length;
       try {
@@ -45,15 +35,7 @@ async function startBalancer(backends, pages) {
     res.writeHead(502);
     res.end();
   });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    served,
-    async stop() {
-      server.closeAllConnections?.();
-      await new Promise((r) => server.close(r));
-    },
-  };
+  return { ...server, served };
 }
 
 test('two collectors on one ClickHouse behind a balancer: each event stored once, through either, and one may stop',
