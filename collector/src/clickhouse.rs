@@ -175,7 +175,7 @@ impl ClickHouseStore {
                     .await?;
             } else if let Err(e) = self.exec(&format!("ALTER TABLE {db}.{table} REMOVE TTL"), vec![]).await {
                 // A table that never had one says so; anything else is a real failure.
-                if !e.0.contains("TTL") {
+                if !e.0.contains("doesn't have any table TTL") {
                     return Err(e);
                 }
             }
@@ -766,15 +766,7 @@ impl ClickHouseStore {
                 vec![("site", escape(site)), ("since", (now - 5 * 60_000).to_string())],
             )
             .await?;
-        let day_start = now - now.rem_euclid(86_400_000);
-        let today = self
-            .funnel(
-                site,
-                Range { from: day_start, to: day_start + 86_400_000 },
-                query::FunnelQuery::default(),
-                Segment::default(),
-            )
-            .await?;
+        let today = self.funnel(site, Range::day_of(now), query::FunnelQuery::default(), Segment::default()).await?;
         Ok(query::Live { ts: now, active_sessions: rows.first().map_or(0, |r| int(r, 0)), today })
     }
 
@@ -1014,12 +1006,13 @@ fn array(items: &[&str]) -> String {
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.
 fn percent_encode(s: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(s.len() * 3);
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.extend(['%', HEX[usize::from(b >> 4)] as char, HEX[usize::from(b & 15)] as char]);
         }
     }
     out

@@ -83,6 +83,14 @@ pub struct Range {
     pub to: i64,
 }
 
+impl Range {
+    /// The UTC day of `at` (epoch ms), the live figures' "today".
+    pub fn day_of(at: i64) -> Range {
+        let from = at - at.rem_euclid(86_400_000);
+        Range { from, to: from + 86_400_000 }
+    }
+}
+
 /// An amount per currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Money {
@@ -781,14 +789,7 @@ pub fn live(conn: &Connection, site: &str, now: i64) -> Result<Live, StoreError>
         params![site, now - 5 * 60_000],
         |r| r.get(0),
     )?;
-    let day_start = now - now.rem_euclid(86_400_000);
-    let today = funnel(
-        conn,
-        site,
-        Range { from: day_start, to: day_start + 86_400_000 },
-        &FunnelQuery::default(),
-        Segment::default(),
-    )?;
+    let today = funnel(conn, site, Range::day_of(now), &FunnelQuery::default(), Segment::default())?;
     Ok(Live { ts: now, active_sessions, today })
 }
 
