@@ -318,7 +318,7 @@ impl ClickHouseStore {
             let columns = EventColumns::of(s);
             event_rows.push(serde_json::to_value(&columns).map_err(|e| StoreError(e.to_string()))?);
             if e.t == "session_summary" {
-                let c = SummaryColumns::from_props(&e.props);
+                let c = SummaryColumns::from_props(&e.props, s.ts.saturating_sub(e.ts));
                 let is_final =
                     e.props.iter().any(|(k, v)| k == "final" && *v == funnelcake_core::json::Value::Bool(true));
                 session_rows.push(json!({

@@ -358,6 +358,19 @@ const MIGRATIONS: &[(&str, Option<Fill>)] = &[
 ",
         None,
     ),
+    // Sessions' `started_at` on the collector's clock: the summaries stored before were kept
+    // on the browser's, while their events were corrected. The summary's own event still says
+    // by how much (`ts − client_ts`).
+    (
+        "
+    UPDATE sessions SET started_at = started_at + COALESCE((
+        SELECT e.ts - e.client_ts FROM events e
+        WHERE e.site = sessions.site AND e.sid = sessions.sid AND e.seq = sessions.seq AND e.type = 'session_summary'
+        LIMIT 1), 0)
+    WHERE started_at <> 0;
+",
+        None,
+    ),
 ];
 
 /// Columns extracted from a `session_summary` for fast KPI and funnel queries.
@@ -402,7 +415,10 @@ pub struct SummaryColumns {
 
 impl SummaryColumns {
     /// Reads the columns from a summary's props (snake_case snapshot); missing fields default.
-    pub fn from_props(props: &[(String, Value)]) -> SummaryColumns {
+    /// `skew` is the batch's clock correction (`received_at − sent_at`), applied to
+    /// `started_at` as to every event time, so a session is counted on the collector's clock
+    /// like its events and orders.
+    pub fn from_props(props: &[(String, Value)], skew: i64) -> SummaryColumns {
         let v = Value::Obj(props.to_vec());
         let b = |k: &str| matches!(v.get(k), Some(Value::Bool(true)));
         let n = |k: &str| v.get(k).and_then(Value::as_i64).unwrap_or(0);
@@ -431,7 +447,10 @@ impl SummaryColumns {
         let reached_mask = (0..steps.len().min(62)).filter(|i| reached(*i)).fold(0i64, |m, i| m | (1 << i));
         let exp = v.get("experiments").filter(|e| e.as_object().is_some_and(|o| !o.is_empty())).map(Value::to_json);
         SummaryColumns {
-            started_at: n("started_at"),
+            started_at: match n("started_at") {
+                0 => 0,
+                t => t.saturating_add(skew),
+            },
             duration_ms: n("duration_ms"),
             page_views: n("page_views"),
             engaged: b("engaged"),
@@ -803,7 +822,7 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
                 }
                 if n == 1 && e.t == "session_summary" {
                     let is_final = e.props.iter().any(|(k, v)| k == "final" && *v == Value::Bool(true));
-                    let c = SummaryColumns::from_props(&e.props);
+                    let c = SummaryColumns::from_props(&e.props, s.ts.saturating_sub(e.ts));
                     summaries.execute(params![
                         s.site,
                         e.sid,

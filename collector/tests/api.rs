@@ -257,6 +257,38 @@ async fn sessions_keep_the_summary_with_the_highest_seq() {
 }
 
 #[tokio::test]
+async fn a_session_is_counted_on_the_collectors_clock_like_its_events() {
+    // A phone whose clock is two days behind: its events and its summary's start are corrected
+    // by the same `received_at − sent_at`, so today's KPIs count the session with its order.
+    const DAY: i64 = 86_400_000;
+    let client_now = NOW - 2 * DAY;
+    let body = serde_json::json!({"v": 1, "site": "shop-1", "sent_at": client_now, "events": [
+        {"id": format!("{:032x}", 1), "t": "purchase", "ts": client_now - 10_000, "sid": "s-1", "aid": "a-1", "seq": 2,
+         "value": 1999, "cur": "USD", "order": "O-1"},
+        {"id": format!("{:032x}", 2), "t": "session_summary", "ts": client_now, "sid": "s-1", "aid": "a-1", "seq": 3,
+         "props": {"started_at": client_now - 60_000, "converted": true, "page_views": 1, "final": true}},
+    ]});
+    for h in each_store(|_| {}).await {
+        let (status, _, _) = call(&h.app, post("/v1/batch", body.to_string())).await;
+        assert_eq!(status, StatusCode::OK);
+        for (from, sessions, orders) in [(NOW - 3_600_000, 1, 1), (client_now - 3_600_000, 0, 0)] {
+            let to = from + 3_600_000 + 1;
+            let uri = format!("/v1/sites/shop-1/metrics?from={from}&to={to}");
+            let (status, res, _) = call(&h.app, Request::get(uri).body(Body::empty()).unwrap()).await;
+            assert_eq!(status, StatusCode::OK, "{res}");
+            let k = &res["kpis"];
+            assert_eq!((k["sessions"].as_i64(), k["orders"].as_i64()), (Some(sessions), Some(orders)), "from {from}");
+        }
+        let (_, res, _) = call(&h.app, Request::get("/v1/sites/shop-1/sessions").body(Body::empty()).unwrap()).await;
+        assert_eq!(
+            res["sessions"][0]["summary"]["started_at"],
+            client_now - 60_000,
+            "the summary itself is kept as sent"
+        );
+    }
+}
+
+#[tokio::test]
 async fn cors_preflight_is_answered_for_configured_origins_only() {
     let h = harness(|s| s.cors_origins = vec!["https://shop.example".into()]);
     let preflight = |origin: &str| {

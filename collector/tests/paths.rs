@@ -131,6 +131,46 @@ async fn an_older_database_gets_its_paths_session_columns_and_delivery_counts_fi
     assert_eq!((ingest.totals.accepted, ingest.totals.batches, ingest.days.len()), (4, 0, 1));
 }
 
+#[tokio::test]
+async fn an_older_database_gets_its_sessions_started_at_on_the_collectors_clock() {
+    // Before, a summary's `started_at` was stored on the browser's clock while its events were
+    // corrected; the migration corrects it by its summary event's own `ts − client_ts`.
+    const SKEW: i64 = 2 * 86_400_000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.sqlite3");
+    let store = SqliteStore::open(&path).unwrap();
+    let mut late = summary(1, "S");
+    late.ts += SKEW;
+    late.received_at += SKEW;
+    // A summary stored without its event (retention can drop events before sessions) and one
+    // without a start keep theirs.
+    let mut lost = summary(2, "L");
+    lost.ts += SKEW;
+    let mut unstarted = summary(3, "U");
+    unstarted.ts += SKEW;
+    unstarted.event.props.retain(|(k, _)| k != "started_at");
+    store.insert(vec![late, lost, unstarted]).await.unwrap();
+    store.shutdown().await;
+    drop(store);
+    let started = |conn: &rusqlite::Connection, sid: &str| -> i64 {
+        conn.query_row("SELECT started_at FROM sessions WHERE sid = ?1", [sid], |r| r.get(0)).unwrap()
+    };
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!((started(&conn, "S"), started(&conn, "L"), started(&conn, "U")), (T0 + SKEW, T0 + SKEW, 0));
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    conn.execute_batch(&format!(
+        "UPDATE sessions SET started_at = {T0} WHERE sid IN ('S', 'L');
+         DELETE FROM events WHERE sid = 'L';
+         PRAGMA user_version = {};",
+        version - 1
+    ))
+    .unwrap();
+    drop(conn);
+    SqliteStore::open(&path).unwrap().shutdown().await;
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!((started(&conn, "S"), started(&conn, "L"), started(&conn, "U")), (T0 + SKEW, T0, 0));
+}
+
 #[test]
 fn a_path_holds_any_name_exactly() {
     let names = ["view_item", "12:ab", "", "Bestellung abgeschlossen ✓", "a:b:c", "9"];
