@@ -62,10 +62,17 @@ function duration(ms) {
 }
 const moneyList = (list) => (list.length ? list.map((m) => money(m.amount, m.currency)).join(' · ') : '–');
 
-function api(path, extra = {}) {
+/**
+ * A read API address for the range picked (`back` 1: the period before it, as long: yesterday
+ * up to this time for Today, the 7 or 30 days before for the others).
+ */
+function api(path, extra = {}, back = 0) {
   const days = Number(rangeSelect.value);
-  const to = Date.now() + 1;
-  const from = days === 1 ? to - (to % DAY) : to - days * DAY;
+  let to = Date.now() + 1;
+  let from = days === 1 ? to - (to % DAY) : to - days * DAY;
+  const span = days * DAY;
+  from -= back * span;
+  to -= back * span;
   const q = new URLSearchParams({ from, to, ...extra });
   for (const s of segmentSelects) if (s.value) q.set(s.id, s.value);
   if (token) q.set('token', token);
@@ -78,27 +85,74 @@ async function getJson(url) {
   return res.json();
 }
 
-/** The KPI cards, and the delivery card from `/ingest` when it answered. */
-function renderCards(k, ingest) {
+/** The one amount of a per-currency list, or null when it has none or several currencies. */
+const single = (list) => (list && list.length === 1 ? list[0] : null);
+
+/**
+ * How a figure moved against the previous period, as [text, class, title], or null when there is
+ * nothing to compare (no figure in either period, another currency, a relative change from 0).
+ * `kind`: 'count' and 'money' change relatively, 'rate' by percentage points; `lowerIsBetter`
+ * colours a rise as bad. `show` formats the previous figure for the title.
+ */
+function change(cur, prev, kind, lowerIsBetter, show) {
+  if (cur === null || cur === undefined || prev === null || prev === undefined) return null;
+  let text;
+  let diff;
+  if (kind === 'rate') {
+    diff = (cur - prev) * 100;
+    text = Math.abs(diff).toFixed(1) + ' pts';
+  } else {
+    if (!prev) return null;
+    diff = (cur - prev) / prev * 100;
+    text = (Math.abs(diff) < 10 ? Math.abs(diff).toFixed(1) : Math.round(Math.abs(diff)).toLocaleString()) + '%';
+  }
+  const flat = Math.abs(diff) < 0.05;
+  const arrow = flat ? '±' : diff > 0 ? '▲ ' : '▼ ';
+  const cls = flat ? 'flat' : (diff > 0) !== lowerIsBetter ? 'good' : 'bad';
+  return [arrow + (flat ? '0' : text), cls, 'previous period: ' + show(prev)];
+}
+
+/**
+ * The KPI cards, each with its change against the previous period of the same length (`p`, its
+ * KPIs, or null when that request failed), and the delivery card from `/ingest` when it answered.
+ */
+function renderCards(k, ingest, p) {
+  const moneyChange = (key) => {
+    const a = single(k[key]);
+    const b = p && single(p[key]);
+    return a && b && a.currency === b.currency ? change(a.amount, b.amount, 'money', false, (x) => money(x, b.currency)) : null;
+  };
+  const by = (key, kind, show, lowerIsBetter = false) => p && change(k[key], p[key], kind, lowerIsBetter, show);
+  const fixed2 = (x) => x.toFixed(2);
   const cards = [
-    ['Sessions', num(k.sessions), `${num(k.unique_visitors)} visitors · ${num(k.new_visitors)} new`],
-    ['Conversion rate', pct(k.conversion_rate), `${num(k.orders)} orders`],
-    ['Revenue', moneyList(k.revenue), 'gross, per currency'],
-    ['Average order value', moneyList(k.aov), ''],
-    ['Engaged sessions', num(k.engaged_sessions), `bounce rate ${pct(k.bounce_rate)}`],
-    ['Pages per session', k.pages_per_session === null ? '–' : k.pages_per_session.toFixed(2), `${num(k.page_views)} page views`],
-    ['Avg. session duration', duration(k.avg_session_duration_ms), ''],
-    ['Cart abandonment', pct(k.cart_abandonment_rate), 'added to cart, no order'],
-    ['Checkout abandonment', pct(k.checkout_abandonment_rate), 'began checkout, no order'],
-    ['New customers', num(k.new_customers), `repeat rate ${pct(k.repeat_customer_rate)}`],
-    ['Customer value', moneyList(k.customer_lifetime_value), 'revenue per customer'],
+    ['Sessions', num(k.sessions), `${num(k.unique_visitors)} visitors · ${num(k.new_visitors)} new`, by('sessions', 'count', num)],
+    ['Conversion rate', pct(k.conversion_rate), `${num(k.orders)} orders`, by('conversion_rate', 'rate', pct)],
+    ['Revenue', moneyList(k.revenue), 'gross, per currency', moneyChange('revenue')],
+    ['Average order value', moneyList(k.aov), '', moneyChange('aov')],
+    ['Engaged sessions', num(k.engaged_sessions), `bounce rate ${pct(k.bounce_rate)}`, by('engaged_sessions', 'count', num)],
+    ['Pages per session', k.pages_per_session === null ? '–' : fixed2(k.pages_per_session), `${num(k.page_views)} page views`,
+      by('pages_per_session', 'count', fixed2)],
+    ['Avg. session duration', duration(k.avg_session_duration_ms), '', by('avg_session_duration_ms', 'count', duration)],
+    ['Cart abandonment', pct(k.cart_abandonment_rate), 'added to cart, no order', by('cart_abandonment_rate', 'rate', pct, true)],
+    ['Checkout abandonment', pct(k.checkout_abandonment_rate), 'began checkout, no order',
+      by('checkout_abandonment_rate', 'rate', pct, true)],
+    ['New customers', num(k.new_customers), `repeat rate ${pct(k.repeat_customer_rate)}`, by('new_customers', 'count', num)],
+    ['Customer value', moneyList(k.customer_lifetime_value), 'revenue per customer', moneyChange('customer_lifetime_value')],
   ];
   if (ingest) {
     const t = ingest.totals;
-    cards.push(['Events stored', num(t.accepted), `${num(t.client_dropped)} dropped in browsers · ${num(t.rejected)} rejected`]);
+    cards.push(['Events stored', num(t.accepted), `${num(t.client_dropped)} dropped in browsers · ${num(t.rejected)} rejected`, null]);
   }
-  $('cards').replaceChildren(...cards.map(([label, value, sub]) =>
-    el('div', { class: 'card' }, el('div', { class: 'label' }, label), el('div', { class: 'value', 'data-kpi': label }, value), el('div', { class: 'sub' }, sub))));
+  $('cards').replaceChildren(...cards.map(([label, value, sub, moved]) =>
+    el('div', { class: 'card' },
+      el('div', { class: 'label' }, label),
+      el('div', { class: 'figure' }, el('span', { class: 'value', 'data-kpi': label }, value),
+        moved ? el('span', { class: 'change ' + moved[1], 'data-change': label, title: moved[2] }, moved[0]) : ''),
+      el('div', { class: 'sub' }, sub))));
+  const days = Number(rangeSelect.value);
+  $('compare-note').textContent = cards.some((c) => c[3])
+    ? `▲▼ against ${days === 1 ? 'the same hours yesterday' : `the ${days} days before`} (hover for its figure)`
+    : '';
 }
 
 function renderFunnel(target, funnel, mini = false) {
@@ -228,15 +282,16 @@ async function refresh() {
   loading = true;
   try {
     const custom = steps();
-    const [metrics, funnel, pages, ingest, daily, campaigns] = await Promise.all([
+    const [metrics, previous, funnel, pages, ingest, daily, campaigns] = await Promise.all([
       getJson(api('metrics')),
+      getJson(api('metrics', {}, 1)).catch(() => null),
       getJson(api('funnel', custom ? { steps: custom } : {})).catch((e) => ({ error: e })),
       getJson(api('pages')).catch(() => null),
       getJson(api('ingest')).catch(() => null),
       getJson(api('daily')).catch(() => ({ days: [] })),
       getJson(api('campaigns')).catch(() => null),
     ]);
-    renderCards(metrics.kpis, ingest && ingest.ingest);
+    renderCards(metrics.kpis, ingest && ingest.ingest, previous && previous.kpis);
     if (funnel.error) {
       $('funnel').replaceChildren(el('li', { class: 'muted' }, 'Could not load the funnel: ' + funnel.error.message));
     } else {

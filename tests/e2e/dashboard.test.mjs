@@ -139,6 +139,38 @@ test('the dashboard shows one source or device only, kept in its address', async
   await page.close();
 });
 
+test('the dashboard compares each figure with the period before', async () => {
+  // Another site: 6 sessions in the last 30 days (3 converted), 4 in the 30 days before them
+  // (1 converted): sessions up 50%, conversion up 25 points; abandonment and money have nothing
+  // to compare (no carts, no orders), so they show no change.
+  const now = Date.now();
+  const summary = (i, started, converted) => ({
+    id: (i + 100).toString(16).padStart(32, '0'), t: 'session_summary', ts: started + 1000, sid: 'c' + i, aid: 'c' + i, seq: 1,
+    url: '/', props: { started_at: started, converted, final: true },
+  });
+  const events = [
+    ...Array.from({ length: 6 }, (_, i) => summary(i, now - (i + 1) * 3600e3, i < 3)),
+    ...Array.from({ length: 4 }, (_, i) => summary(10 + i, now - (40 + i) * 86400e3, i < 1)),
+  ];
+  const res = await fetch(collector.url + '/v1/batch', { method: 'POST', body: JSON.stringify({ v: 1, site: 'cmp-site', sent_at: now, events }) });
+  assert.equal((await res.json()).accepted, 10);
+  const { page, errors } = await openDashboard('?site=cmp-site');
+  const change = (label) => page.locator(`[data-change="${label}"]`)
+    .evaluateAll((els) => els.map((e) => [e.textContent, e.className, e.title]));
+  assert.equal(await page.locator('[data-kpi="Sessions"]').textContent(), '6');
+  assert.deepEqual(await change('Sessions'), [['▲ 50%', 'change good', 'previous period: 4']]);
+  assert.deepEqual(await change('Conversion rate'), [['▲ 25.0 pts', 'change good', 'previous period: 25.0%']]);
+  assert.deepEqual(await change('Revenue'), []);
+  assert.deepEqual(await change('Cart abandonment'), []);
+  assert.match(await page.locator('#compare-note').textContent(), /against the 30 days before/);
+  // Today against the same hours yesterday: nothing then, so no change is shown, and no note.
+  await page.selectOption('#range', '1');
+  await page.waitForFunction(() => !document.querySelector('[data-change]'), null, { timeout: 10000 });
+  assert.equal(await page.locator('#compare-note').textContent(), '');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('the dashboard lists experiment results with p-values and warns of a sample ratio mismatch', async () => {
   // Another site: 30 sessions in variation 0 (3 converted), 5 in variation 1 (3 converted) of an
   // even split: variation 1 converts better (p < 0.05) and the split is off (SRM p < 0.001).

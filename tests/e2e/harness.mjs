@@ -17,7 +17,7 @@ export const CHROMIUM_ARGS = [
 ];
 
 /** Starts the collector binary; resolves once it prints its address. Stop with `.stop()`. */
-export async function startCollector(extraArgs = [], addr = '127.0.0.1:0', existingDir = null) {
+export async function startCollector(extraArgs = [], addr = '127.0.0.1:0', existingDir = null, env = {}) {
   const dir = existingDir || mkdtempSync(join(tmpdir(), 'fc-e2e-'));
   const bin = join(ROOT, 'target', 'debug', 'funnelcake-collector');
   // FC_E2E_CLICKHOUSE: the collector stores in ClickHouse instead, in a database named after
@@ -28,7 +28,7 @@ export async function startCollector(extraArgs = [], addr = '127.0.0.1:0', exist
     : ['--db', join(dir, 'e2e.sqlite3')];
   const child = spawn(bin, ['--addr', addr, ...store, '--dev',
     '--www', join(ROOT, 'www'), '--sdk-dir', join(ROOT, 'dist', 'funnelcake'), ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn', ...env },
   });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
@@ -63,6 +63,11 @@ export async function startCollector(extraArgs = [], addr = '127.0.0.1:0', exist
       await stopChild();
       rmSync(dir, { recursive: true, force: true });
     },
+    /** Stops the collector and keeps its database (`dir`), for another to start on. */
+    async stopKeeping() {
+      await stopChild();
+    },
+    dir,
   };
   return handle;
 }
