@@ -14,6 +14,7 @@
 
 mod columns;
 mod paths;
+mod queries;
 mod schema;
 mod sqlite;
 mod writer;

@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 use rusqlite::{params, Connection};
 use tokio::sync::oneshot;
 
+use super::queries;
 use super::schema::{migrate, open};
 use super::writer::{writer_loop, Job, WriteJob};
 use super::*;
@@ -138,7 +139,7 @@ impl Store for SqliteStore {
         segment: query::Segment,
     ) -> BoxFuture<'_, Result<query::Kpis, StoreError>> {
         let site = site.to_owned();
-        self.read(move |c| query::kpis(c, &site, range, segment))
+        self.read(move |c| queries::kpis(c, &site, range, segment))
     }
 
     fn funnel(
@@ -149,7 +150,7 @@ impl Store for SqliteStore {
         segment: query::Segment,
     ) -> BoxFuture<'_, Result<query::Funnel, StoreError>> {
         let site = site.to_owned();
-        self.read(move |c| query::funnel(c, &site, range, &q, segment))
+        self.read(move |c| queries::funnel(c, &site, range, &q, segment))
     }
 
     fn landing_pages(
@@ -160,12 +161,12 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<query::PageCount>, StoreError>> {
         let site = site.to_owned();
-        self.read(move |c| query::landing_pages(c, &site, range, segment, limit))
+        self.read(move |c| queries::landing_pages(c, &site, range, segment, limit))
     }
 
     fn live(&self, site: &str, now: i64) -> BoxFuture<'_, Result<query::Live, StoreError>> {
         let site = site.to_owned();
-        self.read(move |c| query::live(c, &site, now))
+        self.read(move |c| queries::live(c, &site, now))
     }
 
     fn experiments(
@@ -180,9 +181,9 @@ impl Store for SqliteStore {
         self.read(move |c| {
             let keys = match key {
                 Some(k) => vec![k],
-                None => query::experiment_keys(c, &site, range, segment)?,
+                None => queries::experiment_keys(c, &site, range, segment)?,
             };
-            keys.iter().map(|k| query::experiment(c, &site, range, k, weights.as_deref(), segment)).collect()
+            keys.iter().map(|k| queries::experiment(c, &site, range, k, weights.as_deref(), segment)).collect()
         })
     }
 
@@ -202,7 +203,7 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<query::CampaignCount>, StoreError>> {
         let site = site.to_owned();
-        self.read(move |c| query::campaigns(c, &site, range, segment, limit))
+        self.read(move |c| queries::campaigns(c, &site, range, segment, limit))
     }
 
     fn daily(
@@ -212,12 +213,12 @@ impl Store for SqliteStore {
         segment: query::Segment,
     ) -> BoxFuture<'_, Result<Vec<query::DayFigures>, StoreError>> {
         let site = site.to_owned();
-        self.read(move |c| query::daily(c, &site, range, segment))
+        self.read(move |c| queries::daily(c, &site, range, segment))
     }
 
     fn ingest(&self, site: &str, range: query::Range) -> BoxFuture<'_, Result<query::Ingest, StoreError>> {
         let site = site.to_owned();
-        self.read(move |c| query::ingest(c, &site, range))
+        self.read(move |c| queries::ingest(c, &site, range))
     }
 
     fn recent_events(&self, site: &str, limit: usize) -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>> {
