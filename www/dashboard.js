@@ -68,11 +68,10 @@ const moneyList = (list) => (list.length ? list.map((m) => money(m.amount, m.cur
  */
 function api(path, extra = {}, back = 0) {
   const days = Number(rangeSelect.value);
-  let to = Date.now() + 1;
-  let from = days === 1 ? to - (to % DAY) : to - days * DAY;
-  const span = days * DAY;
-  from -= back * span;
-  to -= back * span;
+  const now = Date.now() + 1;
+  const shift = back * days * DAY;
+  const from = (days === 1 ? now - (now % DAY) : now - days * DAY) - shift;
+  const to = now - shift;
   const q = new URLSearchParams({ from, to, ...extra });
   for (const s of segmentSelects) if (s.value) q.set(s.id, s.value);
   if (token) q.set('token', token);
@@ -91,7 +90,7 @@ const single = (list) => (list && list.length === 1 ? list[0] : null);
 /**
  * How a figure moved against the previous period, as [text, class, title], or null when there is
  * nothing to compare (no figure in either period, another currency, a relative change from 0).
- * `kind`: 'count' and 'money' change relatively, 'rate' by percentage points; `lowerIsBetter`
+ * `kind`: 'rate' changes by percentage points, 'relative' in percent; `lowerIsBetter`
  * colours a rise as bad. `show` formats the previous figure for the title.
  */
 function change(cur, prev, kind, lowerIsBetter, show) {
@@ -120,23 +119,23 @@ function renderCards(k, ingest, p) {
   const moneyChange = (key) => {
     const a = single(k[key]);
     const b = p && single(p[key]);
-    return a && b && a.currency === b.currency ? change(a.amount, b.amount, 'money', false, (x) => money(x, b.currency)) : null;
+    return a && b && a.currency === b.currency ? change(a.amount, b.amount, 'relative', false, (x) => money(x, b.currency)) : null;
   };
   const by = (key, kind, show, lowerIsBetter = false) => p && change(k[key], p[key], kind, lowerIsBetter, show);
   const fixed2 = (x) => x.toFixed(2);
   const cards = [
-    ['Sessions', num(k.sessions), `${num(k.unique_visitors)} visitors · ${num(k.new_visitors)} new`, by('sessions', 'count', num)],
+    ['Sessions', num(k.sessions), `${num(k.unique_visitors)} visitors · ${num(k.new_visitors)} new`, by('sessions', 'relative', num)],
     ['Conversion rate', pct(k.conversion_rate), `${num(k.orders)} orders`, by('conversion_rate', 'rate', pct)],
     ['Revenue', moneyList(k.revenue), 'gross, per currency', moneyChange('revenue')],
     ['Average order value', moneyList(k.aov), '', moneyChange('aov')],
-    ['Engaged sessions', num(k.engaged_sessions), `bounce rate ${pct(k.bounce_rate)}`, by('engaged_sessions', 'count', num)],
+    ['Engaged sessions', num(k.engaged_sessions), `bounce rate ${pct(k.bounce_rate)}`, by('engaged_sessions', 'relative', num)],
     ['Pages per session', k.pages_per_session === null ? '–' : fixed2(k.pages_per_session), `${num(k.page_views)} page views`,
-      by('pages_per_session', 'count', fixed2)],
-    ['Avg. session duration', duration(k.avg_session_duration_ms), '', by('avg_session_duration_ms', 'count', duration)],
+      by('pages_per_session', 'relative', fixed2)],
+    ['Avg. session duration', duration(k.avg_session_duration_ms), '', by('avg_session_duration_ms', 'relative', duration)],
     ['Cart abandonment', pct(k.cart_abandonment_rate), 'added to cart, no order', by('cart_abandonment_rate', 'rate', pct, true)],
     ['Checkout abandonment', pct(k.checkout_abandonment_rate), 'began checkout, no order',
       by('checkout_abandonment_rate', 'rate', pct, true)],
-    ['New customers', num(k.new_customers), `repeat rate ${pct(k.repeat_customer_rate)}`, by('new_customers', 'count', num)],
+    ['New customers', num(k.new_customers), `repeat rate ${pct(k.repeat_customer_rate)}`, by('new_customers', 'relative', num)],
     ['Customer value', moneyList(k.customer_lifetime_value), 'revenue per customer', moneyChange('customer_lifetime_value')],
   ];
   if (ingest) {

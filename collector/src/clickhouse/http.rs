@@ -1,5 +1,6 @@
-//! The HTTP side: one request per statement, query parameters in ClickHouse's text form,
-//! rows read back as JSON, errors with their causes, TLS for `https://`.
+//! The HTTP side: one request per statement, query parameters in ClickHouse's text form and
+//! the SQL text helpers (UTC days), rows read back as JSON, errors with their causes, TLS for
+//! `https://`.
 
 use super::*;
 
@@ -120,6 +121,16 @@ pub(super) fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::Cl
         .map_err(|e| StoreError(format!("TLS: {e}")))?
         .with_root_certificates(roots)
         .with_no_client_auth())
+}
+
+/// The UTC day (`Date`) of an epoch-ms expression.
+pub(super) fn utc_date(ms: &str) -> String {
+    format!("toDate(toDateTime(intDiv({ms}, 1000), 'UTC'))")
+}
+
+/// The UTC day of an epoch-ms expression as `YYYY-MM-DD` text.
+pub(super) fn utc_day(ms: &str) -> String {
+    format!("toString({})", utc_date(ms))
 }
 
 /// A `String` parameter's value in ClickHouse's escaped text form.

@@ -221,13 +221,3 @@ impl ClickHouseStore {
             .collect())
     }
 }
-
-/// The UTC day (`Date`) of an epoch-ms expression.
-pub(super) fn utc_date(ms: &str) -> String {
-    format!("toDate(toDateTime(intDiv({ms}, 1000), 'UTC'))")
-}
-
-/// The UTC day of an epoch-ms expression as `YYYY-MM-DD` text.
-pub(super) fn utc_day(ms: &str) -> String {
-    format!("toString({})", utc_date(ms))
-}

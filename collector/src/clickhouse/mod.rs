@@ -32,9 +32,8 @@ mod kpis;
 mod lists;
 mod write;
 
-use http::{array, escape, int, text, tls_config};
+use http::{array, escape, int, text, tls_config, utc_date, utc_day};
 use kpis::range_params;
-use lists::utc_day;
 
 use std::time::Duration;
 

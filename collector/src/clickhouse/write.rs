@@ -47,11 +47,9 @@ impl ClickHouseStore {
             let columns = EventColumns::of(s);
             event_rows.push(serde_json::to_value(&columns).map_err(|e| StoreError(e.to_string()))?);
             if e.t == "session_summary" {
-                let c = SummaryColumns::from_props(&e.props, s.ts.saturating_sub(e.ts));
-                let is_final =
-                    e.props.iter().any(|(k, v)| k == "final" && *v == funnelcake_core::json::Value::Bool(true));
+                let c = SummaryColumns::of(s);
                 session_rows.push(json!({
-                    "site": s.site, "sid": e.sid, "aid": e.aid, "seq": e.seq, "ts": s.ts, "final": u8::from(is_final),
+                    "site": s.site, "sid": e.sid, "aid": e.aid, "seq": e.seq, "ts": s.ts, "final": u8::from(c.final_),
                     "summary": columns.props.as_deref().unwrap_or("{}"),
                     "started_at": c.started_at, "duration_ms": c.duration_ms, "page_views": c.page_views,
                     "engaged": u8::from(c.engaged), "new_visitor": u8::from(c.new_visitor),

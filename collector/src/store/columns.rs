@@ -9,7 +9,9 @@ use super::StoredEvent;
 /// Columns extracted from a `session_summary` for fast KPI and funnel queries.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SummaryColumns {
-    /// `started_at`.
+    /// `final`: the summary sent when the session ended.
+    pub final_: bool,
+    /// `started_at`, corrected for the browser's clock as the summary's event time was.
     pub started_at: i64,
     /// `duration_ms`.
     pub duration_ms: i64,
@@ -47,12 +49,13 @@ pub struct SummaryColumns {
 }
 
 impl SummaryColumns {
-    /// Reads the columns from a summary's props (snake_case snapshot); missing fields default.
-    /// `skew` is the batch's clock correction (`received_at − sent_at`), applied to
-    /// `started_at` as to every event time, so a session is counted on the collector's clock
-    /// like its events and orders.
-    pub fn from_props(props: &[(String, Value)], skew: i64) -> SummaryColumns {
-        let v = Value::Obj(props.to_vec());
+    /// Reads the columns from a stored summary's props (snake_case snapshot); missing fields
+    /// default. `started_at` gets the clock correction the summary's own time got
+    /// (`received_at − sent_at`, as every event time), so a session is counted on the
+    /// collector's clock like its events and orders.
+    pub fn of(s: &StoredEvent) -> SummaryColumns {
+        let skew = s.ts.saturating_sub(s.event.ts);
+        let v = Value::Obj(s.event.props.to_vec());
         let b = |k: &str| matches!(v.get(k), Some(Value::Bool(true)));
         let n = |k: &str| v.get(k).and_then(Value::as_i64).unwrap_or(0);
         let funnel = v.get("funnel");
@@ -80,6 +83,7 @@ impl SummaryColumns {
         let reached_mask = (0..steps.len().min(62)).filter(|i| reached(*i)).fold(0i64, |m, i| m | (1 << i));
         let exp = v.get("experiments").filter(|e| e.as_object().is_some_and(|o| !o.is_empty())).map(Value::to_json);
         SummaryColumns {
+            final_: b("final"),
             started_at: match n("started_at") {
                 0 => 0,
                 t => t.saturating_add(skew),

@@ -3,7 +3,6 @@
 
 use std::sync::mpsc;
 
-use funnelcake_core::json::Value;
 use rusqlite::{params, Connection};
 use tokio::sync::oneshot;
 
@@ -105,15 +104,14 @@ fn write_group(conn: &mut Connection, jobs: &[WriteJob]) -> Result<Vec<Vec<bool>
                     run = Some(PathRun::new(&s.site, e, s.ts));
                 }
                 if n == 1 && e.t == "session_summary" {
-                    let is_final = e.props.iter().any(|(k, v)| k == "final" && *v == Value::Bool(true));
-                    let c = SummaryColumns::from_props(&e.props, s.ts.saturating_sub(e.ts));
+                    let c = SummaryColumns::of(s);
                     summaries.execute(params![
                         s.site,
                         e.sid,
                         e.aid,
                         e.seq as i64,
                         s.ts,
-                        is_final,
+                        c.final_,
                         obj_json(&e.props),
                         c.started_at,
                         c.duration_ms,
