@@ -1,6 +1,7 @@
 // funnelcake capture (shipped inside funnelcake.js, after the licence comment of loader.js)
 // Zero-instrumentation capture, run by the loader once the SDK is initialised:
-// - SPA page views from history.pushState / replaceState / popstate (one per path+query change);
+// - SPA page views from history.pushState / replaceState / popstate (one per path+query change),
+//   and a page view when the page is shown again from the back/forward cache;
 // - the GA4 / GTM dataLayer: GA4 e-commerce pushes (also those made before the SDK loaded),
 //   the {ecommerce: null} clear, gtag-style ['event', name, params] and ['consent', ...] entries,
 //   and Universal Analytics enhanced-ecommerce pushes.
@@ -124,6 +125,10 @@ var fcCapture = (function () {
     // Capture phase: runs before the app's own popstate listeners, so a view still held is
     // released with the title of its page, before the app renders the page it goes back to.
     w.addEventListener('popstate', function () { try { check(); } catch (e) { /* ignore */ } }, true);
+    // Back (or forward) to a page the browser kept in its back/forward cache: no load, but the
+    // visitor sees the page again, so it is a view of it (its referrer is the document's).
+    // (`send` is the loader's recorder, which never throws.)
+    w.addEventListener('pageshow', function (e) { if (e && e.persisted) { flush(); send('page', []); } }, true);
     return flush;
   }
 

@@ -32,7 +32,7 @@ export interface Config {
   maxAttempts?: number;
   /** Minutes of inactivity that end a session. Default 30 (1–1440). */
   sessionTimeoutMin?: number;
-  /** Send a page view on load. Default true. */
+  /** Send a page view on load, on SPA navigation and when the back/forward cache shows the page again. Default true. */
   autoPageviews?: boolean;
   /** Capture from window.dataLayer. Default true. */
   dataLayer?: boolean;

@@ -309,14 +309,15 @@ var fcLoader = (function (root, factory) {
       api[m] = safe(function () { return record(sdk, m, arguments, undefined, true); });
     });
     // The page's lifecycle, heard in the capture phase on window and handed to the wasm
-    // (`lifecycle(code)`: 0 visible, 1 hidden, 2 page hide, 3 another tab wrote storage) after
-    // the calls still held are recorded: on hide it writes and beacons what has been recorded.
+    // (`lifecycle(code)`: 0 visible, 1 hidden, 2 page hide, 3 page hide into the back/forward
+    // cache, 4 another tab wrote storage) after the calls still held are recorded: on hide it
+    // writes and beacons what has been recorded.
     if (w && w.addEventListener) {
       // On hide, batches still being compressed (js/net.js) go first, plain.
-      var life = safe(function (code) { if (code && code < 3) net.hide(); drain(); sdk.lifecycle(code); });
+      var life = safe(function (code) { if (code && code < 4) net.hide(); drain(); sdk.lifecycle(code); });
       w.addEventListener('visibilitychange', function () { life(d && d.hidden ? 1 : 0); }, true);
-      w.addEventListener('pagehide', function () { life(2); }, true);
-      w.addEventListener('storage', function () { life(3); }, true);
+      w.addEventListener('pagehide', function (e) { life(e && e.persisted ? 3 : 2); }, true);
+      w.addEventListener('storage', function () { life(4); }, true);
     }
     var experiment = api.experiment;
     api.experiment = function (key, opts) { return experiment(key, opts) || experimentResult(opts, -1); };

@@ -9,6 +9,8 @@ var fcTabs = (function () {
   var sdk, w;
   // Tabs whose lock this page is waiting for (one request per tab).
   var waiting = {};
+  // Settles the promise that keeps this tab's lock held (`claim`); null while none is held.
+  var held = null;
 
   /** `navigator.locks`, or null (no Web Locks, or a getter that throws). */
   function locks() {
@@ -35,22 +37,34 @@ var fcTabs = (function () {
     use: function (s, win) { sdk = s; w = win; },
 
     /**
-     * Takes `lock` for the page's lifetime (the callback's promise never settles), then calls
+     * Takes `lock` for the page's lifetime (or until `release`), then calls
      * `claimed(tab)`; without Web Locks, in the next task. False if it could do neither (a page
      * whose `setTimeout` throws): the wasm then takes its queue as its own at once.
      */
     claim: function (lock, tab) {
-      function granted() {
+      // `grant`: the Lock granted (false without Web Locks), held until `release`.
+      function granted(grant) {
         try { sdk.claimed(tab); } catch (e) { /* a trap stays out of the lock's promise */ }
-        return new Promise(function () {});
+        return grant && new Promise(function (r) { held = r; });
       }
       try {
         var l = locks();
-        if (!l || !request(l, lock, granted)) setTimeout(granted, 0);
+        if (!l || !request(l, lock, granted)) setTimeout(granted, 0, false);
         return true;
       } catch (e) {
         return false;
       }
+    },
+
+    /**
+     * Lets go of the lock `claim` took (the page is going into the back/forward cache, its
+     * queue written for another tab to take over); false if none was held.
+     */
+    release: function () {
+      var r = held;
+      held = null;
+      if (r) r();
+      return !!r;
     },
 
     /**

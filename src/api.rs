@@ -138,15 +138,21 @@ pub fn adopt(queue: JsValue) -> bool {
 #[wasm_bindgen]
 pub fn claimed(tab: JsValue) {
     let Some(tab) = env::text(&tab) else { return };
-    owning(|outbox| outbox.claimed(&tab));
+    owning(|sdk| sdk.outbox.claimed(&tab));
+}
+
+/// Asks for this tab's lock unless it was asked for already: at `init`, and when the page is
+/// shown again from the back/forward cache as a new tab. `true` when owned at once.
+fn claim_own(sdk: &mut Sdk) -> bool {
+    !sdk.outbox.asked() && sdk.outbox.claim(&sdk.tracker.config().site)
 }
 
 /// Writes this tab's queue and takes over queues of closed tabs when `now_owned` says the tab
-/// has just come to own its queue. Not inlined into its two callers (−43 bytes gzip).
+/// has just come to own its queue. Not inlined into its callers (−43 bytes gzip).
 #[inline(never)]
-fn owning(now_owned: impl FnOnce(&mut Outbox) -> bool) {
+fn owning(now_owned: impl FnOnce(&mut Sdk) -> bool) {
     let owned = with_sdk(|sdk| {
-        let owned = now_owned(&mut sdk.outbox);
+        let owned = now_owned(sdk);
         if owned {
             sdk.persist_queue(true);
         }
@@ -204,7 +210,6 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
     let stored = store.get(STATE_KEY).unwrap_or_default();
     let state = SessionState::from_json(&stored).unwrap_or_else(|| SessionState::new(&mut rng));
     let auto = cfg.auto_pageviews;
-    let site = cfg.site.clone();
     let tab = funnelcake_core::id::new_id(&mut rng);
     let mut tracker = Tracker::new(cfg, state);
     tracker.set_privacy_signal(signal);
@@ -236,7 +241,7 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
     with_sdk(Sdk::persist);
     // Once this tab holds its lock (`claimed`; at once when there is no `fcTabs` to ask): write
     // its queue, then take over queues of closed tabs.
-    owning(|outbox| outbox.claim(&site));
+    owning(claim_own);
     if auto {
         record("page_view", Vec::new(), &ctx);
     }
@@ -244,8 +249,9 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
 }
 
 /// `lifecycle(code)`: the loader heard a page lifecycle event (codes in
-/// [`crate::lifecycle::signal`]: the page became visible or hidden, page hide, another tab wrote
-/// storage). On hide, what is unsent leaves by beacon and the queue is persisted.
+/// [`crate::lifecycle::signal`]: the page became visible or hidden, page hide, page hide into
+/// the back/forward cache, another tab wrote storage). On hide, what is unsent leaves by beacon
+/// and the queue is persisted; into the cache, the queue is then handed on ([`crate::outbox`]).
 #[wasm_bindgen]
 pub fn lifecycle(code: u32) {
     let Some(Some(change)) = with_sdk(|sdk| sdk.life.signal(code)) else { return };
@@ -258,10 +264,12 @@ pub fn lifecycle(code: u32) {
                 sdk.persist();
                 sdk.persist_queue(false);
             });
+            // Back from the back/forward cache as a new tab, it asks for its own lock.
+            owning(claim_own);
             adopt_orphans();
             pump();
         }
-        Change::Hidden => {
+        Change::Hidden | Change::Cached => {
             // The page may be going away: everything unsent leaves by beacon now, and the queue
             // (with the beaconed events parked, in case a beacon is lost) is persisted.
             let Some((batches, endpoint)) = with_sdk(|sdk| {
@@ -277,6 +285,13 @@ pub fn lifecycle(code: u32) {
                 sdk.tracker.unload_sent(accepted);
                 sdk.persist_queue(true);
                 sdk.commit_pending = false;
+                // Into the back/forward cache with the queue in localStorage: the lock is
+                // released and the events are left to whichever tab takes the queue over (this
+                // page too, shown again as a new tab).
+                if change == Change::Cached && sdk.store.is_persistent() && sdk.outbox.release() {
+                    sdk.tracker.hand_over_queue();
+                    sdk.outbox = Outbox::new(funnelcake_core::id::new_id(&mut sdk.rng));
+                }
             });
         }
     }

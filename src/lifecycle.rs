@@ -12,6 +12,12 @@
 //! hidden is reported once until the page is visible again; `pagehide` always, because a page
 //! hidden earlier may have recorded events since (the core adds a summary only if so).
 //! <https://developer.chrome.com/docs/web-platform/page-lifecycle-api#advice-hidden>
+//!
+//! A `pagehide` whose `persisted` is true is its own signal: the page is going into the
+//! back/forward cache, frozen but not gone, and may be shown again (then `visibilitychange`
+//! says visible). It hands its queue on ([`crate::outbox`]): a page there cannot send, and the
+//! browser does not restore a page that holds a Web Lock another tab waits for.
+//! <https://web.dev/articles/bfcache>
 
 /// What happened to the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +26,8 @@ pub enum Change {
     Visible,
     /// The page was hidden or is being unloaded.
     Hidden,
+    /// The page is going into the back/forward cache (`pagehide` with `persisted`).
+    Cached,
 }
 
 /// The signals the loader sends (`lifecycle(code)`), by their codes.
@@ -30,8 +38,10 @@ pub mod signal {
     pub const HIDDEN: u32 = 1;
     /// `pagehide`.
     pub const PAGEHIDE: u32 = 2;
+    /// `pagehide` into the back/forward cache (`persisted`).
+    pub const CACHED: u32 = 3;
     /// `storage`: another tab of the origin wrote localStorage.
-    pub const STORAGE: u32 = 3;
+    pub const STORAGE: u32 = 4;
 }
 
 /// What the page's lifecycle signals have said so far.
@@ -51,9 +61,9 @@ impl PageLife {
                 Some(Change::Visible)
             }
             signal::HIDDEN => (!std::mem::replace(&mut self.hidden_reported, true)).then_some(Change::Hidden),
-            signal::PAGEHIDE => {
+            signal::PAGEHIDE | signal::CACHED => {
                 self.hidden_reported = true;
-                Some(Change::Hidden)
+                Some(if code == signal::CACHED { Change::Cached } else { Change::Hidden })
             }
             signal::STORAGE => {
                 self.state_changed = true;
@@ -84,6 +94,15 @@ mod tests {
         assert_eq!(life.signal(signal::VISIBLE), Some(Change::Visible));
         assert_eq!(life.signal(signal::HIDDEN), Some(Change::Hidden), "hidden again after visible");
         assert_eq!(life.signal(99), None, "unknown codes are ignored");
+    }
+
+    #[test]
+    fn a_pagehide_into_the_back_forward_cache_is_its_own_change_then_visible_again() {
+        let mut life = PageLife::default();
+        assert_eq!(life.signal(signal::CACHED), Some(Change::Cached));
+        assert_eq!(life.signal(signal::HIDDEN), None, "its visibilitychange follows: not again");
+        assert_eq!(life.signal(signal::VISIBLE), Some(Change::Visible), "shown from the cache");
+        assert_eq!(life.signal(signal::CACHED), Some(Change::Cached), "and cached again");
     }
 
     #[test]

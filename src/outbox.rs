@@ -11,6 +11,14 @@
 //! that is still starting is never mistaken for a dead one.
 //! <https://developer.mozilla.org/en-US/docs/Web/API/Web_Locks_API>
 //!
+//! A page going into the back/forward cache is gone for this purpose too, though it may come
+//! back: once its queue is written, it releases its lock and lets go of the events (they are in
+//! the key), so a tab waiting for them takes them over at once and the browser can restore the
+//! page (it does not restore one holding a lock another tab waits for). Shown again, it is a
+//! new tab with a new id that asks for its own lock, then takes over its old queue like any
+//! other, unless another tab took it meanwhile. Only a queue in localStorage is handed on, and
+//! only when a lock was held to release.
+//!
 //! Without Web Locks (older browsers), a queue not written for [`STALE_MS`] is taken over;
 //! should its tab still be alive, both may send the same events and the collector's dedupe by
 //! event id keeps one.
@@ -43,6 +51,10 @@ extern "C" {
     /// `staleMs`), calls `adopt(queue JSON)` and removes the key if that returned `true`.
     #[wasm_bindgen(js_namespace = fcTabs, js_name = adopt)]
     fn js_adopt(queue_prefix: &str, own_key: &str, lock_prefix: &str, now: f64, stale_ms: f64);
+
+    /// `fcTabs.release()`: lets go of the lock `claim` took; `false` if none was held.
+    #[wasm_bindgen(js_namespace = fcTabs, js_name = release)]
+    fn js_release() -> bool;
 }
 
 /// This tab's persisted queue.
@@ -51,6 +63,8 @@ pub struct Outbox {
     name: String,
     /// `true` once this tab holds its own lock (or the browser has no Web Locks).
     owned: bool,
+    /// [`Outbox::claim`] was called.
+    asked: bool,
 }
 
 impl Outbox {
@@ -58,7 +72,7 @@ impl Outbox {
     pub fn new(tab: String) -> Outbox {
         let mut name = String::from(QUEUE_PREFIX);
         name.push_str(&tab);
-        Outbox { tab, name, owned: false }
+        Outbox { tab, name, owned: false, asked: false }
     }
 
     /// This tab's id.
@@ -71,13 +85,28 @@ impl Outbox {
         self.owned
     }
 
+    /// `true` once [`Outbox::claim`] was called.
+    pub fn asked(&self) -> bool {
+        self.asked
+    }
+
     /// Asks for this tab's lock for the page's lifetime; `claimed(tab)` follows once it is held.
     /// Returns `true` when there is no one to ask (no `fcTabs`): the tab owns its queue at once.
     pub fn claim(&mut self, site: &str) -> bool {
         let mut lock = site_key(site, "tab:");
         lock.push_str(&self.tab);
+        self.asked = true;
         self.owned = !js_claim(&lock, &self.tab);
         self.owned
+    }
+
+    /// The page is going into the back/forward cache with its queue written to localStorage:
+    /// releases this tab's lock, so its queue is handed to whichever tab takes it over first.
+    /// `true` if a lock was released: the caller then lets go of the queued events, and the
+    /// outbox is replaced by a new tab's, which asks for its own lock when the page is shown
+    /// again. `false` (nothing changes) without a lock held.
+    pub fn release(&self) -> bool {
+        self.owned && js_release()
     }
 
     /// This tab's lock is held (`claimed(tab)` for this tab): `true` if that is news.

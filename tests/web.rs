@@ -3,6 +3,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use funnelcake::api;
+use funnelcake::lifecycle::signal;
 use funnelcake::storage::Store;
 use funnelcake_core::retry::SendResult;
 use wasm_bindgen::closure::Closure;
@@ -201,7 +202,7 @@ async fn another_tabs_write_is_adopted_unless_an_earlier_build_wrote_it() {
         js_sys::Date::now()
     );
     local_storage().set_item(key, &old).unwrap();
-    api::lifecycle(3); // `storage`
+    api::lifecycle(signal::STORAGE);
     api::track("Custom Thing".into(), JsValue::UNDEFINED, JsValue::UNDEFINED);
     next_task().await;
     let state = debug_state();
@@ -212,7 +213,7 @@ async fn another_tabs_write_is_adopted_unless_an_earlier_build_wrote_it() {
     let current = local_storage().get_item(key).unwrap().unwrap();
     assert!(current.starts_with('['), "{current}");
     local_storage().set_item(key, &current.replacen(&aid, other, 1)).unwrap();
-    api::lifecycle(3);
+    api::lifecycle(signal::STORAGE);
     api::track("Custom Thing".into(), JsValue::UNDEFINED, JsValue::UNDEFINED);
     next_task().await;
     assert_eq!(get(&debug_state(), "anonymousId").as_string().as_deref(), Some(other));
@@ -308,6 +309,62 @@ fn recording_net() -> JsValue {
         hide: function () {}};
         return f;";
     js_sys::Function::new_no_args(src).call0(&JsValue::NULL).unwrap()
+}
+
+/// The persisted queues of `site`'s tabs: (key, events in it).
+fn queues(site: &str) -> Vec<(String, usize)> {
+    let storage = local_storage();
+    let prefix = format!("fc:v1:{site}:q:");
+    let mut out = Vec::new();
+    for i in 0..storage.length().unwrap() {
+        let key = storage.key(i).unwrap().unwrap();
+        if key.starts_with(&prefix) {
+            let events = storage.get_item(&key).unwrap().unwrap().matches(r#""aid":"#).count();
+            out.push((key, events));
+        }
+    }
+    out
+}
+
+fn pending() -> f64 {
+    get(&debug_state(), "pending").as_f64().unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn into_the_back_forward_cache_the_queue_is_handed_on_and_taken_back_when_shown_again() {
+    let site = "web-bfcache";
+    assert!(init(config(site)));
+    api::track("x".into(), U, U);
+    // This tab's lock is granted (js/tabs.js, a browser round trip), then its queue is written.
+    for _ in 0..50 {
+        if !queues(site).is_empty() {
+            break;
+        }
+        next_task().await;
+    }
+    assert_eq!(queues(site).len(), 1, "the tab owns its queue");
+    api::lifecycle(signal::CACHED);
+    // The page view, x and the hide's summary (beaconed, parked in case the beacon is lost) are
+    // in the queue's key, and only there: the lock is released for whichever tab takes them.
+    assert_eq!(pending(), 0.0, "let go");
+    let left = queues(site);
+    assert_eq!(left.iter().map(|q| q.1).collect::<Vec<_>>(), [3], "{left:?}");
+    api::lifecycle(signal::HIDDEN); // its visibilitychange: nothing more
+    assert_eq!(queues(site), left);
+
+    // Shown again: a new tab, which asks for its own lock and then takes over the old queue
+    // (no other tab did).
+    api::lifecycle(signal::VISIBLE);
+    for _ in 0..50 {
+        if pending() > 0.0 {
+            break;
+        }
+        next_task().await;
+    }
+    assert_eq!(pending(), 3.0, "taken back");
+    let now = queues(site);
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert!(now[0].0 != left[0].0 && now[0].1 == 3, "under the new tab's key: {now:?}");
 }
 
 fn last_number(list: &JsValue) -> f64 {

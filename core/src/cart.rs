@@ -116,7 +116,7 @@ impl Cart {
         let mut sums = Vec::new();
         for l in &self.lines {
             if let Some(p) = l.unit_price {
-                money::add_to(&mut sums, &l.currency, p.saturating_mul(l.quantity));
+                money::add_to(&mut sums, &l.currency, money::times(p, l.quantity));
             }
         }
         sums

@@ -289,7 +289,7 @@ impl Config {
             data_layer: raw.data_layer.unwrap_or(true),
             privacy,
             consent,
-            currency: match raw.currency.as_deref().map(str::to_ascii_uppercase) {
+            currency: match raw.currency.as_deref().map(|c| crate::text::ascii_cased(c, true)) {
                 Some(code) if crate::currency::exponent(&code).is_none() => {
                     i.push(ConfigIssue { field: "currency", problem: ConfigProblem::UnknownValue });
                     None

@@ -258,4 +258,15 @@ impl Tracker {
         self.count_drop(DropReason::QueueOverflow, dropped);
         self.queue_dirty = true;
     }
+
+    /// Lets go of every queued event, in flight and parked ones included, once the shell has
+    /// persisted them for another tab to take over (a page going into the back/forward cache
+    /// hands its queue on: a page there cannot send, and a lock it kept would stop the browser
+    /// from restoring it). A response still to come for the batch in flight is then ignored
+    /// ([`Tracker::complete`] answers `false`), so no event is acted on by two tabs.
+    pub fn hand_over_queue(&mut self) {
+        self.queue.land();
+        self.queue.discard_unsent();
+        self.in_flight = None;
+    }
 }

@@ -186,7 +186,7 @@ pub fn name_aliases() -> impl Iterator<Item = (&'static str, &'static str)> {
 pub fn checkout_step_event(step: &Value) -> Option<&'static str> {
     let n = match step {
         Value::Num(n) => *n,
-        Value::Str(s) => match s.trim_ascii().to_ascii_lowercase().as_str() {
+        Value::Str(s) => match crate::text::ascii_cased(s.trim_ascii(), false).as_str() {
             "contact" | "email" | "information" | "info" => 1.0,
             "shipping" | "address" | "delivery" => 2.0,
             "payment" | "billing" => 3.0,
@@ -254,7 +254,7 @@ fn amount_of(v: &Value) -> &Value {
 fn currency_of(v: Option<&Value>) -> Option<String> {
     let v = v?;
     let code = match v {
-        Value::Str(s) => s.trim_ascii().to_ascii_uppercase(),
+        Value::Str(s) => crate::text::ascii_cased(s.trim_ascii(), true),
         _ => return None,
     };
     if code.len() == 3 && code.bytes().all(|b| b.is_ascii_alphabetic()) {
@@ -311,15 +311,23 @@ fn item_of(p: &[(String, Value)], exponent: u32) -> Result<Item, DropReason> {
     match first(p, "category item_category") {
         Some(Value::Arr(list)) => {
             for c in list {
-                cat.extend(text(Some(c)));
+                if let Some(c) = text(Some(c)) {
+                    cat.push(c);
+                }
             }
         }
         Some(Value::Str(s)) if s.bytes().any(|b| b == b'/') => {
             for c in crate::text::split_bytes(s, b'/') {
-                cat.extend(clipped(c));
+                if let Some(c) = clipped(c) {
+                    cat.push(c);
+                }
             }
         }
-        other => cat.extend(text(other)),
+        other => {
+            if let Some(c) = text(other) {
+                cat.push(c);
+            }
+        }
     }
     for key in ["item_category2", "item_category3", "item_category4", "item_category5"] {
         if let Some(c) = text(first(p, key)) {
@@ -427,7 +435,7 @@ pub fn normalize(
         None => None,
     };
     let derived: Option<i64> = if items.iter().any(|i| i.price.is_some()) {
-        Some(items.iter().map(|i| (i.price.unwrap_or(0) - i.discount.unwrap_or(0)).max(0).saturating_mul(i.qty)).sum())
+        Some(items.iter().map(|i| money::times((i.price.unwrap_or(0) - i.discount.unwrap_or(0)).max(0), i.qty)).sum())
     } else {
         None
     };

@@ -71,8 +71,14 @@ pub fn equal_weights(n: i64) -> Vec<f64> {
 pub fn bucket_ranges(n: i64, coverage: f64, weights: Option<&[f64]>) -> Vec<(f64, f64)> {
     let coverage = if coverage.is_nan() { 1.0 } else { coverage.clamp(0.0, 1.0) };
     let equal = equal_weights(n);
+    // Compared by hand: `RangeInclusive::contains` is a function of its own in the wasm.
+    #[allow(clippy::manual_range_contains)]
+    let sums_to_one = |w: &[f64]| {
+        let sum = w.iter().sum::<f64>();
+        sum >= 0.99 && sum <= 1.01
+    };
     let weights = match weights {
-        Some(w) if w.len() == equal.len() && (0.99..=1.01).contains(&w.iter().sum::<f64>()) => w.to_vec(),
+        Some(w) if w.len() == equal.len() && sums_to_one(w) => w.to_vec(),
         _ => equal,
     };
     let mut cumulative = 0.0;
@@ -209,7 +215,8 @@ impl Experiment {
     pub fn from_options(key: &str, v: &Value) -> Option<Experiment> {
         let variations = match v.get("variations")? {
             Value::Arr(a) => a.len(),
-            n => n.as_f64().filter(|n| (0.0..=1000.0).contains(n))? as usize,
+            // (Compared by hand, as in `bucket_ranges`.)
+            n => n.as_f64().filter(|n| *n >= 0.0 && *n <= 1000.0)? as usize,
         };
         let num = |k: &str| v.get(k).and_then(Value::as_f64);
         // Loops, not iterator chains: smaller in the wasm.

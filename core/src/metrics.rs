@@ -144,7 +144,11 @@ impl SessionMetrics {
             _ => {}
         }
         changed |= self.funnel.observe(default, e);
-        self.funnels.resize(custom.len(), FunnelProgress::default());
+        // Not `resize`, which clones its value (a `Vec` clone of its own in the wasm).
+        self.funnels.truncate(custom.len());
+        while self.funnels.len() < custom.len() {
+            self.funnels.push(FunnelProgress::default());
+        }
         for (p, def) in self.funnels.iter_mut().zip(custom) {
             changed |= p.observe(def, e);
         }

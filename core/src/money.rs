@@ -10,6 +10,24 @@ use crate::json::Value;
 /// Largest amount accepted, in minor units (about 9·10^15, where f64 stays exact).
 pub const MAX_MINOR: i64 = 9_000_000_000_000_000;
 
+/// `price × quantity` for a non-negative price and quantity, `i64::MAX` when it overflows.
+/// (Not `saturating_mul`, whose overflow check is a 128-bit multiply: a library function of its
+/// own in the wasm.)
+///
+/// ```
+/// use funnelcake_core::money::times;
+/// assert_eq!(times(1_999, 3), 5_997);
+/// assert_eq!(times(i64::MAX / 2, 3), i64::MAX);
+/// assert_eq!(times(5, 0), 0);
+/// ```
+pub fn times(price: i64, quantity: i64) -> i64 {
+    if quantity > 0 && price > i64::MAX / quantity {
+        i64::MAX
+    } else {
+        price.wrapping_mul(quantity)
+    }
+}
+
 /// Why an amount could not be converted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MoneyError {
@@ -58,9 +76,9 @@ pub fn f64_to_minor(n: f64, exponent: u32) -> Result<i64, MoneyError> {
 /// surrounding spaces allowed), rounding half away from zero at `exponent` decimals.
 pub fn str_to_minor(s: &str, exponent: u32) -> Result<i64, MoneyError> {
     let s = s.trim_ascii();
-    let (neg, body) = match s.strip_prefix('-') {
+    let (neg, body) = match s.strip_prefix("-") {
         Some(rest) => (true, rest),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
+        None => (false, s.strip_prefix("+").unwrap_or(s)),
     };
     let (int_part, frac_part) = match crate::text::split_at_byte(body, b'.') {
         Some((i, f)) => (i, f),

@@ -186,7 +186,9 @@ impl SessionState {
         self.user_id = c.opt_text()?;
         let mut orders = c.list()?;
         while let Some(o) = orders.value() {
-            self.recent_orders.extend(o.as_str().map(str::to_owned));
+            if let Some(o) = o.as_str() {
+                self.recent_orders.push(o.to_owned());
+            }
         }
         if let Some(mut c) = c.list() {
             let s = self.session.insert(Session::default());

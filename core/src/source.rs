@@ -16,7 +16,7 @@
 //! `source` is `utm_source`, else the referring host (without `www.`); medium, campaign, term and
 //! content come from the matching `utm_` parameters.
 
-use crate::text::{rsplit_at_byte, split_at_byte, split_bytes, until_any, words};
+use crate::text::{ascii_cased, rsplit_at_byte, split_at_byte, split_bytes, until_any, words};
 use crate::wire::Source;
 
 /// Host fragments of search engines: a referrer host containing one is organic search.
@@ -83,7 +83,7 @@ pub fn host_of(url: &str) -> Option<String> {
     let start = find_bytes(url.as_bytes(), b"://")? + 3;
     let rest = url.get(start..)?;
     let host = until_any(rest, b"/?#");
-    let host = until_any(rsplit_at_byte(host, b'@').map_or(host, |(_, h)| h), b":").to_ascii_lowercase();
+    let host = ascii_cased(until_any(rsplit_at_byte(host, b'@').map_or(host, |(_, h)| h), b":"), false);
     let host = host.strip_prefix("www.").map(str::to_owned).unwrap_or(host);
     if host.is_empty() {
         None
@@ -119,11 +119,11 @@ pub fn classify(url: &str, referrer: Option<&str>, own_host: &str) -> Source {
     let medium = p("utm_medium");
     let utm_source = p("utm_source");
     let ref_host = referrer.and_then(host_of);
-    let own = own_host.to_ascii_lowercase();
+    let own = ascii_cased(own_host, false);
     let own = until_any(own.strip_prefix("www.").unwrap_or(&own), b":").to_owned();
     let external_ref = ref_host.clone().filter(|h| *h != own);
-    let m = medium.as_deref().map(str::to_ascii_lowercase);
-    let src_l = utm_source.as_deref().map(str::to_ascii_lowercase);
+    let m = medium.as_deref().map(|s| ascii_cased(s, false));
+    let src_l = utm_source.as_deref().map(|s| ascii_cased(s, false));
 
     let kind = if ["gclid", "gbraid", "wbraid", "dclid", "msclkid"].iter().any(|k| p(k).is_some()) {
         "paid_search"

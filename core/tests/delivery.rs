@@ -265,6 +265,44 @@ fn a_reload_restores_the_persisted_queue_with_ids_attempts_and_beacons() {
 }
 
 #[test]
+fn a_queue_handed_over_is_let_go_whole_and_its_adopter_sends_each_event_once() {
+    let mut s = shop_with(|c| c.max_batch_bytes = Some(1_500.0));
+    for i in 0..12 {
+        s.at_url(&format!("/{i}")).ok("page_view", "{}");
+    }
+    // A batch in flight, beacons taken on hide (one accepted), the queue persisted.
+    let flying = s.tracker.take_batch(s.now, true).unwrap();
+    let chunks = s.tracker.take_unload_batches(s.now);
+    s.tracker.unload_sent(1);
+    let persisted = s.tracker.queue_to_persist(s.now, true).unwrap();
+
+    s.tracker.hand_over_queue();
+    assert_eq!(s.tracker.pending(), 0, "in flight, parked and refused events all let go");
+    assert!(!s.tracker.sending());
+    assert!(!s.tracker.complete(flying.id, ok(), s.now, 0.0), "the late answer changes nothing");
+    assert!(s.tracker.queue_to_persist(s.now, true).is_none(), "nothing of its own to write over the key");
+    assert!(s.tracker.take_batch(s.now, true).is_none());
+    assert_eq!(s.tracker.next_wake(), None);
+
+    // Whoever adopts the persisted queue (this page itself, back from the cache) sends all 12.
+    let (restored, _) = EventQueue::parse_persisted(&persisted);
+    s.tracker.restore_queue(restored);
+    s.page("/back");
+    let mut sent = Vec::new();
+    while let Some(b) = s.tracker.take_batch(s.now, true) {
+        sent.extend(ids(&b.body));
+        s.tracker.complete(b.id, ok(), s.now, 0.0);
+    }
+    let mut before = ids(&flying.body);
+    before.extend(chunks.iter().flat_map(|c| ids(&c.body)));
+    before.sort();
+    let mut handed = sent[..12].to_vec();
+    handed.sort();
+    assert_eq!(handed, before, "the handed-over events first, each once, then the new one");
+    assert_eq!(sent.len(), 13);
+}
+
+#[test]
 fn large_queues_are_persisted_at_most_once_a_second_unless_forced() {
     let mut s = shop_with(|c| c.flush_at = Some(500.0));
     let blob = format!(r#"{{"note":"{}"}}"#, "p".repeat(2_000));

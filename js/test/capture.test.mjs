@@ -115,6 +115,7 @@ function fakeWindow(path = '/') {
     location: { origin: 'https://shop.example', pathname: path, search: '' },
     addEventListener: (t, f) => { listeners[t] = f; },
     history: {},
+    listeners,
   };
   const go = (url) => { const u = new URL(url, 'https://shop.example'); w.location.pathname = u.pathname; w.location.search = u.search; };
   w.history.pushState = function (s, t, url) { go(url); };
@@ -158,6 +159,22 @@ test('a held SPA page view is released before the next event, and by the next na
   calls.push('track add_to_cart');
   await tick();
   assert.deepEqual(calls, ['page /a', 'page /b', 'track add_to_cart']);
+});
+
+test('a page shown again from the back/forward cache is a page view; a held SPA view goes first', async () => {
+  const w = fakeWindow('/');
+  const calls = [];
+  capture.watchHistory(w, { title: 'Home' }, (m, a, ctx) => calls.push([m, a, ctx && ctx.url]));
+  const show = (persisted) => w.listeners.pageshow({ persisted });
+  show(false); // the first load: its page view is init's
+  assert.deepEqual(calls, []);
+  w.history.pushState({}, '', '/a');
+  show(true); // /a's view was still held (the page left before its render turn)
+  assert.deepEqual(calls, [['page', [undefined], '/a'], ['page', [], undefined]],
+    'the restored page, read by the loader at the call');
+  await tick();
+  assert.equal(calls.length, 2, 'the held view is not sent twice');
+  w.listeners.pageshow(null); // an odd event never throws
 });
 
 test('start() honours autoPageviews: false and dataLayer: false', () => {

@@ -209,7 +209,9 @@ test('recording calls return at once; the wasm records them in order in the next
   assert.ok(listeners.visibilitychange && listeners.visibilitychange[1] === true);
   listeners.visibilitychange[0]();
   listeners.storage[0]();
-  assert.deepEqual(signals.slice(1), [[0, 4], [3, 4]], 'visible (no document.hidden), another tab wrote storage');
+  hide[0]({ persisted: true });
+  assert.deepEqual(signals.slice(1), [[0, 4], [4, 4], [3, 4]],
+    'visible (no document.hidden), another tab wrote storage, page hide into the back/forward cache');
   sdk.lifecycle = () => { throw new Error('wasm trap'); };
   hide[0](); // a trap in the SDK's handling stays out of the page's event dispatch
   for (let i = 0; i < 250; i++) api.track('burst');

@@ -45,16 +45,29 @@ function fakeSdk(adoptResult = true) {
 const nextTask = () => new Promise((r) => setTimeout(r, 0));
 const settled = (p) => Promise.race([p.then(() => true), nextTask().then(() => false)]);
 
-test('claim: holds the lock for the page lifetime and says so once it is granted', async () => {
+test('claim: holds the lock until release and says so once it is granted', async () => {
   const locks = fakeLocks();
   const { sdk, exports } = fakeSdk();
   tabs.use(exports, { navigator: { locks } });
+  assert.equal(tabs.release(), false, 'no lock held yet');
   tabs.claim('fc:v1:s:tab:T1', 'T1');
   assert.deepEqual(locks.requests.map((r) => r.name), ['fc:v1:s:tab:T1']);
   assert.deepEqual(sdk.claimed, [], 'not before the browser grants it');
+  assert.equal(tabs.release(), false, 'requested but not granted: nothing to release');
   locks.requests[0].grant();
   assert.deepEqual(sdk.claimed, ['T1']);
-  assert.equal(await settled(locks.requests[0].held), false, 'the lock is never given back');
+  assert.equal(await settled(locks.requests[0].held), false, 'held while the page lives');
+  // The page goes into the back/forward cache: the lock is given back, once.
+  assert.equal(tabs.release(), true);
+  assert.equal(await settled(locks.requests[0].held), true, 'given back');
+  assert.equal(tabs.release(), false, 'released already');
+  // Shown again as a new tab: its own lock, held until its own release.
+  tabs.claim('fc:v1:s:tab:T9', 'T9');
+  locks.requests[1].grant();
+  assert.deepEqual(sdk.claimed, ['T1', 'T9']);
+  assert.equal(await settled(locks.requests[1].held), false);
+  assert.equal(tabs.release(), true);
+  assert.equal(await settled(locks.requests[1].held), true);
 });
 
 test('claim without Web Locks (missing, or a getter that throws): owned in the next task', async () => {
@@ -65,6 +78,7 @@ test('claim without Web Locks (missing, or a getter that throws): owned in the n
     assert.deepEqual(sdk.claimed, []);
     await nextTask();
     assert.deepEqual(sdk.claimed, ['T2']);
+    assert.equal(tabs.release(), false, 'no lock to release: the queue is not handed on');
   }
 });
 

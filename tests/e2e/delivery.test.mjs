@@ -27,6 +27,7 @@ const PAGES = {
   '/t/slow.html': sdkPage({ 'flush-at': 500, 'flush-interval-ms': 60000 }),
   '/t/eager.html': sdkPage({ 'flush-at': 5 }),
   '/t/quota.html': sdkPage({ 'max-queue-bytes': 20000, 'flush-at': 500 }),
+  '/t/away.html': '<!doctype html><title>away</title><h1>a page without the SDK</h1>',
 };
 
 let collector;
@@ -245,6 +246,103 @@ test('tabs: a tab closed while another stays open is taken over at once, not at 
   assert.deepEqual(b.errors, []);
   await context.close();
 });
+
+/** Runs `f` with a browser that has the back/forward cache on; closes it whatever happens. */
+async function withCache(f) {
+  const cached = await launchBrowser([], { bfcache: true });
+  try {
+    await f(cached);
+  } finally {
+    await cached.close();
+  }
+}
+
+/** Leaves `page` for `path` and comes back by the browser's back button: `restored` if it was
+ * shown again from the back/forward cache (not loaded again), and if not, `why`. */
+async function awayAndBack(page, path = '/t/away.html') {
+  await page.evaluate(() => { window.beforeLeaving = true; });
+  await page.goto(proxy.url + path);
+  if (path !== '/t/away.html') await page.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true);
+  await page.waitForTimeout(300);
+  await page.goBack({ waitUntil: 'commit' }); // a restore fires no load event
+  await page.waitForFunction(() => document.readyState === 'complete' && window.funnelcake && window.funnelcake.ready);
+  return page.evaluate(() => ({
+    restored: window.beforeLeaving === true,
+    why: JSON.stringify(performance.getEntriesByType('navigation')[0].notRestoredReasons),
+  }));
+}
+
+test('back/forward cache: a page left for another page of the site is restored by the back button, its events sent once', () => withCache(async (cached) => {
+  const page = await cached.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(proxy.url + '/t/plain.html');
+  await page.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true);
+  proxy.setMode('drop');
+  const marks = range('next', 24);
+  await trackMarks(page, marks);
+  const views = (await page.evaluate(() => window.funnelcake.metrics())).pageViews;
+  // The next page's SDK looks for queues of tabs that are gone, finds this page's (it had
+  // unsent events) and asks for its lock: a lock kept in the cache would make the browser load
+  // this page again instead ('weblocks-contention').
+  const back = await awayAndBack(page, '/t/eager.html?next');
+  assert.equal(back.why, 'null', 'nothing kept the page from the cache');
+  assert.ok(back.restored, 'shown again from the back/forward cache');
+  await waitFor(async () => (await page.evaluate(() => window.funnelcake.metrics())).pageViews === views + 1,
+    5000, 'the restored page counted as a page view');
+  proxy.setMode('pass');
+  const after = range('next-after', 6);
+  await trackMarks(page, after);
+  await page.evaluate(() => window.funnelcake.flush());
+  await expectExactlyOnce(assert, proxy.url, 'delivery', [...marks, ...after], 30000);
+  assert.deepEqual(errors, []);
+}));
+
+test('back/forward cache: a page left while another tab waits for its queue is restored, and that tab sends its events', () => withCache(async (cached) => {
+  const context = await cached.newContext();
+  const a = await open(context, '/t/plain.html');
+  proxy.setMode('drop');
+  const marks = range('cached', 30);
+  await trackMarks(a.page, marks);
+  const queues = (page) => page.evaluate(() => Object.keys(localStorage).filter((k) => k.includes(':q:'))
+    .map((k) => [k, (localStorage.getItem(k).match(/cached-\d+/g) || []).length]));
+  await waitFor(async () => (await queues(a.page)).some(([, n]) => n === 30), 5000, 'A\'s persisted queue');
+  const [keyA] = (await queues(a.page)).find(([, n]) => n === 30);
+  // B sees A's queue and waits for A's lock: a lock held in the cache would keep A from being
+  // restored ('weblocks-contention').
+  const b = await open(context, '/t/plain.html');
+  const views = (await a.page.evaluate(() => window.funnelcake.metrics())).pageViews;
+  const back = await awayAndBack(a.page);
+  assert.equal(back.why, 'null', 'nothing kept the page from the cache');
+  assert.ok(back.restored, 'shown again from the back/forward cache');
+  // Left for the cache, A handed its queue on: B took it while A was away.
+  const q = await queues(b.page);
+  assert.ok(!q.some(([k]) => k === keyA) && q.some(([, n]) => n === 30), 'B holds A\'s events under its own key');
+  await waitFor(async () => (await a.page.evaluate(() => window.funnelcake.metrics())).pageViews === views + 1,
+    5000, 'the restored page counted as a page view');
+  proxy.setMode('pass');
+  const after = range('cached-after', 10);
+  await trackMarks(a.page, after);
+  await a.page.evaluate(() => window.funnelcake.flush());
+  await expectExactlyOnce(assert, proxy.url, 'delivery', [...marks, ...after], 30000);
+  assert.deepEqual([...a.errors, ...b.errors], []);
+}));
+
+test('back/forward cache: a page restored with no other tab open sends what it had queued, once', () => withCache(async (cached) => {
+  const context = await cached.newContext();
+  const a = await open(context, '/t/plain.html');
+  proxy.setMode('drop');
+  const marks = range('alone', 20);
+  await trackMarks(a.page, marks);
+  await a.page.waitForTimeout(300);
+  const back = await awayAndBack(a.page);
+  assert.ok(back.restored, 'shown again from the back/forward cache: ' + back.why);
+  proxy.setMode('pass');
+  const after = range('alone-after', 5);
+  await trackMarks(a.page, after);
+  await expectExactlyOnce(assert, proxy.url, 'delivery', [...marks, ...after], 30000);
+  assert.deepEqual(a.errors, []);
+}));
 
 test('tabs: a new identity written by one tab is taken up by the other at its next call', async () => {
   const context = await browser.newContext();

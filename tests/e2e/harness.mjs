@@ -79,8 +79,15 @@ export async function startCollector(extraArgs = [], addr = '127.0.0.1:0', exist
  */
 export const PHONE_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36';
 
-export async function launchBrowser(extraArgs = []) {
-  return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] });
+/**
+ * Launches headless Chromium. `bfcache`: with the back/forward cache, which playwright turns off
+ * by default (`--disable-back-forward-cache`) and real browsers have on.
+ */
+export async function launchBrowser(extraArgs = [], { bfcache = false } = {}) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs],
+    ignoreDefaultArgs: bfcache ? ['--disable-back-forward-cache'] : undefined,
+  });
 }
 
 /** A batch request's body as JSON text (a gzip one, marked `?enc=gzip`, unpacked), and whether it came gzip. */
