@@ -243,6 +243,9 @@ fn odd_property_text_is_ignored_without_panicking() {
         api::track("odd".into(), props, U);
     }
     assert_eq!(get(&debug_state(), "pending").as_f64().unwrap(), before + 6.0);
+    // Numbers at the edges of f64 are kept and encoded (a subnormal once hung the encoder).
+    api::track("odd".into(), js(r#"{"tiny":1e-310,"least":5e-324,"huge":1.7e308,"neg":-2.5e-315}"#), U);
+    assert_eq!(get(&debug_state(), "pending").as_f64().unwrap(), before + 7.0);
 }
 
 #[wasm_bindgen_test]

@@ -363,6 +363,27 @@ async fn long_strings_are_truncated_to_the_documented_lengths() {
 }
 
 #[tokio::test]
+async fn numbers_at_the_edges_of_f64_are_stored_and_read_back() {
+    // A subnormal made the shared JSON writer loop for ever (a request that never finished and
+    // a worker thread lost); now each is stored as the number closest to what was sent.
+    for h in each_store(|_| {}).await {
+        let body = format!(
+            r#"{{"v":1,"site":"shop-1","sent_at":1,"events":[{{"id":"{:032x}","t":"a","ts":1,"sid":"s","aid":"a","seq":1,
+            "url":"/","props":{{"tiny":1e-310,"least":5e-324,"huge":1.7e308,"neg":-2.5e-315}}}}]}}"#,
+            1
+        );
+        let (status, body, _) = call(&h.app, post("/v1/batch", body)).await;
+        assert_eq!((status, body["accepted"].as_u64()), (StatusCode::OK, Some(1)));
+        let (_, read, _) = call(&h.app, Request::get("/v1/sites/shop-1/events").body(Body::empty()).unwrap()).await;
+        let props = &read["events"][0]["props"];
+        for (key, sent) in [("tiny", 1e-310), ("least", 5e-324), ("huge", 1.7e308), ("neg", -2.5e-315)] {
+            let got = props[key].as_f64().unwrap();
+            assert!(((got - sent) / sent).abs() < 1e-12, "{key}: {got:e}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn bad_query_and_path_values_unknown_paths_and_methods_get_named_json_errors() {
     let h = harness(|_| {});
     let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();

@@ -381,7 +381,10 @@ fn write_fraction(out: &mut String, n: f64) {
             return;
         }
     }
-    // Magnitudes too small for 17 decimals: exponent form, mantissa rounded to 14 decimals.
+    // Magnitudes too small (or too large) for 17 decimals: exponent form, mantissa rounded to 14
+    // decimals. The mantissa is `a` scaled by steps of exact powers of ten: `a / 10f64.powi(exp)`
+    // divided a subnormal by 10^309 and more, which is infinite, and the infinite mantissa then
+    // never left the loop below (a page that tracked 1e-310 hung).
     let exp = {
         let mut e = 0i32;
         let mut m = a;
@@ -395,7 +398,7 @@ fn write_fraction(out: &mut String, n: f64) {
         }
         e
     };
-    let mantissa = a / 10f64.powi(exp);
+    let mantissa = scale10(a, -exp);
     if neg {
         out.push('-');
     }
@@ -488,38 +491,37 @@ pub fn parse_number(text: &str) -> Option<f64> {
     if i != b.len() {
         return None;
     }
-    let m = mantissa as f64;
     let v = if mantissa == 0 {
         0.0
-    } else if mantissa < (1 << 53) && (-22..=22).contains(&exp10) {
-        // Clinger's fast path: both operands exact, one correctly rounded operation.
-        if exp10 >= 0 {
-            m * POW10[exp10 as usize]
-        } else {
-            m / POW10[(-exp10) as usize]
-        }
     } else if exp10 > 308 + 19 {
         f64::INFINITY
     } else if exp10 < -343 {
         0.0
     } else {
-        let mut v = m;
-        let mut e = exp10;
-        while e > 22 {
-            v *= 1e22;
-            e -= 22;
-        }
-        while e < -22 {
-            v /= 1e22;
-            e += 22;
-        }
-        if e >= 0 {
-            v * POW10[e as usize]
-        } else {
-            v / POW10[(-e) as usize]
-        }
+        // Clinger's fast path when the mantissa is below 2^53 and |exp10| ≤ 22: both operands
+        // exact, one correctly rounded operation.
+        scale10(mantissa as f64, exp10 as i32)
     };
     Some(if neg { -v } else { v })
+}
+
+/// `v × 10^e`: one multiplication or division by an exact power of ten when |e| ≤ 22, in steps
+/// of 10^22 beyond (no overflow on the way for results in range). Shared by the parser and the
+/// exponent form of the writer (in place of `f64::powi`, a library function in the wasm).
+pub(crate) fn scale10(mut v: f64, mut e: i32) -> f64 {
+    while e > 22 {
+        v *= 1e22;
+        e -= 22;
+    }
+    while e < -22 {
+        v /= 1e22;
+        e += 22;
+    }
+    if e >= 0 {
+        v * POW10[e as usize]
+    } else {
+        v / POW10[(-e) as usize]
+    }
 }
 
 /// Appends a JSON string literal with the required escapes.
@@ -886,6 +888,27 @@ mod tests {
             s.push(' ');
         }
         assert_eq!(s, "0.5 19.99 -4.35 0.30000000000000004 ");
+    }
+
+    #[test]
+    fn subnormal_and_extreme_numbers_are_written_and_read_back() {
+        // Subnormals: before, the writer's mantissa was infinite for these and it never returned.
+        for (n, text) in [
+            (1e-310, "9.99999999999997e-311"),
+            (5e-324, "4.94065645841247e-324"),
+            (-2.5e-315, "-2.49999999867454e-315"), // the subnormal nearest -2.5e-315
+        ] {
+            let mut s = String::new();
+            write_num(&mut s, n);
+            assert_eq!(s, text);
+            assert_eq!(parse_number(&s), Some(n), "{s}");
+        }
+        for n in [2.225_073_858_507_201_4e-308, 1e-200, 1e300, -6.02e23 - 0.5, 1.797e308] {
+            let mut s = String::new();
+            write_num(&mut s, n);
+            let back = parse_number(&s).unwrap();
+            assert!(((back - n) / n).abs() <= 1e-13, "{n} -> {s} -> {back}");
+        }
     }
 
     #[test]

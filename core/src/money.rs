@@ -62,7 +62,7 @@ pub fn f64_to_minor(n: f64, exponent: u32) -> Result<i64, MoneyError> {
     if !n.is_finite() {
         return Err(MoneyError::NotANumber);
     }
-    let scaled = n * 10f64.powi(exponent as i32);
+    let scaled = crate::json::scale10(n, exponent as i32);
     // Round half away from zero, after removing float noise below 1e-6 of a minor unit.
     let rounded = (scaled * 1e6).round() / 1e6;
     let r = rounded.round();
