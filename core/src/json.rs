@@ -334,7 +334,8 @@ pub fn write_int(out: &mut String, n: i64) {
 pub fn write_num(out: &mut String, n: f64) {
     if !n.is_finite() {
         out.push_str("null");
-    } else if n.fract() == 0.0 && n.abs() < 9.0e15 {
+    } else if n.fract() == 0.0 && n.abs() < 9.2e18 {
+        // Every integral `f64` below 2^63 is an `i64` exactly (all from 2^53 up are integral).
         write_int(out, n as i64);
     } else {
         write_fraction(out, n);
@@ -425,7 +426,6 @@ pub fn parse_number(text: &str) -> Option<f64> {
         i += 1;
     }
     let mut mantissa: u64 = 0;
-    let mut digits = 0u32; // significant digits kept in `mantissa`
     let mut exp10: i64 = 0;
     let mut any = false;
     let mut take = |d: u8, exp_adjust: i64, exp10: &mut i64| {
@@ -433,9 +433,10 @@ pub fn parse_number(text: &str) -> Option<f64> {
             *exp10 += exp_adjust.min(0);
             return;
         }
-        if digits < 19 {
+        // Significant digits are kept while they fit in a `u64` (19, or 20 up to 1.8e19: the
+        // writer's longest digits), the rest counted in the exponent.
+        if mantissa <= (u64::MAX - 9) / 10 {
             mantissa = mantissa * 10 + u64::from(d - b'0');
-            digits += 1;
             *exp10 += exp_adjust.min(0);
         } else {
             *exp10 += 1 + exp_adjust.min(0);
