@@ -346,8 +346,10 @@ fn item_of(p: &[(String, Value)], exponent: u32) -> Result<Item, DropReason> {
         discount,
         coupon: text(first(p, "coupon")),
         list: text(first(p, "item_list_name list")),
+        // A position past 10^9 is left out (as a bad one is): the wire's integers stop at 2^53,
+        // and an event with a larger one was rejected by the collector.
         pos: match first(p, "index position").and_then(Value::as_f64) {
-            Some(n) if n.is_finite() && n >= 0.0 => Some(n as i64),
+            Some(n) if n >= 0.0 && n <= 1e9 => Some(n as i64),
             _ => None,
         },
     })

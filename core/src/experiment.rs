@@ -72,7 +72,6 @@ pub fn bucket_ranges(n: i64, coverage: f64, weights: Option<&[f64]>) -> Vec<(f64
     let coverage = if coverage.is_nan() { 1.0 } else { coverage.clamp(0.0, 1.0) };
     let equal = equal_weights(n);
     // Compared by hand: `RangeInclusive::contains` is a function of its own in the wasm.
-    #[allow(clippy::manual_range_contains)]
     let sums_to_one = |w: &[f64]| {
         let sum = w.iter().sum::<f64>();
         sum >= 0.99 && sum <= 1.01

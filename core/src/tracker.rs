@@ -233,7 +233,7 @@ impl Tracker {
         let timeout = self.timeout_ms();
         self.state.touch(now, timeout, rng);
         let Some((sid, seq)) = self.state.bump_seq() else { return Err(DropReason::MissingName) };
-        let exp = self.state.session.as_ref().map(|s| s.metrics.experiments.clone()).unwrap_or_default();
+        let exp = self.experiments();
         let event = Event {
             id: new_id(rng),
             t: n.t,
@@ -266,13 +266,25 @@ impl Tracker {
         Ok(changed)
     }
 
+    /// A copy of the session's experiment assignments, for an event to carry. Not `Vec::clone`,
+    /// which is a function of its own for this element type in the wasm.
+    fn experiments(&self) -> Vec<(String, u32)> {
+        let mut out = Vec::new();
+        if let Some(s) = &self.state.session {
+            for (key, variation) in &s.metrics.experiments {
+                out.push((key.clone(), *variation));
+            }
+        }
+        out
+    }
+
     /// Queues a `session_summary` for the current session at `at`. `final_` marks the summary
     /// sent when the session ended (otherwise it is provisional, sent on page hide).
     fn queue_summary(&mut self, final_: bool, at: i64, rng: &mut dyn Entropy) {
         let Value::Obj(mut props) = self.snapshot(at, KeyStyle::Snake) else { return };
         props.push(("final".into(), Value::Bool(final_)));
         let url = self.state.session.as_ref().and_then(|s| s.metrics.exit_page.clone()).unwrap_or_default();
-        let exp = self.state.session.as_ref().map(|s| s.metrics.experiments.clone()).unwrap_or_default();
+        let exp = self.experiments();
         let Some((sid, seq)) = self.state.bump_seq() else { return };
         // Too large (over MAX_EVENT_BYTES) it is dropped and counted, as the collector would.
         let _ = self.enqueue(&Event {
