@@ -40,10 +40,25 @@ fn mutated() -> impl Strategy<Value = Vec<u8>> {
         }),
         // Truncations.
         (0..GOOD.len()).prop_map(|n| GOOD.as_bytes()[..n].to_vec()),
-        // Wrong types in each field.
-        prop::sample::select(vec!["\"x\"", "1.5", "-1", "null", "[]", "{}", "true", "1e400"]).prop_flat_map(|v| {
+        // Wrong types and edge numbers in each field (`b` is a property's value: a subnormal
+        // there once made the JSON writer loop for ever).
+        prop::sample::select(vec![
+            "\"x\"",
+            "1.5",
+            "-1",
+            "null",
+            "[]",
+            "{}",
+            "true",
+            "1e400",
+            "1e-310",
+            "5e-324",
+            "9007199254740993",
+            "1e300",
+        ])
+        .prop_flat_map(|v| {
             prop::sample::select(vec![
-                "v", "site", "sent_at", "events", "id", "t", "ts", "seq", "props", "items", "price", "qty",
+                "v", "site", "sent_at", "events", "id", "t", "ts", "seq", "props", "items", "price", "qty", "b",
             ])
             .prop_map(move |k| {
                 let needle = format!("\"{k}\":");

@@ -141,6 +141,10 @@ const NAMES: &[&str] = &[
     "page_view",
     "experiment_viewed",
     "session_summary",
+    "",
+    " ",
+    "🍰 Cake\u{0}",
+    "\u{feff}purchase",
 ];
 
 const URLS: &[&str] = &[
