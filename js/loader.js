@@ -372,9 +372,17 @@ var fcLoader = (function (root, factory) {
     stub._loading = true;
     load()
       .then(function (sdk) {
-        var queue = stub._q.splice(0);
-        w.funnelcake = realApi(sdk, w, d);
-        replay(sdk, queue, scriptConfig, w, d);
+        var start = safe(function () {
+          var queue = stub._q.splice(0);
+          w.funnelcake = realApi(sdk, w, d);
+          replay(sdk, queue, scriptConfig, w, d);
+        });
+        // A page the browser prerenders (speculation rules, a likely address-bar result) is not
+        // seen yet and may never be: the SDK starts, and the page view is recorded, once it is
+        // shown (`prerenderingchange` fires once). Until then the stub queues the page's calls,
+        // as before the wasm loaded.
+        if (d.prerendering) d.addEventListener('prerenderingchange', start);
+        else start();
       })
       .catch(function (e) {
         if (scriptConfig.debug && w.console) w.console.warn('funnelcake: SDK not loaded', e);

@@ -178,7 +178,7 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
             old.persist_queue(true);
         }
     });
-    let config = json_arg(&config).unwrap_or(Value::Null);
+    let config = json_arg(&config);
     let raw = match funnelcake_core::config::RawConfig::from_value(config) {
         Ok(raw) => raw,
         Err(msg) => {
@@ -200,7 +200,7 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
     // What only `init` needs from the page, read by the loader with the page context: a Do Not
     // Track or Global Privacy Control signal (`signal`), and whether the document is `hidden`.
     let page = json_arg(&ctx);
-    let flag = |k: &str| matches!(page.as_ref().and_then(|p| p.get(k)), Some(Value::Bool(true)));
+    let flag = |k: &str| matches!(page.get(k), Some(Value::Bool(true)));
     let signal = flag("signal");
     // An honoured privacy signal: ids live in memory for this page only (storage is not read).
     let mut store = Store::new(&cfg.site, !signal || cfg.privacy == Privacy::Ignore);
@@ -302,7 +302,10 @@ pub fn lifecycle(code: u32) {
 /// without it, now and an empty page.
 fn captured_context(ctx: &JsValue) -> (i64, PageContext) {
     let now = env::now_ms();
-    let Some(c) = json_arg(ctx).filter(|c| c.as_object().is_some()) else { return (now, PageContext::default()) };
+    let c = json_arg(ctx);
+    if c.as_object().is_none() {
+        return (now, PageContext::default());
+    }
     let text = |k: &str| c.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
     let ts = c.get("ts").and_then(Value::as_f64).filter(|t| t.is_finite() && *t > 0.0).map_or(now, |t| t as i64);
     let page = PageContext {
@@ -380,15 +383,18 @@ pub fn track(name: JsValue, props: JsValue, ctx: JsValue) {
 
 /// A JSON text argument (the loader sends properties, options and config as
 /// `JSON.stringify` of a bounded plain copy: one string crossing instead of a walk over the
-/// object from the wasm). `None` for anything else, unparsable text, or more than 64 KiB.
-fn json_arg(v: &JsValue) -> Option<Value> {
-    env::text_within(v, 65_536).and_then(|s| funnelcake_core::json::parse(&s).ok())
+/// object from the wasm). `null` for anything else, unparsable text, or more than 64 KiB.
+fn json_arg(v: &JsValue) -> Value {
+    match env::text_within(v, 65_536).map(|s| funnelcake_core::json::parse(&s)) {
+        Some(Ok(v)) => v,
+        _ => Value::Null,
+    }
 }
 
 /// The members of a JSON object argument; none for anything else.
 fn object_arg(v: &JsValue) -> Vec<(String, Value)> {
     match json_arg(v) {
-        Some(Value::Obj(members)) => members,
+        Value::Obj(members) => members,
         _ => Vec::new(),
     }
 }
@@ -413,7 +419,7 @@ fn checkout_step(step: Value, mut members: Vec<(String, Value)>, ctx: &JsValue) 
 /// session queues `experiment_viewed`; later events and the session summary carry it.
 #[wasm_bindgen]
 pub fn experiment(key: JsValue, options: JsValue, ctx: JsValue) -> i32 {
-    let opts = json_arg(&options).unwrap_or(Value::Null);
+    let opts = json_arg(&options);
     let Some(exp) = env::text(&key).filter(|k| !k.is_empty()).and_then(|k| Experiment::from_options(&k, &opts)) else {
         env::debug_log(debug_enabled(), &["experiment() needs a key and variations"]);
         return -1;

@@ -273,6 +273,23 @@ test('on() before the SDK is ready subscribes on replay, and its unsubscribe sti
   assert.equal(delivered.length, 2, 'unsubscribed through the stub\'s function');
 });
 
+test('a prerendered page starts the SDK only once it is shown (prerenderingchange)', async () => {
+  const { w, d } = fakePage();
+  const heard = {};
+  d.prerendering = true;
+  d.addEventListener = (type, fn) => { heard[type] = [fn]; };
+  const sdk = fakeSdk();
+  loader.attach(w, d, () => Promise.resolve(sdk), { site: 'shop-1' });
+  w.funnelcake.track('while_prerendered');
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(sdk.calls, [], 'nothing recorded while the page is not shown');
+  assert.equal(w.funnelcake._stub, true, 'the stub keeps queueing');
+  d.prerendering = false;
+  heard.prerenderingchange[0]();
+  assert.deepEqual(sdk.calls.map((c) => c[0] + ' ' + (c[1].site || c[1])), ['init shop-1', 'track while_prerendered']);
+  assert.equal(w.funnelcake.ready, true);
+});
+
 test('every public method exists on the stub and on the real API', () => {
   const { w, d } = fakePage();
   const stub = loader.installStub(w, d);
