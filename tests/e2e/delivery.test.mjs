@@ -77,6 +77,19 @@ async function trackMarks(page, marks) {
 
 const range = (prefix, n) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
+/** The site's persisted queues on `page`: [key, how many events marked `prefix-<n>` it holds]. */
+function queuesOf(page, prefix) {
+  return page.evaluate((prefix) => Object.keys(localStorage).filter((k) => k.includes(':q:'))
+    .map((k) => [k, (localStorage.getItem(k).match(new RegExp(prefix + '-\\d+', 'g')) || []).length]), prefix);
+}
+
+/** Waits until `queues(page)` shows one key holding `n` marked events (the tab's send failed and
+ * its queue is persisted under its own key); resolves to that key. */
+async function persistedKey(page, queues, n) {
+  await waitFor(async () => (await queues(page)).some(([, c]) => c === n), 5000, 'the tab\'s persisted queue');
+  return (await queues(page)).find(([, c]) => c === n)[0];
+}
+
 test('steady: 500 events across page views, cart and checkout, with navigations between', async () => {
   const context = await browser.newContext();
   const marks = range('steady', 500);
@@ -228,11 +241,8 @@ test('tabs: a tab closed while another stays open is taken over at once, not at 
   proxy.setMode('drop');
   const marks = range('closing', 30);
   await trackMarks(a.page, marks);
-  const queues = (page) => page.evaluate(() => Object.keys(localStorage).filter((k) => k.includes(':q:'))
-    .map((k) => [k, (localStorage.getItem(k).match(/closing-\d+/g) || []).length]));
-  // A's send failed; its queue is persisted under its own key.
-  await waitFor(async () => (await queues(a.page)).some(([, n]) => n === 30), 5000, 'A\'s persisted queue');
-  const [keyA] = (await queues(a.page)).find(([, n]) => n === 30);
+  const queues = (page) => queuesOf(page, 'closing');
+  const keyA = await persistedKey(a.page, queues, 30);
   // B opens while A is alive: it cannot take A's queue yet, and (with every send failing) it has
   // no successful delivery that would make it look again.
   const b = await open(context, '/t/plain.html');
@@ -304,10 +314,8 @@ test('back/forward cache: a page left while another tab waits for its queue is r
   proxy.setMode('drop');
   const marks = range('cached', 30);
   await trackMarks(a.page, marks);
-  const queues = (page) => page.evaluate(() => Object.keys(localStorage).filter((k) => k.includes(':q:'))
-    .map((k) => [k, (localStorage.getItem(k).match(/cached-\d+/g) || []).length]));
-  await waitFor(async () => (await queues(a.page)).some(([, n]) => n === 30), 5000, 'A\'s persisted queue');
-  const [keyA] = (await queues(a.page)).find(([, n]) => n === 30);
+  const queues = (page) => queuesOf(page, 'cached');
+  const keyA = await persistedKey(a.page, queues, 30);
   // B sees A's queue and waits for A's lock: a lock held in the cache would keep A from being
   // restored ('weblocks-contention').
   const b = await open(context, '/t/plain.html');
