@@ -34,6 +34,11 @@ fn debug_state() -> JsValue {
     api::debug_state().as_string().map_or(JsValue::NULL, |t| js_sys::JSON::parse(&t).unwrap())
 }
 
+/// `debugState().pending`: the events not yet delivered.
+fn pending() -> f64 {
+    get(&debug_state(), "pending").as_f64().unwrap()
+}
+
 /// `flush()` as the loader makes it: a promise whose body is `fcNet.flush` (js/net.js), which
 /// steps the `flush` export and holds the waiting calls.
 fn flush() -> wasm_bindgen_futures::JsFuture {
@@ -226,26 +231,26 @@ fn bad_calls_never_throw_and_are_not_recorded() {
     assert!(!init(js("[1]")), "not an object");
     assert!(!init(js("{}")), "site is required");
     assert!(init(config("web-test-5")));
-    let before = get(&debug_state(), "pending").as_f64().unwrap();
+    let before = pending();
     api::track(JsValue::from_f64(42.0), JsValue::NULL, JsValue::UNDEFINED);
     api::track("".into(), JsValue::NULL, JsValue::UNDEFINED);
-    assert_eq!(get(&debug_state(), "pending").as_f64().unwrap(), before);
+    assert_eq!(pending(), before);
 }
 
 #[wasm_bindgen_test]
 fn odd_property_text_is_ignored_without_panicking() {
     assert!(init(config("web-odd")));
-    let before = get(&debug_state(), "pending").as_f64().unwrap();
+    let before = pending();
     // Not JSON, not an object, too deep, too long: the event is kept without properties.
     let deep = format!("{}1{}", "[".repeat(100), "]".repeat(100));
     let long = format!(r#"{{"x":"{}"}}"#, "y".repeat(70_000));
     for props in [js("{not json"), js("[1,2]"), js(&deep), js(&long), JsValue::from_f64(3.0), JsValue::NULL] {
         api::track("odd".into(), props, U);
     }
-    assert_eq!(get(&debug_state(), "pending").as_f64().unwrap(), before + 6.0);
+    assert_eq!(pending(), before + 6.0);
     // Numbers at the edges of f64 are kept and encoded (a subnormal once hung the encoder).
     api::track("odd".into(), js(r#"{"tiny":1e-310,"least":5e-324,"huge":1.7e308,"neg":-2.5e-315}"#), U);
-    assert_eq!(get(&debug_state(), "pending").as_f64().unwrap(), before + 7.0);
+    assert_eq!(pending(), before + 7.0);
 }
 
 #[wasm_bindgen_test]
@@ -327,10 +332,6 @@ fn queues(site: &str) -> Vec<(String, usize)> {
         }
     }
     out
-}
-
-fn pending() -> f64 {
-    get(&debug_state(), "pending").as_f64().unwrap()
 }
 
 #[wasm_bindgen_test]
@@ -492,7 +493,6 @@ fn page_strings_are_decoded_not_trusted() {
 
     let global = js_sys::global();
     let real = get(&global, "fcEnv");
-    let pending = || get(&debug_state(), "pending").as_f64().unwrap();
     let before = pending();
     let invalid = concat!(
         "var TextEncoder = function () { this.encodeInto = function (s, dst) { dst.fill(0xff); }; };\n",
@@ -532,10 +532,10 @@ fn experiment_is_sticky_exposes_once_and_shows_in_metrics() {
     let opts = js(r#"{"variations":["Checkout","Buy now"]}"#);
     let first = api::experiment("btn".into(), opts.clone(), U);
     assert!(first == 0 || first == 1, "{first}");
-    let pending = get(&debug_state(), "pending").as_f64().unwrap();
+    let before = pending();
     // Same visitor, same experiment: the same variation and no second exposure.
     assert_eq!(api::experiment("btn".into(), opts, U), first);
-    assert_eq!(get(&debug_state(), "pending").as_f64().unwrap(), pending);
+    assert_eq!(pending(), before);
     assert_eq!(path(&metrics(), "experiments.btn").as_f64(), Some(f64::from(first)));
     // Not in the experiment: no variations, no key, zero coverage.
     assert_eq!(api::experiment("k".into(), js(r#"{"weights":[1]}"#), U), -1);
