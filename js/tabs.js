@@ -9,8 +9,9 @@ var fcTabs = (function () {
   var sdk, w;
   // Tabs whose lock this page is waiting for (one request per tab).
   var waiting = {};
-  // Settles the promise that keeps this tab's lock held (`claim`); null while none is held.
-  var held = null;
+  // Each settles a promise that keeps a lock `claim` took held. One per tab: a page can have
+  // claimed for more than one (the SDK initialised for another site).
+  var held = [];
 
   /** `navigator.locks`, or null (no Web Locks, or a getter that throws). */
   function locks() {
@@ -45,7 +46,7 @@ var fcTabs = (function () {
       // `grant`: the Lock granted (false without Web Locks), held until `release`.
       function granted(grant) {
         try { sdk.claimed(tab); } catch (e) { /* a trap stays out of the lock's promise */ }
-        return grant && new Promise(function (r) { held = r; });
+        return grant && new Promise(function (r) { held.push(r); });
       }
       try {
         var l = locks();
@@ -57,14 +58,15 @@ var fcTabs = (function () {
     },
 
     /**
-     * Lets go of the lock `claim` took (the page is going into the back/forward cache, its
-     * queue written for another tab to take over); false if none was held.
+     * Lets go of every lock `claim` took (the page is going into the back/forward cache, or the
+     * SDK was initialised for another site; the queue is written for another tab to take over);
+     * false if none was held.
      */
     release: function () {
       var r = held;
-      held = null;
-      if (r) r();
-      return !!r;
+      held = [];
+      r.forEach(function (f) { f(); });
+      return r.length > 0;
     },
 
     /**

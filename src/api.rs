@@ -218,7 +218,7 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
     if !flag("hidden") {
         tracker.page_visible(env::now_ms());
     }
-    let sdk = Sdk {
+    let mut sdk = Sdk {
         tracker,
         store,
         rng,
@@ -228,21 +228,34 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
         life: PageLife::default(),
         commit_pending: false,
     };
-    let ok = SDK.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut slot) => {
-            *slot = Some(sdk);
-            true
+    // `Some(viewed)` once the SDK is in place; `viewed`: this page's view is queued already.
+    let Some(viewed) = SDK.with(|cell| {
+        let mut slot = cell.try_borrow_mut().ok()?;
+        let mut viewed = false;
+        if let Some(old) = slot.as_mut() {
+            // Initialised again. For the same site, the new SDK carries on as the same tab: its
+            // lock, its queue's key and every queued event, this page's view too (batch ids go
+            // on, so the answer to a batch still in flight is ignored; its events are sent
+            // again and the collector dedupes them). For another site, the old tab's lock is
+            // let go: a page of that site takes its written queue over.
+            let same = sdk.tracker.take_over(&mut old.tracker);
+            viewed = same && old.tracker.config().auto_pageviews;
+            if same {
+                std::mem::swap(&mut sdk.outbox, &mut old.outbox);
+            } else {
+                old.outbox.release();
+            }
         }
-        Err(_) => false,
-    });
-    if !ok {
+        *slot = Some(sdk);
+        Some(viewed)
+    }) else {
         return false;
-    }
+    };
     with_sdk(Sdk::persist);
     // Once this tab holds its lock (`claimed`; at once when there is no `fcTabs` to ask): write
     // its queue, then take over queues of closed tabs.
     owning(claim_own);
-    if auto {
+    if auto && !viewed {
         record("page_view", Vec::new(), &ctx);
     }
     true

@@ -52,7 +52,7 @@ extern "C" {
     #[wasm_bindgen(js_namespace = fcTabs, js_name = adopt)]
     fn js_adopt(queue_prefix: &str, own_key: &str, lock_prefix: &str, now: f64, stale_ms: f64);
 
-    /// `fcTabs.release()`: lets go of the lock `claim` took; `false` if none was held.
+    /// `fcTabs.release()`: lets go of the locks `claim` took; `false` if none was held.
     #[wasm_bindgen(js_namespace = fcTabs, js_name = release)]
     fn js_release() -> bool;
 }

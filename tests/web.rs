@@ -340,12 +340,7 @@ async fn into_the_back_forward_cache_the_queue_is_handed_on_and_taken_back_when_
     assert!(init(config(site)));
     api::track("x".into(), U, U);
     // This tab's lock is granted (js/tabs.js, a browser round trip), then its queue is written.
-    for _ in 0..50 {
-        if !queues(site).is_empty() {
-            break;
-        }
-        next_task().await;
-    }
+    until(|| !queues(site).is_empty()).await;
     assert_eq!(queues(site).len(), 1, "the tab owns its queue");
     api::lifecycle(signal::CACHED);
     // The page view, x and the hide's summary (beaconed, parked in case the beacon is lost) are
@@ -359,16 +354,48 @@ async fn into_the_back_forward_cache_the_queue_is_handed_on_and_taken_back_when_
     // Shown again: a new tab, which asks for its own lock and then takes over the old queue
     // (no other tab did).
     api::lifecycle(signal::VISIBLE);
-    for _ in 0..50 {
-        if pending() > 0.0 {
-            break;
-        }
-        next_task().await;
-    }
+    until(|| pending() > 0.0).await;
     assert_eq!(pending(), 3.0, "taken back");
     let now = queues(site);
     assert_eq!(now.len(), 1, "{now:?}");
     assert!(now[0].0 != left[0].0 && now[0].1 == 3, "under the new tab's key: {now:?}");
+}
+
+/// Waits (at most 50 tasks) for `done`.
+async fn until(done: impl Fn() -> bool) {
+    for _ in 0..50 {
+        if done() {
+            break;
+        }
+        next_task().await;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn initialised_again_the_sdk_goes_on_as_the_same_tab_with_every_queued_event() {
+    let (site, other) = ("web-again", "web-again-other");
+    assert!(init(config(site)));
+    api::track("x".into(), U, U);
+    until(|| !queues(site).is_empty()).await;
+    let first = queues(site);
+    assert_eq!(first.iter().map(|q| q.1).collect::<Vec<_>>(), [2], "{first:?}");
+    // The same site again: the same page, so no second page view; y joins the page view and
+    // x under the same key.
+    assert!(init(config(site)));
+    assert_eq!(pending(), 2.0);
+    api::track("y".into(), U, U);
+    until(|| queues(site)[0].1 == 3).await;
+    let again = queues(site);
+    assert!(again.len() == 1 && again[0] == (first[0].0.clone(), 3), "{again:?}");
+
+    // Another site: the first tab's lock is let go, so its written queue is taken over by the
+    // next tab of that site (here this page, initialised for it once more).
+    assert!(init(config(other)));
+    assert!(init(config(site)));
+    until(|| pending() == 4.0).await;
+    assert_eq!(pending(), 4.0, "the three queued events and this site's new page view");
+    let last = queues(site);
+    assert!(last.len() == 1 && last[0].0 != first[0].0 && last[0].1 == 4, "{last:?}");
 }
 
 fn last_number(list: &JsValue) -> f64 {

@@ -184,10 +184,11 @@ impl Experiment {
     }
 }
 
-/// `[[start, end], ...]` from JSON; `None` if any range is malformed.
-fn ranges_of(v: &Value) -> Option<Vec<(f64, f64)>> {
+/// `[[start, end], ...]` from JSON; `None` if missing or any range is malformed. (Taking the
+/// `Option` saves an `and_then` instantiation at each of the two callers.)
+fn ranges_of(v: Option<&Value>) -> Option<Vec<(f64, f64)>> {
     let mut out = Vec::new();
-    for r in v.as_array()? {
+    for r in v?.as_array()? {
         match r.as_array()? {
             [a, b] => out.push((a.as_f64()?, b.as_f64()?)),
             _ => return None,
@@ -221,7 +222,7 @@ impl Experiment {
         // Loops, not iterator chains: smaller in the wasm.
         let mut filters = Vec::new();
         for f in v.get("filters").and_then(Value::as_array).unwrap_or(&[]) {
-            if let (Some(seed), Some(ranges)) = (f.text("seed"), f.get("ranges").and_then(ranges_of)) {
+            if let (Some(seed), Some(ranges)) = (f.text("seed"), ranges_of(f.get("ranges"))) {
                 let hash_version = f.get("hashVersion").and_then(Value::as_f64).map_or(2, |h| h as u32);
                 filters.push(Filter { seed, attribute: f.text("attribute"), hash_version, ranges });
             }
@@ -231,7 +232,7 @@ impl Experiment {
             variations,
             weights: v.get("weights").and_then(numbers),
             coverage: num("coverage"),
-            ranges: v.get("ranges").and_then(ranges_of),
+            ranges: ranges_of(v.get("ranges")),
             force: num("force").map(|f| f as i64),
             active: !matches!(v.get("active"), Some(Value::Bool(false))),
             namespace: match v.get("namespace").and_then(Value::as_array) {

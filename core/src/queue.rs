@@ -157,9 +157,8 @@ impl EventQueue {
     pub fn remove_front(&mut self, n: usize) {
         let n = n.min(self.items.len());
         self.in_flight = self.in_flight.saturating_sub(n);
-        for q in self.items.drain(..n) {
-            self.bytes -= q.bytes;
-        }
+        self.bytes -= self.items[..n].iter().map(|q| q.bytes).sum::<usize>();
+        self.items.drain(..n);
     }
 
     /// Removes every event that is not in flight (consent withdrawn); returns how many.
@@ -180,11 +179,12 @@ impl EventQueue {
     /// their wire JSON, oldest first.
     pub fn park_unsent(&mut self) -> Vec<String> {
         let mut events = Vec::new();
-        for mut q in self.items.split_off(self.in_flight) {
+        let mut unsent = self.items.split_off(self.in_flight);
+        for q in &mut unsent {
             events.push(q.json.clone());
             q.beaconed = true;
-            self.parked.push(q);
         }
+        self.parked.append(&mut unsent);
         events
     }
 
@@ -196,9 +196,9 @@ impl EventQueue {
         for q in &mut back {
             q.beaconed = false;
         }
-        let newer = self.items.split_off(at);
-        self.items.extend(back);
-        self.items.extend(newer);
+        let mut newer = self.items.split_off(at);
+        self.items.append(&mut back);
+        self.items.append(&mut newer);
     }
 
     /// Returns every parked event to the sendable queue, ahead of newer events (the page is

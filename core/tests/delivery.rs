@@ -303,6 +303,40 @@ fn a_queue_handed_over_is_let_go_whole_and_its_adopter_sends_each_event_once() {
 }
 
 #[test]
+fn a_tracker_that_replaces_another_takes_its_queue_and_goes_on_numbering_batches() {
+    let mut old = Shop::new();
+    old.page("/").page("/2");
+    let flying = old.tracker.take_batch(old.now, true).unwrap();
+    old.page("/3");
+    let queued = old.tracker.pending();
+
+    // The same site initialised again: every event, the one in flight too, moves over.
+    let mut new = Shop::new();
+    assert!(new.tracker.take_over(&mut old.tracker), "the same site");
+    new.page("/again");
+    assert_eq!((old.tracker.pending(), new.tracker.pending()), (0, queued + 1));
+    let next = new.tracker.take_batch(new.now, true).unwrap();
+    assert!(next.id > flying.id, "batch ids go on: {} after {}", next.id, flying.id);
+    assert!(!new.tracker.complete(flying.id, ok(), new.now, 0.0), "the old batch's answer is not this one's");
+    let sent = ids(&next.body);
+    assert_eq!(sent.len(), queued + 1);
+    assert!(ids(&flying.body).iter().all(|id| sent.contains(id)), "the batch in flight is sent again");
+    assert!(new.tracker.complete(next.id, ok(), new.now, 0.0));
+    assert_eq!(new.tracker.pending(), 0);
+
+    // Another site: batch ids go on, the queue stays with the old tracker (written for a page
+    // of its own site to take over).
+    let mut other = shop_with(|c| c.site = Some("shop-2".into()));
+    let mut old = Shop::new();
+    old.page("/");
+    let flying = old.tracker.take_batch(old.now, true).unwrap();
+    assert!(!other.tracker.take_over(&mut old.tracker));
+    assert_eq!(old.tracker.pending(), 1);
+    other.page("/");
+    assert!(other.tracker.take_batch(other.now, true).unwrap().id > flying.id);
+}
+
+#[test]
 fn large_queues_are_persisted_at_most_once_a_second_unless_forced() {
     let mut s = shop_with(|c| c.flush_at = Some(500.0));
     let blob = format!(r#"{{"note":"{}"}}"#, "p".repeat(2_000));

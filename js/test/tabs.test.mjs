@@ -70,6 +70,21 @@ test('claim: holds the lock until release and says so once it is granted', async
   assert.equal(await settled(locks.requests[1].held), true);
 });
 
+test('release lets go of every lock the page holds, whichever order the grants came in', async () => {
+  const locks = fakeLocks();
+  const { exports } = fakeSdk();
+  tabs.use(exports, { navigator: { locks } });
+  // Two tabs of one page (the SDK initialised for another site); the later claim granted first.
+  tabs.claim('fc:v1:s:tab:A', 'A');
+  tabs.claim('fc:v1:t:tab:B', 'B');
+  locks.requests[1].grant();
+  locks.requests[0].grant();
+  assert.equal(tabs.release(), true);
+  assert.equal(await settled(locks.requests[1].held), true, 'B given back');
+  assert.equal(await settled(locks.requests[0].held), true, 'A given back');
+  assert.equal(tabs.release(), false);
+});
+
 test('claim without Web Locks (missing, or a getter that throws): owned in the next task', async () => {
   for (const navigator of [{}, { get locks() { throw new Error('blocked'); } }, { locks: { request() { throw new Error('no'); } } }]) {
     const { sdk, exports } = fakeSdk();
