@@ -100,9 +100,10 @@ impl Outbox {
         self.owned
     }
 
-    /// The page is going into the back/forward cache with its queue written to localStorage:
-    /// releases this tab's lock, so its queue is handed to whichever tab takes it over first.
-    /// `true` if a lock was released: the caller then lets go of the queued events, and the
+    /// The page is going into the back/forward cache with its queue written to localStorage (or
+    /// the SDK was initialised for another site): releases the page's locks, this tab's among
+    /// them, so its queue is handed to whichever tab takes it over first. `true` if a lock was
+    /// released: going into the cache, the caller then lets go of the queued events, and the
     /// outbox is replaced by a new tab's, which asks for its own lock when the page is shown
     /// again. `false` (nothing changes) without a lock held.
     pub fn release(&self) -> bool {
