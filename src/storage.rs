@@ -66,6 +66,14 @@ impl Store {
         key
     }
 
+    /// Drops the memory copy of `key` (keys are unique: one at most). A `swap_remove`, not a
+    /// `retain`, whose instantiation per closure was larger.
+    fn forget(&mut self, key: &str) {
+        if let Some(i) = self.memory.iter().position(|(k, _)| k == key) {
+            self.memory.swap_remove(i);
+        }
+    }
+
     /// Reads `name`; memory wins over storage (it holds writes that storage refused).
     pub fn get(&self, name: &str) -> Option<String> {
         let key = self.key(name);
@@ -82,7 +90,7 @@ impl Store {
     /// Removes `name` from storage and memory.
     pub fn remove(&mut self, name: &str) {
         let key = self.key(name);
-        self.memory.retain(|(k, _)| *k != key);
+        self.forget(&key);
         if self.local {
             storage_remove(&key);
         }
@@ -93,7 +101,7 @@ impl Store {
     pub fn set(&mut self, name: &str, value: &js_sys::JsString) {
         let key = self.key(name);
         if self.local && self.writable && storage_set(&key, value) {
-            self.memory.retain(|(k, _)| *k != key);
+            self.forget(&key);
             return;
         }
         // (Not `String::from`, whose `unwrap_throw` brings a throwing import and its message.)

@@ -192,25 +192,21 @@ impl Tracker {
         let limit = (self.cfg.max_batch_bytes as usize).min(KEEPALIVE_MAX_BYTES);
         let mut out = Vec::new();
         let mut chunk: Vec<&str> = Vec::new();
-        let mut size = 64 + self.cfg.site.len();
-        for e in &events {
-            let len = e.len() + 1;
-            if !chunk.is_empty() && size + len > limit {
-                let body = encode_batch_raw(&self.cfg.site, now, self.dropped_unreported(), &chunk);
-                out.push(self.outgoing(body, chunk.len()));
-                chunk.clear();
-                size = 64 + self.cfg.site.len();
-            }
-            size += len;
-            chunk.push(e);
-        }
-        if !chunk.is_empty() {
-            let body = encode_batch_raw(&self.cfg.site, now, self.dropped_unreported(), &chunk);
-            out.push(self.outgoing(body, chunk.len()));
-        }
+        let base = 64 + self.cfg.site.len();
+        let mut size = base;
         self.beacons.clear();
-        for o in &out {
-            self.beacons.push((o.id, o.count));
+        // A chunk is sent once the next event would not fit in it, or there is none.
+        for (i, e) in events.iter().enumerate() {
+            size += e.len() + 1;
+            chunk.push(e);
+            if events.get(i + 1).is_none_or(|next| size + next.len() + 1 > limit) {
+                let body = encode_batch_raw(&self.cfg.site, now, self.dropped_unreported(), &chunk);
+                let o = self.outgoing(body, chunk.len());
+                self.beacons.push((o.id, o.count));
+                out.push(o);
+                chunk.clear();
+                size = base;
+            }
         }
         out
     }

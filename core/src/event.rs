@@ -452,10 +452,14 @@ pub fn normalize(
         return Err(DropReason::MissingOrderId);
     }
 
+    // A search's query, under whichever name it came, is sent as `search_term`. (One `retain`
+    // for this and the consumed keys: each closure was its own instantiation.)
+    const SEARCH_KEYS: &str = "search_term query q";
+    let query = if t == "search" { text(first(&props, SEARCH_KEYS)) } else { None };
     let mut rest = props;
     rest.retain(|(k, _)| {
         let consumed_by_item = single && listed(ITEM_KEYS, k);
-        !listed(CONSUMED, k) && !consumed_by_item
+        !listed(CONSUMED, k) && !consumed_by_item && !(query.is_some() && listed(SEARCH_KEYS, k))
     });
     for (k, v) in &mut rest {
         if listed(MONEY_PROPS, k) {
@@ -464,11 +468,8 @@ pub fn normalize(
             }
         }
     }
-    if t == "search" {
-        if let Some(q) = text(first(&rest, "search_term query q")) {
-            rest.retain(|(k, _)| !matches!(k.as_str(), "search_term" | "query" | "q"));
-            rest.push(("search_term".into(), Value::Str(q)));
-        }
+    if let Some(q) = query {
+        rest.push(("search_term".into(), Value::Str(q)));
     }
     if !flags.is_empty() {
         let mut list = Vec::with_capacity(flags.len());

@@ -130,14 +130,16 @@ impl EventQueue {
         while self.len() > self.max_events || self.bytes > self.max_bytes {
             // Drop the oldest event that is not in flight: parked ones first (they were sent
             // once already), then the oldest unsent.
-            let old = if !self.parked.is_empty() {
-                self.parked.remove(0)
+            let (list, at) = if !self.parked.is_empty() {
+                (&mut self.parked, 0)
             } else if self.items.len() > self.in_flight {
-                self.items.remove(self.in_flight)
+                (&mut self.items, self.in_flight)
             } else {
                 break;
             };
-            self.bytes -= old.bytes;
+            // One `drain` for both lists and `remove_front` (a `Vec::remove` was its own copy).
+            self.bytes -= list[at].bytes;
+            list.drain(at..at + 1);
             dropped += 1;
         }
         dropped
@@ -158,7 +160,7 @@ impl EventQueue {
         let n = n.min(self.items.len());
         self.in_flight = self.in_flight.saturating_sub(n);
         self.bytes -= self.items[..n].iter().map(|q| q.bytes).sum::<usize>();
-        self.items.drain(..n);
+        self.items.drain(0..n);
     }
 
     /// Removes every event that is not in flight (consent withdrawn); returns how many.

@@ -225,9 +225,17 @@ fn money_props_become_minor_units_and_search_terms_are_canonical() {
     let mut s = Shop::new();
     s.ok("purchase", r#"{"transaction_id":"T","currency":"USD","value":10,"tax":"1.50","shipping":4.99}"#);
     s.ok("search", r#"{"query":"trail shoes"}"#);
+    s.ok("search", r#"{"q":"a","query":null,"sort":"price","query ":"b"}"#);
+    s.ok("custom", r#"{"q":"kept","query":"kept too"}"#);
     let e = s.sent();
     let get =
         |e: &funnelcake_core::wire::Event, k: &str| e.props.iter().find(|(p, _)| p == k).map(|(_, v)| v.to_json());
+    let keys = |e: &funnelcake_core::wire::Event| e.props.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(",");
     assert_eq!((get(&e[0], "tax"), get(&e[0], "shipping")), (Some("150".into()), Some("499".into())));
     assert_eq!(get(&e[1], "search_term"), Some("\"trail shoes\"".into()));
+    assert_eq!(keys(&e[1]), "search_term");
+    // The first name with a value wins; the others are dropped; other keys stay.
+    assert_eq!(get(&e[2], "search_term"), Some("\"a\"".into()));
+    assert_eq!(keys(&e[2]), "sort,query ,search_term");
+    assert_eq!(keys(&e[3]), "q,query", "only a search's query is renamed");
 }
