@@ -719,36 +719,11 @@ impl Parser<'_> {
     }
 
     fn number(&mut self) -> Result<Value, JsonError> {
+        // The span of characters a number can hold; `parse_number` checks the grammar (one
+        // check, not a second one here first).
         let start = self.i;
-        let digits = |p: &mut Self| {
-            let s = p.i;
-            while matches!(p.b.get(p.i), Some(b'0'..=b'9')) {
-                p.i += 1;
-            }
-            p.i > s
-        };
-        if self.b.get(self.i) == Some(&b'-') {
+        while matches!(self.b.get(self.i), Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')) {
             self.i += 1;
-        }
-        if self.b.get(self.i) == Some(&b'0') {
-            self.i += 1;
-        } else if !digits(self) {
-            return Err(JsonError::Invalid { at: start });
-        }
-        if self.b.get(self.i) == Some(&b'.') {
-            self.i += 1;
-            if !digits(self) {
-                return Err(JsonError::Invalid { at: start });
-            }
-        }
-        if matches!(self.b.get(self.i), Some(b'e' | b'E')) {
-            self.i += 1;
-            if matches!(self.b.get(self.i), Some(b'+' | b'-')) {
-                self.i += 1;
-            }
-            if !digits(self) {
-                return Err(JsonError::Invalid { at: start });
-            }
         }
         let text = self.s.get(start..self.i).ok_or(JsonError::Invalid { at: start })?;
         parse_number(text).map(Value::Num).ok_or(JsonError::Invalid { at: start })
@@ -853,6 +828,20 @@ mod tests {
     fn rejects_malformed_numbers_and_trailing_text() {
         for bad in ["01", "-", "1.", "1e", "+1", "1 2", "{\"a\" 1}", "[1,]", "nul"] {
             assert!(parse(bad).is_err(), "{bad} should fail");
+        }
+        // Inside arrays and objects too, where a number ends at the next character that cannot
+        // be part of one.
+        for bad in ["[1.5.3]", "[1-2]", "[.5]", "[1.e5]", "[--1]", "[1e5e5]", "[-0x1]", "{\"a\":1+1}", "[1,-]", "[00]"]
+        {
+            assert!(parse(bad).is_err(), "{bad} should fail");
+        }
+        for (good, n) in [("[-0.0e+0]", -0.0), ("[1E-2]", 0.01), ("[0,1]", 0.0), ("{\"a\":12}", 12.0)] {
+            let got = match parse(good) {
+                Ok(Value::Arr(a)) => a[0].as_f64(),
+                Ok(Value::Obj(o)) => o[0].1.as_f64(),
+                _ => None,
+            };
+            assert_eq!(got, Some(n), "{good}");
         }
     }
 
