@@ -408,18 +408,19 @@ impl Tracker {
             return a;
         }
         self.start_session_if_needed(ctx, now, rng);
-        let seen =
-            self.state.session.as_ref().is_some_and(|s| {
-                s.metrics.experiments.iter().any(|(k, v)| *k == exp.key && *v as usize == a.variation)
-            });
-        if !seen {
-            if let Some(s) = &mut self.state.session {
-                let v = a.variation as u32;
-                match s.metrics.experiments.iter_mut().find(|(k, _)| *k == exp.key) {
-                    Some(seen) => seen.1 = v,
-                    None => s.metrics.experiments.push((exp.key.clone(), v)),
+        // Exposed in this session already (to this variation)? One pass finds and updates it.
+        let v = a.variation as u32;
+        let mut seen = false;
+        if let Some(s) = &mut self.state.session {
+            match s.metrics.experiments.iter_mut().find(|(k, _)| *k == exp.key) {
+                Some(e) => {
+                    seen = e.1 == v;
+                    e.1 = v;
                 }
+                None => s.metrics.experiments.push((exp.key.clone(), v)),
             }
+        }
+        if !seen {
             let props = vec![
                 ("experiment_id".to_owned(), Value::Str(exp.key.clone())),
                 ("variation_id".to_owned(), Value::Num(a.variation as f64)),
