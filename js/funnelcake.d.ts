@@ -199,6 +199,9 @@ export interface ExperimentResult<T = unknown> {
 }
 
 export interface Funnelcake {
+  /** Starts the SDK and records the page view (`autoPageviews`); false if the config is unusable.
+   *  Called again, the new config replaces the old; for the same site, queued events are kept
+   *  and no second page view is recorded. */
   init(config: Config): boolean;
   page(props?: Record<string, unknown>): void;
   track(name: string, props?: Record<string, unknown>): void;
