@@ -90,6 +90,20 @@ async function persistedKey(page, queues, n) {
   return (await queues(page)).find(([, c]) => c === n)[0];
 }
 
+/** Opens a tab whose sends all fail, tracks 30 marks `<prefix>-N` and waits until its queue is
+ * persisted: the tab, its marks, `queues(page)` for those marks and the tab's queue key. */
+async function tabWithQueue(context, prefix) {
+  const tab = await open(context, '/t/plain.html');
+  proxy.setMode('drop');
+  const marks = range(prefix, 30);
+  await trackMarks(tab.page, marks);
+  const queues = (page) => queuesOf(page, prefix);
+  return { ...tab, marks, queues, key: await persistedKey(tab.page, queues, 30) };
+}
+
+/** Another tab's `queues` list holds the 30 events under its own key, no longer under `key`. */
+const heldUnderOwnKey = (q, key) => !q.some(([k]) => k === key) && q.some(([, n]) => n === 30);
+
 test('steady: 500 events across page views, cart and checkout, with navigations between', async () => {
   const context = await browser.newContext();
   const marks = range('steady', 500);
@@ -237,20 +251,13 @@ test('tabs: two tabs track at once, one is closed mid-way with its sends failing
 
 test('tabs: a tab closed while another stays open is taken over at once, not at its next send', async () => {
   const context = await browser.newContext();
-  const a = await open(context, '/t/plain.html');
-  proxy.setMode('drop');
-  const marks = range('closing', 30);
-  await trackMarks(a.page, marks);
-  const queues = (page) => queuesOf(page, 'closing');
-  const keyA = await persistedKey(a.page, queues, 30);
+  const a = await tabWithQueue(context, 'closing');
+  const { marks, queues } = a;
   // B opens while A is alive: it cannot take A's queue yet, and (with every send failing) it has
   // no successful delivery that would make it look again.
   const b = await open(context, '/t/plain.html');
   await a.page.close();
-  await waitFor(async () => {
-    const q = await queues(b.page);
-    return !q.some(([k]) => k === keyA) && q.some(([, n]) => n === 30);
-  }, 5000, 'B to hold A\'s events under its own key');
+  await waitFor(async () => heldUnderOwnKey(await queues(b.page), a.key), 5000, 'B to hold A\'s events under its own key');
   proxy.setMode('pass');
   await expectExactlyOnce(assert, proxy.url, 'delivery', marks, 30000);
   assert.deepEqual(b.errors, []);
@@ -310,12 +317,8 @@ test('back/forward cache: a page left for another page of the site is restored b
 
 test('back/forward cache: a page left while another tab waits for its queue is restored, and that tab sends its events', () => withCache(async (cached) => {
   const context = await cached.newContext();
-  const a = await open(context, '/t/plain.html');
-  proxy.setMode('drop');
-  const marks = range('cached', 30);
-  await trackMarks(a.page, marks);
-  const queues = (page) => queuesOf(page, 'cached');
-  const keyA = await persistedKey(a.page, queues, 30);
+  const a = await tabWithQueue(context, 'cached');
+  const { marks, queues } = a;
   // B sees A's queue and waits for A's lock: a lock held in the cache would keep A from being
   // restored ('weblocks-contention').
   const b = await open(context, '/t/plain.html');
@@ -324,8 +327,7 @@ test('back/forward cache: a page left while another tab waits for its queue is r
   assert.equal(back.why, 'null', 'nothing kept the page from the cache');
   assert.ok(back.restored, 'shown again from the back/forward cache');
   // Left for the cache, A handed its queue on: B took it while A was away.
-  const q = await queues(b.page);
-  assert.ok(!q.some(([k]) => k === keyA) && q.some(([, n]) => n === 30), 'B holds A\'s events under its own key');
+  assert.ok(heldUnderOwnKey(await queues(b.page), a.key), 'B holds A\'s events under its own key');
   await waitFor(async () => (await a.page.evaluate(() => window.funnelcake.metrics())).pageViews === views + 1,
     5000, 'the restored page counted as a page view');
   proxy.setMode('pass');
