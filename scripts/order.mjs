@@ -4,9 +4,9 @@
 // 80 KB: which functions sit near each other decides what it can reuse. The linker's order
 // follows the source; a random order was 450–560 bytes larger and one by size 373 smaller.
 // Here the order is built greedily: starting from the smallest function, the next is the one
-// that deflate encodes in the fewest bytes per byte of body with the 32 KB placed before it as
-// its dictionary; then single functions are moved a few places where that shrinks the whole
-// (BENCHMARKS.md, size steps).
+// that deflate encodes smallest, with the 32 KB placed before it as its dictionary, relative to
+// what it encodes to alone (what the functions before it save it, as a share); then single
+// functions are moved a few places where that shrinks the whole (BENCHMARKS.md, size steps).
 //
 // The functions are reordered in binaryen's text form, where calls, the table and the exports
 // name functions rather than number them, and assembled again: the module's behaviour does not
@@ -50,6 +50,7 @@ export function bodies(bytes) {
 /** The greedy order of `funcs` (byte arrays): indices into it. */
 export function greedyOrder(funcs) {
   const cost = (f, dict) => deflateRawSync(f, { level: 9, ...(dict.length ? { dictionary: dict } : {}) }).length;
+  const alone = funcs.map((f) => cost(f, []));
   const left = new Set(funcs.keys());
   const order = [];
   let window = Buffer.alloc(0);
@@ -62,7 +63,7 @@ export function greedyOrder(funcs) {
     next = undefined;
     let best = Infinity;
     for (const c of left) {
-      const r = cost(funcs[c], window) / (funcs[c].length + 1);
+      const r = cost(funcs[c], window) / alone[c];
       if (r < best) { best = r; next = c; }
     }
   }

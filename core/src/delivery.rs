@@ -269,15 +269,15 @@ impl Tracker {
     /// Takes over from `old`, the tracker this one replaces (the SDK initialised again): batch
     /// ids go on from `old`'s, so a response still to come for its batch in flight is never
     /// taken for one of this tracker's; for the same site (then `true`), every event `old`
-    /// queued is queued here, the batch in flight as unsent. Call it before this tracker queues
+    /// queued is queued here, the batch in flight as unsent, within this tracker's queue bounds
+    /// (its config's, from its next event on). Call it before this tracker queues
     /// anything.
     pub fn take_over(&mut self, old: &mut Tracker) -> bool {
         self.next_batch_id = old.next_batch_id;
         let same = old.cfg.site == self.cfg.site;
         if same {
             // Moved whole: `self`, new, has queued nothing yet.
-            std::mem::swap(&mut self.queue, &mut old.queue);
-            self.queue.land();
+            self.queue.take_events(&mut old.queue);
             self.queue_dirty = true;
         }
         same

@@ -145,6 +145,17 @@ impl EventQueue {
         dropped
     }
 
+    /// Takes every event `other` holds, the ones in flight as unsent, keeping this queue's
+    /// bounds (the next [`EventQueue::push`] keeps to them, dropping the oldest as it does);
+    /// `other` is left with what this queue held. For an SDK initialised again, whose new
+    /// config may bound the queue differently.
+    pub fn take_events(&mut self, other: &mut EventQueue) {
+        let bounds = (self.max_events, self.max_bytes);
+        std::mem::swap(self, other);
+        (self.max_events, self.max_bytes) = bounds;
+        self.land();
+    }
+
     /// Marks the first `n` events as in flight.
     pub fn mark_in_flight(&mut self, n: usize) {
         self.in_flight = n.min(self.items.len());

@@ -337,6 +337,30 @@ fn a_tracker_that_replaces_another_takes_its_queue_and_goes_on_numbering_batches
 }
 
 #[test]
+fn a_tracker_that_takes_over_a_queue_keeps_its_own_bounds() {
+    // Initialised again with a smaller queue (10, the least allowed): what the old tracker
+    // queued moves over, and the next event brings it within the new bound, the oldest dropped
+    // and counted.
+    let mut old = Shop::new();
+    for i in 0..12 {
+        old.page(&format!("/{i}"));
+    }
+    old.tracker.take_batch(old.now, true).unwrap();
+    let queued = old.tracker.pending();
+    assert!(queued >= 12);
+    let mut new = shop_with(|c| c.max_queue_events = Some(10.0));
+    assert!(new.tracker.take_over(&mut old.tracker));
+    assert_eq!(new.tracker.pending(), queued, "nothing is dropped before the next event");
+    new.page("/new");
+    assert_eq!(new.tracker.pending(), 10);
+    assert_eq!(num(&new.snap(), "dropped.byReason.queue_overflow"), (queued + 1 - 10) as i64);
+    let events = decode_batch(&new.tracker.take_batch(new.now, true).unwrap().body).unwrap().events;
+    let urls: Vec<String> = events.into_iter().map(|e| e.unwrap().url).collect();
+    assert_eq!(urls.last().map(String::as_str), Some("/new"));
+    assert_eq!(urls[0], "/3", "the newest are kept: {urls:?}");
+}
+
+#[test]
 fn large_queues_are_persisted_at_most_once_a_second_unless_forced() {
     let mut s = shop_with(|c| c.flush_at = Some(500.0));
     let blob = format!(r#"{{"note":"{}"}}"#, "p".repeat(2_000));

@@ -55,6 +55,16 @@ test('greedyOrder is a permutation that starts from the smallest body (the first
   assert.equal(order[0], 1);
 });
 
+test('greedyOrder next takes the body the ones before it save the largest share of, not the most compressible', () => {
+  // `seed` (the smallest) is 40 varied bytes; `copies` is it 20 times over, which the seed before
+  // it saves most of; `zeros` compresses best of all, alone as after anything.
+  const seed = Buffer.from(Array.from({ length: 40 }, (_, i) => (i * 97 + 13) % 251));
+  const copies = Buffer.concat(Array(20).fill(seed));
+  const zeros = Buffer.alloc(2000);
+  const order = greedyOrder([zeros, copies, seed]);
+  assert.deepEqual(order, [2, 1, 0]);
+});
+
 test('the reordered module computes what the original did', async () => {
   const original = assemble();
   const { bytes, order } = reorder(original);
