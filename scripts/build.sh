@@ -17,14 +17,13 @@ step "wasm-pack build (profile wasm-release)"
 # (`strip = false` would keep them too, but also the target_features section, which switches
 # wasm-bindgen to its externref glue: +775 bytes gzip.)
 #
-# LLVM's inliner at a threshold of 9 instead of opt-level "z"'s 5: a few more small functions
-# inlined where that makes the call site smaller (−254 bytes gzip; 0 or 12 and up are larger,
-# BENCHMARKS.md).
+# LLVM's inliner keeps opt-level "z"'s threshold (5): a threshold of 9 was 254 bytes gzip smaller
+# while wasm-opt inlined every function with one caller, and 102 larger once it does not (below).
 #
 # `--emit-relocs`: the linker's output keeps its symbol table and relocations, which say where
 # each data object is and what uses it, for scripts/rodata.mjs (below); scripts/panics.mjs drops
 # them from the module wasm-bindgen writes, which they no longer describe.
-flags=("\"-Cllvm-args=--inline-threshold=9\"" "\"-Clink-arg=--keep-section=name\"" "\"-Clink-arg=--emit-relocs\"")
+flags=("\"-Clink-arg=--keep-section=name\"" "\"-Clink-arg=--emit-relocs\"")
 for dir in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
   [ -d "$dir" ] && flags+=("\"--remap-path-prefix=${dir}=\"")
 done
@@ -43,7 +42,14 @@ node scripts/panics.mjs target/pkg/funnelcake_bg.wasm target/pkg/funnelcake_np.w
 # --low-memory-unused lets wasm-opt fold constant offsets into loads and stores (−359 bytes
 # gzip): Rust lays out the 256 KiB stack first, so the low 1 KB is only touched by a stack
 # nearly 256 KiB deep, and no recursion here is deeper than the JSON parser's 32 levels.
-optimise=(wasm-opt -Oz --converge --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals)
+#
+# `-ocimfs 20` (--one-caller-inline-max-function-size): a function with one caller is inlined
+# into it only if it is at most 20 bytes, where binaryen's default inlines every one. The wasm is
+# 1.7 KB larger raw and 890 bytes smaller in gzip (BENCHMARKS.md): kept apart, functions of the
+# same shape repeat as whole bodies that deflate finds, and scripts/order.mjs has more, smaller
+# pieces to place. `-aimfs 5` (--always-inline-max-function-size, default 2): functions of up to
+# 5 bytes are inlined wherever they are called (−113 more).
+optimise=(wasm-opt -ocimfs 20 -aimfs 5 -Oz --converge --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals)
 "${optimise[@]}" --strip-debug --strip-producers target/pkg/funnelcake_np.wasm -o target/pkg/funnelcake_opt.wasm
 # Import, export and module names shortened to a letter or two, the glue rewritten to match, and
 # its initialiser cut to the one call the loader makes (scripts/glue.mjs).
