@@ -54,10 +54,13 @@ pub fn hash(seed: &str, value: &str, version: u32) -> Option<f64> {
 
 /// `n` equal weights (empty for `n ≤ 0`).
 pub fn equal_weights(n: i64) -> Vec<f64> {
-    if n <= 0 {
-        return Vec::new();
+    // A loop of `push`es (as `numbers` makes the given weights), not `vec![w; n]`, whose
+    // `from_elem::<f64>` was code of its own (−149 bytes gzip before the function order).
+    let mut weights = Vec::new();
+    for _ in 0..n {
+        weights.push(1.0 / n as f64);
     }
-    vec![1.0 / n as f64; n as usize]
+    weights
 }
 
 /// Bucket ranges of `n` variations: each variation's weight, scaled by `coverage` (clamped to
