@@ -57,7 +57,12 @@ fn with_sdk<R>(f: impl FnOnce(&mut Sdk) -> R) -> Option<R> {
 /// without `unsafe`.
 #[inline(never)]
 fn borrow_sdk() -> Option<std::cell::RefMut<'static, Sdk>> {
-    std::cell::RefMut::filter_map(SDK.with(|cell| *cell).try_borrow_mut().ok()?, Option::as_mut).ok()
+    std::cell::RefMut::filter_map(slot().try_borrow_mut().ok()?, Option::as_mut).ok()
+}
+
+/// The SDK's slot (`None` until `init`).
+fn slot() -> &'static RefCell<Option<Sdk>> {
+    SDK.with(|cell| *cell)
 }
 
 fn debug_enabled() -> bool {
@@ -241,8 +246,8 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
         commit_pending: false,
     };
     // `Some(viewed)` once the SDK is in place; `viewed`: this page's view is queued already.
-    let Some(viewed) = SDK.with(|cell| {
-        let mut slot = cell.try_borrow_mut().ok()?;
+    let Some(viewed) = (|| {
+        let mut slot = slot().try_borrow_mut().ok()?;
         let mut viewed = false;
         if let Some(old) = slot.as_mut() {
             // Initialised again. For the same site, the new SDK carries on as the same tab: its
@@ -260,7 +265,7 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
         }
         *slot = Some(sdk);
         Some(viewed)
-    }) else {
+    })() else {
         return false;
     };
     with_sdk(Sdk::persist);

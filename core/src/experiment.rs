@@ -79,13 +79,14 @@ pub fn bucket_ranges(n: i64, coverage: f64, weights: Option<&[f64]>) -> Vec<(f64
         let sum = w.iter().sum::<f64>();
         sum >= 0.99 && sum <= 1.01
     };
+    // Borrowed, not copied: a `to_vec` of `f64`s was code for this one use.
     let weights = match weights {
-        Some(w) if w.len() == equal.len() && sums_to_one(w) => w.to_vec(),
-        _ => equal,
+        Some(w) if w.len() == equal.len() && sums_to_one(w) => w,
+        _ => &equal,
     };
     let mut cumulative = 0.0;
     let mut ranges = Vec::with_capacity(weights.len());
-    for w in weights {
+    for &w in weights {
         ranges.push((cumulative, cumulative + coverage * w));
         cumulative += w;
     }
@@ -328,11 +329,15 @@ pub fn run(ctx: &Context<'_>, exp: &Experiment) -> Assignment {
     let Some(n) = hash(exp.seed.as_deref().unwrap_or(&exp.key), hash_value, exp.hash_version) else {
         return not_in();
     };
+    let computed;
     let ranges = match &exp.ranges {
-        Some(r) => r.clone(),
-        None => bucket_ranges(exp.variations as i64, exp.coverage.unwrap_or(1.0), exp.weights.as_deref()),
+        Some(r) => r,
+        None => {
+            computed = bucket_ranges(exp.variations as i64, exp.coverage.unwrap_or(1.0), exp.weights.as_deref());
+            &computed
+        }
     };
-    let assigned = choose_variation(n, &ranges);
+    let assigned = choose_variation(n, ranges);
     if assigned < 0 {
         return not_in();
     }

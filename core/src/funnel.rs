@@ -153,12 +153,23 @@ pub struct FunnelProgress {
 impl FunnelProgress {
     /// Empty progress for a funnel of `steps` steps.
     pub fn new(steps: usize) -> FunnelProgress {
-        FunnelProgress { reached_at: vec![None; steps], in_order: 0 }
+        let mut p = FunnelProgress::default();
+        p.fit(steps);
+        p
+    }
+
+    /// `reached_at` made `steps` long (`Vec::resize` by hand: its `extend_with` was code for
+    /// this one list).
+    fn fit(&mut self, steps: usize) {
+        self.reached_at.truncate(steps);
+        while self.reached_at.len() < steps {
+            self.reached_at.push(None);
+        }
     }
 
     /// Updates with one event. Returns `true` if anything changed.
     pub fn observe(&mut self, def: &FunnelDef, e: &Event) -> bool {
-        self.reached_at.resize(def.steps.len(), None);
+        self.fit(def.steps.len());
         let mut changed = false;
         for (i, step) in def.steps.iter().enumerate() {
             if self.reached_at[i].is_none() && step.matches(e) {
