@@ -257,7 +257,7 @@ fn currency_of(v: Option<&Value>) -> Option<String> {
         Value::Str(s) => crate::text::ascii_cased(s.trim_ascii(), true),
         _ => return None,
     };
-    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_alphabetic()) {
+    if code.len() == 3 && crate::text::all_bytes(&code, |b| b.is_ascii_alphabetic()) {
         Some(code)
     } else {
         None
@@ -316,7 +316,7 @@ fn item_of(p: &[(String, Value)], exponent: u32) -> Result<Item, DropReason> {
                 }
             }
         }
-        Some(Value::Str(s)) if s.bytes().any(|b| b == b'/') => {
+        Some(Value::Str(s)) if crate::text::split_at_byte(s, b'/').is_some() => {
             for c in crate::text::split_bytes(s, b'/') {
                 if let Some(c) = clipped(c) {
                     cat.push(c);

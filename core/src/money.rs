@@ -86,10 +86,11 @@ pub fn str_to_minor(s: &str, exponent: u32) -> Result<i64, MoneyError> {
     };
     // The thousands commas are skipped by byte, not removed with `str::replace` (whose char
     // searcher is 0.4 KB of wasm).
-    if !int_part.bytes().any(|b| b != b',') && frac_part.is_empty() {
+    use crate::text::all_bytes;
+    if all_bytes(int_part, |b| b == b',') && frac_part.is_empty() {
         return Err(MoneyError::NotANumber);
     }
-    if !int_part.bytes().all(|b| b.is_ascii_digit() || b == b',') || !frac_part.bytes().all(|b| b.is_ascii_digit()) {
+    if !all_bytes(int_part, |b| b.is_ascii_digit() || b == b',') || !all_bytes(frac_part, |b| b.is_ascii_digit()) {
         return Err(MoneyError::NotANumber);
     }
     let mut minor: i64 = 0;

@@ -3,9 +3,25 @@
 //! (BENCHMARKS.md, size steps); splitting at an ASCII byte needs none of that, and the result is
 //! the same because an ASCII byte never occurs inside a multi-byte UTF-8 sequence.
 
+/// Where the first of the ASCII bytes in `stops` occurs in `s`. One loop for [`split_at_byte`]
+/// and [`until_any`] (each `position` closure was a function of its own in the wasm).
+#[inline(never)]
+fn find_any(s: &str, stops: &[u8]) -> Option<usize> {
+    // `any` rather than `stops.contains`, which calls the 0.4 KB `memchr` for a list of bytes.
+    #[allow(clippy::manual_contains)]
+    s.bytes().position(|b| stops.iter().any(|x| *x == b))
+}
+
+/// `true` if `ok` holds for every byte of `s`: one loop for every such check (each closure given
+/// to `bytes().all` was a function of its own in the wasm).
+#[inline(never)]
+pub fn all_bytes(s: &str, ok: fn(u8) -> bool) -> bool {
+    s.bytes().all(ok)
+}
+
 /// `s` split at the first `sep` (an ASCII byte), without it.
 pub fn split_at_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
-    let i = s.bytes().position(|b| b == sep)?;
+    let i = find_any(s, &[sep])?;
     Some((s.get(..i)?, s.get(i + 1..)?))
 }
 
@@ -17,9 +33,7 @@ pub fn rsplit_at_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
 
 /// The part of `s` before the first of the ASCII bytes in `stops` (all of `s` if none occurs).
 pub fn until_any<'a>(s: &'a str, stops: &[u8]) -> &'a str {
-    // `any` rather than `stops.contains`, which calls the 0.4 KB `memchr` for a list of bytes.
-    #[allow(clippy::manual_contains)]
-    let end = s.bytes().position(|b| stops.iter().any(|x| *x == b)).unwrap_or(s.len());
+    let end = find_any(s, stops).unwrap_or(s.len());
     s.get(..end).unwrap_or(s)
 }
 

@@ -430,7 +430,7 @@ fn json_problem(e: json::JsonError) -> &'static str {
 
 /// `true` for a 32-character lowercase hex id.
 pub fn is_event_id(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 32 && crate::text::all_bytes(s, |b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Decodes one event object; `path` prefixes error paths (e.g. `events[3]`).
