@@ -56,9 +56,12 @@ test('the site widget reflects collector updates within 2 s and recovers when th
   // The summary reaches the collector on page hide, then the next 1 s tick carries it.
   assert.ok(Date.now() - t0 < 2000, `${Date.now() - t0} ms`);
 
-  // The collector goes away and comes back on the same port and database.
-  await env.collector.restart();
+  // The collector goes away and comes back on the same port and database. The widget is
+  // watched while it is down (`restart` keeps it down 3 s): awaited first, the restart could
+  // end after the widget had already reconnected, and 'reconnecting' was then never seen.
+  const restarted = env.collector.restart();
   await waitFor(async () => (await status(page, '#site-widget')) === 'reconnecting', 10000, 'the widget to notice');
+  await restarted;
   await waitFor(async () => (await status(page, '#site-widget')) === 'live', 20000, 'the widget to reconnect');
   await shop(env.browser, env.collector.url, { depth: 7, order: 'W-2' });
   await waitFor(async () => (await count()) === before + 2, 4000, 'updates after the reconnect');
