@@ -45,7 +45,7 @@ node scripts/panics.mjs target/pkg/funnelcake_bg.wasm target/pkg/funnelcake_np.w
 #
 # `-ocimfs 20` (--one-caller-inline-max-function-size): a function with one caller is inlined
 # into it only if it is at most 20 bytes, where binaryen's default inlines every one. The wasm is
-# 1.7 KB larger raw and 890 bytes smaller in gzip (BENCHMARKS.md): kept apart, functions of the
+# 1.4 KB larger raw and 889 bytes smaller in gzip (BENCHMARKS.md): kept apart, functions of the
 # same shape repeat as whole bodies that deflate finds, and scripts/order.mjs has more, smaller
 # pieces to place. `-aimfs 5` (--always-inline-max-function-size, default 2): functions of up to
 # 5 bytes are inlined wherever they are called (−113 more).

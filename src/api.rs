@@ -245,11 +245,12 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
         life: PageLife::default(),
         commit_pending: false,
     };
-    // `Some(viewed)` once the SDK is in place; `viewed`: this page's view is queued already.
-    let Some(viewed) = (|| {
-        let mut slot = slot().try_borrow_mut().ok()?;
+    // The SDK put in place (the slot's borrow ends with the block); `viewed`: this page's view
+    // is queued already.
+    let viewed = {
+        let Ok(mut held) = slot().try_borrow_mut() else { return false };
         let mut viewed = false;
-        if let Some(old) = slot.as_mut() {
+        if let Some(old) = held.as_mut() {
             // Initialised again. For the same site, the new SDK carries on as the same tab: its
             // lock, its queue's key and every queued event, this page's view too (batch ids go
             // on, so the answer to a batch still in flight is ignored; its events are sent
@@ -263,10 +264,8 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
                 old.outbox.release();
             }
         }
-        *slot = Some(sdk);
-        Some(viewed)
-    })() else {
-        return false;
+        *held = Some(sdk);
+        viewed
     };
     with_sdk(Sdk::persist);
     // Once this tab holds its lock (`claimed`; at once when there is no `fcTabs` to ask): write

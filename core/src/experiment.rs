@@ -56,9 +56,9 @@ pub fn hash(seed: &str, value: &str, version: u32) -> Option<f64> {
 pub fn equal_weights(n: i64) -> Vec<f64> {
     // A loop of `push`es (as `numbers` makes the given weights), not `vec![w; n]`, whose
     // `from_elem::<f64>` was code of its own (−149 bytes gzip before the function order).
-    let mut weights = Vec::new();
+    let (mut weights, w) = (Vec::new(), 1.0 / n as f64);
     for _ in 0..n {
-        weights.push(1.0 / n as f64);
+        weights.push(w);
     }
     weights
 }
