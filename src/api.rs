@@ -155,7 +155,7 @@ pub fn adopt(queue: JsValue) -> bool {
 #[wasm_bindgen]
 pub fn claimed(tab: JsValue) {
     let Some(tab) = env::text(&tab) else { return };
-    owning(|sdk| sdk.outbox.claimed(&tab));
+    owning(Some(&tab));
 }
 
 /// Asks for this tab's lock unless it was asked for already: at `init`, and when the page is
@@ -164,12 +164,17 @@ fn claim_own(sdk: &mut Sdk) -> bool {
     !sdk.outbox.asked() && sdk.outbox.claim(&sdk.tracker.config().site)
 }
 
-/// Writes this tab's queue and takes over queues of closed tabs when `now_owned` says the tab
-/// has just come to own its queue. Not inlined into its callers (−43 bytes gzip).
+/// Writes this tab's queue and takes over queues of closed tabs when the tab has just come to
+/// own its queue: tab `claimed` holds its lock, or (`None`) [`claim_own`] got it at once. Not
+/// generic over the two (a closure parameter was one copy each) and not inlined into its
+/// callers (−43 bytes gzip).
 #[inline(never)]
-fn owning(now_owned: impl FnOnce(&mut Sdk) -> bool) {
+fn owning(claimed: Option<&str>) {
     let owned = with_sdk(|sdk| {
-        let owned = now_owned(sdk);
+        let owned = match claimed {
+            Some(tab) => sdk.outbox.claimed(tab),
+            None => claim_own(sdk),
+        };
         if owned {
             sdk.persist_queue(true);
         }
@@ -225,7 +230,9 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
         store.remove(STATE_KEY);
     }
     let stored = store.get(STATE_KEY).unwrap_or_default();
-    let state = SessionState::from_json(&stored).unwrap_or_else(|| SessionState::new(&mut rng));
+    let read = SessionState::from_json(&stored);
+    let fresh = read.is_none();
+    let state = read.unwrap_or_else(|| SessionState::new(&mut rng));
     let auto = cfg.auto_pageviews;
     let tab = funnelcake_core::id::new_id(&mut rng);
     let mut tracker = Tracker::new(cfg, state);
@@ -255,8 +262,10 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
             // lock, its queue's key and every queued event, this page's view too (batch ids go
             // on, so the answer to a batch still in flight is ignored; its events are sent
             // again and the collector dedupes them). For another site, the old tab's lock is
-            // let go: a page of that site takes its written queue over.
-            let same = sdk.tracker.take_over(&mut old.tracker);
+            // let go: a page of that site takes its written queue over. For the same site, a
+            // state storage could not hold (`fresh`, or the old SDK could not write it) is the
+            // old SDK's, carried on.
+            let same = sdk.tracker.take_over(&mut old.tracker, fresh);
             viewed = same && old.tracker.config().auto_pageviews;
             if same {
                 std::mem::swap(&mut sdk.outbox, &mut old.outbox);
@@ -270,7 +279,7 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
     with_sdk(Sdk::persist);
     // Once this tab holds its lock (`claimed`; at once when there is no `fcTabs` to ask): write
     // its queue, then take over queues of closed tabs.
-    owning(claim_own);
+    owning(None);
     if auto && !viewed {
         record("page_view", Vec::new(), &ctx);
     }
@@ -294,7 +303,7 @@ pub fn lifecycle(code: u32) {
                 sdk.persist_queue(false);
             });
             // Back from the back/forward cache as a new tab, it asks for its own lock.
-            owning(claim_own);
+            owning(None);
             adopt_orphans();
             pump();
         }

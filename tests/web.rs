@@ -398,6 +398,28 @@ async fn initialised_again_the_sdk_goes_on_as_the_same_tab_with_every_queued_eve
     assert!(last.len() == 1 && last[0].0 != first[0].0 && last[0].1 == 4, "{last:?}");
 }
 
+#[wasm_bindgen_test]
+async fn initialised_again_under_a_privacy_signal_the_visitor_session_and_cart_go_on() {
+    // An honoured Do Not Track / Global Privacy Control signal: ids live in memory for the
+    // page, so a second `init` (a single-page app mounting it again) must not start over.
+    let init_signalled = || {
+        page_scripts();
+        api::init(config("web-signal"), js(r#"{"signal":true}"#))
+    };
+    let summary = |m: &JsValue| {
+        let cart = get(m, "cart");
+        (get(m, "anonymousId").as_string(), get(m, "sessionId").as_string(), get(&cart, "count").as_f64())
+    };
+    assert!(init_signalled());
+    api::track("add_to_cart".into(), js(r#"{"items":[{"id":"a","price":5,"quantity":3}]}"#), U);
+    next_task().await;
+    let before = summary(&metrics());
+    assert!(before.1.is_some() && before.2 == Some(3.0), "{before:?}");
+    assert_eq!(local_storage().get_item("fc:v1:web-signal:state").unwrap(), None, "nothing is stored");
+    assert!(init_signalled());
+    assert_eq!(summary(&metrics()), before);
+}
+
 fn last_number(list: &JsValue) -> f64 {
     let list: js_sys::Array = list.clone().into();
     list.at(-1).as_f64().unwrap_or_else(|| panic!("empty: {list:?}"))

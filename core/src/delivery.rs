@@ -272,13 +272,22 @@ impl Tracker {
     /// queued is queued here, the batch in flight as unsent, within this tracker's queue bounds
     /// (its config's, from its next event on). Call it before this tracker queues
     /// anything.
-    pub fn take_over(&mut self, old: &mut Tracker) -> bool {
+    ///
+    /// For the same site, `old`'s session state (identity, session, metrics) is taken over too
+    /// when storage could not give this tracker a current one: `fresh` (the shell read no
+    /// state: storage blocked, or not read under an honoured privacy signal) or `old` could not
+    /// persist its own (consent not granted, or the privacy signal honoured). Ids that live in
+    /// memory then live for the page, not for one `init`.
+    pub fn take_over(&mut self, old: &mut Tracker, fresh: bool) -> bool {
         self.next_batch_id = old.next_batch_id;
         let same = old.cfg.site == self.cfg.site;
         if same {
             // Moved whole: `self`, new, has queued nothing yet.
             self.queue.take_events(&mut old.queue);
             self.queue_dirty = true;
+            if fresh || !old.may_persist() {
+                self.take_state(old);
+            }
         }
         same
     }

@@ -329,7 +329,7 @@ fn item_of(p: &[(String, Value)], exponent: u32) -> Result<Item, DropReason> {
             }
         }
     }
-    for key in ["item_category2", "item_category3", "item_category4", "item_category5"] {
+    for key in crate::text::words("item_category2 item_category3 item_category4 item_category5") {
         if let Some(c) = text(first(p, key)) {
             cat.push(c);
         }
@@ -452,21 +452,25 @@ pub fn normalize(
         return Err(DropReason::MissingOrderId);
     }
 
-    // A search's query, under whichever name it came, is sent as `search_term`. (One `retain`
-    // for this and the consumed keys: each closure was its own instantiation.)
+    // A search's query, under whichever name it came, is sent as `search_term`. Consumed keys
+    // are removed and money properties converted in one pass, by index (a `retain` was an
+    // instantiation of its own per closure).
     const SEARCH_KEYS: &str = "search_term query q";
     let query = if t == "search" { text(first(&props, SEARCH_KEYS)) } else { None };
     let mut rest = props;
-    rest.retain(|(k, _)| {
+    let mut i = 0;
+    while let Some((k, v)) = rest.get_mut(i) {
         let consumed_by_item = single && listed(ITEM_KEYS, k);
-        !listed(CONSUMED, k) && !consumed_by_item && !(query.is_some() && listed(SEARCH_KEYS, k))
-    });
-    for (k, v) in &mut rest {
+        if listed(CONSUMED, k) || consumed_by_item || (query.is_some() && listed(SEARCH_KEYS, k)) {
+            rest.remove(i);
+            continue;
+        }
         if listed(MONEY_PROPS, k) {
             if let Ok(minor) = money::to_minor(amount_of(v), exponent) {
                 *v = Value::Num(minor as f64);
             }
         }
+        i += 1;
     }
     if let Some(q) = query {
         rest.push(("search_term".into(), Value::Str(q)));

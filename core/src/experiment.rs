@@ -225,10 +225,12 @@ impl Experiment {
         let num = |k: &str| v.get(k).and_then(Value::as_f64);
         // Loops, not iterator chains: smaller in the wasm.
         let mut filters = Vec::new();
-        for f in v.get("filters").and_then(Value::as_array).unwrap_or(&[]) {
-            if let (Some(seed), Some(ranges)) = (f.text("seed"), ranges_of(f.get("ranges"))) {
-                let hash_version = f.get("hashVersion").and_then(Value::as_f64).map_or(2, |h| h as u32);
-                filters.push(Filter { seed, attribute: f.text("attribute"), hash_version, ranges });
+        if let Some(Value::Arr(list)) = v.get("filters") {
+            for f in list {
+                if let (Some(seed), Some(ranges)) = (f.text("seed"), ranges_of(f.get("ranges"))) {
+                    let hash_version = f.get("hashVersion").and_then(Value::as_f64).map_or(2, |h| h as u32);
+                    filters.push(Filter { seed, attribute: f.text("attribute"), hash_version, ranges });
+                }
             }
         }
         Some(Experiment {
@@ -239,8 +241,11 @@ impl Experiment {
             ranges: ranges_of(v.get("ranges")),
             force: num("force").map(|f| f as i64),
             active: !matches!(v.get("active"), Some(Value::Bool(false))),
-            namespace: match v.get("namespace").and_then(Value::as_array) {
-                Some([Value::Str(id), a, b]) => a.as_f64().zip(b.as_f64()).map(|(a, b)| (id.clone(), a, b)),
+            namespace: match v.get("namespace") {
+                Some(Value::Arr(n)) => match &n[..] {
+                    [Value::Str(id), a, b] => a.as_f64().zip(b.as_f64()).map(|(a, b)| (id.clone(), a, b)),
+                    _ => None,
+                },
                 _ => None,
             },
             filters,

@@ -177,7 +177,7 @@ impl EventQueue {
     /// Removes every event that is not in flight (consent withdrawn); returns how many.
     pub fn discard_unsent(&mut self) -> usize {
         let n = self.items.len() - self.in_flight + self.parked.len();
-        self.items.truncate(self.in_flight);
+        self.items.drain(self.in_flight..self.items.len()); // (`drain`: its code is linked already)
         self.parked.clear();
         self.bytes = self.items.iter().map(|q| q.bytes).sum();
         n

@@ -105,6 +105,26 @@ fn matches_any(host: &str, list: &str) -> bool {
     })
 }
 
+/// `utm_medium` values (lower case) that name a kind of traffic.
+const MEDIUMS: [(&str, &str); 5] = [
+    ("paid_search", "cpc ppc paid paidsearch paid_search paid-search sem"),
+    ("email", "email e-mail e_mail newsletter"),
+    ("social", "social social-network social-media social_media sm paid_social paidsocial paid-social"),
+    ("organic_search", "organic"),
+    ("referral", "referral"),
+];
+
+/// The kind of traffic a `utm_medium` names. (Word lists, not a `match` on strings: that was
+/// one comparison's code per string.)
+fn medium_kind(m: &str) -> Option<&'static str> {
+    for (kind, list) in MEDIUMS {
+        if crate::text::listed(list, m) {
+            return Some(kind);
+        }
+    }
+    None
+}
+
 /// Classifies a session's source from its landing `url` (path + query), the `referrer` and the
 /// page's own `host`.
 ///
@@ -127,15 +147,7 @@ pub fn classify(url: &str, referrer: Option<&str>, own_host: &str) -> Source {
 
     let kind = if ["gclid", "gbraid", "wbraid", "dclid", "msclkid"].iter().any(|k| p(k).is_some()) {
         "paid_search"
-    } else if let Some(kind) = m.as_deref().and_then(|m| match m {
-        "cpc" | "ppc" | "paid" | "paidsearch" | "paid_search" | "paid-search" | "sem" => Some("paid_search"),
-        "email" | "e-mail" | "e_mail" | "newsletter" => Some("email"),
-        "social" | "social-network" | "social-media" | "social_media" | "sm" | "paid_social" | "paidsocial"
-        | "paid-social" => Some("social"),
-        "organic" => Some("organic_search"),
-        "referral" => Some("referral"),
-        _ => None,
-    }) {
+    } else if let Some(kind) = m.as_deref().and_then(medium_kind) {
         kind
     } else if p("fbclid").is_some() || p("ttclid").is_some() {
         "social"

@@ -120,6 +120,13 @@ impl Tracker {
         self.state = state;
     }
 
+    /// Takes `old`'s session state (see [`Tracker::take_over`]), under this tracker's privacy
+    /// rules (no user id under an honoured signal).
+    pub(crate) fn take_state(&mut self, old: &mut Tracker) {
+        std::mem::swap(&mut self.state, &mut old.state);
+        self.set_privacy_signal(self.privacy_signal);
+    }
+
     /// Events dropped since the tracker started (bad input, overflow, rejected or expired).
     pub fn dropped_total(&self) -> u64 {
         self.dropped_total

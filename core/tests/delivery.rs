@@ -312,7 +312,7 @@ fn a_tracker_that_replaces_another_takes_its_queue_and_goes_on_numbering_batches
 
     // The same site initialised again: every event, the one in flight too, moves over.
     let mut new = Shop::new();
-    assert!(new.tracker.take_over(&mut old.tracker), "the same site");
+    assert!(new.tracker.take_over(&mut old.tracker, false), "the same site");
     new.page("/again");
     assert_eq!((old.tracker.pending(), new.tracker.pending()), (0, queued + 1));
     let next = new.tracker.take_batch(new.now, true).unwrap();
@@ -330,7 +330,7 @@ fn a_tracker_that_replaces_another_takes_its_queue_and_goes_on_numbering_batches
     let mut old = Shop::new();
     old.page("/");
     let flying = old.tracker.take_batch(old.now, true).unwrap();
-    assert!(!other.tracker.take_over(&mut old.tracker));
+    assert!(!other.tracker.take_over(&mut old.tracker, false));
     assert_eq!(old.tracker.pending(), 1);
     other.page("/");
     assert!(other.tracker.take_batch(other.now, true).unwrap().id > flying.id);
@@ -349,7 +349,7 @@ fn a_tracker_that_takes_over_a_queue_keeps_its_own_bounds() {
     let queued = old.tracker.pending();
     assert!(queued >= 12);
     let mut new = shop_with(|c| c.max_queue_events = Some(10.0));
-    assert!(new.tracker.take_over(&mut old.tracker));
+    assert!(new.tracker.take_over(&mut old.tracker, false));
     assert_eq!(new.tracker.pending(), queued, "nothing is dropped before the next event");
     new.page("/new");
     assert_eq!(new.tracker.pending(), 10);

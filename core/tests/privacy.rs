@@ -89,3 +89,59 @@ fn strict_or_respect_without_a_signal_and_ignore_with_one_track_normally() {
         assert_eq!(sent[0].uid.as_deref(), Some("u-1"), "{privacy}");
     }
 }
+
+/// The shell's re-`init` for the same site: a new tracker (a new config, a state of its own:
+/// read from storage, or new when none could be read) takes over from the old one.
+fn init_again(old: &mut Shop, privacy: &str, consent: &str, signal: bool, fresh: bool) -> Shop {
+    let mut new = shop(privacy, consent);
+    let state = funnelcake_core::session::SessionState::new(&mut funnelcake_core::id::SplitMix64(99));
+    new.tracker.adopt_state(state);
+    new.now = old.now;
+    new.tracker.set_privacy_signal(signal);
+    assert!(new.tracker.take_over(&mut old.tracker, fresh), "the same site");
+    new
+}
+
+fn cart_and_ids(s: &Shop) -> (String, String, i64) {
+    let snap = s.snap();
+    (
+        text(&snap, "anonymousId").unwrap().into(),
+        text(&snap, "sessionId").unwrap_or("none").into(),
+        num(&snap, "cart.count"),
+    )
+}
+
+#[test]
+fn initialised_again_the_state_only_memory_held_is_kept_for_the_page() {
+    let add = r#"{"items":[{"id":"sku-1","price":10,"quantity":2}],"currency":"EUR"}"#;
+    // An honoured privacy signal: nothing was stored, nothing is read; the identity, the session
+    // and the cart held in memory carry on, and the new config's rules apply to them.
+    let mut old = shop("ignore", "granted");
+    old.tracker.set_privacy_signal(true);
+    old.tracker.identify(Some("u-1".into()));
+    old.page("/").ok("add_to_cart", add);
+    let before = cart_and_ids(&old);
+    assert_eq!(before.2, 2);
+    let mut new = init_again(&mut old, "respect", "granted", true, true);
+    assert_eq!(cart_and_ids(&new), before);
+    assert_eq!(new.tracker.state().user_id, None, "no user id under the honoured signal");
+    new.page("/2");
+    assert_eq!(num(&new.snap(), "pageViews"), 2, "the same session goes on");
+
+    // Consent pending: the old tracker could not write its state, so storage holds an older one
+    // (or none); what it held in memory is newer and is kept.
+    let mut old = shop("respect", "pending");
+    old.page("/").ok("add_to_cart", add);
+    let before = cart_and_ids(&old);
+    let new = init_again(&mut old, "respect", "granted", false, false);
+    assert_eq!(cart_and_ids(&new), before);
+
+    // Storage worked: the state read from it (written by the old tracker, or since by another
+    // tab) is the current one, and is kept.
+    let mut old = shop("respect", "granted");
+    old.page("/").ok("add_to_cart", add);
+    let new = init_again(&mut old, "respect", "granted", false, false);
+    let (aid, _, count) = cart_and_ids(&new);
+    assert_ne!(aid, cart_and_ids(&old).0);
+    assert_eq!(count, 0);
+}
