@@ -97,7 +97,8 @@ export async function burstCalls({ kind, n, items }) {
  * in `burstCalls`. The parts are what a lone `track()` does at the call: 'track' itself, a
  * `JSON.stringify` of its properties (the cheapest copy of them), reading `location.href`,
  * `document.title` and `Date.now()`, and arming a `setTimeout(0)` (what schedules the recording
- * task); 'nothing' times an empty span. Returns each part's times, ascending (ms).
+ * task), with the two other ways to schedule a task for comparison (a `MessageChannel` message,
+ * `scheduler.postTask`); 'nothing' times an empty span. Returns each part's times, ascending (ms).
  */
 export async function firstCallParts({ bursts, items }) {
   const fc = window.funnelcake;
@@ -109,7 +110,11 @@ export async function firstCallParts({ bursts, items }) {
     title: () => document.title,
     now: () => Date.now(),
     setTimeout: () => setTimeout(() => {}, 0),
+    postMessage: () => ch.port2.postMessage(0),
+    postTask: () => (typeof scheduler === 'object' ? scheduler.postTask(() => {}) : null),
   };
+  const ch = new MessageChannel();
+  ch.port1.onmessage = () => {};
   const out = {};
   for (const [name, part] of Object.entries(parts)) {
     const times = [];

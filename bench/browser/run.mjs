@@ -167,6 +167,8 @@ const lines = [
   partRow('reading `document.title`', 'title'),
   partRow('`Date.now()`', 'now'),
   partRow('arming a `setTimeout(0)` (what schedules the recording task)', 'setTimeout'),
+  partRow('or a `MessageChannel` `postMessage` instead (not used: dearer)', 'postMessage'),
+  partRow('or a `scheduler.postTask` instead (not used: dearer)', 'postTask'),
   partRow('an empty span (the timer alone)', 'nothing'),
   `| page(): median / p95 / p99 per call (mean) | ${fmt(pageViews.median)} / ${fmt(pageViews.p95)} / ${fmt(pageViews.p99)} µs (${fmt(pageViews.mean)}) | |`,
   `| CDP ScriptDuration / TaskDuration per track() | ${fmt(track.script)} / ${fmt(track.task)} µs | |`,
