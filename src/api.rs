@@ -165,11 +165,11 @@ fn claim_own(sdk: &mut Sdk) -> bool {
 }
 
 /// Writes this tab's queue and takes over queues of closed tabs when the tab has just come to
-/// own its queue: tab `claimed` holds its lock, or (`None`) [`claim_own`] got it at once. Not
-/// generic over the two (a closure parameter was one copy each) and not inlined into its
-/// callers (−43 bytes gzip).
+/// own its queue: tab `claimed` holds its lock, or (`None`) [`claim_own`] got it at once; `true`
+/// when it did. Not generic over the two (a closure parameter was one copy each) and not
+/// inlined into its callers (−43 bytes gzip).
 #[inline(never)]
-fn owning(claimed: Option<&str>) {
+fn owning(claimed: Option<&str>) -> bool {
     let owned = with_sdk(|sdk| {
         let owned = match claimed {
             Some(tab) => sdk.outbox.claimed(tab),
@@ -180,9 +180,11 @@ fn owning(claimed: Option<&str>) {
         }
         owned
     });
-    if owned == Some(true) {
+    let owned = owned == Some(true);
+    if owned {
         adopt_orphans();
     }
+    owned
 }
 
 /// `init(config, ctx)`: initialises the SDK. Returns `false` (and logs) when the config is
@@ -302,9 +304,11 @@ pub fn lifecycle(code: u32) {
                 sdk.persist();
                 sdk.persist_queue(false);
             });
-            // Back from the back/forward cache as a new tab, it asks for its own lock.
-            owning(None);
-            adopt_orphans();
+            // Back from the back/forward cache as a new tab, it asks for its own lock; a tab that
+            // owns its queue already takes over the queues of tabs closed while it was hidden.
+            if !owning(None) {
+                adopt_orphans();
+            }
             pump();
         }
         Change::Hidden | Change::Cached => {

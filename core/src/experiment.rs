@@ -228,8 +228,12 @@ impl Experiment {
         if let Some(Value::Arr(list)) = v.get("filters") {
             for f in list {
                 if let (Some(seed), Some(ranges)) = (f.text("seed"), ranges_of(f.get("ranges"))) {
-                    let hash_version = f.get("hashVersion").and_then(Value::as_f64).map_or(2, |h| h as u32);
-                    filters.push(Filter { seed, attribute: f.text("attribute"), hash_version, ranges });
+                    filters.push(Filter {
+                        seed,
+                        attribute: f.text("attribute"),
+                        hash_version: hash_version(f, 2),
+                        ranges,
+                    });
                 }
             }
         }
@@ -250,10 +254,15 @@ impl Experiment {
             },
             filters,
             seed: v.text("seed"),
-            hash_version: num("hashVersion").map_or(1, |h| h as u32),
+            hash_version: hash_version(v, 1),
             hash_attribute: v.text("hashAttribute"),
         })
     }
+}
+
+/// The `hashVersion` of an experiment or filter, `default` when it has none.
+fn hash_version(v: &Value, default: u32) -> u32 {
+    v.get("hashVersion").and_then(Value::as_f64).map_or(default, |h| h as u32)
 }
 
 /// The evaluation context: the visitor's attributes and global switches, borrowed from whoever

@@ -230,6 +230,21 @@ impl<'a> Cursor<'a> {
         Some(self.value()?.as_str().map(str::to_owned))
     }
 
+    /// Reads the next element, a string, into `slot`: one copy of the assignment (and of the
+    /// drop of what `slot` held) for every field the persisted forms read.
+    #[inline(never)]
+    pub fn text_into(&mut self, slot: &mut String) -> Option<()> {
+        *slot = self.text()?;
+        Some(())
+    }
+
+    /// Reads the next element, a string or anything else (`None`), into `slot`.
+    #[inline(never)]
+    pub fn opt_text_into(&mut self, slot: &mut Option<String>) -> Option<()> {
+        *slot = self.opt_text()?;
+        Some(())
+    }
+
     /// A cursor over the next element, an array.
     pub fn list(&mut self) -> Option<Cursor<'a>> {
         Cursor::new(self.value()?)

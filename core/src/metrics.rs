@@ -310,18 +310,18 @@ impl SessionMetrics {
     /// instantiation in the wasm.
     pub fn read_persisted(&mut self, mut c: Cursor) -> Option<()> {
         self.page_views = u32::try_from(c.int()?).ok()?;
-        self.landing_page = c.opt_text()?;
-        self.exit_page = c.opt_text()?;
-        self.referrer = c.opt_text()?;
+        c.opt_text_into(&mut self.landing_page)?;
+        c.opt_text_into(&mut self.exit_page)?;
+        c.opt_text_into(&mut self.referrer)?;
         self.engaged_ms = c.int()?;
         self.visible_since = c.opt_int()?;
         self.cart.known = c.int()? == 1;
         self.began_checkout = c.int()? == 1;
         if let Some(mut x) = c.list() {
             let s = self.source.insert(Source::default());
-            s.kind = x.text()?;
+            x.text_into(&mut s.kind)?;
             for f in [&mut s.source, &mut s.medium, &mut s.campaign, &mut s.term, &mut s.content] {
-                *f = x.opt_text()?;
+                x.opt_text_into(f)?;
             }
         }
         self.funnel = FunnelProgress::read(c.list()?)?;
@@ -333,19 +333,19 @@ impl SessionMetrics {
         while !list.done() {
             self.cart.lines.push(CartLine::default());
             let l = self.cart.lines.last_mut()?;
-            l.id = list.text()?;
-            l.variant = list.opt_text()?;
+            list.text_into(&mut l.id)?;
+            list.opt_text_into(&mut l.variant)?;
             l.quantity = list.int().filter(|q| *q > 0)?;
             l.unit_price = list.opt_int()?;
-            l.currency = list.text()?;
+            list.text_into(&mut l.currency)?;
         }
         list = c.list()?;
         while !list.done() {
             self.orders.push(Order::default());
             let o = self.orders.last_mut()?;
-            o.id = list.text()?;
+            list.text_into(&mut o.id)?;
             o.value = list.int()?;
-            o.currency = list.text()?;
+            list.text_into(&mut o.currency)?;
         }
         list = c.list()?;
         while !list.done() {

@@ -183,7 +183,7 @@ impl SessionState {
     fn read(&mut self, mut c: Cursor) -> Option<()> {
         self.anonymous_id = c.text().filter(|id| crate::wire::is_event_id(id))?;
         self.visit_count = u32::try_from(c.int()?).ok()?;
-        self.user_id = c.opt_text()?;
+        c.opt_text_into(&mut self.user_id)?;
         let mut orders = c.list()?;
         while let Some(o) = orders.value() {
             if let Some(o) = o.as_str() {
@@ -192,7 +192,7 @@ impl SessionState {
         }
         if let Some(mut c) = c.list() {
             let s = self.session.insert(Session::default());
-            s.id = c.text()?;
+            c.text_into(&mut s.id)?;
             s.started_at = c.int()?;
             s.last_activity_at = c.int()?;
             s.seq = u64::try_from(c.int()?).ok()?;

@@ -140,8 +140,8 @@ pub fn classify(url: &str, referrer: Option<&str>, own_host: &str) -> Source {
     let utm_source = p("utm_source");
     let ref_host = referrer.and_then(host_of);
     let own = ascii_cased(own_host, false);
-    let own = until_any(own.strip_prefix("www.").unwrap_or(&own), b":").to_owned();
-    let external_ref = ref_host.clone().filter(|h| *h != own);
+    let own = until_any(own.strip_prefix("www.").unwrap_or(&own), b":");
+    let external_ref = ref_host.filter(|h| h != own);
     let m = medium.as_deref().map(|s| ascii_cased(s, false));
     let src_l = utm_source.as_deref().map(|s| ascii_cased(s, false));
 
@@ -151,17 +151,19 @@ pub fn classify(url: &str, referrer: Option<&str>, own_host: &str) -> Source {
         kind
     } else if p("fbclid").is_some() || p("ttclid").is_some() {
         "social"
-    } else if let Some(h) = external_ref
-        .as_deref()
-        .filter(|h| matches_any(h, SEARCH_ENGINES) || matches_any(h, MAIL_HOSTS) || matches_any(h, SOCIAL_SITES))
-    {
+    } else if let Some(kind) = external_ref.as_deref().and_then(|h| {
+        // Mail first: `mail.google.com` also matches the search engines' `google.`.
         if matches_any(h, MAIL_HOSTS) {
-            "email"
+            Some("email")
         } else if matches_any(h, SEARCH_ENGINES) {
-            "organic_search"
+            Some("organic_search")
+        } else if matches_any(h, SOCIAL_SITES) {
+            Some("social")
         } else {
-            "social"
+            None
         }
+    }) {
+        kind
     } else if let Some(s) = src_l.as_deref() {
         let mut probe = String::from(s);
         probe.push_str(".com");
