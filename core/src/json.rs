@@ -162,20 +162,24 @@ impl Value {
                 }
                 out.push(']');
             }
-            Value::Obj(members) => {
-                out.push('{');
-                for (i, (k, v)) in members.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write_str(out, k);
-                    out.push(':');
-                    v.write_to(out);
-                }
-                out.push('}');
-            }
+            Value::Obj(members) => write_object(out, members),
         }
     }
+}
+
+/// Writes `members` as a JSON object (what [`Value::write_to`] writes for [`Value::Obj`]; an
+/// event's properties are kept as members, not as a value).
+pub fn write_object(out: &mut String, members: &[(String, Value)]) {
+    out.push('{');
+    for (i, (k, v)) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_str(out, k);
+        out.push(':');
+        v.write_to(out);
+    }
+    out.push('}');
 }
 
 /// Reads a JSON array element by element: the positional forms the SDK persists (the session

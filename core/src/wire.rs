@@ -231,16 +231,8 @@ impl Event {
         field_opt_str(out, "ref", &self.referrer);
         field_opt_str(out, "title", &self.title);
         if !self.props.is_empty() {
-            out.push_str(",\"props\":{");
-            for (i, (k, v)) in self.props.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_str(out, k);
-                out.push(':');
-                v.write_to(out);
-            }
-            out.push('}');
+            out.push_str(",\"props\":");
+            crate::json::write_object(out, &self.props);
         }
         if !self.items.is_empty() {
             out.push_str(",\"items\":[");
