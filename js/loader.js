@@ -274,6 +274,10 @@ var fcLoader = (function (root, factory) {
     c.signal = privacySignal(w);
     c.hidden = !!(d && d.hidden);
     var ok = sdk.init(json(cfg), text(c));
+    // A key that is no option (a misspelt `flushInterval`, say) is ignored; debug mode names it.
+    if (ok && cfg.debug && w && w.console) {
+      for (var k in cfg) if (!ATTRS[k] && k != 'funnels') w.console.warn('funnelcake: unknown config.' + k);
+    }
     if (ok) notify(sdk); // the automatic page view
     if (ok && w && capturing.indexOf(w) < 0) {
       capturing.push(w);

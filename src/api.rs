@@ -78,8 +78,7 @@ impl Sdk {
             return;
         }
         if let Some(stored) = self.store.get(STATE_KEY) {
-            // A tab still running a build before the current persisted form: not adopted.
-            if stored != self.last_written && SessionState::is_current_form(&stored) {
+            if stored != self.last_written {
                 if let Some(state) = SessionState::from_json(&stored) {
                     self.tracker.adopt_state(state);
                     self.last_written = stored;

@@ -5,7 +5,7 @@
 //! and numbers its events with `seq` from 1. The anonymous id is random and long-lived.
 
 use crate::id::{new_id, Entropy};
-use crate::json::{self, Cursor, Row, Value};
+use crate::json::{self, Cursor, Row};
 use crate::metrics::SessionMetrics;
 
 /// How many recent order ids are remembered to drop repeated purchases.
@@ -157,25 +157,8 @@ impl SessionState {
     pub fn from_json(text: &str) -> Option<SessionState> {
         let v = json::parse(text).ok()?;
         let mut state = SessionState::default();
-        match Cursor::new(&v) {
-            Some(c) => state.read(c)?,
-            // The keyed form written before 2026-11-23: the visitor's identity is kept, the
-            // session it held is not (the next event starts one). See `is_current_form`.
-            None => {
-                state.anonymous_id = v.text("aid").filter(|id| crate::wire::is_event_id(id))?;
-                state.visit_count = v.get("visits").and_then(Value::as_i64).and_then(|n| u32::try_from(n).ok())?;
-                state.user_id = v.text("uid");
-            }
-        }
+        state.read(Cursor::new(&v)?)?;
         Some(state)
-    }
-
-    /// `true` when `text` is in the form [`SessionState::to_json`] writes, not the keyed one of
-    /// builds before 2026-11-23 (whose identity [`SessionState::from_json`] also reads, for the
-    /// state a page load starts from). Another tab's write in the keyed form comes from a tab
-    /// still running an earlier build: adopting it would end this tab's session with each write.
-    pub fn is_current_form(text: &str) -> bool {
-        text.as_bytes().first() == Some(&b'[')
     }
 
     /// Fills `self` from the form [`SessionState::to_json`] writes, field by field (see
@@ -292,7 +275,6 @@ mod tests {
     #[test]
     fn every_metrics_field_round_trips() {
         let s = full_state();
-        assert!(SessionState::is_current_form(&s.to_json()));
         assert_eq!(SessionState::from_json(&s.to_json()), Some(s.clone()));
         let mut no_session = s;
         no_session.session = None;
@@ -315,20 +297,6 @@ mod tests {
     }
 
     #[test]
-    fn the_keyed_form_of_earlier_builds_keeps_the_visitor_not_the_session() {
-        let old = r#"{"aid":"0123456789abcdef0123456789abcdef","visits":3,"uid":"u-1","s":{"id":"00000000000000000000000000000001","start":1,"last":2,"seq":4,"visit":3,"m":{"pv":1}},"ro":["o-1"]}"#;
-        assert!(!SessionState::is_current_form(old), "another tab's write in this form is not adopted");
-        let s = SessionState::from_json(old).expect("identity kept");
-        assert_eq!(s.anonymous_id, "0123456789abcdef0123456789abcdef");
-        assert_eq!((s.visit_count, s.user_id.as_deref()), (3, Some("u-1")));
-        assert!(s.session.is_none() && s.recent_orders.is_empty());
-        // The next activity starts visit 4, not a new visitor's first.
-        let mut s = s;
-        assert!(s.touch(10, 1000, &mut SplitMix64(1)));
-        assert_eq!(s.session.unwrap().visit_number, 4);
-    }
-
-    #[test]
     fn damaged_state_is_refused() {
         for bad in [
             "",
@@ -336,8 +304,9 @@ mod tests {
             "[5]",
             "[\"zz\",1,null,[],null]",
             "[\"00000000000000000000000000000000\",1,null,[],[]]",
-            // The keyed form of earlier versions, without its visit count.
+            // The keyed form of development builds before 0.1.0 (2026-11-23): not read.
             "{\"aid\":\"00000000000000000000000000000000\"}",
+            r#"{"aid":"0123456789abcdef0123456789abcdef","visits":3,"uid":"u-1","s":{"id":"00000000000000000000000000000001","start":1,"last":2,"seq":4,"visit":3,"m":{"pv":1}},"ro":["o-1"]}"#,
         ] {
             assert_eq!(SessionState::from_json(bad), None, "{bad}");
         }

@@ -391,3 +391,21 @@ test('init hands the wasm the privacy signal and the visibility with the page co
   assert.deepEqual(inits, cases.map((c) => c[2]));
   assert.deepEqual(stored, ['k0', 'k1', 'k2', 'k3', null], 'storage is read from the window init runs with');
 });
+
+test('debug mode names each config key that is no option (all are ignored); without debug, none', () => {
+  const warned = [];
+  const w = { console: { warn: (m) => warned.push(m) }, navigator: {} };
+  const sdk = { init: () => true };
+  const api = loader.realApi(sdk, w, {});
+  api.init({ site: 's', debug: true, flushInterval: 1000, flushAt: 5, funnels: [], autoPageviews: false, dataLayer: false });
+  assert.deepEqual(warned, ['funnelcake: unknown config.flushInterval']);
+  warned.length = 0;
+  api.init({ site: 's', flushInterval: 1000, autoPageviews: false, dataLayer: false });
+  assert.deepEqual(warned, [], 'debug off: nothing logged');
+  api.init({ site: 's', debug: true, flushInterval: 1000, autoPageviews: false, dataLayer: false });
+  assert.equal(warned.length, 1, 'every init names them');
+  const failing = loader.realApi({ init: () => false }, w, {});
+  warned.length = 0;
+  failing.init({ debug: true, nope: 1 });
+  assert.deepEqual(warned, [], 'an init that failed says why itself');
+});
