@@ -1,6 +1,7 @@
 // Embedding forms and privacy in a real browser: the ES module entry, the inline snippet + tag,
-// a wasm that cannot load, a wasm served with the wrong content type, a strict CSP, and Do Not Track / Global Privacy Control in each
-// privacy mode (what is persisted and what is sent).
+// a wasm that cannot load, a wasm served with the wrong content type, a strict CSP, debug mode's
+// console messages, and Do Not Track / Global Privacy Control in each privacy mode (what is
+// persisted and what is sent).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -31,6 +32,12 @@ ${tag('module')}</head><body>module</body></html>`,
   '/csp.html': `<!doctype html><html><head><title>csp</title>
 <meta http-equiv="Content-Security-Policy" content="script-src 'self' 'wasm-unsafe-eval'">
 ${tag('csp')}</head><body>csp</body></html>`,
+  // Debug mode: a config with a misspelt key, a value out of range and an unknown currency, then
+  // two calls the SDK must drop.
+  '/debug.html': `<!doctype html><html><head><title>debug</title><script>${SNIPPET}</script>
+<script>funnelcake.init({ site: 'debug', endpoint: '/v1/batch', debug: true, flushInterval: 1000, flushAt: 0, currency: 'ZZZ' });
+funnelcake.track(''); funnelcake.purchase({ value: 5, currency: 'EUR' });</script>
+<script async src="/funnelcake/funnelcake.js"></script></head><body>debug</body></html>`,
   '/privacy-respect.html': `<!doctype html><html><head><title>p</title>${tag('p-respect')}</head><body></body></html>`,
   '/privacy-strict.html': `<!doctype html><html><head><title>p</title>${tag('p-strict', 'data-privacy="strict"')}</head><body></body></html>`,
   '/privacy-ignore.html': `<!doctype html><html><head><title>p</title>${tag('p-ignore', 'data-privacy="ignore"')}</head><body></body></html>`,
@@ -114,6 +121,26 @@ test('a page with a global `module` and `require` of its own still gets the SDK 
   assert.equal(await page.evaluate(() => window.funnelcake.metrics().pageViews), 1);
   assert.deepEqual(await page.evaluate(() => window.module.exports), {}, 'the page\'s own object is left alone');
   assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('debug mode names every config adjustment, unknown config key and dropped call on the console; each drop is counted', async () => {
+  const context = await env.browser.newContext();
+  const page = await context.newPage();
+  const warnings = [];
+  page.on('console', (m) => { if (m.text().startsWith('funnelcake: ')) warnings.push(m.text()); });
+  await page.goto(proxy.url + '/debug.html');
+  await ready(page);
+  const dropped = await page.evaluate(() => window.funnelcake.metrics().dropped.byReason);
+  assert.deepEqual(dropped, { missing_name: 1, missing_order_id: 1 });
+  await waitFor(() => warnings.length >= 5);
+  assert.deepEqual(warnings.sort(), [
+    'funnelcake: config.currency is not an allowed value: default used',
+    'funnelcake: config.flushAt below its range: raised to the minimum',
+    'funnelcake: purchase dropped: missing_order_id',
+    'funnelcake: track() needs an event name; call dropped',
+    'funnelcake: unknown config.flushInterval',
+  ]);
   await context.close();
 });
 
