@@ -44,7 +44,9 @@ var fcLoader = (function (root, factory) {
     return m === 'page' ? 'page_view' : m === 'checkoutStep' ? 'Checkout Step Completed' : spaced(m, '_');
   }
   // Config keys readable from data-* attributes (`flushAt` ← `data-flush-at`) and their types:
-  // s string, n number, b boolean.
+  // s string, n number, b boolean. With `funnels`, every option `init` takes (RawConfig::from_value
+  // in core/src/config.rs reads the same keys; js/test/loader.test.mjs checks they agree), so a
+  // key not here is named in debug mode as no option.
   var ATTRS = {
     site: 's', endpoint: 's', flushAt: 'n', flushIntervalMs: 'n', maxBatchBytes: 'n', maxQueueEvents: 'n',
     maxQueueBytes: 'n', maxAttempts: 'n', sessionTimeoutMin: 'n', autoPageviews: 'b', dataLayer: 'b',

@@ -303,8 +303,10 @@ pub fn lifecycle(code: u32) {
                 sdk.persist();
                 sdk.persist_queue(false);
             });
-            // Back from the back/forward cache as a new tab, it asks for its own lock; a tab that
-            // owns its queue already takes over the queues of tabs closed while it was hidden.
+            // Back from the back/forward cache as a new tab, it asks for its own lock. When that
+            // did not make it the owner just now (it owned its queue already, or the claim is
+            // pending), it asks here for the queues of tabs closed while it was hidden (`adopt`
+            // takes them once the tab owns its queue); when it did, `owning` asked already.
             if !owning(None) {
                 adopt_orphans();
             }

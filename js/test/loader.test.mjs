@@ -409,3 +409,17 @@ test('debug mode names each config key that is no option (all are ignored); with
   failing.init({ debug: true, nope: 1 });
   assert.deepEqual(warned, [], 'an init that failed says why itself');
 });
+
+test('the options the loader knows are the ones the core reads (core/src/config.rs RawConfig::from_value)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const src = readFileSync(new URL('../../core/src/config.rs', import.meta.url), 'utf8');
+  const body = src.slice(src.indexOf('pub fn from_value'), src.indexOf('impl', src.indexOf('pub fn from_value')));
+  const keys = [...body.matchAll(/(?:string|number|boolean|take)\("(\w+)"\)/g)].map((m) => m[1]);
+  assert.ok(keys.length >= 16, `found ${keys}`);
+  const warned = [];
+  const w = { console: { warn: (m) => warned.push(m) }, navigator: {} };
+  const cfg = { debug: true, autoPageviews: false, dataLayer: false };
+  for (const k of keys) if (!(k in cfg)) cfg[k] = null;
+  loader.realApi({ init: () => true }, w, {}).init(cfg);
+  assert.deepEqual(warned, [], 'no option the core reads is called unknown');
+});
