@@ -8,6 +8,9 @@
 // `send(method, args, ctx)` is the loader's recorder; nothing here ever throws into the page.
 var fcCapture = (function () {
   'use strict';
+  /* global fcTimeout, fcListen */
+  var native = typeof module === 'object' && module.exports ? require('./native.js') : null; // js/native.js
+  var timeout = native ? native.timeout : fcTimeout, listen = native ? native.listen : fcListen;
 
   // GA4 recommended e-commerce events taken from the dataLayer (others, including gtm.* and
   // page_view, are left alone: page views come from autoPageviews).
@@ -111,7 +114,7 @@ var fcCapture = (function () {
       flush();
       pending = { ts: Date.now(), url: now, ref: w.location.origin + last };
       last = now;
-      setTimeout(flush, 0);
+      timeout(flush, 0);
     }
     ['pushState', 'replaceState'].forEach(function (name) {
       var orig = w.history && w.history[name];
@@ -124,11 +127,11 @@ var fcCapture = (function () {
     });
     // Capture phase: runs before the app's own popstate listeners, so a view still held is
     // released with the title of its page, before the app renders the page it goes back to.
-    w.addEventListener('popstate', function () { try { check(); } catch (e) { /* ignore */ } }, true);
+    listen(w, 'popstate', function () { try { check(); } catch (e) { /* ignore */ } });
     // Back (or forward) to a page the browser kept in its back/forward cache: no load, but the
     // visitor sees the page again, so it is a view of it (its referrer is the document's).
     // (`send` is the loader's recorder, which never throws.)
-    w.addEventListener('pageshow', function (e) { if (e && e.persisted) { flush(); send('page', []); } }, true);
+    listen(w, 'pageshow', function (e) { if (e && e.persisted) { flush(); send('page', []); } });
     return flush;
   }
 

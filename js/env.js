@@ -2,15 +2,16 @@
 // (src/env.rs, src/storage.rs), each behind a function that never throws and answers a value
 // instead (null, -1, false: not done), so the wasm's imports need no `catch` (a check at every
 // call site) and no browser types of their own:
-// - a page string copied into the wasm as UTF-8, in two calls: `size` answers its length in
-//   UTF-8 bytes, the wasm allocates exactly that and `copy` writes the bytes into it (in place of
-//   wasm-bindgen's own string conversion, whose glue and wasm code cost more);
+// - a page string copied into the wasm as UTF-8, in two calls: `size` encodes it and answers
+//   its length in bytes, the wasm allocates exactly that and `copy` writes the bytes into it (in
+//   place of wasm-bindgen's own string conversion, whose glue and wasm code cost more);
 // - localStorage (`get`, `set`, `remove`), looked up once; blocked or missing storage reads as
 //   empty and refuses writes, which the wasm then keeps in memory;
 // - random bytes from `crypto.getRandomValues` (`random`).
 var fcEnv = (function () {
   'use strict';
-  var w, storage, encoder, text;
+  // (Every browser that runs the wasm has TextEncoder; the glue makes its TextDecoder the same way.)
+  var w, storage, bytes, encoder = new TextEncoder(), scratch = new Uint8Array(16384);
 
   /** The page's localStorage, looked up once (null: missing, or a getter that throws). */
   function local() {
@@ -31,30 +32,30 @@ var fcEnv = (function () {
       storage = undefined;
     },
 
-    /** The UTF-8 length of `v` if it is a string (kept for `copy`), else -1. A lone surrogate
-     * counts as U+FFFD, which `copy` writes for it. */
+    /** The UTF-8 length of `v` if it is a string (its bytes kept for `copy`; a lone surrogate
+     * becomes U+FFFD), else -1. Encoded into a scratch buffer kept for the purpose (a string
+     * of up to 5,461 units fits its 16 KiB), so a call's few strings allocate no buffers of
+     * their own; a longer one is encoded on its own. */
     size: function (v) {
-      if (typeof v != 'string') return -1;
-      text = v;
-      for (var n = 0, i = 0, c; i < v.length; i++) {
-        c = v.charCodeAt(i);
-        n += c < 128 ? 1 : c < 2048 ? 2 : (c & 64512) == 55296 && (v.charCodeAt(i + 1) & 64512) == 56320 ? (i++, 4) : 3;
+      try {
+        if (typeof v != 'string') return -1;
+        bytes = v.length > 5461 ? encoder.encode(v) : scratch.subarray(0, encoder.encodeInto(v, scratch).written);
+        return bytes.length;
+      } catch (e) {
+        return -1;
       }
-      return n;
     },
 
-    /** Writes the string `size` kept into `dst`, a view of the wasm's memory of its length, as
-     * UTF-8; false if that failed. ASCII a unit at a time (the common case: JSON, names, URLs;
-     * cheaper than the encoder for short strings), the rest with `encodeInto`. */
+    /** Writes the bytes `size` kept into `dst`, a view of the wasm's memory of their length;
+     * false if that failed. */
     copy: function (dst) {
       try {
-        for (var n = text.length, i = 0, c; i < n && (c = text.charCodeAt(i)) < 128; i++) dst[i] = c;
-        if (i < n) (encoder = encoder || new TextEncoder()).encodeInto(text.slice(i), dst.subarray(i));
+        dst.set(bytes);
         return true;
       } catch (e) {
         return false;
       } finally {
-        text = null;
+        bytes = null;
       }
     },
 

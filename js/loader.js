@@ -19,19 +19,20 @@ var fcLoader = (function (root, factory) {
   // this file in the build, required in node tests. The build defines `module` as false
   // (terser `--define`), so the script never takes this path or the `module.exports` ones, even
   // on a page that has a global `module` of its own.
-  /* global fcStub, fcCapture, fcTabs, fcNet, fcEnv */
+  /* global fcStub, fcCapture, fcTabs, fcNet, fcEnv, fcTimeout, fcListen */
   var node = typeof module === 'object' && module.exports;
   var stubOf = node ? require('./snippet.js') : fcStub;
   var capture = node ? require('./capture.js') : fcCapture;
   var tabs = node ? require('./tabs.js') : fcTabs;
   var net = node ? require('./net.js') : fcNet;
   var env = node ? require('./env.js') : fcEnv;
+  var native = node ? require('./native.js') : null; // the browser's own timer and listeners
+  var timeout = native ? native.timeout : fcTimeout, listen = native ? native.listen : fcListen;
 
-  // Helpers are track() of a canonical event (the wasm exports only track: smaller glue).
-  var HELPERS = 'page viewItem addToCart removeFromCart viewCart beginCheckout checkoutStep purchase refund search'.split(' ');
   // Methods that record something; calls to these (and init/reset/flush/on) are queued with the
-  // page context until the SDK is ready.
-  var RECORDING = HELPERS.concat(['track', 'identify', 'experiment', 'consent']);
+  // page context until the SDK is ready. The first ten are helpers: track() of a canonical event
+  // (the wasm exports only track: smaller glue).
+  var RECORDING = 'page viewItem addToCart removeFromCart viewCart beginCheckout checkoutStep purchase refund search track identify experiment consent'.split(' ');
 
   /** `name` with each capital letter lower-cased after `sep` (`addToCart` → `add_to_cart`). */
   function spaced(name, sep) {
@@ -83,7 +84,11 @@ var fcLoader = (function (root, factory) {
    * would throw), and a member whose getter throws skipped; other primitives are kept, for
    * stringify to write (non-finite numbers as null) or leave out (symbols, undefined). An object
    * with a `toJSON` method is copied as what it returns, as stringify does (a `Date` becomes its
-   * ISO text, a decimal type its digits, a Backbone model its attributes).
+   * ISO text, a decimal type its digits, a Backbone model its attributes), but an array is
+   * always copied as a list: Prototype.js before 1.7 (old Magento 1 stores) gives every array a
+   * `toJSON` that returns its JSON text, which stringify would write as a string, so the copy
+   * of an array hides that method behind an own `toJSON` of undefined (stringify writes only
+   * an array's elements).
    */
   function plain(v, depth) {
     var t = typeof v;
@@ -91,11 +96,13 @@ var fcLoader = (function (root, factory) {
     if (t === 'bigint') return null;
     if (v === null || t !== 'object') return v;
     if (depth > 7) return null;
-    if (typeof v.toJSON === 'function') return plain(v.toJSON(), depth + 1);
-    var out = Array.isArray(v) ? [] : {}, keys = Object.keys(v);
+    var list = Array.isArray(v);
+    if (!list && typeof v.toJSON === 'function') return plain(v.toJSON(), depth + 1);
+    var out = list ? [] : {}, keys = Object.keys(v);
     for (var i = 0; i < keys.length && i < 100; i++) {
       try { out[keys[i]] = plain(v[keys[i]], depth + 1); } catch (e) { /* a throwing getter: skipped */ }
     }
+    if (list && out.toJSON) out.toJSON = undefined;
     return out;
   }
 
@@ -168,8 +175,10 @@ var fcLoader = (function (root, factory) {
 
   // `on('metrics', cb)` listeners, held here rather than in the wasm (where each would cost a
   // closure and its glue). After every call that records, drops or resets something, each
-  // hears the new snapshot, in the order they subscribed; one that throws does not stop the
-  // others, and its error is not thrown as ours.
+  // hears the new snapshot, in the order they subscribed, inside the zone.js zone it subscribed
+  // in if there is one (an Angular app sees what its callback changed; js/native.js); one that
+  // throws does not stop the others, and its error is not thrown as ours (inside a zone, the
+  // zone's error handler hears it first: Angular's ErrorHandler).
   var listeners = [];
 
   /** `metrics()` or `debugState()` of the wasm, which answers JSON text (or null before init). */
@@ -190,6 +199,8 @@ var fcLoader = (function (root, factory) {
   /** `on(event, cb)`: a function that unsubscribes (a no-op one for anything but 'metrics'). */
   function subscribe(event, cb) {
     if (event !== 'metrics' || typeof cb !== 'function') return function () {};
+    // zone.js: called back in the zone it subscribed in (`wrap`), as by the page's own timer.
+    try { cb = globalThis.Zone.current.wrap(cb, 'funnelcake'); } catch (e) { /* no zone.js */ }
     var l = { cb: cb };
     listeners.push(l);
     return function () {
@@ -248,7 +259,7 @@ var fcLoader = (function (root, factory) {
     pending.push([sdk, f, first, props, ctx]);
     // Bounded: a page that never yields gets its calls recorded in chunks.
     if (pending.length >= 100) drain(); // (inside a drain, its loop gets to this call)
-    else if (!ticking && typeof setTimeout === 'function') { ticking = true; setTimeout(tick, 0); }
+    else if (!ticking) { timeout(tick, 0); ticking = true; } // (if that throws: at the next call)
   }
 
   /**
@@ -321,9 +332,9 @@ var fcLoader = (function (root, factory) {
     if (w && w.addEventListener) {
       // On hide, batches still being compressed (js/net.js) go first, plain.
       var life = safe(function (code) { if (code && code < 4) net.hide(); drain(); sdk.lifecycle(code); });
-      w.addEventListener('visibilitychange', function () { life(d && d.hidden ? 1 : 0); }, true);
-      w.addEventListener('pagehide', function (e) { life(e && e.persisted ? 3 : 2); }, true);
-      w.addEventListener('storage', function () { life(4); }, true);
+      listen(w, 'visibilitychange', function () { life(d && d.hidden ? 1 : 0); });
+      listen(w, 'pagehide', function (e) { life(e && e.persisted ? 3 : 2); });
+      listen(w, 'storage', function () { life(4); });
     }
     var experiment = api.experiment;
     api.experiment = function (key, opts) { return experiment(key, opts) || experimentResult(opts, -1); };
@@ -387,7 +398,7 @@ var fcLoader = (function (root, factory) {
         // seen yet and may never be: the SDK starts, and the page view is recorded, once it is
         // shown (`prerenderingchange` fires once). Until then the stub queues the page's calls,
         // as before the wasm loaded.
-        if (d.prerendering) d.addEventListener('prerenderingchange', start);
+        if (d.prerendering) listen(d, 'prerenderingchange', start);
         else start();
       })
       .catch(function (e) {
@@ -398,6 +409,6 @@ var fcLoader = (function (root, factory) {
   // The parts node tests exercise alone are exported to them only (`node` is false in the build).
   return node ? {
     boot: boot, attach: attach, installStub: stubOf, configFromScript: configFromScript, replay: replay,
-    realApi: realApi, json: json, RECORDING: RECORDING, HELPERS: HELPERS
+    realApi: realApi, json: json, RECORDING: RECORDING, HELPERS: RECORDING.slice(0, 10)
   } : { boot: boot, attach: attach, installStub: stubOf };
 });

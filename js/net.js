@@ -7,6 +7,8 @@
 // into the page.
 var fcNet = (function () {
   'use strict';
+  /* global fcTimeout */
+  var timeout = typeof module === 'object' && module.exports ? require('./native.js').timeout : fcTimeout; // js/native.js
   var sdk, w;
   // Sends of batches still being compressed: the page hiding sends them plain at once.
   var squeezing = [];
@@ -28,14 +30,12 @@ var fcNet = (function () {
     else resolve(left);
   }
 
+  // A `fetch` that throws at once is a failed send too, reported like a rejection (the
+  // promise's executor turns the throw into one).
   function send(url, body, keepalive, done) {
-    try {
-      w.fetch(url, { method: 'POST', body: body, keepalive: keepalive }).then(
-        function (r) { done(r.status, r.headers.get('retry-after')); },
-        function () { done(0, null); });
-    } catch (e) {
-      setTimeout(function () { done(0, null); }, 0); // from a later task, like a rejection
-    }
+    new Promise(function (r) { r(w.fetch(url, { method: 'POST', body: body, keepalive: keepalive })); }).then(
+      function (r) { done(r.status, r.headers.get('retry-after')); },
+      function () { done(0, null); });
   }
 
   return {
@@ -46,7 +46,8 @@ var fcNet = (function () {
      * POSTs `body` with `keepalive` when asked (the request then outlives the page, within the
      * page's 64 KiB budget), and calls `sent(batch, status, Retry-After)` once: status 0 when
      * no response came (refused, offline, aborted, or `fetch` itself threw). True; false only if
-     * not even that could be arranged (then nothing is called back). While the page is
+     * not even that could be arranged (a page without a working `Promise`; then nothing is
+     * called back). While the page is
      * visible the body is gzip-compressed by the browser's `CompressionStream` and marked
      * `?enc=gzip` (a `Content-Encoding` header would need a CORS preflight); without one, on a
      * hidden page, or if compressing fails, it goes as the string (`text/plain`). Neither form
@@ -84,7 +85,7 @@ var fcNet = (function () {
         try {
           go(); // no CompressionStream (or no document): plain
         } catch (e2) {
-          return false; // not even a timer for the failure report (`send`'s fallback)
+          return false; // not even a promise for the failure report (`send`)
         }
       }
       return true;
@@ -102,7 +103,7 @@ var fcNet = (function () {
     wake: function (ms) {
       try {
         clearTimeout(timer);
-        timer = setTimeout(function () {
+        timer = timeout(function () {
           try { sdk.wake(); } catch (e) { /* a trap stays out of the page's timers */ }
         }, ms);
         return true;

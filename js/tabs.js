@@ -6,6 +6,8 @@
 // Nothing here throws into the page.
 var fcTabs = (function () {
   'use strict';
+  /* global fcTimeout */
+  var timeout = typeof module === 'object' && module.exports ? require('./native.js').timeout : fcTimeout; // js/native.js
   var sdk, w;
   // Tabs whose lock this page is waiting for (one request per tab).
   var waiting = {};
@@ -43,14 +45,14 @@ var fcTabs = (function () {
      * whose `setTimeout` throws): the wasm then takes its queue as its own at once.
      */
     claim: function (lock, tab) {
-      // `grant`: the Lock granted (false without Web Locks), held until `release`.
+      // `grant`: the Lock granted (none without Web Locks), held until `release`.
       function granted(grant) {
         try { sdk.claimed(tab); } catch (e) { /* a trap stays out of the lock's promise */ }
         return grant && new Promise(function (r) { held.push(r); });
       }
       try {
         var l = locks();
-        if (!l || !request(l, lock, granted)) setTimeout(granted, 0, false);
+        if (!l || !request(l, lock, granted)) timeout(granted, 0); // (no grant)
         return true;
       } catch (e) {
         return false;

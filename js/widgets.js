@@ -94,6 +94,16 @@
     this.es = null;
     clearTimeout(this.timer);
   };
+  // Set up outside the page's zone.js zones: in an Angular app (zone.js), what the element
+  // starts (the live stream's listener, the reconnect timer, animation frames, on('metrics'))
+  // would otherwise run the app's change detection at every update, once a second for the live
+  // stream; the element only changes its own shadow DOM.
+  Base.prototype.connectedCallback = function () {
+    var root;
+    try { root = window.Zone.root; } catch (e) { /* no zone.js */ }
+    if (root && typeof root.run === 'function') root.run(this.setup, this);
+    else this.setup();
+  };
   Base.prototype.disconnectedCallback = function () {
     this.disconnectLive();
     if (this.unsubscribe) this.unsubscribe();
@@ -108,7 +118,7 @@
 
   /** <funnelcake-funnel source="session|site" steps="a,b" site endpoint token layout title> */
   class Funnel extends Base {}
-  Funnel.prototype.connectedCallback = function () {
+  Funnel.prototype.setup = function () {
     var self = this;
     self.init();
     self.steps = null;
@@ -170,7 +180,7 @@
 
   /** <funnelcake-experiment key site endpoint token title> */
   class Experiment extends Base {}
-  Experiment.prototype.connectedCallback = function () {
+  Experiment.prototype.setup = function () {
     var self = this;
     self.init();
     self.load();

@@ -97,10 +97,10 @@ cp "$tmp/$best.wasm" "$out/funnelcake.wasm"
 # The wasm is the page's only other request for the SDK.
 # `--define module=false`: the parts' CommonJS exports and `require` fallbacks, and what only node
 # tests use, are dropped (−195 bytes gzip), and a page's own global `module` is never touched.
-terser js/prefetch.js target/pkg/funnelcake.names.js js/snippet.js js/capture.js js/tabs.js js/net.js js/env.js js/loader.js --enclose --compress passes=3,unsafe_arrows=true,unsafe_methods=true --define module=false --ecma 2017 --mangle --comments '/^!/' -o "$out/funnelcake.js"
+terser js/prefetch.js target/pkg/funnelcake.names.js js/snippet.js js/native.js js/capture.js js/tabs.js js/net.js js/env.js js/loader.js --enclose --compress passes=3,unsafe_arrows=true,unsafe_methods=true --define module=false --ecma 2017 --mangle --comments '/^!/' -o "$out/funnelcake.js"
 cp js/funnelcake.d.ts "$out/funnelcake.d.ts"
 terser js/widgets.js --compress --mangle --comments '/^!/' -o "$out/funnelcake-widgets.js"
 terser js/snippet.js --enclose --compress --define module=false --mangle -o "$out/snippet.min.js"
 # The ES module entry: the same stub, capture, tabs, net and loader, plus named exports (js/esm.js).
-terser target/pkg/funnelcake.names.js js/snippet.js js/capture.js js/tabs.js js/net.js js/env.js js/loader.js js/esm.js --module --compress passes=3,unsafe_arrows=true,unsafe_methods=true --define module=false --ecma 2017 --mangle --comments '/^!/' -o "$out/funnelcake.mjs"
+terser target/pkg/funnelcake.names.js js/snippet.js js/native.js js/capture.js js/tabs.js js/net.js js/env.js js/loader.js js/esm.js --module --compress passes=3,unsafe_arrows=true,unsafe_methods=true --define module=false --ecma 2017 --mangle --comments '/^!/' -o "$out/funnelcake.mjs"
 ls -l "$out"

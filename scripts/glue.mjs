@@ -85,7 +85,7 @@ glue = glue.slice(0, from) + `    // scripts/glue.mjs: the loader's one call, \`
             // (a broken wasm), arrayBuffer() rejects and the loader leaves the stub in place.
             result = await WebAssembly.instantiate(await response.arrayBuffer(), imports);
         }
-        return __wbg_finalize_init(result.instance, result.module);
+        return wasm = result.instance.exports;
     }
 
     return Object.assign(__wbg_init, exports);` + glue.slice(to + initEnd.length);
@@ -102,6 +102,18 @@ function replaceOnce(text, by, what) {
 }
 replaceOnce(scriptSrc, '', 'script_src');
 if (glue.includes('script_src')) fail('script_src is still used');
+// The finaliser of the initialisers cut above: it kept the instance and module, which nothing
+// reads, and emptied the memory view's cache, which is empty before the one call.
+replaceOnce(`    let wasmModule, wasmInstance, wasm;
+    function __wbg_finalize_init(instance, module) {
+        wasmInstance = instance;
+        wasm = instance.exports;
+        wasmModule = module;
+        cachedUint8ArrayMemory0 = null;
+        return wasm;
+    }
+`, '    let wasm;\n', 'the finaliser');
+if (/wasmModule|wasmInstance|__wbg_finalize_init/.test(glue)) fail('the finaliser is still used');
 // Fallbacks for browsers without TextEncoder.encodeInto (before Chrome 74, Firefox 66, Safari
 // 14.1) or FinalizationRegistry (before Chrome 84, Firefox 79, Safari 14.1): all older than the
 // SDK supports (README, browsers), so neither is shipped. (The glue has an encoder only if the

@@ -59,6 +59,7 @@ fn page_scripts() {
         return;
     }
     let src = concat!(
+        include_str!("../js/native.js"),
         include_str!("../js/tabs.js"),
         include_str!("../js/net.js"),
         include_str!("../js/env.js"),
@@ -263,29 +264,36 @@ async fn a_refused_connection_is_a_network_error_and_flush_reports_what_is_left(
 }
 
 #[wasm_bindgen_test]
-fn on_a_page_whose_fetch_and_timers_throw_a_send_fails_at_once_and_nothing_throws() {
+async fn on_a_page_whose_fetch_and_timers_throw_a_send_is_reported_failed_and_nothing_throws() {
     // js/net.js as funnelcake.js has it, on a page whose `fetch` and `setTimeout` throw and
-    // which has no `sendBeacon`: it cannot even arrange the failure report, says so, and the
-    // caller applies the failure at once. The imports from js/net.js have no `catch`: this is
-    // what keeps an exception from crossing into the wasm.
+    // which has no `sendBeacon`: the send is started, and its failure reported (status 0) from
+    // the promise whose executor caught the throw, which needs no timer. The imports from
+    // js/net.js have no `catch`: this is what keeps an exception from crossing into the wasm.
     page_scripts();
     let global = js_sys::global();
     let (real_net, real_timer) = (get(&global, "fcNet"), get(&global, "setTimeout"));
     let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&global, &JsValue::from_str(k), v).unwrap();
     let src = concat!(
+        include_str!("../js/native.js"),
         include_str!("../js/net.js"),
-        "\nfcNet.use({sent: function () { throw new Error('not called'); }},
+        "\nvar heard = [];
+        fcNet.use({sent: function (batch, status, retryAfter) { heard.push([batch, status, retryAfter]); return 0; }},
             {fetch: function () { throw new Error('blocked'); }, navigator: {}, document: {hidden: true}});
+        fcNet.heard = heard;
         return fcNet;"
     );
-    set("fcNet", &js_sys::Function::new_no_args(src).call0(&JsValue::NULL).unwrap());
+    let net = js_sys::Function::new_no_args(src).call0(&JsValue::NULL).unwrap();
+    set("fcNet", &net);
     set("setTimeout", &js_sys::Function::new_no_args("throw new Error('no timers');").into());
     let sent = funnelcake::transport::post("http://127.0.0.1:9/v1/batch", "{}", 1);
     let beacon = funnelcake::transport::beacon("http://127.0.0.1:9/v1/batch", "{}");
     set("setTimeout", &real_timer);
     set("fcNet", &real_net);
-    assert_eq!(sent, Err(SendResult::NetworkError));
+    assert_eq!(sent, Ok(()));
     assert!(!beacon);
+    gloo_timers::future::TimeoutFuture::new(1).await;
+    let heard = js_sys::JSON::stringify(&get(&net, "heard")).unwrap();
+    assert_eq!(heard.as_string().as_deref(), Some("[[1,0,null]]"));
 }
 
 #[wasm_bindgen_test]
@@ -544,7 +552,9 @@ fn page_strings_are_decoded_not_trusted() {
     let real = get(&global, "fcEnv");
     let before = pending();
     let invalid = concat!(
-        "var TextEncoder = function () { this.encodeInto = function (s, dst) { dst.fill(0xff); }; };\n",
+        "var TextEncoder = function () {\n",
+        "  this.encodeInto = function (s, dst) { dst.fill(0xff); return { read: s.length, written: s.length }; };\n",
+        "};\n",
         include_str!("../js/env.js"),
         "\nfcEnv.use(self);\nreturn fcEnv;"
     );

@@ -1,9 +1,12 @@
 // The live widgets in Chromium: the session widget reflects a tracked event, the site widget a
 // collector update, each within 2 s; the site widget recovers when the collector goes away and
-// comes back; the experiment widget shows per-variation results.
+// comes back; the experiment widget shows per-variation results; in an Angular app (zone.js),
+// their updates run none of its change detection.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { useCollectorAndBrowser, shop, waitFor } from './harness.mjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, useCollectorAndBrowser, shop, waitFor } from './harness.mjs';
 
 const env = useCollectorAndBrowser({ before, after });
 
@@ -124,4 +127,47 @@ test('the experiment widget shows per-variation conversion and lift', async () =
   assert.match(text, /25\.0%/, 'variation 0: 5 of 20');
   assert.match(text, /50\.0%/, 'variation 1: 10 of 20');
   await page.close();
+});
+
+test("in an Angular app (zone.js), the widgets' stream, timers, frames and metrics listener run outside its zone", async () => {
+  const zoneJs = readFileSync(join(ROOT, 'node_modules', 'zone.js', 'bundles', 'zone.umd.min.js'), 'utf8');
+  const context = await env.browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  // A zone that counts what runs in it, as Angular's does before each change detection: tasks
+  // (timers, listeners, frames) and calls run inside it.
+  await page.route(env.collector.url + '/zone-widgets.html', (r) => r.fulfill({ contentType: 'text/html', body: `<!doctype html>
+<html><head><title>zone widgets</title><script>${zoneJs}</script>
+<script>window.ran = [];
+window.appZone = Zone.current.fork({ name: 'app',
+  onInvokeTask(d, c, t, task, self, args) { ran.push(task.type + ' ' + task.source); return d.invokeTask(t, task, self, args); },
+  onInvoke(d, c, t, cb, self, args, source) { ran.push('run'); return d.invoke(t, cb, self, args, source); } });</script>
+<script async src="/funnelcake/funnelcake.js" data-site="zone-widgets" data-endpoint="/v1/batch"></script>
+</head><body></body></html>` }));
+  await page.goto(env.collector.url + '/zone-widgets.html');
+  await page.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true);
+  // The app loads the widgets with a lazy route, whose code runs inside its zone (zone.js then
+  // calls the elements' callbacks in that zone), and renders both, as an Angular template would.
+  const widgets = readFileSync(join(ROOT, 'dist', 'funnelcake', 'funnelcake-widgets.js'), 'utf8');
+  await page.evaluate((code) => window.appZone.run(() => {
+    new Function(code)();
+    for (const source of ['site', 'session']) {
+      const el = document.createElement('funnelcake-funnel');
+      el.id = source;
+      el.setAttribute('source', source);
+      el.setAttribute('site', 'zone-widgets');
+      document.body.append(el);
+    }
+  }), widgets);
+  await waitFor(async () => (await status(page, '#site')) === 'live', 5000, 'the live stream');
+  await page.evaluate(() => window.funnelcake.addToCart({ item_id: 'Z-1', price: 5, currency: 'USD' }));
+  await waitFor(async () => (await rows(page, '#session')).find((r) => r.step === 'add_to_cart')?.reached === 'true', 3000, 'the session widget to update');
+  await page.waitForTimeout(2500); // two more ticks of the live stream, each rendered
+  assert.ok((await rows(page, '#site')).length > 0, 'the site widget rendered');
+  // The app's own run, and zone.js calling each element's connectedCallback in the zone the
+  // elements were defined in: nothing the widgets started since.
+  assert.deepEqual(await page.evaluate(() => window.ran), ['run', 'run', 'run']);
+  assert.deepEqual(errors, []);
+  await context.close();
 });
