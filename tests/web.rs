@@ -5,7 +5,6 @@
 use funnelcake::api;
 use funnelcake::lifecycle::signal;
 use funnelcake::storage::Store;
-use funnelcake_core::retry::SendResult;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
