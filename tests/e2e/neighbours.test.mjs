@@ -104,7 +104,9 @@ test("zone.js: the SDK's timers, sends and listeners run outside the app's zone;
   // each of the seven calls (five tracks, the cart, the SPA page view), inside the app's zone.
   const heard = await page.evaluate(() => window.seen.listenerZones.slice());
   assert.deepEqual(heard, Array(7).fill('app'));
-  // A hide and a show: the SDK's lifecycle listeners.
+  // A hide and a show: the SDK's lifecycle listeners run, and nothing they start runs in the
+  // app's zone. (Added by the script tag's start, outside any zone, here; which
+  // addEventListener they are added with is js/test/native.test.mjs's.)
   await page.evaluate(() => {
     Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
     document.dispatchEvent(new Event('visibilitychange'));
