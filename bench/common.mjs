@@ -20,7 +20,7 @@ export const int = (n) => Math.round(n).toLocaleString('en-US');
  * bytes) and brotli 11 sizes of a file. */
 export function sizesOf(path) {
   const buf = readFileSync(path);
-  return { raw: buf.length, gzip: execFileSync('gzip', ['-9', '-c', path]).length,
+  return { raw: buf.length, gzip: execFileSync('gzip', ['-9', '-n', '-c', path]).length,
     brotli: zlib.brotliCompressSync(buf, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length };
 }
 

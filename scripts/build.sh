@@ -85,7 +85,7 @@ done
 for p in "${pids[@]}"; do wait "$p"; done
 best=
 for i in "${!variants[@]}"; do
-  size=$(gzip -9 -c "$tmp/$i.wasm" | wc -c)
+  size=$(gzip -9 -n -c "$tmp/$i.wasm" | wc -c)
   echo "order: moves ${variants[$i]}: $size bytes gzip; $(head -c 300 "$tmp/$i.wasm.log" | tr '\n' ' ')"
   if [ -z "$best" ] || [ "$size" -lt "$best_size" ]; then best=$i best_size=$size; fi
 done
@@ -103,4 +103,7 @@ terser js/widgets.js --compress --mangle --comments '/^!/' -o "$out/funnelcake-w
 terser js/snippet.js --enclose --compress --define module=false --mangle -o "$out/snippet.min.js"
 # The ES module entry: the same stub, capture, tabs, net and loader, plus named exports (js/esm.js).
 terser target/pkg/funnelcake.names.js js/snippet.js js/native.js js/capture.js js/tabs.js js/net.js js/env.js js/loader.js js/esm.js --module --compress passes=3,unsafe_arrows=true,unsafe_methods=true --define module=false --ecma 2017 --mangle --comments '/^!/' -o "$out/funnelcake.mjs"
+# Precompressed copies beside each file a page loads (`.gz`, `.br`), which the collector and
+# servers like nginx (gzip_static, brotli_static) send to browsers that accept them.
+node scripts/precompress.mjs "$out" funnelcake.js funnelcake.mjs funnelcake.wasm funnelcake-widgets.js
 ls -l "$out"

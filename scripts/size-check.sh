@@ -12,7 +12,7 @@ printf '%-22s %10s %10s\n' file raw "gzip -9"
 for f in funnelcake.js funnelcake.wasm; do
   [ -f "$dir/$f" ] || { echo "size-check: $dir/$f missing; run scripts/build.sh" >&2; exit 1; }
   raw=$(wc -c <"$dir/$f")
-  gz=$(gzip -9 -c "$dir/$f" | wc -c)
+  gz=$(gzip -9 -n -c "$dir/$f" | wc -c)
   printf '%-22s %10d %10d\n' "$f" "$raw" "$gz"
   total_raw=$((total_raw + raw))
   total_gz=$((total_gz + gz))

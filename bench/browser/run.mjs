@@ -15,7 +15,7 @@
 import { join } from 'node:path';
 import { ROOT, startCollector, launchBrowser } from '../../tests/e2e/harness.mjs';
 import { pageServer, SDK_FILES } from './server.mjs';
-import { quantile, us, fmt, sizesOf, totalSizes, machine, writeSection, burstCalls, firstCallParts, ITEMS } from '../common.mjs';
+import { quantile, us, fmt, sizesOf, totalSizes, int, machine, writeSection, burstCalls, firstCallParts, ITEMS } from '../common.mjs';
 
 const CALLS = 10000;
 const READY_RUNS = 30;
@@ -47,7 +47,8 @@ async function readyTimes(browser, base) {
     phases.run.push(t.ready - t.wasm);
     if (i === 0) {
       loaded = await page.evaluate(() => performance.getEntriesByType('resource')
-        .filter((e) => e.name.includes('/funnelcake/')).map((e) => e.name.split('/').pop()));
+        .filter((e) => e.name.includes('/funnelcake/'))
+        .map((e) => ({ file: e.name.split('/').pop(), received: e.encodedBodySize, decoded: e.decodedBodySize })));
     }
     await context.close();
   }
@@ -149,7 +150,7 @@ const lines = [
   '| --- | ---: | ---: | ---: |',
   ...size.map((r) => `| ${r.file === 'total' ? '**total**' : r.file} | ${r.raw.toLocaleString('en-US')} | ${r.gzip.toLocaleString('en-US')} | ${r.brotli.toLocaleString('en-US')} |`),
   '',
-  `Files the page fetched under /funnelcake/: ${ready.loaded.join(', ')}.`,
+  `Files the page fetched under /funnelcake/, with the bytes it received (brotli, as the collector serves them) and decoded: ${ready.loaded.map((f) => `${f.file} ${int(f.received)} / ${int(f.decoded)}`).join(', ')}; ${int(ready.loaded.reduce((t, f) => t + f.received, 0))} bytes received in all.`,
   '',
   '| figure | result | target (DESIGN.md §13) |',
   '| --- | ---: | --- |',

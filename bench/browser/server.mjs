@@ -1,13 +1,25 @@
 // The page server of the browser benchmarks (bench/browser/run.mjs, soak.mjs): in front of the
 // collector, it serves the test pages with COOP/COEP, the SDK's files from a `dist` directory
-// (dist/funnelcake unless told), proxies everything else, and counts the bytes of every batch.
+// (dist/funnelcake unless told; brotli to a browser that accepts it, as the collector does), proxies everything else, and counts the bytes of every batch.
 import http from 'node:http';
+import zlib from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, batchBody } from '../../tests/e2e/harness.mjs';
 
 export const SDK_FILES = ['funnelcake.js', 'funnelcake.wasm'];
 const SNIPPET = readFileSync(join(ROOT, 'dist', 'funnelcake', 'snippet.min.js'), 'utf8');
+
+const bodies = new Map();
+/** A file of the SDK with `mark` before it, brotli-compressed (quality 11) if `br`; made once. */
+function sdkBody(path, mark, br) {
+  const key = `${path}|${mark}|${br}`;
+  if (!bodies.has(key)) {
+    const raw = Buffer.concat([Buffer.from(mark), readFileSync(path)]);
+    bodies.set(key, br ? zlib.brotliCompressSync(raw, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }) : raw);
+  }
+  return bodies.get(key);
+}
 
 export function pageServer(collectorUrl, dist = join(ROOT, 'dist', 'funnelcake')) {
   const wire = { bytes: 0, events: 0, batches: 0 };
@@ -36,10 +48,13 @@ funnelcake.on('metrics', function () { if (!window.__ready) window.__ready = per
       const file = path.slice('/funnelcake/'.length);
       if (SDK_FILES.includes(file)) {
         const type = file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript';
-        res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store', ...isolation });
         // `?mark` (the ready page): one statement first, so the page knows when the script started.
         const mark = req.url.endsWith('?mark') ? 'self.__fcStart=performance.now();' : '';
-        res.end(Buffer.concat([Buffer.from(mark), readFileSync(join(dist, file))]));
+        // Brotli to a browser that accepts it, as the collector sends the build's `.br` copies.
+        const br = /\bbr\b/.test(req.headers['accept-encoding'] || '');
+        res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store', vary: 'accept-encoding',
+          ...(br ? { 'content-encoding': 'br' } : {}), ...isolation });
+        res.end(sdkBody(join(dist, file), mark, br));
         return;
       }
     }

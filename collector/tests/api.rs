@@ -403,3 +403,57 @@ async fn bad_query_and_path_values_unknown_paths_and_methods_get_named_json_erro
         assert!(body["message"].as_str().unwrap().contains(names), "{what}: {body}");
     }
 }
+
+/// The SDK's files: the precompressed copy the browser accepts (brotli first), the original
+/// without one, each with the original's type, `Vary` and `no-cache`; a 304 while unchanged.
+#[tokio::test]
+async fn serves_the_sdk_precompressed_and_revalidated() {
+    let sdk = tempfile::tempdir().unwrap();
+    let wasm = b"\0asm\x01\0\0\0 the raw module".to_vec();
+    std::fs::write(sdk.path().join("funnelcake.wasm"), &wasm).unwrap();
+    std::fs::write(sdk.path().join("funnelcake.wasm.br"), b"brotli bytes").unwrap();
+    std::fs::write(sdk.path().join("funnelcake.wasm.gz"), b"gzip bytes").unwrap();
+    std::fs::write(sdk.path().join("funnelcake.js"), b"/* no copies beside it */").unwrap();
+    let dir = sdk.path().to_owned();
+    let h = harness(move |s| s.sdk_dir = dir);
+
+    let get = |path: &str, accept: Option<&str>| {
+        let mut req = Request::get(path);
+        if let Some(a) = accept {
+            req = req.header("accept-encoding", a);
+        }
+        req.body(Body::empty()).unwrap()
+    };
+    for (accept, encoding, body) in [
+        (Some("gzip, deflate, br, zstd"), Some("br"), &b"brotli bytes"[..]),
+        (Some("gzip"), Some("gzip"), &b"gzip bytes"[..]),
+        (None, None, &wasm[..]),
+    ] {
+        let res = h.app.clone().oneshot(get("/funnelcake/funnelcake.wasm", accept)).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{accept:?}");
+        let headers = res.headers().clone();
+        assert_eq!(headers["content-type"], "application/wasm", "{accept:?}");
+        assert_eq!(headers.get("content-encoding").map(|v| v.to_str().unwrap()), encoding, "{accept:?}");
+        assert_eq!(headers["vary"], "accept-encoding");
+        assert_eq!(headers["cache-control"], "no-cache");
+        assert_eq!(&res.into_body().collect().await.unwrap().to_bytes()[..], body, "{accept:?}");
+    }
+
+    // A file without copies is sent as it is, to any browser.
+    let res = h.app.clone().oneshot(get("/funnelcake/funnelcake.js", Some("br, gzip"))).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().get("content-encoding").is_none());
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+
+    // Asked again with the Last-Modified it was given: not modified, nothing sent.
+    let first = h.app.clone().oneshot(get("/funnelcake/funnelcake.wasm", Some("br"))).await.unwrap();
+    let modified = first.headers()["last-modified"].clone();
+    let again = Request::get("/funnelcake/funnelcake.wasm")
+        .header("accept-encoding", "br")
+        .header("if-modified-since", modified)
+        .body(Body::empty())
+        .unwrap();
+    let res = h.app.clone().oneshot(again).await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+    assert!(res.into_body().collect().await.unwrap().to_bytes().is_empty());
+}

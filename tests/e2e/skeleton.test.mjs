@@ -51,6 +51,24 @@ test('the collector serves the wasm with the application/wasm type', async () =>
   assert.equal(res.headers.get('content-type'), 'application/wasm');
 });
 
+test('the browser gets the SDK compressed from the collector: the copies scripts/build.sh wrote', async () => {
+  const page = await env.browser.newPage();
+  await page.goto(env.collector.url + '/');
+  await page.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true, null, { timeout: 10000 });
+  const loaded = await page.evaluate(() => performance.getEntriesByType('resource')
+    .filter((r) => r.name.includes('/funnelcake/funnelcake.'))
+    .map((r) => ({ file: new URL(r.name).pathname.split('/').pop(), encoded: r.encodedBodySize, decoded: r.decodedBodySize })));
+  await page.close();
+  const dist = join(ROOT, 'dist', 'funnelcake');
+  assert.deepEqual(loaded.map((r) => r.file).sort(), ['funnelcake.js', 'funnelcake.wasm']);
+  for (const r of loaded) {
+    const raw = readFileSync(join(dist, r.file)).length;
+    const copies = ['br', 'gz'].map((ext) => readFileSync(join(dist, `${r.file}.${ext}`)).length);
+    assert.equal(r.decoded, raw, r.file);
+    assert.ok(copies.includes(r.encoded), `${r.file}: ${r.encoded} bytes on the wire, copies of ${copies.join(' and ')}`);
+  }
+});
+
 test('the shipped scripts contain no eval: nothing a strict CSP without unsafe-eval would block', () => {
   for (const file of ['funnelcake.js', 'funnelcake.mjs', 'funnelcake-widgets.js', 'snippet.min.js']) {
     const text = readFileSync(join(ROOT, 'dist', 'funnelcake', file), 'utf8');
