@@ -14,10 +14,23 @@ function api() {
   if (typeof window === 'undefined') return null; // server-side rendering: nothing to do
   if (!started && typeof WebAssembly === 'object') {
     started = true;
-    fcLoader.attach(window, document, function () {
-      var glue = wasm_bindgen;
-      return glue({ module_or_path: fetch(new URL('./funnelcake.wasm', import.meta.url)) }).then(function () { return glue; });
-    }, {});
+    var begun = false;
+    var start = function () {
+      begun = true;
+      fcLoader.attach(window, document, function () {
+        var glue = wasm_bindgen;
+        return glue({ module_or_path: fetch(new URL('./funnelcake.wasm', import.meta.url)) }).then(function () { return glue; });
+      }, {});
+    };
+    // The first call usually comes from app code, which in an Angular app runs inside its zone
+    // (zone.js): loading started there would run each of its promise steps in that zone, and
+    // the app's change detection after each. Started in zone.js's root zone instead, as a
+    // script tag's load is (README, "Living with the page's other scripts").
+    try {
+      var zone = window.Zone;
+      if (zone && zone.root) zone.root.run(start);
+    } catch (e) { /* a page's own `Zone` that is not zone.js: started below */ }
+    if (!begun) start();
   }
   return fcLoader.installStub(window, document);
 }
@@ -46,6 +59,16 @@ export var experiment = method('experiment');
 export var consent = method('consent');
 export var reset = method('reset');
 export var metrics = method('metrics');
-export var on = method('on');
+/** `on(event, cb)`, with `cb` bound to the caller's zone.js zone here: a subscription made before
+ * the SDK is ready waits in the stub and is taken up by the loader in the root zone (where
+ * loading runs, above), which is not the app's. */
+export function on(event, cb) {
+  try {
+    var zone = window.Zone;
+    if (typeof cb === 'function' && zone && zone.current) cb = zone.current.wrap(cb, 'funnelcake');
+  } catch (e) { /* no zone.js, or no window (server-side rendering) */ }
+  var fc = api();
+  return fc ? fc.on(event, cb) : undefined;
+}
 export var flush = method('flush');
 export { fcEsm as _esm };

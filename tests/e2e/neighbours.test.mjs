@@ -6,7 +6,8 @@
 //   segmentio/analytics.js#626, amplitude/Amplitude-JavaScript#313).
 // - zone.js (Angular, and so SAP's Composable Storefront) runs the app's change detection after
 //   every timer and event listener callback that was scheduled inside the app's zone: the
-//   SDK's timers and lifecycle listeners must not be among them (segmentio/analytics-angular#3).
+//   SDK's timers and lifecycle listeners must not be among them (segmentio/analytics-angular#3),
+//   nor its loading when app code in the zone starts it from the ES module entry.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -43,6 +44,26 @@ window.appZone = Zone.current.fork({
 });</script>
 <script async src="/funnelcake/funnelcake.js" data-site="zone" data-endpoint="/v1/batch"></script>
 </head><body>zone</body></html>`,
+  // The same zone, with the SDK from the ES module entry, started by app code inside the zone.
+  '/zone-esm.html': `<!doctype html><html><head><title>zone esm</title>
+<script>${ZONE_JS}</script>
+<script>window.seen = { tasks: [], listenerZones: [] };
+window.appZone = Zone.current.fork({
+  name: 'app',
+  onInvokeTask: function (delegate, current, target, task, applyThis, applyArgs) {
+    seen.tasks.push(task.type + ' ' + task.source);
+    return delegate.invokeTask(target, task, applyThis, applyArgs);
+  }
+});</script>
+<script type="module">
+import { init, track, on } from '/funnelcake/funnelcake.mjs';
+appZone.run(() => {
+  init({ site: 'zone-esm', endpoint: '/v1/batch' });
+  on('metrics', () => seen.listenerZones.push(Zone.current.name));
+  track('started', { mark: 'esm' });
+});
+</script>
+</head><body>zone esm</body></html>`,
 };
 
 let proxy;
@@ -123,6 +144,35 @@ test("zone.js: the SDK's timers, sends and listeners run outside the app's zone;
   }, 10000, 'the five marked events');
   assert.ok(stored.some((e) => e.t === 'add_to_cart'));
   assert.ok(stored.some((e) => e.t === 'page_view' && e.url === '/zone.html?step=2'));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('zone.js: the SDK started by app code inside its zone, from the ES module entry, loads, records and sends outside it', async () => {
+  const { context, page, errors } = await open('/zone-esm.html');
+  // Loading (the wasm's download, compile and the replay of the first calls) ran no step in
+  // the app's zone: before, its three promise steps did, each followed by change detection.
+  assert.deepEqual(await page.evaluate(() => window.seen.tasks.slice()), []);
+  await page.evaluate(() => new Promise((resolve) => {
+    window.appZone.run(() => window.funnelcake.track('clicked', { mark: 'zone-esm' }));
+    setTimeout(resolve, 1000);
+  }));
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+    document.dispatchEvent(new Event('visibilitychange'));
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => false });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  assert.equal(await page.evaluate(() => window.funnelcake.flush()), 0);
+  const seen = await page.evaluate(() => window.seen);
+  assert.deepEqual(seen.tasks, [], 'nothing the SDK started ran in the app\'s zone');
+  assert.ok(seen.listenerZones.length >= 2 && seen.listenerZones.every((z) => z === 'app'), seen.listenerZones.join());
+  const stored = await waitFor(async () => {
+    const events = await storedEvents(env.collector.url, 'zone-esm');
+    return events.some((e) => e.t === 'clicked') ? events : null;
+  }, 10000, 'the clicked event');
+  assert.deepEqual(stored.filter((e) => e.props?.mark).map((e) => [e.t, e.props.mark]).sort(),
+    [['clicked', 'zone-esm'], ['started', 'esm']]);
   assert.deepEqual(errors, []);
   await context.close();
 });
