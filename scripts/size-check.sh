@@ -2,6 +2,7 @@
 # Prints the bytes of everything a page loads for the SDK (one script + the wasm), raw, gzip -9
 # and brotli where available, and fails when the gzip -9 total exceeds size-budget.json.
 # The budget only ratchets down: lower it in the same commit that makes the SDK smaller.
+# It also fails when README.md no longer states the total or the snippet's bytes as measured.
 source "$(dirname "$0")/env.sh"
 
 dir=dist/funnelcake
@@ -23,3 +24,14 @@ if [ "$total_gz" -gt "$budget" ]; then
   echo "size-check: FAILED: ${total_gz} > budget ${budget}" >&2
   exit 1
 fi
+
+# README states these figures; a build that changes them changes README in the same commit.
+comma() { echo "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
+readme_total="| total | $(comma "$total_raw") | $(comma "$total_gz") |"
+snippet_bytes=$(wc -c <"$dir/snippet.min.js")
+for want in "$readme_total" "snippet.min.js\` (${snippet_bytes} bytes"; do
+  if ! grep -qF -- "$want" README.md; then
+    echo "size-check: FAILED: README.md does not say \"$want\" (the size table, or the snippet's bytes in Embedding)" >&2
+    exit 1
+  fi
+done
