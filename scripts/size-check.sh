@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Prints the bytes of everything a page loads for the SDK (one script + the wasm), raw, gzip -9
-# and brotli where available, and fails when the gzip -9 total exceeds size-budget.json.
+# Prints the bytes of everything a page loads for the SDK (one script + the wasm), raw and
+# gzip -9 (as a server sends it: no file name in the header), and fails when the gzip -9 total
+# exceeds size-budget.json (brotli: bench/browser).
 # The budget only ratchets down: lower it in the same commit that makes the SDK smaller.
 # It also fails when README.md no longer states the total or the snippet's bytes as measured.
 source "$(dirname "$0")/env.sh"
