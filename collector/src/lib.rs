@@ -111,7 +111,7 @@ fn cors(settings: &Settings) -> tower_http::cors::CorsLayer {
 /// Accept-Encoding` (the wasm is 31 KB in brotli against 79 KB raw); and `Cache-Control:
 /// no-cache`, so a browser asks again on each load (a 304 while the file is unchanged, from its
 /// Last-Modified). The script and the wasm are one build whose names are not versioned, and a
-/// script cached without the wasm it was built with would fail to instantiate the new one.
+/// script cached without the wasm it was built with may not instantiate the new one.
 fn sdk_files(dir: &std::path::Path) -> tower_http::set_header::SetResponseHeader<ServeDir, axum::http::HeaderValue> {
     use axum::http::{header, HeaderValue};
     let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();

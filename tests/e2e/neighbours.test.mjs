@@ -17,6 +17,17 @@ import { ROOT, useCollectorAndBrowser, startProxy, storedEvents, waitFor } from 
 const SNIPPET = readFileSync(join(ROOT, 'dist', 'funnelcake', 'snippet.min.js'), 'utf8');
 const ZONE_JS = readFileSync(join(ROOT, 'node_modules', 'zone.js', 'bundles', 'zone.umd.min.js'), 'utf8');
 const SDK = '<script async src="/funnelcake/funnelcake.js"></script>';
+// zone.js with a zone that counts the tasks it runs, as Angular's does before each change
+// detection.
+const COUNTING_ZONE = `<script>${ZONE_JS}</script>
+<script>window.seen = { tasks: [], listenerZones: [] };
+window.appZone = Zone.current.fork({
+  name: 'app',
+  onInvokeTask: function (delegate, current, target, task, applyThis, applyArgs) {
+    seen.tasks.push(task.type + ' ' + task.source);
+    return delegate.invokeTask(target, task, applyThis, applyArgs);
+  }
+});</script>`;
 
 const PAGES = {
   // Prototype.js 1.6's Array#toJSON, as it behaves: the array's JSON text.
@@ -30,31 +41,14 @@ const PAGES = {
 funnelcake.viewItem({ currency: 'EUR', items: [{ item_id: 'tee', price: 20 }] });
 funnelcake.addToCart({ currency: 'EUR', items: [{ item_id: 'tee', price: 20, quantity: 2 }, { item_id: 'cap', price: 9.5 }] });</script>
 ${SDK}</head><body>prototype</body></html>`,
-  // zone.js with a zone that counts the tasks it runs, as Angular's does before each change
-  // detection; the SDK loads from its tag, as on a storefront.
+  // The counting zone, with the SDK loaded from its tag, as on a storefront.
   '/zone.html': `<!doctype html><html><head><title>zone</title>
-<script>${ZONE_JS}</script>
-<script>window.seen = { tasks: [], listenerZones: [] };
-window.appZone = Zone.current.fork({
-  name: 'app',
-  onInvokeTask: function (delegate, current, target, task, applyThis, applyArgs) {
-    seen.tasks.push(task.type + ' ' + task.source);
-    return delegate.invokeTask(target, task, applyThis, applyArgs);
-  }
-});</script>
+${COUNTING_ZONE}
 <script async src="/funnelcake/funnelcake.js" data-site="zone" data-endpoint="/v1/batch"></script>
 </head><body>zone</body></html>`,
   // The same zone, with the SDK from the ES module entry, started by app code inside the zone.
   '/zone-esm.html': `<!doctype html><html><head><title>zone esm</title>
-<script>${ZONE_JS}</script>
-<script>window.seen = { tasks: [], listenerZones: [] };
-window.appZone = Zone.current.fork({
-  name: 'app',
-  onInvokeTask: function (delegate, current, target, task, applyThis, applyArgs) {
-    seen.tasks.push(task.type + ' ' + task.source);
-    return delegate.invokeTask(target, task, applyThis, applyArgs);
-  }
-});</script>
+${COUNTING_ZONE}
 <script type="module">
 import { init, track, on } from '/funnelcake/funnelcake.mjs';
 appZone.run(() => {
@@ -71,6 +65,16 @@ const env = useCollectorAndBrowser({ before, after }, {
   seed: async (e) => { proxy = await startProxy(e.collector.url, PAGES); },
 });
 after(async () => { await proxy?.stop(); });
+
+/** The page hidden and shown again, as a tab switch: the SDK's lifecycle listeners run. */
+function hideAndShow(page) {
+  return page.evaluate(() => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+    document.dispatchEvent(new Event('visibilitychange'));
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => false });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+}
 
 async function open(path) {
   const context = await env.browser.newContext();
@@ -128,12 +132,7 @@ test("zone.js: the SDK's timers, sends and listeners run outside the app's zone;
   // A hide and a show: the SDK's lifecycle listeners run, and nothing they start runs in the
   // app's zone. (Added by the script tag's start, outside any zone, here; which
   // addEventListener they are added with is js/test/native.test.mjs's.)
-  await page.evaluate(() => {
-    Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
-    document.dispatchEvent(new Event('visibilitychange'));
-    Object.defineProperty(document, 'hidden', { configurable: true, get: () => false });
-    document.dispatchEvent(new Event('visibilitychange'));
-  });
+  await hideAndShow(page);
   assert.equal(await page.evaluate(() => window.funnelcake.flush()), 0);
   const seen = await page.evaluate(() => window.seen);
   assert.deepEqual(seen.tasks, ['macroTask setTimeout'], 'only the app\'s own timer ran in its zone');
@@ -157,12 +156,7 @@ test('zone.js: the SDK started by app code inside its zone, from the ES module e
     window.appZone.run(() => window.funnelcake.track('clicked', { mark: 'zone-esm' }));
     setTimeout(resolve, 1000);
   }));
-  await page.evaluate(() => {
-    Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
-    document.dispatchEvent(new Event('visibilitychange'));
-    Object.defineProperty(document, 'hidden', { configurable: true, get: () => false });
-    document.dispatchEvent(new Event('visibilitychange'));
-  });
+  await hideAndShow(page);
   assert.equal(await page.evaluate(() => window.funnelcake.flush()), 0);
   const seen = await page.evaluate(() => window.seen);
   assert.deepEqual(seen.tasks, [], 'nothing the SDK started ran in the app\'s zone');
