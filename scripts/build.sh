@@ -90,6 +90,12 @@ for i in "${!variants[@]}"; do
   if [ -z "$best" ] || [ "$size" -lt "$best_size" ]; then best=$i best_size=$size; fi
 done
 cp "$tmp/$best.wasm" "$out/funnelcake.wasm"
+# The wasm's version, the first 8 hex digits of its SHA-256: the script asks for
+# `funnelcake.wasm?v=<version>` (js/prefetch.js, `FC_WASM_V`), so a browser can keep the wasm
+# for good and a new build is a new URL; the collector sends it `immutable` when the version is
+# the file's (collector/src/lib.rs, `sdk_files`). The ES module asks for the plain name: the
+# bundlers that take it in give the wasm a hashed name of their own.
+wasm_v=$(sha256sum "$out/funnelcake.wasm" | cut -c1-8)
 # One script: the glue (no-modules form: `let wasm_bindgen`, local to the enclosing function),
 # the stub, capture, tabs, net and env (Web Locks, fetch and sendBeacon, storage, random bytes and
 # page strings, for the wasm, which finds `fcTabs`, `fcNet` and `fcEnv` in the same scope) and
@@ -97,7 +103,7 @@ cp "$tmp/$best.wasm" "$out/funnelcake.wasm"
 # The wasm is the page's only other request for the SDK.
 # `--define module=false`: the parts' CommonJS exports and `require` fallbacks, and what only node
 # tests use, are dropped (−195 bytes gzip), and a page's own global `module` is never touched.
-terser js/prefetch.js target/pkg/funnelcake.names.js js/snippet.js js/native.js js/capture.js js/tabs.js js/net.js js/env.js js/loader.js --enclose --compress passes=3,unsafe_arrows=true,unsafe_methods=true --define module=false --ecma 2017 --mangle --comments '/^!/' -o "$out/funnelcake.js"
+terser js/prefetch.js target/pkg/funnelcake.names.js js/snippet.js js/native.js js/capture.js js/tabs.js js/net.js js/env.js js/loader.js --enclose --compress passes=3,unsafe_arrows=true,unsafe_methods=true --define "module=false,FC_WASM_V='$wasm_v'" --ecma 2017 --mangle --comments '/^!/' -o "$out/funnelcake.js"
 cp js/funnelcake.d.ts "$out/funnelcake.d.ts"
 terser js/widgets.js --compress --mangle --comments '/^!/' -o "$out/funnelcake-widgets.js"
 terser js/snippet.js --enclose --compress --define module=false --mangle -o "$out/snippet.min.js"

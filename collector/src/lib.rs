@@ -108,18 +108,47 @@ fn cors(settings: &Settings) -> tower_http::cors::CorsLayer {
 
 /// The built SDK's files, as a page should get them: the `.br` or `.gz` copy beside a file
 /// (scripts/precompress.mjs writes them) when the browser accepts it, with `Vary:
-/// Accept-Encoding` (the wasm is 31 KB in brotli against 79 KB raw); and `Cache-Control:
-/// no-cache`, so a browser asks again on each load (a 304 while the file is unchanged, from its
-/// Last-Modified). The script and the wasm are one build whose names are not versioned, and a
-/// script cached without the wasm it was built with may not instantiate the new one.
-fn sdk_files(dir: &std::path::Path) -> tower_http::set_header::SetResponseHeader<ServeDir, axum::http::HeaderValue> {
-    use axum::http::{header, HeaderValue};
+/// Accept-Encoding` (the wasm is 31 KB in brotli against 79 KB raw), and cached as
+/// [`sdk_cache`] says.
+fn sdk_files(dir: &std::path::Path) -> Router {
     let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
-    tower_http::set_header::SetResponseHeader::overriding(
-        files,
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache"),
-    )
+    Router::new().fallback_service(files).layer(axum::middleware::from_fn_with_state(dir.to_owned(), sdk_cache))
+}
+
+/// How long a browser keeps an SDK file. Asked for with the version the script asks for it
+/// with (`funnelcake.wasm?v=<first 8 hex digits of its SHA-256>`, scripts/build.sh) and that
+/// version is the file's: `max-age` of a year, `immutable`, so a repeat view takes the wasm
+/// from the cache without asking (a new build is a new URL). Otherwise `no-cache`: the browser
+/// asks again on each load and gets a 304 while the file is unchanged. That is what the script
+/// gets, whose URL is the page's and carries no version; and a version that is not the file's
+/// (a script of the build before, during a deploy) must not pin the new file under the old URL.
+async fn sdk_cache(
+    axum::extract::State(dir): axum::extract::State<std::path::PathBuf>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{header, HeaderValue, StatusCode};
+    let version = req.uri().query().and_then(|q| q.split('&').find_map(|p| p.strip_prefix("v="))).map(str::to_owned);
+    let path = req.uri().path().trim_start_matches('/').to_owned();
+    let mut res = next.run(req).await;
+    let served = res.status() == StatusCode::OK || res.status() == StatusCode::NOT_MODIFIED;
+    let pinned = match version {
+        // Only a path ServeDir has just served (so inside `dir`), named plainly.
+        Some(v) if served && !path.split('/').any(|s| s.is_empty() || s.starts_with('.')) => {
+            file_version(&dir.join(&path)).await.is_some_and(|f| f == v)
+        }
+        _ => false,
+    };
+    let cache = if pinned { "public, max-age=31536000, immutable" } else { "no-cache" };
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    res
+}
+
+/// A file's version as scripts/build.sh writes it: the first 8 hex digits of its SHA-256.
+async fn file_version(path: &std::path::Path) -> Option<String> {
+    let bytes = tokio::fs::read(path).await.ok()?;
+    let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
+    Some(digest.as_ref()[..4].iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Builds the full router: API routes, the built SDK under `/funnelcake/`, and `www/`.

@@ -457,3 +457,43 @@ async fn serves_the_sdk_precompressed_and_revalidated() {
     assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
     assert!(res.into_body().collect().await.unwrap().to_bytes().is_empty());
 }
+
+#[tokio::test]
+async fn a_wasm_asked_for_by_its_version_is_cached_for_good() {
+    let sdk = tempfile::tempdir().unwrap();
+    // SHA-256("abc") = ba7816bf 8f01cfea …: the version scripts/build.sh would give this file.
+    std::fs::write(sdk.path().join("funnelcake.wasm"), b"abc").unwrap();
+    std::fs::write(sdk.path().join("funnelcake.wasm.br"), b"brotli bytes").unwrap();
+    std::fs::write(sdk.path().join("funnelcake.js"), b"/* script */").unwrap();
+    let dir = sdk.path().to_owned();
+    let h = harness(move |s| s.sdk_dir = dir);
+    let cache = |path: &'static str, since: Option<axum::http::HeaderValue>| {
+        let app = h.app.clone();
+        async move {
+            let mut req = Request::get(path).header("accept-encoding", "br");
+            if let Some(t) = since {
+                req = req.header("if-modified-since", t);
+            }
+            let res = app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+            let cache = res.headers()["cache-control"].to_str().unwrap().to_owned();
+            (res.status(), cache, res.headers().get("last-modified").cloned())
+        }
+    };
+    const FOREVER: &str = "public, max-age=31536000, immutable";
+    let (status, c, modified) = cache("/funnelcake/funnelcake.wasm?v=ba7816bf", None).await;
+    assert_eq!((status, c.as_str()), (StatusCode::OK, FOREVER));
+    assert_eq!(cache("/funnelcake/funnelcake.wasm?x=1&v=ba7816bf", modified).await.1, FOREVER, "a 304");
+    // Another build's version (a script from before a deploy), none, or a file that is not
+    // there: asked again on each load, never pinned.
+    for path in [
+        "/funnelcake/funnelcake.wasm?v=deadbeef",
+        "/funnelcake/funnelcake.wasm?v=",
+        "/funnelcake/funnelcake.wasm",
+        "/funnelcake/funnelcake.js?v=ba7816bf",
+    ] {
+        let (status, c, _) = cache(path, None).await;
+        assert_eq!((status, c.as_str()), (StatusCode::OK, "no-cache"), "{path}");
+    }
+    let (status, c, _) = cache("/funnelcake/missing.wasm?v=ba7816bf", None).await;
+    assert_eq!((status, c.as_str()), (StatusCode::NOT_FOUND, "no-cache"));
+}

@@ -50,14 +50,17 @@ const env = useCollectorAndBrowser({ before, after }, {
 });
 after(async () => { await proxy?.stop(); });
 
+// The wasm, asked for by the script with its version (`funnelcake.wasm?v=…`) or by the module without.
+const WASM = /\.wasm(\?.*)?$/;
+
 async function open(path, { gpc = false, blockWasm = false, wasmType = null } = {}) {
   const context = await env.browser.newContext();
   if (gpc) await context.addInitScript(() => Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true }));
-  if (blockWasm) await context.route('**/*.wasm', (r) => r.abort());
+  if (blockWasm) await context.route(WASM, (r) => r.abort());
   if (wasmType) {
     // The real wasm, served with another content type (a misconfigured CDN).
     const body = readFileSync(join(ROOT, 'dist', 'funnelcake', 'funnelcake.wasm'));
-    await context.route('**/*.wasm', (r) => r.fulfill({ status: 200, contentType: wasmType, body }));
+    await context.route(WASM, (r) => r.fulfill({ status: 200, contentType: wasmType, body }));
   }
   const page = await context.newPage();
   const errors = [];

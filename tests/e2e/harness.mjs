@@ -19,7 +19,8 @@ export const CHROMIUM_ARGS = [
 /** Starts the collector binary; resolves once it prints its address. Stop with `.stop()`. */
 export async function startCollector(extraArgs = [], addr = '127.0.0.1:0', existingDir = null, env = {}) {
   const dir = existingDir || mkdtempSync(join(tmpdir(), 'fc-e2e-'));
-  const bin = join(ROOT, 'target', 'debug', 'funnelcake-collector');
+  // FC_COLLECTOR_BIN: another build of the collector (bench/browser/repeat.mjs compares two).
+  const bin = process.env.FC_COLLECTOR_BIN || join(ROOT, 'target', 'debug', 'funnelcake-collector');
   // FC_E2E_CLICKHOUSE: the collector stores in ClickHouse instead, in a database named after
   // its directory (so a restart on the same directory finds its data, as with SQLite).
   const store = process.env.FC_E2E_CLICKHOUSE

@@ -2,6 +2,7 @@
 // in wire format v1; the collector validates and stores it in SQLite; we read it back.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, useCollectorAndBrowser, storedEvents, waitFor } from './harness.mjs';
@@ -66,6 +67,34 @@ test('the browser gets the SDK compressed from the collector: the copies scripts
     const copies = ['br', 'gz'].map((ext) => readFileSync(join(dist, `${r.file}.${ext}`)).length);
     assert.equal(r.decoded, raw, r.file);
     assert.ok(copies.includes(r.encoded), `${r.file}: ${r.encoded} bytes on the wire, copies of ${copies.join(' and ')}`);
+  }
+});
+
+test("a repeat view takes this build's wasm from the browser's cache without asking; the script is revalidated", async () => {
+  const dist = join(ROOT, 'dist', 'funnelcake');
+  const version = createHash('sha256').update(readFileSync(join(dist, 'funnelcake.wasm'))).digest('hex').slice(0, 8);
+  const context = await env.browser.newContext();
+  const view = async () => {
+    const page = await context.newPage();
+    await page.goto(env.collector.url + '/');
+    await page.waitForFunction(() => window.funnelcake && window.funnelcake.ready === true, null, { timeout: 10000 });
+    const loaded = await page.evaluate(() => Object.fromEntries(performance.getEntriesByType('resource')
+      .filter((r) => r.name.includes('/funnelcake/funnelcake.'))
+      .map((r) => [new URL(r.name).pathname.split('/').pop(), { url: r.name, transfer: r.transferSize, decoded: r.decodedBodySize }])));
+    await page.close();
+    return loaded;
+  };
+  try {
+    const first = await view();
+    assert.equal(new URL(first['funnelcake.wasm'].url).search, `?v=${version}`);
+    assert.ok(first['funnelcake.wasm'].transfer > 0 && first['funnelcake.js'].transfer > 0, JSON.stringify(first));
+    const repeat = await view();
+    // transferSize 0: served from the cache, no request made; the script's is the 304's headers.
+    assert.equal(repeat['funnelcake.wasm'].transfer, 0, JSON.stringify(repeat));
+    assert.equal(repeat['funnelcake.wasm'].decoded, readFileSync(join(dist, 'funnelcake.wasm')).length);
+    assert.ok(repeat['funnelcake.js'].transfer > 0 && repeat['funnelcake.js'].transfer < 1000, JSON.stringify(repeat));
+  } finally {
+    await context.close();
   }
 });
 
