@@ -1,11 +1,11 @@
 // Helpers shared by the browser benchmarks (bench/browser, bench/peers): percentiles, number
 // formatting, compressed sizes, the machine line and the BENCHMARKS.md section writer.
 import os from 'node:os';
-import zlib from 'node:zlib';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../tests/e2e/harness.mjs';
+import { brotli } from '../scripts/brotli.mjs';
 
 /** The value at quantile `q` of an ascending list. */
 export const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -21,7 +21,7 @@ export const int = (n) => Math.round(n).toLocaleString('en-US');
 export function sizesOf(path) {
   const buf = readFileSync(path);
   return { raw: buf.length, gzip: execFileSync('gzip', ['-9', '-n', '-c', path]).length,
-    brotli: zlib.brotliCompressSync(buf, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length };
+    brotli: brotli(buf, path).length };
 }
 
 /** The sum of `sizesOf` results. */

@@ -38,7 +38,7 @@ async function readyTimes(browser, base) {
     await page.goto(base + '/ready.html');
     await page.waitForFunction(() => window.__ready !== undefined, null, { timeout: 15000 });
     const t = await page.evaluate(() => {
-      const wasm = performance.getEntriesByType('resource').find((e) => e.name.endsWith('/funnelcake.wasm'));
+      const wasm = performance.getEntriesByType('resource').find((e) => new URL(e.name).pathname.endsWith('/funnelcake.wasm'));
       return { tag: window.__t0, start: window.__fcStart, wasm: wasm ? wasm.responseEnd : NaN, ready: window.__ready };
     });
     times.push(t.ready - t.start);

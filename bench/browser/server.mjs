@@ -2,7 +2,7 @@
 // collector, it serves the test pages with COOP/COEP, the SDK's files from a `dist` directory
 // (dist/funnelcake unless told; brotli to a browser that accepts it, as the collector does), proxies everything else, and counts the bytes of every batch.
 import http from 'node:http';
-import zlib from 'node:zlib';
+import { brotli } from '../../scripts/brotli.mjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, batchBody } from '../../tests/e2e/harness.mjs';
@@ -11,12 +11,12 @@ export const SDK_FILES = ['funnelcake.js', 'funnelcake.wasm'];
 const SNIPPET = readFileSync(join(ROOT, 'dist', 'funnelcake', 'snippet.min.js'), 'utf8');
 
 const bodies = new Map();
-/** A file of the SDK with `mark` before it, brotli-compressed (quality 11) if `br`; made once. */
+/** A file of the SDK with `mark` before it, brotli-compressed as the build's `.br` copy if `br`; made once. */
 function sdkBody(path, mark, br) {
   const key = `${path}|${mark}|${br}`;
   if (!bodies.has(key)) {
     const raw = Buffer.concat([Buffer.from(mark), readFileSync(path)]);
-    bodies.set(key, br ? zlib.brotliCompressSync(raw, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }) : raw);
+    bodies.set(key, br ? brotli(raw, path) : raw);
   }
   return bodies.get(key);
 }
