@@ -7,8 +7,8 @@
 'use strict'; // for everything the build puts in funnelcake.js after this file
 
 /**
- * Fetches funnelcake.wasm of this build (`?v=` its version) next to `script`; null without a script URL or WebAssembly, or if
- * fetch throws. A failed download is marked handled here, so a page that never uses it (the
+ * Fetches this build's funnelcake.wasm (`?v=` its version) next to `script`; null without a
+ * script URL or WebAssembly, or if fetch throws. A failed download is marked handled here, so a page that never uses it (the
  * script included twice) sees no unhandled rejection; the loader still sees the failure.
  */
 function fcFetchWasm(script) {

@@ -93,7 +93,7 @@ cp "$tmp/$best.wasm" "$out/funnelcake.wasm"
 # The wasm's version, the first 8 hex digits of its SHA-256: the script asks for
 # `funnelcake.wasm?v=<version>` (js/prefetch.js, `FC_WASM_V`), so a browser can keep the wasm
 # for good and a new build is a new URL; the collector sends it `immutable` when the version is
-# the file's (collector/src/lib.rs, `sdk_files`). The ES module asks for the plain name: the
+# the file's (collector/src/lib.rs, `sdk_cache`). The ES module asks for the plain name: the
 # bundlers that take it in give the wasm a hashed name of their own.
 wasm_v=$(sha256sum "$out/funnelcake.wasm" | cut -c1-8)
 # One script: the glue (no-modules form: `let wasm_bindgen`, local to the enclosing function),

@@ -115,13 +115,14 @@ fn sdk_files(dir: &std::path::Path) -> Router {
     Router::new().fallback_service(files).layer(axum::middleware::from_fn_with_state(dir.to_owned(), sdk_cache))
 }
 
-/// How long a browser keeps an SDK file. Asked for with the version the script asks for it
-/// with (`funnelcake.wasm?v=<first 8 hex digits of its SHA-256>`, scripts/build.sh) and that
-/// version is the file's: `max-age` of a year, `immutable`, so a repeat view takes the wasm
-/// from the cache without asking (a new build is a new URL). Otherwise `no-cache`: the browser
-/// asks again on each load and gets a 304 while the file is unchanged. That is what the script
-/// gets, whose URL is the page's and carries no version; and a version that is not the file's
-/// (a script of the build before, during a deploy) must not pin the new file under the old URL.
+/// How long a browser may keep an SDK file. The script asks for the wasm by its build's version
+/// (`funnelcake.wasm?v=<first 8 hex digits of its SHA-256>`, scripts/build.sh); when that
+/// version is the file's, the response says `max-age` of a year and `immutable`, so a repeat
+/// view takes the wasm from the cache without asking (a new build is a new URL). Anything else
+/// gets `no-cache`: the browser asks again on each load and gets a 304 while the file is
+/// unchanged. That covers the script, whose URL is the page's and carries no version, and a
+/// version that is not the file's (a script of the build before, during a deploy), which must
+/// not pin the new file under the old URL.
 async fn sdk_cache(
     axum::extract::State(dir): axum::extract::State<std::path::PathBuf>,
     req: axum::extract::Request,
