@@ -112,7 +112,8 @@ fn cors(settings: &Settings) -> tower_http::cors::CorsLayer {
 /// [`sdk_cache`] says.
 fn sdk_files(dir: &std::path::Path) -> Router {
     let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
-    Router::new().fallback_service(files).layer(axum::middleware::from_fn_with_state(dir.to_owned(), sdk_cache))
+    let versions = Arc::new(SdkVersions { dir: dir.to_owned(), known: Default::default() });
+    Router::new().fallback_service(files).layer(axum::middleware::from_fn_with_state(versions, sdk_cache))
 }
 
 /// How long a browser may keep an SDK file. The script asks for the wasm by its build's version
@@ -124,7 +125,7 @@ fn sdk_files(dir: &std::path::Path) -> Router {
 /// version that is not the file's (a script of the build before, during a deploy), which must
 /// not pin the new file under the old URL.
 async fn sdk_cache(
-    axum::extract::State(dir): axum::extract::State<std::path::PathBuf>,
+    axum::extract::State(versions): axum::extract::State<Arc<SdkVersions>>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -136,7 +137,7 @@ async fn sdk_cache(
     let pinned = match version {
         // Only a path ServeDir has just served (so inside `dir`), named plainly.
         Some(v) if served && !path.split('/').any(|s| s.is_empty() || s.starts_with('.')) => {
-            file_version(&dir.join(&path)).await.is_some_and(|f| f == v)
+            versions.of(&path).await.is_some_and(|f| f == v)
         }
         _ => false,
     };
@@ -145,11 +146,34 @@ async fn sdk_cache(
     res
 }
 
-/// A file's version as scripts/build.sh writes it: the first 8 hex digits of its SHA-256.
-async fn file_version(path: &std::path::Path) -> Option<String> {
-    let bytes = tokio::fs::read(path).await.ok()?;
-    let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
-    Some(digest.as_ref()[..4].iter().map(|b| format!("{b:02x}")).collect())
+/// The versions of the SDK's files, each hashed once per content: kept with the modification
+/// time and length it was computed for, so a versioned request costs a `stat`, and a rebuild
+/// while the collector runs is hashed again.
+struct SdkVersions {
+    dir: std::path::PathBuf,
+    known: std::sync::Mutex<std::collections::HashMap<String, (std::time::SystemTime, u64, String)>>,
+}
+
+impl SdkVersions {
+    /// The version of `path` (relative to the SDK's directory) as scripts/build.sh writes it:
+    /// the first 8 hex digits of its SHA-256. `None` if it cannot be read.
+    async fn of(&self, path: &str) -> Option<String> {
+        let file = self.dir.join(path);
+        let meta = tokio::fs::metadata(&file).await.ok()?;
+        let stamp = (meta.modified().ok()?, meta.len());
+        let known =
+            self.known.lock().ok().and_then(|k| k.get(path).filter(|e| (e.0, e.1) == stamp).map(|e| e.2.clone()));
+        if known.is_some() {
+            return known;
+        }
+        let bytes = tokio::fs::read(&file).await.ok()?;
+        let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
+        let v: String = digest.as_ref()[..4].iter().map(|b| format!("{b:02x}")).collect();
+        if let Ok(mut k) = self.known.lock() {
+            k.insert(path.to_owned(), (stamp.0, stamp.1, v.clone()));
+        }
+        Some(v)
+    }
 }
 
 /// Builds the full router: API routes, the built SDK under `/funnelcake/`, and `www/`.

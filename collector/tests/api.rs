@@ -496,4 +496,10 @@ async fn a_wasm_asked_for_by_its_version_is_cached_for_good() {
     }
     let (status, c, _) = cache("/funnelcake/missing.wasm?v=ba7816bf", None).await;
     assert_eq!((status, c.as_str()), (StatusCode::NOT_FOUND, "no-cache"));
+
+    // Rebuilt while the collector runs: the new file has the new version, the old one no more.
+    std::fs::write(sdk.path().join("funnelcake.wasm"), b"abcd").unwrap(); // SHA-256 88d4266f …
+    std::fs::remove_file(sdk.path().join("funnelcake.wasm.br")).unwrap();
+    assert_eq!(cache("/funnelcake/funnelcake.wasm?v=ba7816bf", None).await.1, "no-cache");
+    assert_eq!(cache("/funnelcake/funnelcake.wasm?v=88d4266f", None).await.1, FOREVER);
 }
