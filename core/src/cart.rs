@@ -108,7 +108,13 @@ impl Cart {
 
     /// Total units in the cart.
     pub fn count(&self) -> i64 {
-        self.lines.iter().map(|l| l.quantity).sum()
+        // Plain loops for the sums here and elsewhere in the core: each `map(..).sum()` was
+        // its own iterator code in the wasm.
+        let mut n = 0;
+        for l in &self.lines {
+            n += l.quantity;
+        }
+        n
     }
 
     /// Value per currency: Σ unit price × quantity over lines with a price.

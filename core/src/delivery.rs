@@ -214,7 +214,11 @@ impl Tracker {
     /// Reports how many of the unload chunks (in order) the browser accepted; the events of the
     /// rest go back to the queue for the next send (or the next page load).
     pub fn unload_sent(&mut self, accepted: usize) {
-        let refused: usize = self.beacons.iter().skip(accepted).map(|(_, n)| n).sum();
+        // Summed by a plain loop (a `skip().map().sum()` chain was its own iterator code).
+        let mut refused = 0;
+        for (_, n) in self.beacons.get(accepted..).unwrap_or_default() {
+            refused += n;
+        }
         if accepted > 0 {
             // The first beacon carried the drop count.
             self.dropped_reported(self.dropped_unreported());

@@ -436,13 +436,22 @@ pub fn normalize(
         Some(v) => Some(money::to_minor(amount_of(v), exponent).map_err(|_| DropReason::InvalidValue)?),
         None => None,
     };
-    let derived: Option<i64> = if items.iter().any(|i| i.price.is_some()) {
-        Some(items.iter().map(|i| money::times((i.price.unwrap_or(0) - i.discount.unwrap_or(0)).max(0), i.qty)).sum())
-    } else {
-        None
-    };
+    // The items' total, when any has a price (a plain loop: a `map(..).sum()` was its own
+    // iterator code in the wasm).
+    let mut derived: Option<i64> = None;
+    for i in &items {
+        if let Some(price) = i.price {
+            let line = money::times((price - i.discount.unwrap_or(0)).max(0), i.qty);
+            derived = Some(derived.unwrap_or(0).saturating_add(line));
+        }
+    }
+    // A derived total past `MAX_MINOR` (a huge quantity of a dear item) is refused as a given
+    // value that large is: the wire's integers stop at 2^53, and the collector rejected the event.
+    if explicit_value.is_none() && derived.is_some_and(|d| d > money::MAX_MINOR) {
+        return Err(DropReason::InvalidValue);
+    }
     let value = explicit_value.or(derived);
-    let has_money = value.is_some() || items.iter().any(|i| i.price.is_some());
+    let has_money = value.is_some() || derived.is_some();
     if has_money && cur.is_none() {
         flags.push(FLAG_MISSING_CURRENCY);
     }

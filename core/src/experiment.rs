@@ -75,8 +75,12 @@ pub fn bucket_ranges(n: i64, coverage: f64, weights: Option<&[f64]>) -> Vec<(f64
     let coverage = if coverage.is_nan() { 1.0 } else { coverage.clamp(0.0, 1.0) };
     let equal = equal_weights(n);
     // Compared by hand: `RangeInclusive::contains` is a function of its own in the wasm.
+    // Summed by a plain loop: `Iterator::sum` of `f64`s was a function of its own.
     let sums_to_one = |w: &[f64]| {
-        let sum = w.iter().sum::<f64>();
+        let mut sum = 0.0;
+        for x in w {
+            sum += x;
+        }
         sum >= 0.99 && sum <= 1.01
     };
     // Borrowed, not copied: a `to_vec` of `f64`s was code for this one use.

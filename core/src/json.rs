@@ -281,7 +281,7 @@ impl Row<'_> {
     /// Ends the array started last.
     pub fn close(&mut self) {
         // By byte: `String::pop` would decode the last character.
-        if self.0.as_bytes().last() == Some(&b',') {
+        if matches!(self.0.as_bytes().last(), Some(b',')) {
             self.0.truncate(self.0.len() - 1);
         }
         self.0.push_str("],");
@@ -371,7 +371,7 @@ const POW10: [f64; 23] = [
 fn write_fraction(out: &mut String, n: f64) {
     let neg = n < 0.0;
     let a = n.abs();
-    for k in 1..=17usize {
+    for k in 1..18usize {
         let scaled = (a * POW10[k]).round();
         if scaled >= 1.8e19 {
             break;
@@ -379,8 +379,9 @@ fn write_fraction(out: &mut String, n: f64) {
         // `parse_number` reads `digits` back as `digits / 10^k`: the same operation as here.
         if scaled != 0.0 && scaled / POW10[k] == a {
             let digits = scaled as u64;
-            let int_part = digits / 10u64.pow(k as u32);
-            let frac = digits % 10u64.pow(k as u32);
+            // `POW10[k]` is exact for k ≤ 22 (no `u64::pow` in the wasm for this one use).
+            let unit = POW10[k] as u64;
+            let (int_part, frac) = (digits / unit, digits % unit);
             if neg && digits != 0 {
                 out.push('-');
             }
@@ -440,7 +441,7 @@ fn write_fraction(out: &mut String, n: f64) {
 pub fn parse_number(text: &str) -> Option<f64> {
     let b = text.as_bytes();
     let mut i = 0;
-    let neg = b.first() == Some(&b'-');
+    let neg = matches!(b.first(), Some(b'-'));
     if neg {
         i += 1;
     }
@@ -470,7 +471,7 @@ pub fn parse_number(text: &str) -> Option<f64> {
     if i - int_start > 1 && b[int_start] == b'0' {
         return None; // leading zeros
     }
-    if b.get(i) == Some(&b'.') {
+    if matches!(b.get(i), Some(b'.')) {
         i += 1;
         let frac_start = i;
         while let Some(&d @ b'0'..=b'9') = b.get(i) {

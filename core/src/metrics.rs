@@ -165,7 +165,11 @@ impl SessionMetrics {
 
     /// Total dropped events.
     pub fn dropped_total(&self) -> u64 {
-        self.dropped.iter().map(|(_, n)| n).sum()
+        let mut total = 0;
+        for (_, n) in &self.dropped {
+            total += n;
+        }
+        total
     }
 
     /// Records a visibility change at `now`. Not inlined: the tracker calls it from five places.

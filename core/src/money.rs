@@ -94,8 +94,13 @@ pub fn str_to_minor(s: &str, exponent: u32) -> Result<i64, MoneyError> {
         return Err(MoneyError::NotANumber);
     }
     let mut minor: i64 = 0;
+    // Bounded before each digit rather than by `checked_mul` (a 128-bit multiply in the wasm):
+    // below `MAX_MINOR`, ten times it plus a digit is far inside an `i64`.
     let push = |minor: i64, d: u8| -> Result<i64, MoneyError> {
-        minor.checked_mul(10).and_then(|m| m.checked_add(i64::from(d - b'0'))).ok_or(MoneyError::TooLarge)
+        if minor > MAX_MINOR {
+            return Err(MoneyError::TooLarge);
+        }
+        Ok(minor * 10 + i64::from(d - b'0'))
     };
     for b in int_part.bytes().filter(|b| *b != b',') {
         minor = push(minor, b)?;
@@ -105,7 +110,7 @@ pub fn str_to_minor(s: &str, exponent: u32) -> Result<i64, MoneyError> {
         minor = push(minor, frac.get(i).copied().unwrap_or(b'0'))?;
     }
     if frac.get(exponent as usize).is_some_and(|d| *d >= b'5') {
-        minor = minor.checked_add(1).ok_or(MoneyError::TooLarge)?;
+        minor += 1;
     }
     if minor > MAX_MINOR {
         return Err(MoneyError::TooLarge);
@@ -142,5 +147,13 @@ mod tests {
             assert!(str_to_minor(bad, 2).is_err(), "{bad}");
         }
         assert_eq!(str_to_minor("99999999999999999999", 2), Err(MoneyError::TooLarge));
+        // The bound, exactly: MAX_MINOR itself is kept; one more unit, by a digit or by
+        // rounding, is too large; and any number of digits past it stops without overflow.
+        assert_eq!(str_to_minor("90000000000000.00", 2), Ok(MAX_MINOR));
+        assert_eq!(str_to_minor("-90,000,000,000,000", 2), Ok(-MAX_MINOR));
+        assert_eq!(str_to_minor("90000000000000.01", 2), Err(MoneyError::TooLarge));
+        assert_eq!(str_to_minor("90000000000000.005", 2), Err(MoneyError::TooLarge));
+        assert_eq!(str_to_minor(&"9".repeat(400), 0), Err(MoneyError::TooLarge));
+        assert_eq!(str_to_minor(&format!("1.{}", "9".repeat(400)), 18), Err(MoneyError::TooLarge));
     }
 }

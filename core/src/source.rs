@@ -16,7 +16,7 @@
 //! `source` is `utm_source`, else the referring host (without `www.`); medium, campaign, term and
 //! content come from the matching `utm_` parameters.
 
-use crate::text::{ascii_cased, rsplit_at_byte, split_at_byte, split_bytes, until_any, words};
+use crate::text::{ascii_cased, split_at_byte, split_bytes, until_any, words};
 use crate::wire::Source;
 
 /// Host fragments of search engines: a referrer host containing one is organic search.
@@ -76,14 +76,26 @@ fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// The host of an absolute URL, lower-cased, without port or `www.`.
+/// The host of an absolute URL, lower-cased, without user info, port or `www.`.
+///
+/// ```
+/// use funnelcake_core::source::host_of;
+/// assert_eq!(host_of("https://WWW.Shop.example:8443/a?b#c").as_deref(), Some("shop.example"));
+/// assert_eq!(host_of("https://me:pw@a@mail.example/x@y").as_deref(), Some("mail.example"));
+/// assert_eq!(host_of("/relative"), None);
+/// assert_eq!(host_of("https://user@/"), None);
+/// ```
 pub fn host_of(url: &str) -> Option<String> {
     // Byte-level search: `str` substring search would pull ~6 KB of searcher and panic code into
     // the wasm.
     let start = find_bytes(url.as_bytes(), b"://")? + 3;
     let rest = url.get(start..)?;
-    let host = until_any(rest, b"/?#");
-    let host = ascii_cased(until_any(rsplit_at_byte(host, b'@').map_or(host, |(_, h)| h), b":"), false);
+    let mut host = until_any(rest, b"/?#");
+    // After the last `@` (user info), by the forward split the other readers use.
+    while let Some((_, h)) = split_at_byte(host, b'@') {
+        host = h;
+    }
+    let host = ascii_cased(until_any(host, b":"), false);
     let host = host.strip_prefix("www.").map(str::to_owned).unwrap_or(host);
     if host.is_empty() {
         None

@@ -25,12 +25,6 @@ pub fn split_at_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
     Some((s.get(..i)?, s.get(i + 1..)?))
 }
 
-/// `s` split at the last `sep` (an ASCII byte), without it.
-pub fn rsplit_at_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
-    let i = s.bytes().rposition(|b| b == sep)?;
-    Some((s.get(..i)?, s.get(i + 1..)?))
-}
-
 /// The part of `s` before the first of the ASCII bytes in `stops` (all of `s` if none occurs).
 pub fn until_any<'a>(s: &'a str, stops: &[u8]) -> &'a str {
     let end = find_any(s, stops).unwrap_or(s.len());
@@ -148,7 +142,6 @@ mod tests {
     fn splits_like_str() {
         for s in ["", "a", "a=b", "=b", "a=", "a=b=c", "é=ü=€", "==="] {
             assert_eq!(split_at_byte(s, b'='), s.split_once('='), "{s}");
-            assert_eq!(rsplit_at_byte(s, b'='), s.rsplit_once('='), "{s}");
             assert_eq!(split_bytes(s, b'=').collect::<Vec<_>>(), s.split('=').collect::<Vec<_>>(), "{s}");
         }
         assert_eq!(until_any("shop.example:8080/a?b#c", b":/?#"), "shop.example");

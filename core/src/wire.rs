@@ -154,7 +154,11 @@ pub struct DecodedBatch {
 /// assert_eq!(encode_batch_raw("s", 5, 1, &[&raw]), b.encode());
 /// ```
 pub fn encode_batch_raw(site: &str, sent_at: i64, dropped: u64, events: &[&str]) -> String {
-    let mut out = String::with_capacity(64 + events.iter().map(|e| e.len() + 1).sum::<usize>());
+    let mut len = 64;
+    for e in events {
+        len += e.len() + 1;
+    }
+    let mut out = String::with_capacity(len);
     out.push_str("{\"v\":1,\"site\":");
     write_str(&mut out, site);
     out.push_str(",\"sent_at\":");

@@ -239,3 +239,22 @@ fn money_props_become_minor_units_and_search_terms_are_canonical() {
     assert_eq!(keys(&e[2]), "sort,query ,search_term");
     assert_eq!(keys(&e[3]), "q,query", "only a search's query is renamed");
 }
+
+#[test]
+fn a_derived_value_past_the_money_bound_is_refused_like_a_given_one() {
+    let mut s = Shop::new();
+    // Each line is within bounds (price ≤ MAX_MINOR, quantity ≤ 10^9); their total is not, and
+    // the wire's integers stop at 2^53: queued, the event was rejected by the collector's decoder.
+    let line = |id: &str| format!(r#"{{"id":"{id}","price":"90000000000","quantity":100000}}"#);
+    let huge = format!(r#"{{"currency":"USD","items":[{},{}]}}"#, line("A"), line("B"));
+    assert_eq!(s.track("add_to_cart", &huge), Err(DropReason::InvalidValue));
+    let one = format!(r#"{{"currency":"USD","items":[{}]}}"#, line("A"));
+    assert_eq!(s.track("add_to_cart", &one), Err(DropReason::InvalidValue), "one line past it");
+    let given = format!(r#"{{"currency":"USD","value":10,"items":[{},{}]}}"#, line("A"), line("B"));
+    s.ok("add_to_cart", &given);
+    let at_bound = r#"{"currency":"USD","items":[{"id":"A","price":"90000000000","quantity":"1000"}]}"#;
+    s.ok("add_to_cart", at_bound);
+    let sent = s.sent();
+    assert_eq!(sent.iter().map(|e| e.value).collect::<Vec<_>>(), vec![Some(1000), Some(9_000_000_000_000_000)]);
+    assert_eq!(num(&s.snap(), "dropped.byReason.invalid_value"), 2);
+}

@@ -243,6 +243,31 @@ fn step_conditions_read_the_event_its_properties_and_its_items() {
 }
 
 #[test]
+fn conditions_on_numbers_flags_and_lists_compare_values_not_spellings() {
+    let funnels = funnelcake_core::json::parse(
+        r#"[{"name":"f","steps":[
+            {"event":"view_item","name":"size","where":{"size":9.5}},
+            {"event":"add_to_cart","name":"gift","where":{"gift":true,"tags":["a",1]}},
+            {"event":"purchase","name":"none","where":{"note":null}}]}]"#,
+    )
+    .unwrap();
+    let mut s = Shop::with_config(config(|c| c.funnels = Some(funnels)));
+    let step = |s: &Shop| text(&s.snap(), "funnels.f.furthestStep").map(str::to_owned);
+    s.page("/").ok("view_item", r#"{"size":9.25,"items":[{"id":"A"}]}"#);
+    assert_eq!(step(&s), None, "another number");
+    s.ok("view_item", r#"{"size":9.50,"items":[{"id":"A"}]}"#);
+    assert_eq!(step(&s).as_deref(), Some("size"), "the same number, spelt otherwise");
+    s.ok("add_to_cart", r#"{"gift":true,"tags":["a",1.0,2],"items":[{"id":"A","price":5}]}"#);
+    assert_eq!(step(&s).as_deref(), Some("size"), "a longer list");
+    s.ok("add_to_cart", r#"{"gift":"true","tags":["a",1],"items":[{"id":"A","price":5}]}"#);
+    assert_eq!(step(&s).as_deref(), Some("size"), "a flag is not its text");
+    s.ok("add_to_cart", r#"{"gift":true,"tags":["a",1.0],"items":[{"id":"A","price":5}]}"#);
+    assert_eq!(step(&s).as_deref(), Some("gift"), "the same flag and list");
+    s.ok("purchase", r#"{"transaction_id":"O1","value":5,"currency":"USD","note":null}"#);
+    assert_eq!(step(&s).as_deref(), Some("none"), "null matches null");
+}
+
+#[test]
 fn metrics_survive_a_reload_mid_session() {
     let mut s = Shop::new();
     s.page("/").ok("view_item", SHOE).ok("add_to_cart", SHOE);
