@@ -3,8 +3,9 @@
 //! URLs and referrers, experiment options of any shape, reloads and damaged stored state. The
 //! tracker must never panic, and every event it queues must decode as the collector decodes it
 //! (an event the collector rejects is lost). It found an item position the collector could not
-//! read (a number past 2^53) and, with the property test of numbers, a JSON writer that never
-//! returned on subnormals.
+//! read (a number past 2^53), an event value derived from its items past that (the largest
+//! quantity of the dearest item) and, with the property test of numbers, a JSON writer that
+//! never returned on subnormals.
 
 mod common;
 use common::*;
@@ -45,6 +46,8 @@ const ATOMS: &[&str] = &[
     "123456789012345678901234567890",
     "1e22",
     "1e23",
+    "1000000000",
+    "90000000000000",
     "-1e-7",
     "0.1",
     "1.0e+2",
@@ -182,8 +185,30 @@ fn value(r: &mut Rng, depth: u32) -> String {
 }
 
 fn object(r: &mut Rng, depth: u32) -> String {
-    let parts: Vec<String> = (0..r.below(7)).map(|_| format!("\"{}\":{}", r.pick(KEYS), value(r, depth))).collect();
+    let parts: Vec<String> = (0..r.below(7))
+        .map(|_| {
+            let key = r.pick(KEYS);
+            // Half the item lists are lists of items that pass the item checks (an id), with
+            // hostile money fields: random values alone seldom make an item the SDK keeps.
+            let v = if matches!(key, "items" | "products") && r.below(2) == 0 { items(r) } else { value(r, depth) };
+            format!("\"{key}\":{v}")
+        })
+        .collect();
     format!("{{{}}}", parts.join(","))
+}
+
+/// Money fields of the generated items: the bounds (the largest quantity, the largest price in
+/// a two-decimal currency) among ordinary and broken amounts.
+const MONEY: &[&str] = &["1", "19.99", "\"1,234.5\"", "1000000000", "90000000000000", "null", "-1", "1e400", "\"x\""];
+
+fn items(r: &mut Rng) -> String {
+    let list: Vec<String> = (0..1 + r.below(3))
+        .map(|i| {
+            let (price, qty, discount) = (r.pick(MONEY), r.pick(MONEY), r.pick(MONEY));
+            format!(r#"{{"id":"I{i}","price":{price},"quantity":{qty},"discount":{discount}}}"#)
+        })
+        .collect();
+    format!("[{}]", list.join(","))
 }
 
 #[test]
