@@ -486,8 +486,8 @@ pub fn normalize(
     }
     if !flags.is_empty() {
         let mut list = Vec::with_capacity(flags.len());
-        for f in flags {
-            list.push(Value::Str(f.into()));
+        for f in &flags {
+            list.push(Value::Str((*f).into()));
         }
         rest.push(("_flags".into(), Value::Arr(list)));
     }

@@ -95,7 +95,8 @@ impl FunnelDef {
 /// `want` holds for the text `got`: equal, or a prefix ending in `*`.
 fn text_holds(want: &Value, got: &str) -> bool {
     match want {
-        Value::Str(w) => match w.strip_suffix('*') {
+        // A `&str` suffix, not a `char`: the char pattern encodes it to UTF-8 at run time.
+        Value::Str(w) => match w.strip_suffix("*") {
             Some(prefix) => got.starts_with(prefix),
             None => got == w,
         },

@@ -100,9 +100,14 @@ impl SessionState {
         self.session.as_ref().is_none_or(|s| now - s.last_activity_at >= timeout_ms)
     }
 
+    /// `true` if `id` is one of the remembered order ids.
+    pub fn knows_order(&self, id: &str) -> bool {
+        self.recent_orders.iter().any(|o| o == id)
+    }
+
     /// Remembers an order id (bounded to the most recent [`RECENT_ORDERS`]).
     pub fn remember_order(&mut self, id: &str) {
-        if !self.recent_orders.iter().any(|o| o == id) {
+        if !self.knows_order(id) {
             if self.recent_orders.len() >= RECENT_ORDERS {
                 self.recent_orders.remove(0);
             }

@@ -109,10 +109,10 @@ pub fn host_of(url: &str) -> Option<String> {
 fn matches_any(host: &str, list: &str) -> bool {
     let h = host.as_bytes();
     words(list).any(|frag| {
-        if frag.ends_with('.') {
+        if frag.ends_with(".") {
             (0..h.len()).any(|i| (i == 0 || h[i - 1] == b'.') && h[i..].starts_with(frag.as_bytes()))
         } else {
-            host.strip_suffix(frag).is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+            host.strip_suffix(frag).is_some_and(|rest| rest.is_empty() || rest.ends_with("."))
         }
     })
 }

@@ -233,7 +233,7 @@ impl Tracker {
         rng: &mut dyn Entropy,
     ) -> Result<bool, DropReason> {
         self.start_session_if_needed(ctx, now, rng);
-        if n.t == "purchase" && n.order.as_ref().is_some_and(|o| self.state.recent_orders.contains(o)) {
+        if n.t == "purchase" && n.order.as_deref().is_some_and(|o| self.state.knows_order(o)) {
             self.count_drop(DropReason::DuplicateOrder, 1);
             return Err(DropReason::DuplicateOrder);
         }
