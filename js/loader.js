@@ -148,16 +148,18 @@ var fcLoader = (function (root, factory) {
    * The call's page context `{ts, url, ref, title, host}`: the one the stub captured, or the
    * page now, plus the host. Read here rather than from the wasm: DOM reads across the wasm
    * boundary cost more than the whole JSON text. The path and query come from one
-   * `location.href` read.
+   * `document.URL` read: the same text as `location.href`, whose getter runs the Location
+   * object's origin checks (bench/browser, the first call's parts: 3.2–3.4 µs against 5.8–5.9).
    */
   function here(ctx) {
     if (node) return ctx; // node tests: no page
     if (host === undefined) { host = location.host; origin = location.origin; referrer = document.referrer; }
     if (!ctx) {
-      var href = location.href, cut = href.indexOf('#');
+      var href = document.URL, cut = href.indexOf('#');
       ctx = {
         ts: Date.now(),
-        url: origin !== 'null' && href.indexOf(origin + '/') === 0
+        // (An opaque origin, "null", starts no address: the fallback then.)
+        url: href.startsWith(origin + '/')
           ? href.slice(origin.length, cut < 0 ? href.length : cut) : location.pathname + location.search,
         ref: referrer, title: document.title
       };
