@@ -837,6 +837,19 @@ mod tests {
     }
 
     #[test]
+    fn arrays_and_objects_close_with_their_own_bracket() {
+        for bad in
+            ["[}", "{]", "[1}", "{\"a\":1]", "{,}", "[,1]", "{\"a\":1,}", "{1:2}", "{\"a\"}", "[", "{", "[1", "{\"a\":"]
+        {
+            assert!(parse(bad).is_err(), "{bad} should fail");
+        }
+        for good in ["[]", "{}", " [ ] ", "{ }", "[[],{}]", "{\"a\":[],\"b\":{}}", "[{\"a\":[1,{\"b\":null}]}]"] {
+            assert!(parse(good).is_ok(), "{good} should parse");
+        }
+        assert_eq!(parse(" { \"a\" : [ 1 , 2 ] } ").unwrap().to_json(), r#"{"a":[1,2]}"#);
+    }
+
+    #[test]
     fn rejects_depth_beyond_limit() {
         let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
         assert!(matches!(parse(&deep), Err(JsonError::TooDeep { .. })));
