@@ -11,7 +11,7 @@
 var fcEnv = (function () {
   'use strict';
   // (Every browser that runs the wasm has TextEncoder; the glue makes its TextDecoder the same way.)
-  var w, storage, bytes, encoder = new TextEncoder(), scratch = new Uint8Array(16384);
+  var w, storage, bytes, count = 0, encoder = new TextEncoder(), scratch = new Uint8Array(16384);
 
   /** The page's localStorage, looked up once (null: missing, or a getter that throws). */
   function local() {
@@ -85,13 +85,17 @@ var fcEnv = (function () {
       } catch (e) { /* nothing stored to remove */ }
     },
 
-    /** Fills `dst` (a view of the wasm's memory) with `crypto.getRandomValues`; false without it. */
+    /**
+     * Fills `dst` (a view of the wasm's memory) with `crypto.getRandomValues`; without it (a
+     * hostile page) with `Math.random` bytes, each mixed with one byte of the clock plus a
+     * running count (`+` before `>>` before `^`), so ids differ between pages and between calls
+     * even if `Math.random` repeats itself (a seeded or stubbed one).
+     */
     random: function (dst) {
       try {
         w.crypto.getRandomValues(dst);
-        return true;
       } catch (e) {
-        return false;
+        for (var i = 0; i < dst.length; i++) dst[i] = Math.random() * 256 ^ Date.now() + count++ >> i % 4 * 8;
       }
     }
   };

@@ -23,6 +23,7 @@ use crate::outbox::Outbox;
 use crate::scheduler::Scheduler;
 use crate::storage::Store;
 use crate::transport;
+use funnelcake_core::id::Entropy;
 
 const STATE_KEY: &str = "state";
 
@@ -524,14 +525,14 @@ pub fn reset() {
 }
 
 /// `metrics()`: the current session's metrics snapshot (see METRICS.md) as JSON text, which the
-/// loader parses (a `JSON.parse` import would need a `catch`); `null` before `init`.
+/// loader parses (a `JSON.parse` import would need a `catch`); `undefined` before `init`.
 #[wasm_bindgen]
 pub fn metrics() -> JsValue {
     with_sdk(|sdk| {
         sdk.sync_from_storage();
         JsValue::from_str(&sdk.tracker.snapshot_json(env::now_ms(), KeyStyle::Camel))
     })
-    .unwrap_or(JsValue::NULL)
+    .unwrap_or_default()
 }
 
 /// Takes the next batch (a due one, or any when `force`) and sends it. `false` when there was
@@ -567,8 +568,12 @@ pub fn sent(batch: f64, status: u16, retry_after: JsValue) -> i32 {
 /// Applies the outcome of batch `batch` (ignored by a tracker that did not send it: a re-init
 /// since), then sends what is due.
 fn landed(batch: u64, result: SendResult) {
-    let jitter = js_sys::Math::random();
-    with_sdk(|sdk| sdk.tracker.complete(batch, result, env::now_ms(), jitter));
+    with_sdk(|sdk| {
+        // Retry jitter in [0, 1) from the SDK's own random bytes (the top 53 bits of a word):
+        // no `Math.random` import.
+        let jitter = (sdk.rng.next_u64() >> 11) as f64 / 9_007_199_254_740_992.0;
+        sdk.tracker.complete(batch, result, env::now_ms(), jitter)
+    });
     // The collector is reachable: a good moment to take over queues of closed tabs.
     if result.is_success() {
         adopt_orphans();
@@ -618,7 +623,7 @@ pub fn flush() -> i32 {
 
 /// The SDK's ids and state for debugging and tests: `{anonymousId, sessionId, pending,
 /// persistent, memoryBytes}` (`memoryBytes`: the wasm linear memory's size) as JSON text, which
-/// the loader parses; `null` before `init`.
+/// the loader parses; `undefined` before `init`.
 #[wasm_bindgen(js_name = debugState)]
 pub fn debug_state() -> JsValue {
     with_sdk(|sdk| {
@@ -638,5 +643,5 @@ pub fn debug_state() -> JsValue {
         out.push('}');
         JsValue::from_str(&out)
     })
-    .unwrap_or(JsValue::NULL)
+    .unwrap_or_default()
 }

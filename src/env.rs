@@ -1,7 +1,7 @@
 //! Clock, randomness and the page's strings, read from the browser (through `js/env.js`) without
 //! ever panicking.
 
-use funnelcake_core::id::{Entropy, SplitMix64};
+use funnelcake_core::id::Entropy;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -15,10 +15,10 @@ extern "C" {
     /// its length) as UTF-8; `false` if that failed.
     #[wasm_bindgen(js_namespace = fcEnv, js_name = copy)]
     fn text_copy(dst: &mut [u8]) -> bool;
-    /// `fcEnv.random(dst)`: `crypto.getRandomValues(dst)`; `false` without it (missing, or
-    /// throwing).
+    /// `fcEnv.random(dst)`: `crypto.getRandomValues(dst)`, or without it (missing, or
+    /// throwing) `Math.random` bytes mixed with the clock and a running count.
     #[wasm_bindgen(js_namespace = fcEnv, js_name = random)]
-    fn random_fill(dst: &mut [u8]) -> bool;
+    fn random_fill(dst: &mut [u8]);
 }
 
 /// `v` as a Rust string if it is a JS string (lone surrogates become U+FFFD), else `None`. In
@@ -43,11 +43,10 @@ pub fn now_ms() -> i64 {
     js_sys::Date::now() as i64
 }
 
-/// Randomness from `crypto.getRandomValues` (through `js/env.js`), falling back to a SplitMix64
-/// stream seeded from `Math.random` and the clock when crypto is missing or throws (old or
-/// hostile environments).
+/// Randomness from `crypto.getRandomValues` (through `js/env.js`, which falls back to
+/// `Math.random` mixed with the clock and a running count when crypto is missing or throws: old
+/// or hostile environments; the fallback was a SplitMix64 stream here, 0.2 KB more wasm).
 pub struct BrowserEntropy {
-    fallback: SplitMix64,
     /// Random bytes fetched 256 at a time (one `getRandomValues` call per 16 event ids).
     buf: [u8; 256],
     used: usize,
@@ -55,17 +54,14 @@ pub struct BrowserEntropy {
 
 impl Default for BrowserEntropy {
     fn default() -> BrowserEntropy {
-        let seed = (js_sys::Math::random() * 9.007_199_254_740_992e15) as u64 ^ (now_ms() as u64).rotate_left(32);
-        BrowserEntropy { fallback: SplitMix64(seed), buf: [0; 256], used: 256 }
+        BrowserEntropy { buf: [0; 256], used: 256 }
     }
 }
 
 impl Entropy for BrowserEntropy {
     fn next_u64(&mut self) -> u64 {
         if self.used + 8 > self.buf.len() {
-            if !random_fill(&mut self.buf) {
-                return self.fallback.next_u64();
-            }
+            random_fill(&mut self.buf);
             self.used = 0;
         }
         let word = self.buf.get(self.used..).and_then(<[u8]>::first_chunk::<8>).copied().unwrap_or_default();

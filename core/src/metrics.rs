@@ -14,6 +14,12 @@ use crate::money;
 use crate::session::SessionState;
 use crate::wire::{Event, Source};
 
+/// How long a `session_summary`'s text may grow before its lists of cart lines and orders stop,
+/// marked `lists_cut` (half of the 32 KB an event may have): a cart of 200 lines with long ids
+/// made a summary too large to send, and the session went missing from the collector's figures,
+/// which read the summary's counts, sums and funnel, not its lists.
+pub const SUMMARY_LISTS_BYTES: usize = 16 * 1024;
+
 /// Visible time after which a session is engaged, ms (GA4: 10 s).
 pub const ENGAGED_AFTER_MS: i64 = 10_000;
 
@@ -517,6 +523,9 @@ pub fn snapshot_json(
         None => (None, &empty),
     };
     let mut w = Writer { out: String::with_capacity(1024), style, comma: false };
+    // The summary's lists stop at `SUMMARY_LISTS_BYTES` of text (`metrics()` has no such bound).
+    let room = if style == KeyStyle::Snake { SUMMARY_LISTS_BYTES } else { usize::MAX };
+    let mut cut = false;
     w.open('{');
     w.str("sessionId", session.map(|s| s.id.as_str()));
     w.str("anonymousId", Some(&state.anonymous_id));
@@ -557,6 +566,10 @@ pub fn snapshot_json(
     w.key("items");
     w.open('[');
     for l in &m.cart.lines {
+        if w.out.len() > room {
+            cut = true;
+            break;
+        }
         w.item();
         w.open('{');
         w.str("id", Some(&l.id));
@@ -575,6 +588,10 @@ pub fn snapshot_json(
     w.key("orders");
     w.open('[');
     for o in &m.orders {
+        if w.out.len() > room {
+            cut = true;
+            break;
+        }
         w.item();
         w.open('{');
         w.str("id", Some(&o.id));
@@ -609,6 +626,9 @@ pub fn snapshot_json(
     }
     w.close('}');
     w.close('}');
+    if cut {
+        w.bool("listsCut", true);
+    }
     w.close('}');
     w.out
 }

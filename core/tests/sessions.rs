@@ -205,3 +205,60 @@ fn identify_and_reset() {
     assert_ne!(events[3].aid, aid);
     assert_ne!(events[3].sid, events[0].sid);
 }
+
+#[test]
+fn a_summary_too_large_for_one_event_lists_what_fits_and_says_so() {
+    // 200 cart lines with ids at the field limit: the snapshot is some 70 KB, past the 32 KB an
+    // event may have. The summary was dropped, and the session with it from the collector's
+    // figures, which read its counts, sums and funnel (not its lists).
+    let mut s = Shop::new();
+    s.page("/a");
+    for i in 0..200 {
+        let id = format!("{i:03}{}", "x".repeat(253));
+        let props =
+            format!(r#"{{"currency":"USD","items":[{{"id":"{id}","variant":"{}","price":1}}]}}"#, "v".repeat(256));
+        s.ok("add_to_cart", &props);
+    }
+    s.ok("purchase", r#"{"transaction_id":"O1","currency":"USD","value":5}"#);
+    s.ok("add_to_cart", &format!(r#"{{"currency":"USD","items":[{{"id":"{}","price":2}}]}}"#, "y".repeat(256)));
+    assert_eq!(num(&s.snap(), "cart.count"), 1, "the purchase emptied the cart");
+    for i in 0..199 {
+        s.ok(
+            "add_to_cart",
+            &format!(r#"{{"currency":"USD","items":[{{"id":"{i:03}{}","price":2}}]}}"#, "z".repeat(253)),
+        );
+    }
+    assert_eq!(at(&s.snap(), "cart.items").as_array().map(<[_]>::len), Some(200), "metrics() keeps every line");
+    s.advance(45 * MIN).page("/c");
+    let events = s.sent();
+    let summary = events.iter().find(|e| e.t == "session_summary").expect("the final summary is sent");
+    let props = Value::Obj(summary.props.clone());
+    assert!(flag(&props, "final") && flag(&props, "lists_cut"));
+    // The cart's first lines, up to `SUMMARY_LISTS_BYTES` of text; the orders came after them.
+    let lines = at(&props, "cart.items").as_array().unwrap();
+    assert!(lines.len() > 10 && lines.len() < 200, "{} lines", lines.len());
+    assert_eq!(text(&lines[0], "id").map(|id| &id[..3]), Some("yyy"));
+    assert_eq!(json(&props, "orders"), "[]");
+    assert!(summary_bytes(summary) < 32 * 1024);
+    assert_eq!((num(&props, "cart.count"), num(&props, "order_count")), (200, 1), "counts and sums stay");
+    assert_eq!(json(&props, "cart.value"), r#"{"USD":40000}"#);
+    assert!(flag(&props, "converted") && !flag(&props, "cart_abandoned"), "it ordered");
+    assert_eq!(num(&s.snap(), "dropped.total"), 0);
+
+    // An ordinary summary has its lists, and no mark.
+    let mut s = Shop::new();
+    s.page("/a").ok("add_to_cart", r#"{"currency":"USD","items":[{"id":"A","price":1}]}"#);
+    s.advance(45 * MIN).page("/c");
+    let events = s.sent();
+    let summary = events.iter().find(|e| e.t == "session_summary").unwrap();
+    let props = Value::Obj(summary.props.clone());
+    assert_eq!(at(&props, "cart.items").as_array().map(<[_]>::len), Some(1));
+    assert_eq!(props.get("lists_cut"), None);
+}
+
+/// The summary's size on the wire.
+fn summary_bytes(e: &funnelcake_core::wire::Event) -> usize {
+    let mut out = String::new();
+    e.write_to(&mut out);
+    out.len()
+}

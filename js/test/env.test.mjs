@@ -69,13 +69,30 @@ test('storage never throws: missing, blocked or full storage reads as empty and 
   }
 });
 
-test('random: crypto.getRandomValues into the view; false without crypto, never a throw', () => {
+test('random: crypto.getRandomValues into the view; without crypto, Math.random mixed with the clock and a count, never a throw', () => {
   const dst = new Uint8Array(256);
   env.use({ crypto: { getRandomValues: (a) => a.fill(7) } });
-  assert.equal(env.random(dst), true);
+  env.random(dst);
   assert.ok(dst.every((b) => b === 7));
-  for (const w of [undefined, {}, { get crypto() { throw new Error('blocked'); } }, { crypto: { getRandomValues() { throw new Error('quota'); } } }]) {
-    env.use(w);
-    assert.equal(env.random(dst), false);
+  const realRandom = Math.random;
+  try {
+    for (const w of [undefined, {}, { get crypto() { throw new Error('blocked'); } }, { crypto: { getRandomValues() { throw new Error('quota'); } } }]) {
+      env.use(w);
+      // Even with a Math.random that repeats itself, no two 16-byte ids (as the wasm takes them)
+      // of many fills are the same, and neither is a fill of zeros.
+      Math.random = () => 0.5;
+      const ids = new Set();
+      for (let fill = 0; fill < 64; fill++) {
+        dst.fill(0);
+        assert.equal(env.random(dst), undefined);
+        for (let at = 0; at < 256; at += 16) ids.add(Buffer.from(dst.subarray(at, at + 16)).toString('hex'));
+      }
+      assert.equal(ids.size, 64 * 16, 'distinct ids');
+      Math.random = realRandom;
+      env.random(dst);
+      assert.ok(dst.some((b) => b !== 0));
+    }
+  } finally {
+    Math.random = realRandom;
   }
 });
