@@ -466,8 +466,8 @@ fn checkout_step(step: Value, mut members: Vec<(String, Value)>, ctx: &JsValue) 
 #[wasm_bindgen]
 pub fn experiment(key: JsValue, options: JsValue, ctx: JsValue) -> i32 {
     let opts = json_arg(&options);
-    let Some(exp) = env::text(&key).filter(|k| !k.is_empty()).and_then(|k| Experiment::from_options(&k, &opts)) else {
-        env::debug_log(debug_enabled(), &["experiment() needs a key and variations"]);
+    let Some(exp) = env::text(&key).and_then(|k| Experiment::from_options(&k, &opts)) else {
+        env::debug_log(debug_enabled(), &["experiment() needs a key (1 to 200 bytes) and variations"]);
         return -1;
     };
     let assigned = recording(&ctx, |sdk, page, ts| sdk.tracker.experiment(&exp, page, ts, &mut sdk.rng));

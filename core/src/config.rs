@@ -303,8 +303,8 @@ impl Config {
                     let mut funnels = Vec::new();
                     for f in list {
                         match crate::funnel::FunnelDef::from_value(f) {
-                            Ok(def) => funnels.push(def),
-                            Err(_) => i.push(ConfigIssue { field: "funnels", problem: ConfigProblem::InvalidFunnel }),
+                            Some(def) => funnels.push(def),
+                            None => i.push(ConfigIssue { field: "funnels", problem: ConfigProblem::InvalidFunnel }),
                         }
                     }
                     funnels

@@ -214,13 +214,21 @@ fn numbers(v: &Value) -> Option<Vec<f64>> {
     Some(out)
 }
 
+/// Longest experiment key, in UTF-8 bytes: the session's experiments (at most
+/// [`crate::metrics::MAX_EXPERIMENTS`]) ride on every event, which must stay within 32 KB.
+pub const MAX_KEY_BYTES: usize = 200;
+
 impl Experiment {
     /// An experiment from GrowthBook-style options (the JS API's `experiment(key, options)` and
     /// GrowthBook's experiment JSON): `variations` (an array, or a count), `weights`,
     /// `coverage`, `ranges`, `force`, `active`, `namespace` (`[id, start, end]`), `filters`,
     /// `seed`, `hashVersion`, `hashAttribute`. Malformed optional fields are ignored; `None`
-    /// when there are no variations (then the visitor simply is not in the experiment).
+    /// when there are no variations or the key is empty or longer than [`MAX_KEY_BYTES`] (then
+    /// the visitor simply is not in the experiment).
     pub fn from_options(key: &str, v: &Value) -> Option<Experiment> {
+        if key.is_empty() || key.len() > MAX_KEY_BYTES {
+            return None;
+        }
         let variations = match v.get("variations")? {
             Value::Arr(a) => a.len(),
             // (Compared by hand, as in `bucket_ranges`.)

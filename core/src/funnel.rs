@@ -53,8 +53,10 @@ impl FunnelDef {
         FunnelDef { name: "default".into(), steps }
     }
 
-    /// Reads a custom funnel: `{name, steps: ["event", {event, name?, where?: {prop: value}}]}`.
-    /// Step conditions are moved out of `v` (left `null` there), not copied.
+    /// Reads a custom funnel: `{name, steps: ["event", {event, name?, where?: {prop: value}}]}`,
+    /// with a name and 1 to 20 steps; `None` otherwise (the config names the funnel as
+    /// unreadable in debug mode: a reason per case was text the wasm carried for nothing). Step
+    /// conditions are moved out of `v` (left `null` there), not copied.
     ///
     /// ```
     /// use funnelcake_core::{funnel::FunnelDef, json::parse};
@@ -62,21 +64,18 @@ impl FunnelDef {
     /// let f = FunnelDef::from_value(&mut v).unwrap();
     /// assert_eq!(f.steps[1].conditions.len(), 1);
     /// ```
-    pub fn from_value(v: &mut Value) -> Result<FunnelDef, &'static str> {
-        let name = v.text("name").filter(|s| !s.is_empty()).ok_or("funnel needs a name")?;
+    pub fn from_value(v: &mut Value) -> Option<FunnelDef> {
+        let name = v.text("name").filter(|s| !s.is_empty())?;
         let steps = match v.get_mut("steps") {
-            Some(Value::Arr(steps)) if !steps.is_empty() => steps,
-            _ => return Err("funnel needs steps"),
+            Some(Value::Arr(steps)) if !steps.is_empty() && steps.len() <= 20 => steps,
+            _ => return None,
         };
-        if steps.len() > 20 {
-            return Err("funnel has more than 20 steps");
-        }
         let mut list = Vec::with_capacity(steps.len());
         for s in steps {
             list.push(match s {
                 Value::Str(e) => FunnelStep { name: e.clone(), event: e.clone(), conditions: Vec::new() },
                 Value::Obj(_) => {
-                    let event = s.get("event").and_then(Value::as_str).ok_or("funnel step needs an event")?;
+                    let event = s.get("event").and_then(Value::as_str)?;
                     let name = s.get("name").and_then(Value::as_str).unwrap_or(event).to_owned();
                     let event = crate::event::canonical_name(event).to_owned();
                     let conditions = match s.take("where") {
@@ -85,10 +84,10 @@ impl FunnelDef {
                     };
                     FunnelStep { name, event, conditions }
                 }
-                _ => return Err("funnel step must be an event name or an object"),
+                _ => return None,
             });
         }
-        Ok(FunnelDef { name, steps: list })
+        Some(FunnelDef { name, steps: list })
     }
 }
 

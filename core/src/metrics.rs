@@ -30,6 +30,13 @@ pub const ENGAGED_AFTER_MS: i64 = 10_000;
 /// summary would otherwise outgrow `MAX_EVENT_BYTES` after some 500 orders and be dropped).
 pub const MAX_ORDERS: usize = crate::session::RECENT_ORDERS;
 
+/// Experiments a session carries: the first 50 it is exposed to. Every event and summary of the
+/// session lists them, so a page with keys made per product (one experiment per page, say) would
+/// otherwise grow every event past the 32 KB an event may have, and all would be dropped. Past
+/// them an exposure is still assigned and its `experiment_viewed` sent (at each call, as there is
+/// no room to remember it), but later events do not carry it.
+pub const MAX_EXPERIMENTS: usize = 50;
+
 /// One order of the session.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Order {

@@ -419,12 +419,15 @@ impl Tracker {
         let v = a.variation as u32;
         let mut seen = false;
         if let Some(s) = &mut self.state.session {
-            match s.metrics.experiments.iter_mut().find(|(k, _)| *k == exp.key) {
+            let list = &mut s.metrics.experiments;
+            let room = list.len() < crate::metrics::MAX_EXPERIMENTS;
+            match list.iter_mut().find(|(k, _)| *k == exp.key) {
                 Some(e) => {
                     seen = e.1 == v;
                     e.1 = v;
                 }
-                None => s.metrics.experiments.push((exp.key.clone(), v)),
+                None if room => list.push((exp.key.clone(), v)),
+                None => {}
             }
         }
         if !seen {

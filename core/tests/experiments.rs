@@ -34,6 +34,38 @@ fn exposure_is_logged_once_per_session_and_carried_on_later_events() {
 }
 
 #[test]
+fn a_session_carries_its_first_fifty_experiments_and_keys_are_bounded() {
+    // Keys made per product (an experiment on every product page): every event lists the
+    // session's experiments, so unbounded they would grow each event past 32 KB.
+    let mut s = Shop::new();
+    s.page("/");
+    let key = |i: usize| format!("{i:03}-{}", "k".repeat(196)); // 200 bytes, the longest allowed
+    for i in 0..60 {
+        let exp = Experiment::new(&key(i), 2);
+        assert!(s.tracker.experiment(&exp, &s.ctx.clone(), s.now, &mut s.rng).in_experiment);
+    }
+    // Past the fiftieth, the exposure is still sent, at each call (there is no room to remember it).
+    let last = Experiment::new(&key(59), 2);
+    let again = s.tracker.experiment(&last, &s.ctx.clone(), s.now, &mut s.rng);
+    assert!(again.in_experiment);
+    s.ok("add_to_cart", r#"{"id":"X"}"#);
+    let events = s.sent();
+    assert_eq!(events.iter().filter(|e| e.t == "experiment_viewed").count(), 61);
+    let cart = events.iter().find(|e| e.t == "add_to_cart").unwrap();
+    assert_eq!(cart.exp.len(), 50);
+    assert_eq!(cart.exp[49].0, key(49));
+    let mut wire = String::new();
+    cart.write_to(&mut wire);
+    assert!(wire.len() < 16 * 1024, "{} bytes", wire.len());
+    assert_eq!(at(&s.snap(), "experiments").as_object().map(<[_]>::len), Some(50));
+
+    let opts = funnelcake_core::json::parse(r#"{"variations":2}"#).unwrap();
+    assert!(Experiment::from_options(&key(0), &opts).is_some());
+    assert!(Experiment::from_options(&format!("{}x", key(0)), &opts).is_none(), "201 bytes");
+    assert!(Experiment::from_options("", &opts).is_none());
+}
+
+#[test]
 fn the_split_follows_the_weights_across_visitors() {
     let exp = Experiment { weights: Some(vec![0.2, 0.8]), ..Experiment::new("split", 2) };
     let mut counts = [0usize; 2];
