@@ -18,7 +18,7 @@ use crate::wire::{Event, Source};
 /// marked `lists_cut` (half of the 32 KB an event may have): a cart of 200 lines with long ids
 /// made a summary too large to send, and the session went missing from the collector's figures,
 /// which read the summary's counts, sums and funnel, not its lists.
-pub const SUMMARY_LISTS_BYTES: usize = 16 * 1024;
+pub const SUMMARY_LISTS_BYTES: usize = crate::tracker::MAX_EVENT_BYTES / 2;
 
 /// Visible time after which a session is engaged, ms (GA4: 10 s).
 pub const ENGAGED_AFTER_MS: i64 = 10_000;
