@@ -14,7 +14,9 @@ use funnelcake_core::json::Value;
 use funnelcake_core::metrics::KeyStyle;
 use funnelcake_core::retry::SendResult;
 use funnelcake_core::session::SessionState;
+use funnelcake_core::text::first_chars;
 use funnelcake_core::tracker::{PageContext, Tracker};
+use funnelcake_core::wire::{MAX_TITLE_CHARS, MAX_URL_CHARS};
 use wasm_bindgen::prelude::*;
 
 use crate::env::{self, BrowserEntropy};
@@ -350,13 +352,18 @@ fn captured_context(ctx: &JsValue) -> (i64, PageContext) {
     if c.as_object().is_none() {
         return (now, PageContext::default());
     }
-    let text = |k: &str| c.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+    // The page's address, referrer and title are cut to what the collector keeps (every event
+    // carries them: an address grown past the 32 KB an event may have, by an app keeping its
+    // state in the query string, would otherwise have every event dropped as `too_large`).
+    let text = |k: &str, max: usize| {
+        c.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(|s| first_chars(s, max).to_owned())
+    };
     let ts = c.get("ts").and_then(Value::as_f64).filter(|t| t.is_finite() && *t > 0.0).map_or(now, |t| t as i64);
     let page = PageContext {
-        url: text("url").unwrap_or_default(),
-        referrer: text("ref"),
-        title: text("title"),
-        host: text("host").unwrap_or_default(),
+        url: text("url", MAX_URL_CHARS).unwrap_or_default(),
+        referrer: text("ref", MAX_URL_CHARS),
+        title: text("title", MAX_TITLE_CHARS),
+        host: text("host", MAX_URL_CHARS).unwrap_or_default(),
     };
     (ts, page)
 }

@@ -585,6 +585,25 @@ fn captured_context_from_the_preload_queue_is_used() {
 }
 
 #[wasm_bindgen_test]
+fn a_page_address_past_the_event_limit_is_cut_and_its_events_are_kept() {
+    // An app keeping its state in the query string: an address of 20,000 characters (40,000
+    // bytes), more than the 32 KB an event may have. Every event carries the page, so each was
+    // dropped as `too_large`; the address, referrer and title are now cut to what the collector
+    // keeps. (The whole context stays under the 64 KiB the shell copies in.)
+    assert!(init(config("web-long-url")));
+    let (long, mid) = ("é".repeat(20_000), "é".repeat(3_000));
+    let ctx = js(&format!(r#"{{"url":"/list?state={long}","ref":"https://example.org/?{mid}","title":"{mid}"}}"#));
+    let before = pending();
+    api::track("page_view".into(), U, ctx);
+    assert_eq!(pending(), before + 1.0, "the event is queued, not dropped");
+    assert_eq!(path(&metrics(), "dropped.total").as_f64(), Some(0.0));
+    let exit = path(&metrics(), "exitPage").as_string();
+    let exit = exit.as_deref().unwrap_or_default();
+    assert_eq!(exit.chars().count(), funnelcake_core::wire::MAX_URL_CHARS);
+    assert!(exit.starts_with("/list?state=éé"), "{}", &exit[..20]);
+}
+
+#[wasm_bindgen_test]
 fn experiment_is_sticky_exposes_once_and_shows_in_metrics() {
     assert!(init(config("web-exp")));
     let opts = js(r#"{"variations":["Checkout","Buy now"]}"#);

@@ -144,10 +144,7 @@ pub async fn post_batch(
     Ok(Json(json!({ "accepted": accepted, "duplicates": duplicates, "rejected": rejected })))
 }
 
-/// Longest page URL and referrer kept, characters.
-pub const MAX_URL_CHARS: usize = 2048;
-/// Longest page title, order id and event name kept, characters.
-pub const MAX_TITLE_CHARS: usize = 512;
+pub use funnelcake_core::wire::{MAX_TITLE_CHARS, MAX_URL_CHARS};
 /// Longest string property value kept, characters.
 pub const MAX_PROP_CHARS: usize = 1024;
 

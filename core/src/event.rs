@@ -242,7 +242,7 @@ fn clipped(s: &str) -> Option<String> {
     if s.is_empty() {
         None
     } else {
-        Some(s.get(..crate::text::chars_len(s, MAX_FIELD_CHARS)).unwrap_or(s).to_owned())
+        Some(crate::text::first_chars(s, MAX_FIELD_CHARS).to_owned())
     }
 }
 
@@ -397,7 +397,9 @@ pub fn normalize(
         return Err(DropReason::InvalidName);
     }
     let t = canonical_name(name).to_owned();
-    let mut flags: Vec<&'static str> = Vec::new();
+    // The `_flags` list, made as the values it is sent as (a `Vec<&str>` converted afterwards
+    // was a `push` and a loop of its own in the wasm).
+    let mut flags: Vec<Value> = Vec::new();
 
     let list = first(&props, "items products lineItems");
     // An item event without a list describes its one item in its own properties.
@@ -409,7 +411,7 @@ pub fn normalize(
         Some(code) => match currency::exponent(code) {
             Some(e) => (code.clone(), e),
             None => {
-                flags.push(FLAG_UNKNOWN_CURRENCY);
+                flags.push(Value::Str(FLAG_UNKNOWN_CURRENCY.into()));
                 (code.clone(), 2)
             }
         },
@@ -453,7 +455,7 @@ pub fn normalize(
     let value = explicit_value.or(derived);
     let has_money = value.is_some() || derived.is_some();
     if has_money && cur.is_none() {
-        flags.push(FLAG_MISSING_CURRENCY);
+        flags.push(Value::Str(FLAG_MISSING_CURRENCY.into()));
     }
 
     let order = text(first(&props, "transaction_id order_id orderId"));
@@ -485,11 +487,7 @@ pub fn normalize(
         rest.push(("search_term".into(), Value::Str(q)));
     }
     if !flags.is_empty() {
-        let mut list = Vec::with_capacity(flags.len());
-        for f in &flags {
-            list.push(Value::Str((*f).into()));
-        }
-        rest.push(("_flags".into(), Value::Arr(list)));
+        rest.push(("_flags".into(), Value::Arr(flags)));
     }
     Ok(Normalized { t, props: rest, items, value, cur: if has_money { Some(cur_code) } else { None }, order })
 }

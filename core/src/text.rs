@@ -65,6 +65,16 @@ pub fn chars_len(s: &str, n: usize) -> usize {
     s.len()
 }
 
+/// The first `n` characters of `s` (all of `s` if it has `n` or fewer).
+///
+/// ```
+/// use funnelcake_core::text::first_chars;
+/// assert_eq!((first_chars("héllo", 2), first_chars("ab", 5)), ("hé", "ab"));
+/// ```
+pub fn first_chars(s: &str, n: usize) -> &str {
+    s.get(..chars_len(s, n)).unwrap_or(s)
+}
+
 /// The words of a space-separated list (empty words skipped). Fixed lists (currency codes, host
 /// fragments, property keys) are kept as one such string rather than a `&[&str]`, which costs 8
 /// bytes of pointer and length per entry in the wasm.

@@ -239,27 +239,8 @@ impl Tracker {
         }
         let timeout = self.timeout_ms();
         self.state.touch(now, timeout, rng);
-        let Some((sid, seq)) = self.state.bump_seq() else { return Err(DropReason::MissingName) };
-        let exp = self.experiments();
-        let event = Event {
-            id: new_id(rng),
-            t: n.t,
-            ts: now,
-            sid,
-            aid: self.state.anonymous_id.clone(),
-            uid: self.state.user_id.clone(),
-            seq,
-            url: ctx.url.clone(),
-            referrer: ctx.referrer.clone(),
-            title: ctx.title.clone(),
-            props: n.props,
-            items: n.items,
-            value: n.value,
-            cur: n.cur,
-            order: n.order,
-            exp,
-            src: if seq == 1 { self.state.session.as_ref().and_then(|s| s.metrics.source.clone()) } else { None },
-        };
+        let page = (ctx.url.clone(), ctx.referrer.clone(), ctx.title.clone());
+        let Some(event) = self.next_event(n, page, now, rng) else { return Err(DropReason::MissingName) };
         self.enqueue(&event)?;
         let mut changed = false;
         if let Some(s) = &mut self.state.session {
@@ -291,22 +272,46 @@ impl Tracker {
         let Value::Obj(mut props) = self.snapshot(at, KeyStyle::Snake) else { return };
         props.push(("final".into(), Value::Bool(final_)));
         let url = self.state.session.as_ref().and_then(|s| s.metrics.exit_page.clone()).unwrap_or_default();
-        let exp = self.experiments();
-        let Some((sid, seq)) = self.state.bump_seq() else { return };
-        // Too large (over MAX_EVENT_BYTES) it is dropped and counted, as the collector would.
-        let _ = self.enqueue(&Event {
+        let n = Normalized { t: "session_summary".into(), props, ..Normalized::default() };
+        // Not activity: the session's last activity stays where it was.
+        if let Some(event) = self.next_event(n, (url, None, None), at, rng) {
+            // Too large (over MAX_EVENT_BYTES) it is dropped and counted, as the collector would.
+            let _ = self.enqueue(&event);
+        }
+    }
+
+    /// `n` as the current session's next event at `now` on `page` (address, referrer, title),
+    /// carrying the visitor, the session's experiments and, on its first event, its traffic
+    /// source; `None` when there is no session. The one place an event is put together (each
+    /// struct literal of it was a run of stores in the wasm, with its drop).
+    fn next_event(
+        &mut self,
+        n: Normalized,
+        page: (String, Option<String>, Option<String>),
+        now: i64,
+        rng: &mut dyn Entropy,
+    ) -> Option<Event> {
+        let (sid, seq) = self.state.bump_seq()?;
+        let (url, referrer, title) = page;
+        Some(Event {
             id: new_id(rng),
-            t: "session_summary".into(),
-            ts: at,
+            t: n.t,
+            ts: now,
             sid,
             aid: self.state.anonymous_id.clone(),
             uid: self.state.user_id.clone(),
             seq,
             url,
-            props,
-            exp,
-            ..Event::default()
-        });
+            referrer,
+            title,
+            props: n.props,
+            items: n.items,
+            value: n.value,
+            cur: n.cur,
+            order: n.order,
+            exp: self.experiments(),
+            src: if seq == 1 { self.state.session.as_ref().and_then(|s| s.metrics.source.clone()) } else { None },
+        })
     }
 
     /// Events put in the queue since the tracker started (every one is later delivered,

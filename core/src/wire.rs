@@ -13,6 +13,13 @@ use crate::json::{self, write_int, write_str, Value};
 /// The wire format version this module reads and writes.
 pub const WIRE_VERSION: i64 = 1;
 
+/// Longest page URL and referrer kept, characters: the SDK cuts the page's to this before it
+/// records them, the collector cuts what arrives.
+pub const MAX_URL_CHARS: usize = 2048;
+/// Longest page title (the SDK's and the collector's cut, as for URLs), order id and event name
+/// (the collector's) kept, characters.
+pub const MAX_TITLE_CHARS: usize = 512;
+
 /// One batch of events as sent to `POST /v1/batch`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Batch {
