@@ -148,10 +148,10 @@ pub use funnelcake_core::wire::{MAX_TITLE_CHARS, MAX_URL_CHARS};
 /// Longest string property value kept, characters.
 pub const MAX_PROP_CHARS: usize = 1024;
 
+/// `s` cut to its first `max` characters (the core's `first_chars`, as the SDK cuts the page).
 fn truncate(s: &mut String, max: usize) {
-    if let Some((i, _)) = s.char_indices().nth(max) {
-        s.truncate(i);
-    }
+    let keep = funnelcake_core::text::first_chars(s, max).len();
+    s.truncate(keep);
 }
 
 fn truncate_value(v: &mut funnelcake_core::json::Value) {
