@@ -26,8 +26,13 @@ var fcCapture = (function () {
 
   function isObj(x) { return x !== null && typeof x === 'object'; }
 
-  /** A UA `ecommerce` object as [method, args], or null. */
-  function fromUA(ec) {
+  /**
+   * Sends the calls a UA `ecommerce` object holds, in the table's order (a push may carry
+   * impressions and promotion views beside its action: a product page's related products), and
+   * answers how many it found.
+   */
+  function fromUA(ec, send) {
+    var found = 0;
     for (var key in UA) {
       var action = ec[key];
       if (!isObj(action)) continue;
@@ -40,39 +45,41 @@ var fcCapture = (function () {
       };
       // Checkout step 1 starts the checkout; later steps are the checkout steps (2 shipping, 3 payment).
       var step = Number(af.step);
-      if (key === 'checkout' && step > 1) return ['checkoutStep', [step, props]];
-      return ['track', [UA[key], props]];
+      found++;
+      if (key === 'checkout' && step > 1) send('checkoutStep', [step, props]);
+      else send('track', [UA[key], props]);
     }
-    return null;
+    return found;
   }
 
   /**
-   * One dataLayer entry as [method, args] for the recorder, or null when it is not ours.
+   * Sends the recorder's calls one dataLayer entry makes (none when it is not ours).
    * `model` carries the last `ecommerce` object like GTM's data model does (cleared by
-   * `{ecommerce: null}`), so an event pushed after its ecommerce data still gets it.
+   * `{ecommerce: null}`), so a GA4 event pushed after its ecommerce data still gets it. A UA
+   * object is recorded once, from the push that carries it, whatever its event (GA4's
+   * `purchase` included): later events (`gtm.dom`, `gtm.load`, a click) find it in the model too.
    */
-  function fromEntry(entry, model) {
-    if (!isObj(entry)) return null;
-    if (Array.isArray(entry) || Object.prototype.toString.call(entry) === '[object Arguments]') {
+  function fromEntry(entry, model, send) {
+    if (!isObj(entry)) return;
+    if (Array.isArray(entry) || ({}).toString.call(entry) === '[object Arguments]') {
       // gtag() pushes its `arguments`: ['event', name, params] or ['consent', 'default'|'update', {...}].
-      var a = Array.prototype.slice.call(entry, 0, 3);
-      if (a[0] === 'event' && GA4.indexOf(a[1]) >= 0) return ['track', [a[1], isObj(a[2]) ? a[2] : {}]];
+      var a = [].slice.call(entry, 0, 3);
+      if (a[0] === 'event' && GA4.indexOf(a[1]) >= 0) send('track', [a[1], isObj(a[2]) ? a[2] : {}]);
       if (a[0] === 'consent' && isObj(a[2]) && typeof a[2].analytics_storage === 'string') {
-        return ['consent', [a[2].analytics_storage === 'granted' ? 'granted' : 'denied']];
+        send('consent', [a[2].analytics_storage === 'granted' ? 'granted' : 'denied']);
       }
-      return null;
+      return;
     }
-    if ('ecommerce' in entry) model.ecommerce = isObj(entry.ecommerce) ? entry.ecommerce : null;
+    var own = 'ecommerce' in entry;
+    if (own) model.ecommerce = isObj(entry.ecommerce) ? entry.ecommerce : null;
     var ev = entry.event, ec = model.ecommerce;
-    if (typeof ev !== 'string') return null;
-    if (GA4.indexOf(ev) >= 0) {
-      // GA4 puts items/value/currency in `ecommerce`; other parameters (search_term, ...) at the top.
-      var props = {};
-      for (var k in entry) if (k !== 'event' && k !== 'ecommerce' && k.indexOf('gtm.') !== 0) props[k] = entry[k];
-      for (var j in ec) props[j] = ec[j];
-      return ['track', [ev, props]];
-    }
-    return isObj(ec) ? fromUA(ec) : null;
+    if (isObj(ec) && fromUA(ec, own ? send : function () {})) return;
+    if (GA4.indexOf(ev) < 0) return;
+    // GA4 puts items/value/currency in `ecommerce`; other parameters (search_term, ...) at the top.
+    var props = {};
+    for (var k in entry) if (k !== 'event' && k !== 'ecommerce' && k.indexOf('gtm.') !== 0) props[k] = entry[k];
+    for (var j in ec) props[j] = ec[j];
+    send('track', [ev, props]);
   }
 
   /** Replays what `dl` already holds, then hears every later push (GTM chains our push). */
@@ -80,8 +87,7 @@ var fcCapture = (function () {
     var model = { ecommerce: null };
     function take(entry) {
       try {
-        var call = fromEntry(entry, model);
-        if (call) send(call[0], call[1]);
+        fromEntry(entry, model, send);
       } catch (e) { /* odd contents are ignored, never thrown */ }
     }
     for (var i = 0; i < dl.length; i++) take(dl[i]);

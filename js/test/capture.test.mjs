@@ -98,6 +98,29 @@ for (const [action, payload, want] of UA_ROWS) {
   });
 }
 
+test('a UA ecommerce object is recorded once, by its push, not again by the events after it (gtm.js, gtm.dom, gtm.load)', () => {
+  // The classic UA product page: the detail pushed without an event, read by the page view tag.
+  const { calls } = run([{ ecommerce: { detail: { products: [uaProduct] } } }],
+    [{ event: 'gtm.js' }, { event: 'gtm.dom' }, { event: 'gtm.load' }, { event: 'scroll_depth' }, { event: 'view_item' }]);
+  assert.deepEqual(calls.map(defined), [['track', ['view_item', { items: [uaProduct] }]]]);
+});
+
+test('a UA push with impressions or promotion views beside its action records each of them', () => {
+  const related = [{ id: 'R1' }];
+  const { calls } = run([], [{ event: 'gtm.ua', ecommerce: { impressions: related, promoView: { promotions: [{ id: 'PR1' }] }, detail: { products: [uaProduct] } } }]);
+  assert.deepEqual(calls.map(defined), [
+    ['track', ['view_item_list', { items: related }]],
+    ['track', ['view_item', { items: [uaProduct] }]],
+    ['track', ['view_promotion', { items: [{ id: 'PR1' }] }]],
+  ]);
+});
+
+test("a GA4 event name with a UA ecommerce object ({event: 'purchase', ecommerce: {purchase: {actionField}}}) is read as UA", () => {
+  const { calls } = run([], [{ event: 'purchase', ecommerce: { purchase: { actionField: { id: 'T-9', revenue: '74.00' }, products: [uaProduct] } } },
+    { event: 'purchase' }]);
+  assert.deepEqual(calls.map(defined), [['track', ['purchase', { items: [uaProduct], transaction_id: 'T-9', value: '74.00' }]]]);
+});
+
 test('odd dataLayer contents are ignored without throwing', () => {
   const hostile = { get event() { throw new Error('getter'); } };
   const deep = {}; let cur = deep; for (let i = 0; i < 500; i++) cur = cur.next = {};

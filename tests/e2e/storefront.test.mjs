@@ -1,14 +1,15 @@
 // The demo storefront (www/) knows nothing of funnelcake: it pushes GA4 e-commerce events to its
 // dataLayer and loads the one script tag. These shoppers prove that this alone gives complete
 // funnels: what the collector stores (events and the session_summary) for a buyer, for one who
-// abandons at shipping, for the SPA checkout navigation, and for a page with odd dataLayer contents.
+// abandons at shipping, for the SPA checkout navigation, for a page with odd dataLayer contents,
+// and for a store still tagged for Universal Analytics.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { useCollectorAndBrowser, startProxy, storedEvents, waitFor } from './harness.mjs';
 
 let proxy;
 const env = useCollectorAndBrowser({ before, after }, {
-  seed: async (e) => { proxy = await startProxy(e.collector.url, { '/odd.html': ODD_PAGE }); },
+  seed: async (e) => { proxy = await startProxy(e.collector.url, { '/odd.html': ODD_PAGE, '/ua.html': UA_PAGE }); },
 });
 after(async () => { await proxy?.stop(); });
 
@@ -217,5 +218,46 @@ test('a page whose dataLayer holds odd contents keeps working; valid entries are
   const added = events.filter((e) => e.t === 'add_to_cart');
   assert.deepEqual(added.map((e) => e.items[0].id), ['B']);
   assert.ok(!events.some((e) => e.t === 'unknown_event' || e.t === 'gtm.js'));
+  assert.deepEqual(errors, []);
+});
+
+// A store still tagged for Universal Analytics enhanced ecommerce, as Google's guide had it: the
+// product page pushes its detail (with related products' impressions) before GTM's own events,
+// later actions come with custom event names, and the purchase under GA4's name.
+const UA_PAGE = `<!doctype html><html><head><title>UA store</title>
+<script>
+  const fleece = { id: 'P1', name: 'Fleece', category: 'Apparel/Men', price: '74.00' };
+  window.dataLayer = [{ ecommerce: { currencyCode: 'EUR', impressions: [{ id: 'R1', name: 'Scarf', list: 'Related' }],
+    detail: { products: [fleece] } } }, { event: 'gtm.js', 'gtm.start': Date.now() }];
+  function buy() {
+    dataLayer.push({ event: 'addToCart', ecommerce: { currencyCode: 'EUR', add: { products: [{ ...fleece, quantity: 2 }] } } });
+    dataLayer.push({ event: 'gtm.click' });
+    dataLayer.push({ event: 'checkout', ecommerce: { checkout: { actionField: { step: 1 }, products: [{ ...fleece, quantity: 2 }] } } });
+    dataLayer.push({ event: 'purchase', ecommerce: { currencyCode: 'EUR', purchase: {
+      actionField: { id: 'T-UA-1', revenue: '148.00', tax: '24.67', shipping: '0' }, products: [{ ...fleece, quantity: 2 }] } } });
+  }
+  addEventListener('DOMContentLoaded', () => dataLayer.push({ event: 'gtm.dom' }));
+  addEventListener('load', () => dataLayer.push({ event: 'gtm.load' }));
+</script>
+<script async src="/funnelcake/funnelcake.js" data-site="demo-shop" data-endpoint="/v1/batch"></script>
+</head><body><button id="buy" onclick="buy()">buy</button></body></html>`;
+
+test('a store tagged for Universal Analytics gets its funnel: each action recorded once, the purchase with its order', async () => {
+  const { context, page, errors } = await newShopper();
+  await page.goto(proxy.url + '/ua.html', { waitUntil: 'load' });
+  await ready(page);
+  await page.click('#buy');
+  const sid = (await page.evaluate(() => window.funnelcake.debugState())).sessionId;
+  const { events, summary } = await leave(page, context, sid, (s) => s.props.order_count === 1);
+  const names = events.map((e) => e.t).filter((t) => t !== 'page_view');
+  // Once each, though GTM's data model still holds the detail at gtm.js, gtm.dom and gtm.load.
+  assert.deepEqual(names, ['view_item_list', 'view_item', 'add_to_cart', 'begin_checkout', 'purchase']);
+  assert.deepEqual(events.find((e) => e.t === 'view_item').items.map((i) => [i.id, i.price, i.cat]), [['P1', 7400, ['Apparel', 'Men']]]);
+  const purchase = events.find((e) => e.t === 'purchase');
+  assert.equal(purchase.order, 'T-UA-1');
+  assert.equal(purchase.value, 14800);
+  assert.equal(purchase.cur, 'EUR');
+  assert.deepEqual(summary.props.revenue, { EUR: 14800 });
+  assert.equal(summary.props.funnel.furthest_step, 'purchase');
   assert.deepEqual(errors, []);
 });
