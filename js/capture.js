@@ -65,8 +65,9 @@ var fcCapture = (function () {
       // gtag() pushes its `arguments`: ['event', name, params] or ['consent', 'default'|'update', {...}].
       var a = [].slice.call(entry, 0, 3);
       if (a[0] === 'event' && GA4.indexOf(a[1]) >= 0) send('track', [a[1], isObj(a[2]) ? a[2] : {}]);
+      // A default that does not grant waits for the visitor's choice, which an update gives.
       if (a[0] === 'consent' && isObj(a[2]) && typeof a[2].analytics_storage === 'string') {
-        send('consent', [a[2].analytics_storage === 'granted' ? 'granted' : 'denied']);
+        send('consent', [a[2].analytics_storage === 'granted' ? 'granted' : a[1] === 'update' ? 'denied' : 'pending']);
       }
       return;
     }

@@ -90,6 +90,16 @@ impl Sdk {
         }
     }
 
+    /// Asks for the [`commit`] that writes and sends, once per burst: the scheduler wakes at
+    /// once, in the next task, after the page's synchronous calls.
+    fn commit_soon(&mut self) {
+        if !self.commit_pending {
+            self.commit_pending = true;
+            let now = env::now_ms();
+            self.scheduler.wake_at(now, now);
+        }
+    }
+
     fn persist(&mut self) {
         let json = self.tracker.state().to_json();
         self.store.set(STATE_KEY, &json.as_str().into());
@@ -280,7 +290,9 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
         *held = Some(sdk);
         viewed
     };
-    with_sdk(Sdk::persist);
+    // Written in the commit, not now: a consent the page gives in the same task (GTM consent
+    // mode's default, replayed from the dataLayer just after this) decides whether it may be.
+    with_sdk(Sdk::commit_soon);
     // Once this tab holds its lock (`claimed`; at once when there is no `fcTabs` to ask): write
     // its queue, then take over queues of closed tabs.
     owning(None);
@@ -376,11 +388,7 @@ fn recording<R>(ctx: &JsValue, f: impl FnOnce(&mut Sdk, &PageContext, i64) -> R)
     with_sdk(|sdk| {
         sdk.sync_from_storage();
         let r = f(sdk, &page, ts);
-        if !sdk.commit_pending {
-            sdk.commit_pending = true;
-            let now = env::now_ms();
-            sdk.scheduler.wake_at(now, now);
-        }
+        sdk.commit_soon();
         r
     })
 }

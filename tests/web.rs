@@ -307,6 +307,8 @@ fn init_with_no_window_or_a_hostile_one_keeps_ids_and_state_in_memory() {
         use_window(&window);
         assert!(api::init(config(site), U));
         api::track("x".into(), U, U);
+        // The commit after the calls' task (the timer's `wake`), run now: storage refuses it.
+        api::wake();
         let state = debug_state();
         assert_eq!(get(&state, "persistent"), JsValue::FALSE);
         let id = get(&state, "anonymousId").as_string().unwrap();
@@ -643,6 +645,21 @@ fn consent_pending_holds_events_in_memory_denied_clears_storage() {
     api::track("view_item".into(), js(r#"{"item_id":"B"}"#), U);
     assert_eq!(path(&metrics(), "dropped.byReason.consent_denied").as_f64(), Some(3.0));
     api::consent("nonsense".into()); // ignored, never throws
+}
+
+/// GTM consent mode: a banner's default that does not grant reaches the SDK from the dataLayer
+/// just after `init`, in the same task. `init` writes nothing itself; the commit after the task
+/// finds consent pending and writes nothing either, and the page view waits in memory.
+#[wasm_bindgen_test]
+async fn a_consent_given_in_inits_task_decides_whether_its_state_is_written() {
+    let key = "fc:v1:web-consent-mode:state";
+    assert!(init(config("web-consent-mode")));
+    api::consent("pending".into());
+    next_task().await;
+    assert_eq!(local_storage().get_item(key).unwrap(), None, "a new visitor's ids not stored before consent");
+    assert_eq!(pending(), 1.0, "the page view held, not dropped");
+    api::consent("granted".into());
+    assert!(local_storage().get_item(key).unwrap().is_some(), "written once granted");
 }
 
 #[wasm_bindgen_test]

@@ -56,10 +56,12 @@ test("gtag('event', name, params) entries (the arguments object) → track", () 
   assert.deepEqual(calls, [['track', ['add_to_cart', params]]]);
 });
 
-test("gtag('consent', 'update', {analytics_storage}) → consent()", () => {
+test("gtag('consent', …, {analytics_storage}) → consent(): a default that does not grant is pending, an update decides", () => {
   function gtag() { return arguments; }
-  const { calls } = run([gtag('consent', 'default', { analytics_storage: 'denied' })], [gtag('consent', 'update', { analytics_storage: 'granted' })]);
-  assert.deepEqual(calls, [['consent', ['denied']], ['consent', ['granted']]]);
+  const { calls } = run([gtag('consent', 'default', { analytics_storage: 'denied' }), gtag('consent', 'default', { ad_storage: 'denied' })],
+    [gtag('consent', 'update', { analytics_storage: 'granted' }), gtag('consent', 'update', { analytics_storage: 'denied' }),
+      gtag('consent', 'default', { analytics_storage: 'granted' })]);
+  assert.deepEqual(calls, [['consent', ['pending']], ['consent', ['granted']], ['consent', ['denied']], ['consent', ['granted']]]);
 });
 
 const uaProduct = { id: 'P1', name: 'Fleece', category: 'Apparel/Men', price: '74.00', quantity: 2 };

@@ -97,6 +97,15 @@ test('the real API never throws into the page, even if the wasm traps', async ()
   assert.equal(await broken.flush(), 0);
 });
 
+test("GTM consent mode in the dataLayer reaches the SDK right after init, in the same task (before init's state is written)", () => {
+  const sdk = fakeSdk();
+  sdk.consent = (state) => sdk.calls.push(['consent', state]);
+  const w = { dataLayer: [['consent', 'default', { analytics_storage: 'denied' }]], addEventListener() {} };
+  loader.realApi(sdk, w, {}).init({ site: 's' });
+  assert.deepEqual(sdk.calls.map((c) => c[0]), ['init', 'consent']);
+  assert.equal(sdk.calls[1][1], 'pending', 'a default that does not grant waits for the update');
+});
+
 test('on(): listeners hear the snapshot after every call that records, in order; off() ends it', async () => {
   const sdk = fakeSdk();
   let n = 0;

@@ -42,6 +42,10 @@ funnelcake.track(''); funnelcake.purchase({ value: 5, currency: 'EUR' });</scrip
   '/privacy-strict.html': `<!doctype html><html><head><title>p</title>${tag('p-strict', 'data-privacy="strict"')}</head><body></body></html>`,
   '/privacy-ignore.html': `<!doctype html><html><head><title>p</title>${tag('p-ignore', 'data-privacy="ignore"')}</head><body></body></html>`,
   '/consent.html': `<!doctype html><html><head><title>c</title>${tag('consent', 'data-consent="pending"')}</head><body></body></html>`,
+  // GTM consent mode as a consent banner sets it up: analytics denied by default, before the tag.
+  '/consent-mode.html': `<!doctype html><html><head><title>cm</title><script>window.dataLayer = window.dataLayer || [];
+function gtag() { dataLayer.push(arguments); } gtag('consent', 'default', { analytics_storage: 'denied', ad_storage: 'denied' });</script>
+${tag('consent-mode')}</head><body></body></html>`,
 };
 
 let proxy;
@@ -225,6 +229,26 @@ test("GPC with privacy 'ignore': tracked as usual", async () => {
   const r = await underGpc('/privacy-ignore.html', 'p-ignore');
   assert.ok(r.keys.length > 0, 'state persisted');
   assert.equal(r.events.find((e) => e.t === 'signal_test').uid, 'user-7');
+});
+
+test('GTM consent mode: a default that denies holds the landing page view, unstored, until the visitor grants', async () => {
+  const { context, page, errors } = await open('/consent-mode.html');
+  await ready(page);
+  const before = await page.evaluate(async () => ({
+    left: await window.funnelcake.flush(),
+    keys: Object.keys(localStorage).filter((k) => k.startsWith('fc:')),
+    dropped: window.funnelcake.metrics().dropped.total,
+  }));
+  assert.deepEqual(before, { left: 1, keys: [], dropped: 0 }, 'the page view held in memory, nothing stored');
+  // The banner is answered: granted.
+  await page.evaluate(async () => { gtag('consent', 'update', { analytics_storage: 'granted' }); await window.funnelcake.flush(); });
+  const stored = await waitFor(async () => {
+    const events = await storedEvents(env.collector.url, 'consent-mode');
+    return events.length ? events : null;
+  }, 10000, 'the held page view');
+  assert.deepEqual(stored.map((e) => [e.t, e.url]), [['page_view', '/consent-mode.html']]);
+  assert.deepEqual(errors, []);
+  await context.close();
 });
 
 test("consent 'pending' holds events; a gtag consent update grants and sends them", async () => {
