@@ -115,7 +115,10 @@ pub async fn post_batch(
             }
             Ok(mut event) => rows.push(StoredEvent {
                 site: batch.site.clone(),
-                ts: event.ts.saturating_add(skew),
+                // No event happened after it arrived: a `sent_at` behind the events' own times
+                // (a clock set back between recording and sending, or a forged batch) would
+                // otherwise date them in the future.
+                ts: event.ts.saturating_add(skew).clamp(0, received_at),
                 event: {
                     truncate_strings(&mut event);
                     event

@@ -83,6 +83,23 @@ async fn stores_the_golden_batch_once_and_reports_duplicates() {
     }
 }
 
+/// The clock correction trusts the client's `sent_at` only so far: an event never dates after
+/// it arrived. A `sent_at` behind the events' own times (a clock set back between recording and
+/// sending, or a forged batch) would otherwise move them into the future (here by 56 years).
+#[tokio::test]
+async fn a_sent_at_behind_its_events_does_not_date_them_after_their_arrival() {
+    for h in each_store(|_| {}).await {
+        let body = format!(
+            r#"{{"v":1,"site":"skew","sent_at":1000,"dropped":0,"events":[{{"id":"00000000000000000000000000000001","t":"page_view","ts":{},"sid":"00000000000000000000000000000002","aid":"00000000000000000000000000000003","seq":1,"url":"/"}}]}}"#,
+            NOW - 60_000
+        );
+        let (status, _, _) = call(&h.app, post("/v1/batch", body)).await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, read, _) = call(&h.app, Request::get("/v1/sites/skew/events").body(Body::empty()).unwrap()).await;
+        assert_eq!(read["events"][0]["ts_corrected"], NOW, "at most the time it arrived");
+    }
+}
+
 #[tokio::test]
 async fn accepts_the_design_example_with_nulls_and_gzip_bodies() {
     for h in each_store(|_| {}).await {

@@ -37,7 +37,8 @@ pub struct StoredEvent {
     pub site: String,
     /// The event as received (its `ts` is the client's clock).
     pub event: Event,
-    /// Event time corrected for client clock skew: `ts + (received_at − sent_at)`.
+    /// Event time corrected for client clock skew: `ts + (received_at − sent_at)`, at most
+    /// `received_at`.
     pub ts: i64,
     /// Server receive time, epoch ms.
     pub received_at: i64,
