@@ -208,12 +208,44 @@ fn is_item_event(t: &str) -> bool {
     matches!(t, "view_item" | "add_to_cart" | "remove_from_cart" | "select_item" | "add_to_wishlist")
 }
 
-/// Property keys consumed by normalisation (not copied into `props`).
-const CONSUMED: &str = "items products lineItems value revenue total currency currencyCode transaction_id \
+/// Property keys consumed by normalisation (not copied into `props`). The lists each field is
+/// read from (in order of preference) are runs of these two, taken by [`within`], so the wasm
+/// holds each key once.
+const CONSUMED: &str = "items products lineItems value total revenue currency currencyCode transaction_id \
     order_id orderId";
-const ITEM_KEYS: &str = "id item_id product_id productId sku name item_name title brand item_brand category \
-    item_category item_category2 item_category3 item_category4 item_category5 variant \
-    item_variant price quantity qty discount coupon item_list_name list index position";
+const ITEM_KEYS: &str = "item_id id product_id productId sku item_name name title item_brand brand category \
+    item_category item_category2 item_category3 item_category4 item_category5 item_variant variant \
+    item_list_name list index position quantity qty price discount coupon";
+const LIST_KEYS: &str = within(CONSUMED, "items products lineItems");
+const VALUE_KEYS: &str = within(CONSUMED, "value total revenue");
+const CURRENCY_KEYS: &str = within(CONSUMED, "currency currencyCode");
+const ORDER_KEYS: &str = within(CONSUMED, "transaction_id order_id orderId");
+const ID_KEYS: &str = within(ITEM_KEYS, "item_id id product_id productId sku");
+/// What makes an item event's own properties its one item: an id or a name.
+const ID_OR_NAME_KEYS: &str = within(ITEM_KEYS, "item_id id product_id productId sku item_name name");
+const NAME_KEYS: &str = within(ITEM_KEYS, "item_name name title");
+
+/// `part`, whole words of `all`, as a slice of `all`: found at compile time (a build error if
+/// it is not there).
+const fn within(all: &'static str, part: &str) -> &'static str {
+    let (a, p) = (all.as_bytes(), part.as_bytes());
+    let mut i = 0;
+    while i + p.len() <= a.len() {
+        let mut j = 0;
+        while j < p.len() && a[i + j] == p[j] {
+            j += 1;
+        }
+        let end = i + p.len();
+        if j == p.len() && (i == 0 || a[i - 1] == b' ') && (end == a.len() || a[end] == b' ') {
+            // (Bytes, then text: `str::split_at` is `const` only after the crate's MSRV.)
+            if let Ok(s) = core::str::from_utf8(a.split_at(i).1.split_at(p.len()).0) {
+                return s;
+            }
+        }
+        i += 1;
+    }
+    panic!("a key list is not words of the list it is taken from");
+}
 /// Money-valued properties converted to minor units when present.
 const MONEY_PROPS: &str = "tax shipping discount";
 
@@ -293,8 +325,8 @@ fn parse_item(v: &Value, exponent: u32) -> Result<Item, DropReason> {
 /// An item from its members: an item object's, or a single-item event's own properties (every
 /// key read here is one of [`ITEM_KEYS`], so the event's other properties are not seen).
 fn item_of(p: &[(String, Value)], exponent: u32) -> Result<Item, DropReason> {
-    let id = text(first(p, "item_id id product_id productId sku"));
-    let name = text(first(p, "item_name name title"));
+    let id = text(first(p, ID_KEYS));
+    let name = text(first(p, NAME_KEYS));
     let id = id.or_else(|| name.clone()).ok_or(DropReason::InvalidItem)?;
     let money = |list: &str| -> Result<Option<i64>, DropReason> {
         match first(p, list) {
@@ -304,11 +336,11 @@ fn item_of(p: &[(String, Value)], exponent: u32) -> Result<Item, DropReason> {
     };
     // Checked before anything else is copied: an error then has less to drop (smaller wasm).
     let price = money("price")?;
-    let qty = quantity(first(p, "quantity qty"))?;
+    let qty = quantity(first(p, const { within(ITEM_KEYS, "quantity qty") }))?;
     let discount = money("discount")?;
     // UA-style "Apparel/Men/Shirts" is a path of levels.
     let mut cat: Vec<String> = Vec::new();
-    match first(p, "category item_category") {
+    match first(p, const { within(ITEM_KEYS, "category item_category") }) {
         Some(Value::Arr(list)) => {
             for c in list {
                 if let Some(c) = text(Some(c)) {
@@ -338,17 +370,17 @@ fn item_of(p: &[(String, Value)], exponent: u32) -> Result<Item, DropReason> {
     Ok(Item {
         id,
         name,
-        brand: text(first(p, "item_brand brand")),
+        brand: text(first(p, const { within(ITEM_KEYS, "item_brand brand") })),
         cat,
-        variant: text(first(p, "item_variant variant")),
+        variant: text(first(p, const { within(ITEM_KEYS, "item_variant variant") })),
         price,
         qty,
         discount,
-        coupon: text(first(p, "coupon")),
-        list: text(first(p, "item_list_name list")),
+        coupon: text(first(p, const { within(ITEM_KEYS, "coupon") })),
+        list: text(first(p, const { within(ITEM_KEYS, "item_list_name list") })),
         // A position past 10^9 is left out (as a bad one is): the wire's integers stop at 2^53,
         // and an event with a larger one was rejected by the collector.
-        pos: match first(p, "index position").and_then(Value::as_f64) {
+        pos: match first(p, const { within(ITEM_KEYS, "index position") }).and_then(Value::as_f64) {
             Some(n) if n >= 0.0 && n <= 1e9 => Some(n as i64),
             _ => None,
         },
@@ -364,14 +396,14 @@ fn event_currency(
     default: Option<&str>,
 ) -> Option<String> {
     let price_currency = |price: Option<&Value>| currency_of(price.and_then(|p| p.get("currencyCode")));
-    currency_of(first(props, "currency currencyCode"))
+    currency_of(first(props, CURRENCY_KEYS))
         .or_else(|| match items {
             Some(Value::Arr(list)) => list.iter().find_map(|i| price_currency(i.get("price"))),
             Some(one) => price_currency(one.get("price")),
             None if single => price_currency(first(props, "price")),
             None => None,
         })
-        .or_else(|| currency_of(first(props, "value total revenue").and_then(|v| v.get("currencyCode"))))
+        .or_else(|| currency_of(first(props, VALUE_KEYS).and_then(|v| v.get("currencyCode"))))
         .or_else(|| default.map(str::to_owned))
 }
 
@@ -401,11 +433,9 @@ pub fn normalize(
     // was a `push` and a loop of its own in the wasm).
     let mut flags: Vec<Value> = Vec::new();
 
-    let list = first(&props, "items products lineItems");
+    let list = first(&props, LIST_KEYS);
     // An item event without a list describes its one item in its own properties.
-    let single = list.is_none()
-        && is_item_event(&t)
-        && first(&props, "item_id id product_id productId sku item_name name").is_some();
+    let single = list.is_none() && is_item_event(&t) && first(&props, ID_OR_NAME_KEYS).is_some();
     let cur = event_currency(&props, list, single, default_currency);
     let (cur_code, exponent) = match &cur {
         Some(code) => match currency::exponent(code) {
@@ -434,7 +464,7 @@ pub fn normalize(
         (None, false) => Vec::new(),
     };
 
-    let explicit_value = match first(&props, "value total revenue") {
+    let explicit_value = match first(&props, VALUE_KEYS) {
         Some(v) => Some(money::to_minor(amount_of(v), exponent).map_err(|_| DropReason::InvalidValue)?),
         None => None,
     };
@@ -458,7 +488,7 @@ pub fn normalize(
         flags.push(Value::Str(FLAG_MISSING_CURRENCY.into()));
     }
 
-    let order = text(first(&props, "transaction_id order_id orderId"));
+    let order = text(first(&props, ORDER_KEYS));
     if matches!(t.as_str(), "purchase" | "refund") && order.is_none() {
         return Err(DropReason::MissingOrderId);
     }
