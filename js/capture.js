@@ -46,8 +46,9 @@ var fcCapture = (function () {
       // Checkout step 1 starts the checkout; later steps are the checkout steps (2 shipping, 3 payment).
       var step = Number(af.step);
       found++;
-      if (key === 'checkout' && step > 1) send('checkoutStep', [step, props]);
-      else send('track', [UA[key], props]);
+      // (Marked as UA for `watchDataLayer`, which hands the recorder only the call.)
+      if (key === 'checkout' && step > 1) send('checkoutStep', [step, props], 1);
+      else send('track', [UA[key], props], 1);
     }
     return found;
   }
@@ -78,24 +79,37 @@ var fcCapture = (function () {
     if (GA4.indexOf(ev) < 0) return;
     // GA4 puts items/value/currency in `ecommerce`; other parameters (search_term, ...) at the top.
     var props = {};
-    for (var k in entry) if (k !== 'event' && k !== 'ecommerce' && k.indexOf('gtm.') !== 0) props[k] = entry[k];
+    for (var k in entry) if (k !== 'event' && k !== 'ecommerce' && !k.startsWith('gtm.')) props[k] = entry[k];
     for (var j in ec) props[j] = ec[j];
     send('track', [ev, props]);
   }
 
-  /** Replays what `dl` already holds, then hears every later push (GTM chains our push). */
+  /**
+   * Replays what `dl` already holds, then hears every later push (GTM chains our push).
+   *
+   * A page tagged in both dialects (left from a migration to GA4: a platform plugin pushing
+   * each action as UA and as GA4) would record each action twice. GA4's wins: a UA call is not
+   * recorded once the page's dataLayer has had a GA4 event of the same name, in what it held
+   * when the SDK loaded (all of it, in any order: a first pass notes the names) or pushed since.
+   */
   function watchDataLayer(dl, send) {
-    var model = { ecommerce: null };
+    var model = {}, ga4 = {}, pre = 1;
     function take(entry) {
       try {
-        fromEntry(entry, model, send);
+        fromEntry(entry, model, function (m, a, ua) {
+          // A GA4 call notes its event; a UA call whose GA4 twin was noted is dropped.
+          if ((ua ? !ga4[a[0]] : (ga4[a[0]] = 1)) && !pre) send(m, a);
+        });
       } catch (e) { /* odd contents are ignored, never thrown */ }
     }
-    for (var i = 0; i < dl.length; i++) take(dl[i]);
+    dl.forEach(take);
+    model = {};
+    pre = 0;
+    dl.forEach(take);
     var push = dl.push;
     dl.push = function () {
       var r = push.apply(dl, arguments);
-      for (var i = 0; i < arguments.length; i++) take(arguments[i]);
+      [].forEach.call(arguments, take);
       return r;
     };
   }

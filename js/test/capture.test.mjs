@@ -123,6 +123,20 @@ test("a GA4 event name with a UA ecommerce object ({event: 'purchase', ecommerce
   assert.deepEqual(calls.map(defined), [['track', ['purchase', { items: [uaProduct], transaction_id: 'T-9', value: '74.00' }]]]);
 });
 
+test('a page tagged in both dialects records each action once, as GA4 has it (what the SDK found, in any order, and what is pushed since)', () => {
+  const ga4Item = { item_id: 'P1', item_name: 'Fleece', price: 74 };
+  const { calls } = run(
+    // Before the SDK loaded: the product page's UA detail first, then its GA4 twin.
+    [{ event: 'gtm4wp.changeDetailViewEEC', ecommerce: { currencyCode: 'EUR', detail: { products: [uaProduct] } } },
+      { ecommerce: null }, { event: 'view_item', ecommerce: { currency: 'EUR', items: [ga4Item] } }],
+    [{ ecommerce: null }, { event: 'add_to_cart', ecommerce: { currency: 'EUR', items: [ga4Item] } },
+      { ecommerce: null }, { event: 'gtm4wp.addProductToCartEEC', ecommerce: { currencyCode: 'EUR', add: { products: [uaProduct] } } },
+      // A UA action with no GA4 twin on this page (a store migrated in part) is still recorded.
+      { ecommerce: null }, { event: 'gtm4wp.removeFromCartEEC', ecommerce: { remove: { products: [uaProduct] } } }]);
+  assert.deepEqual(calls.map((c) => [c[1][0], c[1][1].currency]), [['view_item', 'EUR'], ['add_to_cart', 'EUR'], ['remove_from_cart', undefined]]);
+  assert.deepEqual(calls[0][1][1].items, [ga4Item], 'the GA4 push, not the UA one');
+});
+
 test('odd dataLayer contents are ignored without throwing', () => {
   const hostile = { get event() { throw new Error('getter'); } };
   const deep = {}; let cur = deep; for (let i = 0; i < 500; i++) cur = cur.next = {};

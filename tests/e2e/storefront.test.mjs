@@ -9,7 +9,7 @@ import { useCollectorAndBrowser, startProxy, storedEvents, waitFor } from './har
 
 let proxy;
 const env = useCollectorAndBrowser({ before, after }, {
-  seed: async (e) => { proxy = await startProxy(e.collector.url, { '/odd.html': ODD_PAGE, '/ua.html': UA_PAGE }); },
+  seed: async (e) => { proxy = await startProxy(e.collector.url, { '/odd.html': ODD_PAGE, '/ua.html': UA_PAGE, '/dual.html': DUAL_PAGE }); },
 });
 after(async () => { await proxy?.stop(); });
 
@@ -259,5 +259,34 @@ test('a store tagged for Universal Analytics gets its funnel: each action record
   assert.equal(purchase.cur, 'EUR');
   assert.deepEqual(summary.props.revenue, { EUR: 14800 });
   assert.equal(summary.props.funnel.furthest_step, 'purchase');
+  assert.deepEqual(errors, []);
+});
+
+// A store tagged in both dialects, as platform plugins did during the move to GA4: each action
+// pushed once as UA and once as GA4, the product page's before the SDK loaded.
+const DUAL_PAGE = `<!doctype html><html><head><title>dual store</title>
+<script>
+  const ua = { id: 'P1', name: 'Fleece', price: '74.00', quantity: 1 }, ga4 = { item_id: 'P1', item_name: 'Fleece', price: 74, quantity: 1 };
+  window.dataLayer = [{ event: 'detailView', ecommerce: { currencyCode: 'EUR', detail: { products: [ua] } } }, { ecommerce: null },
+    { event: 'view_item', ecommerce: { currency: 'EUR', value: 74, items: [ga4] } }];
+  function add() {
+    dataLayer.push({ ecommerce: null }, { event: 'add_to_cart', ecommerce: { currency: 'EUR', value: 74, items: [ga4] } });
+    dataLayer.push({ ecommerce: null }, { event: 'addToCart', ecommerce: { currencyCode: 'EUR', add: { products: [ua] } } });
+  }
+</script>
+<script async src="/funnelcake/funnelcake.js" data-site="demo-shop" data-endpoint="/v1/batch"></script>
+</head><body><button id="add" onclick="add()">add</button></body></html>`;
+
+test('a store tagged in both dialects records each action once', async () => {
+  const { context, page, errors } = await newShopper();
+  await page.goto(proxy.url + '/dual.html');
+  await ready(page);
+  await page.click('#add');
+  await page.click('#add');
+  const sid = (await page.evaluate(() => window.funnelcake.debugState())).sessionId;
+  const { events, summary } = await leave(page, context, sid, (s) => s.props.cart.count === 2);
+  assert.deepEqual(events.map((e) => e.t).filter((t) => t !== 'page_view'), ['view_item', 'add_to_cart', 'add_to_cart']);
+  assert.deepEqual(events.find((e) => e.t === 'view_item').items.map((i) => i.price), [7400], 'the GA4 push');
+  assert.deepEqual(summary.props.cart.value, { EUR: 14800 });
   assert.deepEqual(errors, []);
 });
