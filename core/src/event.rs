@@ -246,6 +246,7 @@ const fn within(all: &'static str, part: &str) -> &'static str {
     }
     panic!("a key list is not words of the list it is taken from");
 }
+
 /// Money-valued properties converted to minor units when present.
 const MONEY_PROPS: &str = "tax shipping discount";
 
