@@ -62,9 +62,10 @@ var fcCapture = (function () {
    */
   function fromEntry(entry, model, send) {
     if (!isObj(entry)) return;
-    if (Array.isArray(entry) || ({}).toString.call(entry) === '[object Arguments]') {
-      // gtag() pushes its `arguments`: ['event', name, params] or ['consent', 'default'|'update', {...}].
-      var a = [].slice.call(entry, 0, 3);
+    // gtag() pushes its `arguments` (every arguments object has a `callee`, strict mode's too),
+    // read in place like an array: ['event', name, params] or ['consent', 'default'|'update', {...}].
+    if (Array.isArray(entry) || 'callee' in entry) {
+      var a = entry;
       if (a[0] === 'event' && GA4.indexOf(a[1]) >= 0) send('track', [a[1], isObj(a[2]) ? a[2] : {}]);
       // A default that does not grant waits for the visitor's choice, which an update gives.
       if (a[0] === 'consent' && isObj(a[2]) && typeof a[2].analytics_storage === 'string') {
@@ -88,23 +89,29 @@ var fcCapture = (function () {
    * Replays what `dl` already holds, then hears every later push (GTM chains our push).
    *
    * A page tagged in both dialects (left from a migration to GA4: a platform plugin pushing
-   * each action as UA and as GA4) would record each action twice. GA4's wins: a UA call is not
-   * recorded once the page's dataLayer has had a GA4 event of the same name, in what it held
-   * when the SDK loaded (all of it, in any order: a first pass notes the names) or pushed since.
+   * each action as UA and as GA4) would record each action twice. GA4's wins: a GA4 call
+   * cancels a UA call of the same event that the recorder still holds (it records a task's
+   * calls after the task: the replay of what the dataLayer held, or a click's pushes), and once
+   * the page has had a GA4 event, a UA call of it is not made.
    */
   function watchDataLayer(dl, send) {
-    var model = {}, ga4 = {}, pre = 1;
+    var model = {}, ga4 = {}, held = {};
     function take(entry) {
       try {
         fromEntry(entry, model, function (m, a, ua) {
-          // A GA4 call notes its event; a UA call whose GA4 twin was noted is dropped.
-          if ((ua ? !ga4[a[0]] : (ga4[a[0]] = 1)) && !pre) send(m, a);
+          var n = a[0];
+          if (ua) {
+            if (!ga4[n]) held[n] = send(m, a);
+          } else {
+            ga4[n] = 1;
+            // The recorder's queued call is `[sdk, method, event, …]`; without its SDK it is
+            // skipped.
+            if (held[n]) held[n][0] = 0;
+            send(m, a);
+          }
         });
       } catch (e) { /* odd contents are ignored, never thrown */ }
     }
-    dl.forEach(take);
-    model = {};
-    pre = 0;
     dl.forEach(take);
     var push = dl.push;
     dl.push = function () {

@@ -216,6 +216,7 @@ var fcLoader = (function (root, factory) {
     draining = true;
     for (var i = 0; i < pending.length; i++) {
       var c = pending[i];
+      if (!c[0]) continue; // cancelled
       try {
         c[0][c[1]](c[2], text(c[3]), text(c[4]));
         notify(c[0]);
@@ -258,10 +259,14 @@ var fcLoader = (function (root, factory) {
       sdk[f](first, text(props), text(ctx));
       return notify(sdk);
     }
-    pending.push([sdk, f, first, props, ctx]);
+    var call = [sdk, f, first, props, ctx];
+    pending.push(call);
     // Bounded: a page that never yields gets its calls recorded in chunks.
     if (pending.length >= 100) drain(); // (inside a drain, its loop gets to this call)
     else if (!ticking) { timeout(tick, 0); ticking = true; } // (if that throws: at the next call)
+    // The queued call: js/capture.js cancels one still waiting by clearing its SDK (`drain`
+    // skips it).
+    return call;
   }
 
   /**
@@ -297,7 +302,7 @@ var fcLoader = (function (root, factory) {
     if (ok && w && capturing.indexOf(w) < 0) {
       capturing.push(w);
       releasePageView = capture.start(w, d, cfg || {}, function (m, a, ctx) {
-        try { record(sdk, m, a, ctx, true); } catch (e) { /* a bad entry is dropped */ }
+        try { return record(sdk, m, a, ctx, true); } catch (e) { /* a bad entry is dropped */ }
       });
     }
     return ok;

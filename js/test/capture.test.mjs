@@ -9,11 +9,17 @@ const capture = require('../capture.js');
 
 /** Runs `entries` through a fresh dataLayer watcher; returns the recorded [method, args]. */
 function run(entries, later = []) {
-  const calls = [];
+  const queued = [];
   const dl = [...entries];
-  capture.watchDataLayer(dl, (m, a) => calls.push([m, a]));
+  // As the loader's recorder: the call queued until the task ends, `[sdk, method, event, …]`,
+  // which the capture may cancel by clearing its first member (all these pushes are one task).
+  capture.watchDataLayer(dl, (m, a) => {
+    const call = [true, m, a[0], a];
+    queued.push(call);
+    return call;
+  });
   for (const e of later) dl.push(e);
-  return { calls, dl };
+  return { calls: queued.filter((c) => c[0]).map((c) => [c[1], c[3]]), dl };
 }
 
 const item = { item_id: 'SKU-1', item_name: 'Trail Runner', price: 119, quantity: 1 };
@@ -123,7 +129,7 @@ test("a GA4 event name with a UA ecommerce object ({event: 'purchase', ecommerce
   assert.deepEqual(calls.map(defined), [['track', ['purchase', { items: [uaProduct], transaction_id: 'T-9', value: '74.00' }]]]);
 });
 
-test('a page tagged in both dialects records each action once, as GA4 has it (what the SDK found, in any order, and what is pushed since)', () => {
+test('a page tagged in both dialects records each action once, as GA4 has it (in either order within a task, and once GA4 is known)', () => {
   const ga4Item = { item_id: 'P1', item_name: 'Fleece', price: 74 };
   const { calls } = run(
     // Before the SDK loaded: the product page's UA detail first, then its GA4 twin.
@@ -131,9 +137,13 @@ test('a page tagged in both dialects records each action once, as GA4 has it (wh
       { ecommerce: null }, { event: 'view_item', ecommerce: { currency: 'EUR', items: [ga4Item] } }],
     [{ ecommerce: null }, { event: 'add_to_cart', ecommerce: { currency: 'EUR', items: [ga4Item] } },
       { ecommerce: null }, { event: 'gtm4wp.addProductToCartEEC', ecommerce: { currencyCode: 'EUR', add: { products: [uaProduct] } } },
+      // UA first, GA4 second, in one task (a click's pushes): the UA call is cancelled.
+      { ecommerce: null }, { event: 'productClick', ecommerce: { click: { products: [uaProduct] } } },
+      { ecommerce: null }, { event: 'select_item', ecommerce: { currency: 'EUR', items: [ga4Item] } },
       // A UA action with no GA4 twin on this page (a store migrated in part) is still recorded.
       { ecommerce: null }, { event: 'gtm4wp.removeFromCartEEC', ecommerce: { remove: { products: [uaProduct] } } }]);
-  assert.deepEqual(calls.map((c) => [c[1][0], c[1][1].currency]), [['view_item', 'EUR'], ['add_to_cart', 'EUR'], ['remove_from_cart', undefined]]);
+  assert.deepEqual(calls.map((c) => [c[1][0], c[1][1].currency]),
+    [['view_item', 'EUR'], ['add_to_cart', 'EUR'], ['select_item', 'EUR'], ['remove_from_cart', undefined]]);
   assert.deepEqual(calls[0][1][1].items, [ga4Item], 'the GA4 push, not the UA one');
 });
 

@@ -106,6 +106,22 @@ test("GTM consent mode in the dataLayer reaches the SDK right after init, in the
   assert.equal(sdk.calls[1][1], 'pending', 'a default that does not grant waits for the update');
 });
 
+test('a queued call the capture cancels (its SDK cleared) is not recorded; the others are, in order', async () => {
+  const sdk = fakeSdk();
+  const api = loader.realApi(sdk, { addEventListener() {} }, {});
+  api.track('first');
+  const w = { dataLayer: [], addEventListener() {} };
+  // The capture's recorder answers the queued call: a UA push, then its GA4 twin in the same task.
+  const ua = { event: 'addToCart', ecommerce: { add: { products: [{ id: 'P1' }] } } };
+  const ga4 = { event: 'add_to_cart', ecommerce: { items: [{ item_id: 'P1' }] } };
+  loader.realApi(sdk, w, {}).init({ site: 's' });
+  w.dataLayer.push(ua, { ecommerce: null }, ga4);
+  api.track('last');
+  api.flush();
+  assert.deepEqual(sdk.calls.filter((c) => c[0] === 'track').map((c) => c[1]), ['first', 'add_to_cart', 'last']);
+  assert.equal(sdk.calls.find((c) => c[1] === 'add_to_cart')[2].items[0].item_id, 'P1', 'the GA4 call');
+});
+
 test('on(): listeners hear the snapshot after every call that records, in order; off() ends it', async () => {
   const sdk = fakeSdk();
   let n = 0;

@@ -269,9 +269,9 @@ const DUAL_PAGE = `<!doctype html><html><head><title>dual store</title>
   const ua = { id: 'P1', name: 'Fleece', price: '74.00', quantity: 1 }, ga4 = { item_id: 'P1', item_name: 'Fleece', price: 74, quantity: 1 };
   window.dataLayer = [{ event: 'detailView', ecommerce: { currencyCode: 'EUR', detail: { products: [ua] } } }, { ecommerce: null },
     { event: 'view_item', ecommerce: { currency: 'EUR', value: 74, items: [ga4] } }];
-  function add() {
-    dataLayer.push({ ecommerce: null }, { event: 'add_to_cart', ecommerce: { currency: 'EUR', value: 74, items: [ga4] } });
+  function add() { // UA first, then GA4, as the first click's pushes
     dataLayer.push({ ecommerce: null }, { event: 'addToCart', ecommerce: { currencyCode: 'EUR', add: { products: [ua] } } });
+    dataLayer.push({ ecommerce: null }, { event: 'add_to_cart', ecommerce: { currency: 'EUR', value: 74, items: [ga4] } });
   }
 </script>
 <script async src="/funnelcake/funnelcake.js" data-site="demo-shop" data-endpoint="/v1/batch"></script>
