@@ -259,14 +259,10 @@ var fcLoader = (function (root, factory) {
       sdk[f](first, text(props), text(ctx));
       return notify(sdk);
     }
-    var call = [sdk, f, first, props, ctx];
-    pending.push(call);
+    pending.push([sdk, f, first, props, ctx]);
     // Bounded: a page that never yields gets its calls recorded in chunks.
     if (pending.length >= 100) drain(); // (inside a drain, its loop gets to this call)
     else if (!ticking) { timeout(tick, 0); ticking = true; } // (if that throws: at the next call)
-    // The queued call: js/capture.js cancels one still waiting by clearing its SDK (`drain`
-    // skips it).
-    return call;
   }
 
   /**
@@ -302,7 +298,12 @@ var fcLoader = (function (root, factory) {
     if (ok && w && capturing.indexOf(w) < 0) {
       capturing.push(w);
       releasePageView = capture.start(w, d, cfg || {}, function (m, a, ctx) {
-        try { return record(sdk, m, a, ctx, true); } catch (e) { /* a bad entry is dropped */ }
+        // js/capture.js gets the call queued (`[sdk, method, event, …]`, if it was: none once
+        // drained), and cancels one still waiting by clearing its SDK (`drain` skips it).
+        try {
+          record(sdk, m, a, ctx, true);
+          return pending[pending.length - 1];
+        } catch (e) { /* a bad entry is dropped */ }
       });
     }
     return ok;
