@@ -10,6 +10,7 @@ use std::cell::RefCell;
 use funnelcake_core::config::{Config, Consent, Privacy};
 use funnelcake_core::event::checkout_step_event;
 use funnelcake_core::experiment::Experiment;
+use funnelcake_core::id::Entropy;
 use funnelcake_core::json::Value;
 use funnelcake_core::metrics::KeyStyle;
 use funnelcake_core::retry::SendResult;
@@ -25,7 +26,6 @@ use crate::outbox::Outbox;
 use crate::scheduler::Scheduler;
 use crate::storage::Store;
 use crate::transport;
-use funnelcake_core::id::Entropy;
 
 const STATE_KEY: &str = "state";
 
@@ -586,7 +586,7 @@ fn landed(batch: u64, result: SendResult) {
     with_sdk(|sdk| {
         // Retry jitter in [0, 1) from the SDK's own random bytes (the top 53 bits of a word):
         // no `Math.random` import.
-        let jitter = (sdk.rng.next_u64() >> 11) as f64 / 9_007_199_254_740_992.0;
+        let jitter = (sdk.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
         sdk.tracker.complete(batch, result, env::now_ms(), jitter)
     });
     // The collector is reachable: a good moment to take over queues of closed tabs.

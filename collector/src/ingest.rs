@@ -22,8 +22,9 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 pub const MAX_INFLATED_BYTES: usize = 4 << 20;
 /// Most events in one batch.
 pub const MAX_EVENTS_PER_BATCH: usize = 500;
-/// Largest single event (its wire JSON), bytes.
-pub const MAX_EVENT_BYTES: usize = 32 << 10;
+/// Largest single event (its wire JSON), bytes: the core's limit, which the SDK drops by too
+/// (`too_large`), so the two cannot disagree.
+pub use funnelcake_core::tracker::MAX_EVENT_BYTES;
 
 /// Query string of `POST /v1/batch`.
 #[derive(Debug, Default, Deserialize)]

@@ -457,13 +457,20 @@ impl Writer {
         self.comma = true;
     }
 
+    /// Goes on with the keys `next`, once every key of the list before is written (checked in
+    /// debug builds: a write without its key would name the next value wrongly).
+    fn keys(&mut self, next: &'static str) {
+        debug_assert!(self.keys.is_empty(), "keys not written: {}", self.keys);
+        self.keys = next;
+    }
+
     /// Starts an element of a list whose objects have the keys `keys`.
     fn item(&mut self, keys: &'static str) {
         if self.comma {
             self.out.push(',');
         }
         self.comma = false;
-        self.keys = keys;
+        self.keys(keys);
         self.open('{');
     }
 
@@ -499,8 +506,8 @@ impl Writer {
 
     /// A funnel's object; the keys after it are the caller's again.
     fn funnel(&mut self, def: &FunnelDef, p: &FunnelProgress) {
-        let after = self.keys;
-        self.keys = "name steps";
+        let after = std::mem::take(&mut self.keys);
+        self.keys("name steps");
         self.open('{');
         self.str(Some(&def.name));
         self.key();
@@ -518,7 +525,7 @@ impl Writer {
             }
         }
         self.close(']');
-        self.keys = "furthestStep furthestIndex dropOffStep skippedSteps converted";
+        self.keys("furthestStep furthestIndex dropOffStep skippedSteps converted");
         let name_at = |i: Option<usize>| i.and_then(|i| def.steps.get(i)).map(|s| s.name.as_str());
         self.str(name_at(p.furthest_index()));
         self.int(p.furthest_index().map_or(-1, |i| i as i64));
@@ -526,7 +533,7 @@ impl Writer {
         self.bool(p.skipped_steps());
         self.bool(p.converted());
         self.close('}');
-        self.keys = after;
+        self.keys(after);
     }
 }
 
@@ -588,7 +595,7 @@ pub fn snapshot_json(
         w.funnel(def, m.funnels.get(i).unwrap_or(&none));
     }
     w.close('}');
-    w.keys = "cart state items";
+    w.keys("cart state items");
     w.key();
     w.open('{');
     w.str(Some(if m.cart.known { "known" } else { "unknown" }));
@@ -608,7 +615,7 @@ pub fn snapshot_json(
         w.close('}');
     }
     w.close(']');
-    w.keys = "count value cartAbandoned checkoutAbandoned orders";
+    w.keys("count value cartAbandoned checkoutAbandoned orders");
     w.int(m.cart.count());
     w.money(&m.cart.value());
     w.close('}');
@@ -628,7 +635,7 @@ pub fn snapshot_json(
         w.close('}');
     }
     w.close(']');
-    w.keys = "orderCount revenue aov refunds converted experiments dropped total byReason listsCut";
+    w.keys("orderCount revenue aov refunds converted experiments dropped total byReason listsCut");
     w.int(m.orders.len() as i64);
     w.money(&m.revenue());
     w.money(&m.aov());
@@ -659,6 +666,7 @@ pub fn snapshot_json(
         w.bool(true);
     }
     w.close('}');
+    debug_assert_eq!(w.keys, if cut { "" } else { "listsCut" }, "keys not written");
     w.out
 }
 
