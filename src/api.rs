@@ -269,7 +269,10 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
     // The SDK put in place (the slot's borrow ends with the block); `viewed`: this page's view
     // is queued already.
     let viewed = {
-        let Ok(mut held) = slot().try_borrow_mut() else { return false };
+        let Ok(mut held) = slot().try_borrow_mut() else {
+            std::mem::forget(sdk);
+            return false;
+        };
         let mut viewed = false;
         if let Some(old) = held.as_mut() {
             // Initialised again. For the same site, the new SDK carries on as the same tab: its
@@ -286,8 +289,9 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
             } else {
                 old.outbox.release();
             }
+            old.last_written = String::new();
         }
-        *held = Some(sdk);
+        std::mem::forget(held.replace(sdk));
         viewed
     };
     // Written in the commit, not now: a consent the page gives in the same task (GTM consent

@@ -126,6 +126,12 @@ async fn rejects_bad_events_individually_and_bad_bodies_with_a_named_error() {
     assert_eq!(res["error"], "invalid_body");
     assert_eq!(res["message"], "body is not valid JSON: unexpected end");
 
+    // A site id the collector would not store: named, and nothing of the batch kept.
+    let (status, res, _) =
+        call(&h.app, post("/v1/batch", r#"{"v":1,"site":"shop\r\n1","sent_at":1,"events":[]}"#)).await;
+    assert_eq!((status, res["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_body")));
+    assert_eq!(res["message"], "site: must be 1 to 128 characters, none of them an ASCII control character");
+
     let (status, res, _) = call(&h.app, post("/v1/batch?enc=gzip", "not gzip")).await;
     assert_eq!((status, res["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_gzip")));
 }

@@ -205,7 +205,8 @@ impl ConfigProblem {
 /// Why a config cannot be used at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigError {
-    /// `site` is missing or empty.
+    /// `site` is missing, empty, or not a site id the collector accepts
+    /// ([`is_site_id`](crate::wire::is_site_id)).
     MissingSite,
 }
 
@@ -213,7 +214,7 @@ impl ConfigError {
     /// The message, without formatting machinery.
     pub fn as_str(self) -> &'static str {
         match self {
-            ConfigError::MissingSite => "config.site is required",
+            ConfigError::MissingSite => "config.site is required: 1 to 128 printable characters",
         }
     }
 }
@@ -255,8 +256,12 @@ impl Config {
     /// assert_eq!(cfg.flush_interval_ms, 5000);
     /// ```
     pub fn resolve(mut raw: RawConfig) -> Result<(Config, Vec<ConfigIssue>), ConfigError> {
-        let site =
-            raw.site.as_deref().map(str::trim_ascii).filter(|s| !s.is_empty()).ok_or(ConfigError::MissingSite)?;
+        let site = raw
+            .site
+            .as_deref()
+            .map(str::trim_ascii)
+            .filter(|s| crate::wire::is_site_id(s))
+            .ok_or(ConfigError::MissingSite)?;
         let mut issues = Vec::new();
         let i = &mut issues;
         let privacy = match raw.privacy.as_deref() {

@@ -292,6 +292,11 @@ impl Tracker {
             if fresh || !old.may_persist() {
                 self.take_state(old);
             }
+        } else {
+            // Its events were written under its own site's key, where a page of that site takes
+            // them over; held here they would only take memory (the shell does not free `old`).
+            old.queue.land();
+            old.queue.discard_unsent();
         }
         same
     }

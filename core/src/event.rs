@@ -311,7 +311,7 @@ fn quantity(v: Option<&Value>) -> Result<i64, DropReason> {
         Value::Str(s) => crate::json::parse_number(s.trim_ascii()).ok_or(DropReason::InvalidQuantity)?,
         _ => return Err(DropReason::InvalidQuantity),
     };
-    if n.is_finite() && n >= 1.0 && n.fract() == 0.0 && n <= 1e9 {
+    if n.is_finite() && n >= 1.0 && n.fract() == 0.0 && n <= crate::wire::MAX_QUANTITY as f64 {
         Ok(n as i64)
     } else {
         Err(DropReason::InvalidQuantity)

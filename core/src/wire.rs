@@ -404,8 +404,8 @@ pub fn decode_batch(text: &str) -> Result<DecodedBatch, WireError> {
         return Err(f.err("v", "unsupported wire version (expected 1)"));
     }
     let site = f.string("site")?;
-    if site.is_empty() {
-        return Err(f.err("site", "must not be empty"));
+    if !is_site_id(&site) {
+        return Err(f.err("site", SITE_PROBLEM));
     }
     let sent_at = f.int("sent_at")?;
     let dropped = match f.opt_int("dropped")? {
@@ -429,6 +429,35 @@ fn json_problem(e: json::JsonError) -> &'static str {
         json::JsonError::TrailingCharacters { .. } => "body is not valid JSON: trailing characters",
         _ => "body is not valid JSON",
     }
+}
+
+/// Largest item quantity (the SDK drops an item with more, as it does one with none).
+pub const MAX_QUANTITY: i64 = 1_000_000_000;
+
+/// Longest site id, characters.
+pub const MAX_SITE_CHARS: usize = 128;
+
+/// What is wrong with a site id [`is_site_id`] refuses.
+pub const SITE_PROBLEM: &str = "must be 1 to 128 characters, none of them an ASCII control character";
+
+/// `true` for a site id the collector stores: 1 to [`MAX_SITE_CHARS`] characters, none of them a
+/// ASCII control character (the id names the site's rows, its storage keys and its URLs).
+///
+/// ```
+/// use funnelcake_core::wire::is_site_id;
+/// assert!(is_site_id("shop-1") && is_site_id("Boutique Élise"));
+/// assert!(!is_site_id("") && !is_site_id("shop\n1") && !is_site_id(&"s".repeat(129)));
+/// ```
+pub fn is_site_id(s: &str) -> bool {
+    !s.is_empty()
+        && crate::text::chars_len(s, MAX_SITE_CHARS) == s.len()
+        && crate::text::all_bytes(s, |b| b >= b' ' && b != 0x7f)
+}
+
+/// `true` for a currency code as the SDK sends it: three upper-case ASCII letters (a code not in
+/// ISO 4217 is kept, and flagged by the SDK; a lower-case one is not how the SDK writes any).
+pub fn is_currency_code(s: &str) -> bool {
+    s.len() == 3 && crate::text::all_bytes(s, |b| b.is_ascii_uppercase())
 }
 
 /// `true` for a 32-character lowercase hex id.
@@ -471,6 +500,10 @@ pub fn decode_event(v: &Value, path: &str) -> Result<Event, WireError> {
         Some(v) => Some(decode_source(v, &format!("{path}.src"))?),
         None => None,
     };
+    let cur = f.opt_string("cur")?;
+    if cur.as_deref().is_some_and(|c| !is_currency_code(c)) {
+        return Err(f.err("cur", "must be a three-letter upper-case currency code"));
+    }
     Ok(Event {
         id,
         t,
@@ -485,7 +518,7 @@ pub fn decode_event(v: &Value, path: &str) -> Result<Event, WireError> {
         props,
         items,
         value: f.opt_int("value")?,
-        cur: f.opt_string("cur")?,
+        cur,
         order: f.opt_string("order")?,
         exp,
         src,
@@ -541,17 +574,32 @@ fn decode_item(v: &Value, path: &str) -> Result<Item, WireError> {
         Some(_) => return Err(f.err("cat", EXPECTED_ARRAY)),
         None => Vec::new(),
     };
+    // The bounds the SDK keeps (a cart line of -3 would take other lines' units away).
+    let money = |key: &str| match f.opt_int(key)? {
+        Some(n) if n < 0 => Err(f.err(key, "must not be negative")),
+        n => Ok(n),
+    };
+    let qty = match f.opt_int("qty")? {
+        Some(n) if !(1..=MAX_QUANTITY).contains(&n) => {
+            return Err(f.err("qty", "must be a whole number from 1 to 10^9"))
+        }
+        n => n.unwrap_or(1),
+    };
+    let pos = match f.opt_int("pos")? {
+        Some(n) if n < 0 => return Err(f.err("pos", "must not be negative")),
+        n => n,
+    };
     Ok(Item {
         id: f.string("id")?,
         name: f.opt_string("name")?,
         brand: f.opt_string("brand")?,
         cat,
         variant: f.opt_string("variant")?,
-        price: f.opt_int("price")?,
-        qty: f.opt_int("qty")?.unwrap_or(1),
-        discount: f.opt_int("discount")?,
+        price: money("price")?,
+        qty,
+        discount: money("discount")?,
         coupon: f.opt_string("coupon")?,
         list: f.opt_string("list")?,
-        pos: f.opt_int("pos")?,
+        pos,
     })
 }

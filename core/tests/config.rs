@@ -30,10 +30,15 @@ fn defaults_are_the_documented_ones() {
 }
 
 #[test]
-fn a_missing_or_blank_site_is_refused() {
-    for json in [r#"{}"#, r#"{"site":""}"#, r#"{"site":"  "}"#, r#"{"site":5}"#] {
+fn a_missing_blank_or_unstorable_site_is_refused() {
+    // The collector refuses every batch of a site id it cannot store (`wire::is_site_id`): such
+    // a config is refused at `init`, with a message, rather than each batch being dropped.
+    let long = format!(r#"{{"site":"{}"}}"#, "x".repeat(129));
+    for json in [r#"{}"#, r#"{"site":""}"#, r#"{"site":"  "}"#, r#"{"site":5}"#, r#"{"site":"shop\u0007"}"#, &long] {
         assert_eq!(Config::resolve(raw(json)).err(), Some(ConfigError::MissingSite), "{json}");
     }
+    let longest = format!(r#"{{"site":" {} "}}"#, "é".repeat(128));
+    assert_eq!(Config::resolve(raw(&longest)).unwrap().0.site.chars().count(), 128, "trimmed, then counted");
     assert!(RawConfig::from_value(parse(r#""shop-1""#).unwrap()).is_err(), "a config that is not an object");
 }
 
@@ -112,5 +117,5 @@ fn every_adjustment_has_words_for_the_debug_message() {
     ] {
         assert!(p.as_str().len() > 10, "{p:?}");
     }
-    assert_eq!(ConfigError::MissingSite.as_str(), "config.site is required");
+    assert_eq!(ConfigError::MissingSite.as_str(), "config.site is required: 1 to 128 printable characters");
 }

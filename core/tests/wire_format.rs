@@ -122,13 +122,53 @@ fn each_bad_event_is_rejected_alone_with_a_named_reason() {
     );
 }
 
+/// What the SDK never sends is refused by name, so a forged or broken client cannot put a cart
+/// line of -3 or a currency `usd` (a bucket of its own beside `USD`) into the totals.
+#[test]
+fn amounts_and_codes_outside_what_the_sdk_sends_are_rejected_by_name() {
+    let event = |extra: &str| {
+        format!(
+            r#"{{"id":"00000000000000000000000000000001","t":"add_to_cart","ts":1,"sid":"s","aid":"a","seq":1{extra}}}"#
+        )
+    };
+    let cases = [
+        (r#","cur":"usd""#, "events[0].cur: must be a three-letter upper-case currency code"),
+        (r#","cur":"US""#, "events[0].cur: must be a three-letter upper-case currency code"),
+        (r#","cur":"U$D""#, "events[0].cur: must be a three-letter upper-case currency code"),
+        (r#","items":[{"id":"x","qty":-3}]"#, "events[0].items[0].qty: must be a whole number from 1 to 10^9"),
+        (r#","items":[{"id":"x","qty":0}]"#, "events[0].items[0].qty: must be a whole number from 1 to 10^9"),
+        (r#","items":[{"id":"x","qty":1000000001}]"#, "events[0].items[0].qty: must be a whole number from 1 to 10^9"),
+        (r#","items":[{"id":"x","price":-1}]"#, "events[0].items[0].price: must not be negative"),
+        (r#","items":[{"id":"x","discount":-1}]"#, "events[0].items[0].discount: must not be negative"),
+        (r#","items":[{"id":"x","pos":-1}]"#, "events[0].items[0].pos: must not be negative"),
+    ];
+    for (extra, want) in cases {
+        let body = format!(r#"{{"v":1,"site":"s","sent_at":1,"events":[{}]}}"#, event(extra));
+        let b = decode_batch(&body).unwrap();
+        assert_eq!(b.events[0].as_ref().unwrap_err().to_string(), want, "{extra}");
+    }
+    // The edges the SDK does send: an unlisted code (flagged by the SDK), a quantity of 10^9,
+    // zero prices, and a negative order value (an adjustment).
+    let ok = event(r#","cur":"BTC","value":-500,"items":[{"id":"x","qty":1000000000,"price":0,"discount":0,"pos":0}]"#);
+    let b = decode_batch(&format!(r#"{{"v":1,"site":"s","sent_at":1,"events":[{ok}]}}"#)).unwrap();
+    let e = b.events[0].as_ref().unwrap();
+    assert_eq!((e.cur.as_deref(), e.value, e.items[0].qty), (Some("BTC"), Some(-500), 1_000_000_000));
+}
+
 #[test]
 fn envelope_problems_name_the_field() {
+    const SITE: &str = "site: must be 1 to 128 characters, none of them an ASCII control character";
+    let long = format!(r#"{{"v":1,"site":"{}","sent_at":1,"events":[]}}"#, "é".repeat(129));
+    assert_eq!(decode_batch(&long).unwrap_err().to_string(), SITE);
+    let longest = long.replacen('é', "", 1);
+    assert_eq!(decode_batch(&longest).unwrap().site.chars().count(), 128);
     let cases = [
         ("", "body is not valid JSON: unexpected end"),
         ("[]", "body must be a JSON object"),
         (r#"{"v":2,"site":"s","sent_at":1,"events":[]}"#, "v: unsupported wire version (expected 1)"),
-        (r#"{"v":1,"site":"","sent_at":1,"events":[]}"#, "site: must not be empty"),
+        (r#"{"v":1,"site":"","sent_at":1,"events":[]}"#, SITE),
+        (r#"{"v":1,"site":"shop\u0000","sent_at":1,"events":[]}"#, SITE),
+        (r#"{"v":1,"site":"shop\n1","sent_at":1,"events":[]}"#, SITE),
         (r#"{"v":1,"site":"s","sent_at":1.5,"events":[]}"#, "sent_at: expected an integer"),
         (r#"{"v":1,"site":"s","sent_at":1,"events":{}}"#, "events: expected an array"),
     ];
