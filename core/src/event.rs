@@ -210,9 +210,11 @@ fn is_item_event(t: &str) -> bool {
 
 /// Property keys consumed by normalisation (not copied into `props`). The lists each field is
 /// read from (in order of preference) are runs of these two, taken by [`within`], so the wasm
-/// holds each key once.
+/// holds each key once. `user_id` (GA4's, beside an event's parameters) is the `uid` that
+/// `identify` sets, never a property: as one it would be sent while a privacy signal is
+/// honoured.
 const CONSUMED: &str = "items products lineItems value total revenue currency currencyCode transaction_id \
-    order_id orderId";
+    order_id orderId user_id";
 const ITEM_KEYS: &str = "item_id id product_id productId sku item_name name title item_brand brand category \
     item_category item_category2 item_category3 item_category4 item_category5 item_variant variant \
     item_list_name list index position quantity qty price discount coupon";

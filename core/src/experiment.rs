@@ -13,10 +13,18 @@ use crate::json::Value;
 /// FNV-1a 32-bit over the UTF-16 code units of `s` (as JavaScript's `charCodeAt`).
 ///
 /// ```
-/// assert_eq!(funnelcake_core::experiment::fnv1a32(""), 0x811c9dc5);
+/// use funnelcake_core::experiment::fnv1a32;
+/// assert_eq!(fnv1a32(""), 0x811c9dc5);
+/// // As JavaScript: "a\u{1F600}".split("") hashed by charCodeAt, the emoji as its two surrogates.
+/// assert_eq!(fnv1a32("a😀"), 0x1c8e_cbf9);
 /// ```
 pub fn fnv1a32(s: &str) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
+    fnv_on(0x811c_9dc5, s)
+}
+
+/// FNV-1a 32-bit of `s` going on from `h`: the hash of two strings run together is the second's
+/// on from the first's (so no joined copy is made).
+fn fnv_on(mut h: u32, s: &str) -> u32 {
     for unit in s.encode_utf16() {
         h ^= u32::from(unit);
         h = h.wrapping_mul(16_777_619);
@@ -34,18 +42,12 @@ pub fn fnv1a32(s: &str) -> u32 {
 /// ```
 pub fn hash(seed: &str, value: &str, version: u32) -> Option<f64> {
     match version {
-        1 => {
-            let mut s = String::with_capacity(value.len() + seed.len());
-            s.push_str(value);
-            s.push_str(seed);
-            Some(f64::from(fnv1a32(&s) % 1000) / 1000.0)
-        }
+        // fnv(value + seed)
+        1 => Some(f64::from(fnv_on(fnv1a32(value), seed) % 1000) / 1000.0),
+        // fnv(String(fnv(seed + value)))
         2 => {
-            let mut s = String::with_capacity(value.len() + seed.len());
-            s.push_str(seed);
-            s.push_str(value);
             let mut inner = String::new();
-            crate::json::write_int(&mut inner, i64::from(fnv1a32(&s)));
+            crate::json::write_int(&mut inner, i64::from(fnv_on(fnv1a32(seed), value)));
             Some(f64::from(fnv1a32(&inner) % 10_000) / 10_000.0)
         }
         _ => None,

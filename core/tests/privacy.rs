@@ -60,11 +60,14 @@ fn respect_with_a_privacy_signal_sends_anonymously_and_persists_nothing() {
     s.tracker.set_privacy_signal(true);
     s.tracker.identify(Some("u-2".into()));
     s.page("/");
+    // GA4's `user_id` beside an event's parameters (the dataLayer's) is not sent as a property.
+    s.ok("view_item", r#"{"item_id":"SKU-1","user_id":"u-2"}"#);
     assert!(s.tracker.may_send() && !s.tracker.may_persist());
     assert_eq!(s.tracker.queue_to_persist(s.now, true), None);
     let sent = s.sent();
-    assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].uid, None, "no user id is sent");
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|e| e.uid.is_none()), "no user id is sent");
+    assert!(sent[1].props.is_empty(), "{:?}", sent[1].props);
 }
 
 #[test]
