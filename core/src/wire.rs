@@ -440,7 +440,7 @@ pub const MAX_SITE_CHARS: usize = 128;
 /// What is wrong with a site id [`is_site_id`] refuses.
 pub const SITE_PROBLEM: &str = "must be 1 to 128 characters, none of them an ASCII control character";
 
-/// `true` for a site id the collector stores: 1 to [`MAX_SITE_CHARS`] characters, none of them a
+/// `true` for a site id the collector stores: 1 to [`MAX_SITE_CHARS`] characters, none of them an
 /// ASCII control character (the id names the site's rows, its storage keys and its URLs).
 ///
 /// ```
