@@ -176,3 +176,14 @@ fn envelope_problems_name_the_field() {
         assert_eq!(decode_batch(body).unwrap_err().to_string(), want, "{body}");
     }
 }
+
+/// The messages that state the site id's bound are written out as text (no formatting in the
+/// wasm): they must say the bound the check keeps.
+#[test]
+fn site_id_messages_state_the_bound_the_check_keeps() {
+    use funnelcake_core::config::ConfigError;
+    use funnelcake_core::wire::{MAX_SITE_CHARS, SITE_PROBLEM};
+    let bound = format!("1 to {MAX_SITE_CHARS} ");
+    assert!(SITE_PROBLEM.contains(&bound), "{SITE_PROBLEM}");
+    assert!(ConfigError::MissingSite.as_str().contains(&bound), "{}", ConfigError::MissingSite.as_str());
+}
