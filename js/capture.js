@@ -62,6 +62,12 @@ var fcCapture = (function () {
    */
   function fromEntry(entry, model, send) {
     if (!isObj(entry)) return;
+    // GA4's user id: a visitor signing in or out (`null`, as for GA4, or any value but a text or
+    // number clears it). It comes in gtag's parameters (['config', id, {user_id}],
+    // ['set', {user_id}], an event's) or in a push for GTM's tag. The SDK records an unchanged
+    // one, which each page sends again, as nothing.
+    var id = Object(entry[2] || entry[1] || entry).user_id;
+    if (id !== undefined) send('identify', [id]);
     // gtag() pushes its `arguments` (every arguments object has a `callee`, strict mode's too),
     // read in place like an array: ['event', name, params] or ['consent', 'default'|'update', {...}].
     if (Array.isArray(entry) || 'callee' in entry) {

@@ -13,10 +13,13 @@
 // shipped module's code, and marks live:
 // - every object in a writable segment (`.data`, `.bss`), and every byte outside any object;
 // - every object one of the code's numbers points at: each constant (an `i64` read as two
-//   halves) and each load or store offset, in functions and globals. An object's range is
+//   halves) and each load or store offset, in functions and globals (but the stack pointer's
+//   start, below). An object's range is
 //   widened by the addends the linker's relocations used for it, so an address the compiler
 //   formed below or past an object (a table indexed from 1) still counts as a use of it;
-// - every object four bytes of a live object (at any alignment) point at, until none is added.
+// - every object four bytes of a live object point at, until none is added: its words at
+//   multiples of 4, or at every offset in an object the linker's data relocations show holding
+//   an address elsewhere (a packed struct).
 // What is left of the read-only segments is zeroed in place (no data moves). The step fails if
 // an object's bytes in the shipped module differ from the linker's, i.e. if the data moved.
 //
@@ -138,14 +141,18 @@ export function dataObjects(linked) {
     const writable = !segNames[s.seg].startsWith('.rodata');
     objects.set(index, { name: s.name, addr, size: s.size, writable, lo: addr, hi: addr + Math.max(s.size - 1, 0) });
   });
+  // Where the data holds an address (`reloc.DATA`'s sites, as offsets into the data section).
+  const dataSection = all.find((s) => s.id === 11);
+  const sites = [];
   for (const s of all) {
-    if (!customName(linked, s)?.startsWith('reloc.')) continue;
+    const name = customName(linked, s);
+    if (!name?.startsWith('reloc.')) continue;
     const r = { p: s.body };
     text(linked, r);
     leb(linked, r);
     for (let n = leb(linked, r); n > 0; n--) {
       const type = linked[r.p++];
-      leb(linked, r);
+      const offset = leb(linked, r);
       const index = leb(linked, r);
       const addend = WITH_ADDEND.has(type) ? sleb(linked, r) : 0;
       const o = MEMORY_ADDR.has(type) && objects.get(index);
@@ -153,16 +160,39 @@ export function dataObjects(linked) {
         o.lo = Math.min(o.lo, o.addr + addend);
         o.hi = Math.max(o.hi, o.addr + addend);
       }
+      if (name === 'reloc.DATA') sites.push(dataSection.body + offset);
     }
   }
-  return [...objects.values()];
+  const list = [...objects.values()];
+  // An object holding an address at an offset that is not a multiple of 4 (a packed struct) is
+  // read at every offset by `clearUnused`; the others, at their aligned words.
+  for (const file of sites) {
+    const seg = segs.find((g) => file >= g.at && file < g.at + g.size);
+    const addr = seg && seg.addr + file - seg.at;
+    if (addr % 4 === 0) continue;
+    for (const o of list) if (addr >= o.addr && addr < o.addr + o.size) o.unaligned = true;
+  }
+  return list;
 }
 
-/** Every number the module could use as an address (constants and memory offsets in its code and globals), from binaryen's text. */
-export function codeNumbers(wat) {
+/** The stack pointer's first value in the linker's output (binaryen's text), or undefined. */
+export function stackTop(linkedWat) {
+  const m = /^ \(global \$__stack_pointer \(mut i32\) \(i32\.const (\d+)\)\)$/m.exec(linkedWat);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Every number the module could use as an address (constants and memory offsets in its code and
+ * globals), from binaryen's text. `top` is the stack pointer's first value (`stackTop`): a
+ * mutable global starting there is the stack pointer, not a use of the object at that address.
+ * The stack sits below the data and grows down, so every access through it is below `top`,
+ * where the first object starts (it held a panic message, kept for that reason alone).
+ */
+export function codeNumbers(wat, top) {
   const out = new Set();
   // Not the data segments' own offsets: they say where the data starts, not that it is used.
-  const code = wat.replace(/^ \(data .*$/gm, '');
+  let code = wat.replace(/^ \(data .*$/gm, '');
+  if (top !== undefined) code = code.replace(new RegExp(`^ \\(global \\S+ \\(mut i32\\) \\(i32\\.const ${top}\\)\\)$`, 'gm'), '');
   for (const m of code.matchAll(/\b(i32\.const|i64\.const|offset=)\s*(-?\d+)/g)) {
     if (m[1] === 'i64.const') {
       const v = BigInt.asUintN(64, BigInt(m[2]));
@@ -203,13 +233,25 @@ export function clearUnused(shipped, objects, numbers) {
     }
   };
   for (const v of numbers) mark(v);
-  // Bytes outside every object: what the module holds besides the linker's objects.
+  // Bytes outside every object: what the module holds besides the linker's objects, read at
+  // every offset, four bytes that are all outside (padding next to an object is not a pointer
+  // with the object's first bytes).
   const covered = (addr) => objects.some((o) => addr >= o.addr && addr < o.addr + o.size);
   const word = (addr) => (byte(addr) | (byte(addr + 1) << 8) | (byte(addr + 2) << 16) | (byte(addr + 3) << 24)) >>> 0;
-  for (const s of segs) for (let a = s.addr; a < s.addr + s.size; a++) if (!covered(a)) mark(word(a));
+  for (const s of segs) {
+    let run = 0;
+    for (let a = s.addr; a < s.addr + s.size; a++) {
+      run = covered(a) ? 0 : run + 1;
+      if (run >= 4) mark(word(a - 3));
+    }
+  }
+  // A live object's words: the addresses it holds are inside it, at offsets that are multiples of
+  // 4 unless the linker says otherwise (`unaligned`). Read at every offset, small integers next
+  // to each other (4, then 0) make addresses by chance: 00 00 04 00 is the first object's.
   while (work.length) {
     const o = work.pop();
-    for (let a = o.addr - 3; a < o.addr + o.size; a++) mark(word(a));
+    const step = o.unaligned ? 1 : 4;
+    for (let a = o.unaligned ? o.addr : (o.addr + 3) & ~3; a + 4 <= o.addr + o.size; a += step) mark(word(a));
   }
   let bytes = 0;
   const unused = objects.filter((o) => !o.writable && !live.has(o));
@@ -243,8 +285,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const shipped = readFileSync(shippedPath);
     const objects = dataObjects(linked);
     checkSameData(linked, shipped, objects);
-    const wat = execFileSync('wasm-dis', [...features, shippedPath], { encoding: 'utf8', maxBuffer: 1 << 28 });
-    const r = clearUnused(shipped, objects, codeNumbers(wat));
+    const dis = (path) => execFileSync('wasm-dis', [...features, path], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    const r = clearUnused(shipped, objects, codeNumbers(dis(shippedPath), stackTop(dis(linkedPath))));
     writeFileSync(shippedPath, shipped);
     console.log(`rodata: ${r.objects} of ${r.of} read-only objects nothing refers to zeroed (${r.bytes} bytes)`);
   } catch (e) {

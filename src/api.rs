@@ -517,17 +517,22 @@ pub fn consent(state: JsValue) {
 }
 
 /// `identify(userId, traits?)`: later events carry the user id; an `identify` event carries the
-/// traits. A non-string id clears it (the loader turns a numeric id into its text first).
+/// traits. A non-string id clears it (the loader turns a numeric id into its text first). One
+/// that changes nothing (the same id, no traits: a user id the dataLayer carries on every
+/// page) records no event.
 #[wasm_bindgen]
 pub fn identify(user_id: JsValue, traits: JsValue, ctx: JsValue) {
     let id = env::text(&user_id);
     // Synced first, so another tab's state adopted by the `record` below cannot drop the id;
     // the write happens in that record's commit.
-    with_sdk(|sdk| {
+    let changed = with_sdk(|sdk| {
         sdk.sync_from_storage();
-        sdk.tracker.identify(id);
+        sdk.tracker.identify(id)
     });
-    record("identify", object_arg(&traits), &ctx);
+    let traits = object_arg(&traits);
+    if changed == Some(true) || !traits.is_empty() {
+        record("identify", traits, &ctx);
+    }
 }
 
 /// `reset()`: ends the session (final summary) and starts a new anonymous identity, e.g. on

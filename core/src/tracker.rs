@@ -447,8 +447,13 @@ impl Tracker {
     }
 
     /// `identify(userId)`: later events carry `uid`. Ignored while [`Tracker::anonymous_only`].
-    pub fn identify(&mut self, user_id: Option<String>) {
-        self.state.user_id = user_id.filter(|u| !u.is_empty() && !self.anonymous_only());
+    /// `true` when the user id it leaves is not the one before (the shell records no
+    /// `identify` event for one that changes nothing and carries no traits).
+    pub fn identify(&mut self, user_id: Option<String>) -> bool {
+        let id = user_id.filter(|u| !u.is_empty() && !self.anonymous_only());
+        let changed = id != self.state.user_id;
+        self.state.user_id = id;
+        changed
     }
 
     /// The shell read Do Not Track / Global Privacy Control: `on` when either is set.

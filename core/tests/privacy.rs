@@ -58,7 +58,7 @@ fn respect_with_a_privacy_signal_sends_anonymously_and_persists_nothing() {
     let mut s = shop("respect", "granted");
     s.tracker.identify(Some("u-1".into()));
     s.tracker.set_privacy_signal(true);
-    s.tracker.identify(Some("u-2".into()));
+    assert!(!s.tracker.identify(Some("u-2".into())), "no id before (the signal cleared it), none after");
     s.page("/");
     // GA4's `user_id` beside an event's parameters (the dataLayer's) is not sent as a property.
     s.ok("view_item", r#"{"item_id":"SKU-1","user_id":"u-2"}"#);

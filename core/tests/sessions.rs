@@ -192,7 +192,8 @@ fn a_second_hide_while_hidden_summarises_only_what_was_queued_since_the_first() 
 fn identify_and_reset() {
     let mut s = Shop::new();
     s.page("/");
-    s.tracker.identify(Some("user-7".into()));
+    assert!(s.tracker.identify(Some("user-7".into())), "a new id");
+    assert!(!s.tracker.identify(Some("user-7".into())), "the same id: the shell records no identify event");
     s.page("/account");
     let aid = text(&s.snap(), "anonymousId").unwrap().to_owned();
     s.tracker.reset(s.now, &mut s.rng);

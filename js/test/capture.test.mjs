@@ -147,6 +147,28 @@ test('a page tagged in both dialects records each action once, as GA4 has it (in
   assert.deepEqual(calls[0][1][1].items, [ga4Item], 'the GA4 push, not the UA one');
 });
 
+test("GA4's user_id (gtag config, set or event parameters, a GTM push) → identify; null signs out", () => {
+  function gtag() { return arguments; }
+  const ecommerce = { currency: 'USD', items: [item] };
+  const { calls } = run([gtag('js', new Date()), gtag('config', 'G-XYZ', { user_id: 'U-1' })], [
+    gtag('set', { user_id: 42 }),
+    gtag('set', 'user_properties', { tier: 'gold' }), // no user id: nothing
+    gtag('event', 'add_to_cart', { user_id: 'U-2', items: [item] }),
+    { event: 'login', user_id: 'U-3' },
+    { user_id: undefined }, // GTM's variable for a visitor not signed in: nothing
+    { event: 'view_item', ecommerce, user_id: null },
+  ]);
+  assert.deepEqual(calls, [
+    ['identify', ['U-1']],
+    ['identify', [42]],
+    ['identify', ['U-2']],
+    ['track', ['add_to_cart', { user_id: 'U-2', items: [item] }]],
+    ['identify', ['U-3']],
+    ['identify', [null]],
+    ['track', ['view_item', { user_id: null, ...ecommerce }]],
+  ], 'the id first, so the event it came with carries it');
+});
+
 test('odd dataLayer contents are ignored without throwing', () => {
   const hostile = { get event() { throw new Error('getter'); } };
   const deep = {}; let cur = deep; for (let i = 0; i < 500; i++) cur = cur.next = {};

@@ -7,8 +7,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkSameData, clearUnused, codeNumbers, dataObjects, dataSegments } from '../rodata.mjs';
-import { uleb as ulebBytes } from '../wasm.mjs';
+import { checkSameData, clearUnused, codeNumbers, dataObjects, dataSegments, stackTop } from '../rodata.mjs';
+import { sections, uleb as ulebBytes } from '../wasm.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 process.env.PATH = `${join(root, 'node_modules/.bin')}:${process.env.PATH}`;
@@ -43,7 +43,7 @@ function bytes(...parts) {
  * table and relocations), the module as shipped (without them), and the data at 1024.. of both
  * after the step ran on the shipped one.
  */
-function run({ rodata, data = '', code, objects, relocs = [] }) {
+function run({ rodata, data = '', code, objects, relocs = [], dataRelocs = [], top }) {
   writeFileSync(join(dir, 'm.wat'), `(module
  (memory (export "memory") 1)
  (data (i32.const 1024) "${rodata}")
@@ -55,11 +55,16 @@ function run({ rodata, data = '', code, objects, relocs = [] }) {
   const syms = objects.flatMap(([name, seg, offset, size]) => [1, 0, ...str(name), ...uleb(seg), ...uleb(offset), ...uleb(size)]);
   const table = [8, ...uleb(uleb(objects.length).length + syms.length), ...uleb(objects.length), ...syms];
   const reloc = [...uleb(10), ...uleb(relocs.length), ...relocs.flatMap(([index, addend], k) => [4, ...uleb(k), ...uleb(index), ...sleb(addend)])];
-  const linked = Buffer.concat([shipped, Buffer.from(custom('linking', [2, ...segments, ...table])), Buffer.from(custom('reloc.CODE', reloc))]);
+  // reloc.DATA: [symbol index, address of the site], each an R_WASM_MEMORY_ADDR_I32 (5) at its
+  // offset into the data section's contents.
+  const dataBody = sections(shipped).find((s) => s.id === 11).body;
+  const fileOf = (addr) => { const g = dataSegments(shipped).find((g) => addr >= g.addr && addr < g.addr + g.size); return g.at + addr - g.addr; };
+  const dataReloc = [...uleb(11 - 1), ...uleb(dataRelocs.length), ...dataRelocs.flatMap(([index, addr]) => [5, ...uleb(fileOf(addr) - dataBody), ...uleb(index), ...sleb(0)])];
+  const linked = Buffer.concat([shipped, Buffer.from(custom('linking', [2, ...segments, ...table])), Buffer.from(custom('reloc.CODE', reloc)), Buffer.from(custom('reloc.DATA', dataReloc))]);
   const after = Buffer.from(shipped);
   const all = dataObjects(linked);
   checkSameData(linked, after, all);
-  const result = clearUnused(after, all, codeNumbers(execFileSync('wasm-dis', [join(dir, 'm.wasm')], { encoding: 'utf8' })));
+  const result = clearUnused(after, all, codeNumbers(execFileSync('wasm-dis', [join(dir, 'm.wasm')], { encoding: 'utf8' }), top));
   const memory = (buf) => {
     const mem = Buffer.alloc(2048);
     for (const s of dataSegments(buf)) buf.copy(mem, s.addr - 1024, s.at, s.at + s.size);
@@ -124,6 +129,38 @@ test('an address the compiler formed outside an object counts for it when a relo
   const withReloc = run({ rodata, objects, code, relocs: [[4, -4]] });
   assert.ok(same(withReloc.before, withReloc.after, 40, 8), 'the relocation table-4 keeps it');
   assert.ok(same(withReloc.before, withReloc.after, 48, 13), 'and the strings it points at');
+});
+
+test("the stack pointer's start is not a use of the first object; another global's value is", () => {
+  const code = `(global $sp (mut i32) (i32.const 1024)) (global $base i32 (i32.const 1032))
+ (func (export "push") (global.set $sp (i32.sub (global.get $sp) (i32.const 16))))`;
+  assert.equal(stackTop(' (global $__stack_pointer (mut i32) (i32.const 1024))\n'), 1024);
+  assert.equal(stackTop(' (global $global$0 (mut i32) (i32.const 1024))\n'), undefined, 'named by the linker only');
+  const kept = run({ rodata, objects, code });
+  assert.ok(same(kept.before, kept.after, 0, 15), 'without the stack top: both globals count');
+  const { before, after } = run({ rodata, objects, code, top: 1024 });
+  assert.ok(zero(after, 0, 8), 'used: only the stack pointer starts there');
+  assert.ok(same(before, after, 8, 7), 'message: an immutable global holds its address');
+});
+
+test('a live object is read at its aligned words, unless the linker shows it holding an address at another offset', () => {
+  // 1024 "used": bytes 00 00 | 10 04 | 00 00 00 00: the word at 1026 reads 1040 (inside path.rs,
+  // 1039..1045) by chance; at 1028, none.
+  const odd = bytes('\0\0\x10\x04\0\0\0\0', 'message', 'path.rs', '\0\0', 1039, 7, 12, 5, 1072, 1078, 'named!', 'byTable', 'chain');
+  const code = `(func (export "used") (result i32) (i32.load offset=1024 (i32.const 0)))`;
+  const aligned = run({ rodata: odd, objects, code });
+  assert.ok(zero(aligned.after, 15, 7), 'the chance address at 1026 is not a use of path.rs');
+  assert.ok(same(aligned.before, aligned.after, 0, 8), 'used');
+  const packed = run({ rodata: odd, objects, code, dataRelocs: [[2, 1026]] });
+  assert.ok(same(packed.before, packed.after, 15, 7), 'the linker says 1026 holds an address: path.rs stays');
+});
+
+test('padding between objects is not read together with the next object\'s first bytes', () => {
+  // The two bytes of padding at 1046 hold 10 04 and the record at 1048 starts 00 00: together,
+  // 1040 (inside path.rs); a pointer the padding held would be four bytes of padding.
+  const padded = bytes('used....', 'message', 'path.rs', '\x10\x04', 0, 7, 12, 5, 1072, 1078, 'named!', 'byTable', 'chain');
+  const { after } = run({ rodata: padded, objects, code: `(func (export "f") (result i32) (i32.const 1048))` });
+  assert.ok(zero(after, 15, 7), 'path.rs: nothing refers to it');
 });
 
 test('i64 constants count as two addresses', () => {

@@ -9,7 +9,7 @@ import { useCollectorAndBrowser, startProxy, storedEvents, waitFor } from './har
 
 let proxy;
 const env = useCollectorAndBrowser({ before, after }, {
-  seed: async (e) => { proxy = await startProxy(e.collector.url, { '/odd.html': ODD_PAGE, '/ua.html': UA_PAGE, '/dual.html': DUAL_PAGE }); },
+  seed: async (e) => { proxy = await startProxy(e.collector.url, { '/odd.html': ODD_PAGE, '/ua.html': UA_PAGE, '/dual.html': DUAL_PAGE, '/signed-in.html': SIGNED_IN_PAGE }); },
 });
 after(async () => { await proxy?.stop(); });
 
@@ -294,5 +294,37 @@ test('a store tagged in both dialects records each action once', async () => {
   assert.deepEqual(events.map((e) => e.t).filter((t) => t !== 'page_view'), ['view_item', 'add_to_cart', 'add_to_cart']);
   assert.deepEqual(events.find((e) => e.t === 'view_item').items.map((i) => i.price), [7400], 'the GA4 push');
   assert.deepEqual(summary.props.cart.value, { EUR: 14800 });
+  assert.deepEqual(errors, []);
+});
+
+// A store whose GA4 tag is given the signed-in customer's id, as GA4's User-ID feature has it:
+// on every page, in gtag's config; signing out pushes `user_id: null`.
+const SIGNED_IN_PAGE = `<!doctype html><html><head><title>signed in</title>
+<script>
+  window.dataLayer = window.dataLayer || [];
+  function gtag() { dataLayer.push(arguments); }
+  gtag('js', new Date());
+  gtag('config', 'G-TEST', { user_id: 'U-77' });
+  gtag('event', 'view_item', { currency: 'EUR', items: [{ item_id: 'P1', item_name: 'Fleece', price: 74 }] });
+  function signOut() { dataLayer.push({ event: 'logout', user_id: null }); dataLayer.push({ event: 'view_cart' }); }
+</script>
+<script async src="/funnelcake/funnelcake.js" data-site="demo-shop" data-endpoint="/v1/batch"></script>
+</head><body><button id="out" onclick="signOut()">sign out</button></body></html>`;
+
+test("GA4's user_id identifies the shopper: once, not again on the next page, and signing out clears it", async () => {
+  const { context, page, errors } = await newShopper();
+  await page.goto(proxy.url + '/signed-in.html');
+  await ready(page);
+  await page.reload();
+  await ready(page);
+  await page.click('#out');
+  const sid = (await page.evaluate(() => window.funnelcake.debugState())).sessionId;
+  const { events } = await leave(page, context, sid, (s) => s.props.page_views === 2);
+  assert.deepEqual(events.map((e) => [e.t, e.uid ?? null]), [
+    ['page_view', null], ['identify', 'U-77'], ['view_item', 'U-77'],
+    ['page_view', 'U-77'], ['view_item', 'U-77'], // the same id again: no identify event
+    ['identify', null], ['view_cart', null],
+  ]);
+  assert.ok(events.every((e) => !('user_id' in (e.props || {}))), 'not sent as a property');
   assert.deepEqual(errors, []);
 });
