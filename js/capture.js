@@ -36,19 +36,21 @@ var fcCapture = (function () {
     for (var key in UA) {
       var action = ec[key];
       if (!isObj(action)) continue;
-      var af = isObj(action.actionField) ? action.actionField : {};
+      var af = Object(action.actionField);
       var props = {
         currency: ec.currencyCode,
         items: Array.isArray(action) ? action : action.products || action.promotions,
         item_list_name: af.list, transaction_id: af.id, value: af.revenue, tax: af.tax, shipping: af.shipping,
         coupon: af.coupon
       };
-      // Checkout step 1 starts the checkout; later steps are the checkout steps (2 shipping, 3 payment).
-      var step = Number(af.step);
+      // Checkout step 1 starts the checkout; steps 2 and 3 are GA4's add_shipping_info and
+      // add_payment_info (GA4[9], GA4[10]), so that a GA4 twin finds them by name; later steps
+      // are checkout steps by number.
+      var step = key === 'checkout' && Number(af.step);
       found++;
       // (Marked as UA for `watchDataLayer`, which hands the recorder only the call.)
-      if (key === 'checkout' && step > 1) send('checkoutStep', [step, props], 1);
-      else send('track', [UA[key], props], 1);
+      if (step > 3) send('checkoutStep', [step, props], 1);
+      else send('track', [step > 1 ? GA4[step + 7] : UA[key], props], 1);
     }
     return found;
   }
@@ -71,11 +73,11 @@ var fcCapture = (function () {
     // gtag() pushes its `arguments` (every arguments object has a `callee`, strict mode's too),
     // read in place like an array: ['event', name, params] or ['consent', 'default'|'update', {...}].
     if (Array.isArray(entry) || 'callee' in entry) {
-      var a = entry;
-      if (a[0] === 'event' && GA4.indexOf(a[1]) >= 0) send('track', [a[1], isObj(a[2]) ? a[2] : {}]);
+      if (entry[0] === 'event' && GA4.indexOf(entry[1]) >= 0) send('track', [entry[1], isObj(entry[2]) ? entry[2] : {}]);
       // A default that does not grant waits for the visitor's choice, which an update gives.
-      if (a[0] === 'consent' && isObj(a[2]) && typeof a[2].analytics_storage === 'string') {
-        send('consent', [a[2].analytics_storage === 'granted' ? 'granted' : a[1] === 'update' ? 'denied' : 'pending']);
+      var storage = Object(entry[2]).analytics_storage;
+      if (entry[0] === 'consent' && typeof storage === 'string') {
+        send('consent', [storage === 'granted' ? 'granted' : entry[1] === 'update' ? 'denied' : 'pending']);
       }
       return;
     }

@@ -78,8 +78,9 @@ const UA_ROWS = [
   ['add', { products: [uaProduct] }, ['track', ['add_to_cart', { items: [uaProduct] }]]],
   ['remove', { products: [uaProduct] }, ['track', ['remove_from_cart', { items: [uaProduct] }]]],
   ['checkout', { actionField: { step: 1 }, products: [uaProduct] }, ['track', ['begin_checkout', { items: [uaProduct] }]]],
-  ['checkout', { actionField: { step: 2 }, products: [uaProduct] }, ['checkoutStep', [2, { items: [uaProduct] }]]],
-  ['checkout', { actionField: { step: 3, option: 'Visa' } }, ['checkoutStep', [3, {}]]],
+  ['checkout', { actionField: { step: 2 }, products: [uaProduct] }, ['track', ['add_shipping_info', { items: [uaProduct] }]]],
+  ['checkout', { actionField: { step: 3, option: 'Visa' } }, ['track', ['add_payment_info', {}]]],
+  ['checkout', { actionField: { step: '4' } }, ['checkoutStep', [4, {}]]],
   ['purchase', { actionField: { id: 'T-1', revenue: '148.00', tax: '10', shipping: '5', coupon: 'X' }, products: [uaProduct] },
     ['track', ['purchase', { items: [uaProduct], transaction_id: 'T-1', value: '148.00', tax: '10', shipping: '5', coupon: 'X' }]]],
   ['refund', { actionField: { id: 'T-1' } }, ['track', ['refund', { transaction_id: 'T-1' }]]],
@@ -140,10 +141,16 @@ test('a page tagged in both dialects records each action once, as GA4 has it (in
       // UA first, GA4 second, in one task (a click's pushes): the UA call is cancelled.
       { ecommerce: null }, { event: 'productClick', ecommerce: { click: { products: [uaProduct] } } },
       { ecommerce: null }, { event: 'select_item', ecommerce: { currency: 'EUR', items: [ga4Item] } },
+      // UA checkout steps 2 and 3 are GA4's add_shipping_info and add_payment_info, in either order.
+      { ecommerce: null }, { event: 'checkout', ecommerce: { checkout: { actionField: { step: 2 } } } },
+      { ecommerce: null }, { event: 'add_shipping_info', ecommerce: { currency: 'EUR', items: [ga4Item] } },
+      { ecommerce: null }, { event: 'add_payment_info', ecommerce: { currency: 'EUR', items: [ga4Item] } },
+      { ecommerce: null }, { event: 'checkout', ecommerce: { checkout: { actionField: { step: 3 } } } },
       // A UA action with no GA4 twin on this page (a store migrated in part) is still recorded.
       { ecommerce: null }, { event: 'gtm4wp.removeFromCartEEC', ecommerce: { remove: { products: [uaProduct] } } }]);
   assert.deepEqual(calls.map((c) => [c[1][0], c[1][1].currency]),
-    [['view_item', 'EUR'], ['add_to_cart', 'EUR'], ['select_item', 'EUR'], ['remove_from_cart', undefined]]);
+    [['view_item', 'EUR'], ['add_to_cart', 'EUR'], ['select_item', 'EUR'], ['add_shipping_info', 'EUR'],
+      ['add_payment_info', 'EUR'], ['remove_from_cart', undefined]]);
   assert.deepEqual(calls[0][1][1].items, [ga4Item], 'the GA4 push, not the UA one');
 });
 
@@ -174,9 +181,13 @@ test('odd dataLayer contents are ignored without throwing', () => {
   const deep = {}; let cur = deep; for (let i = 0; i < 500; i++) cur = cur.next = {};
   const cyclic = { event: 'view_item', ecommerce: {} }; cyclic.ecommerce.self = cyclic;
   const { calls } = run([null, undefined, 42, 'string', [], [null], hostile, deep, { event: 12 }, { event: 'gtm.js' }, { event: 'unknown_event', x: 1 },
-    { ecommerce: 'not an object' }, { event: 'view_item', ecommerce: { items: 'nope', value: 'NaN' } }, cyclic]);
-  // Only the two view_item entries are ours; their odd values are for the SDK to normalise.
-  assert.deepEqual(calls.map((c) => c[1][0]), ['view_item', 'view_item']);
+    { ecommerce: 'not an object' }, { event: 'view_item', ecommerce: { items: 'nope', value: 'NaN' } }, cyclic,
+    { ecommerce: null }, { ecommerce: { checkout: { actionField: 'step 2' } } }, { ecommerce: { add: { actionField: null } } },
+    ['consent', 'update', 'granted'], ['consent', 'update', null], { user_id: { get toString() { throw new Error('getter'); } } }]);
+  // The two view_item entries and the UA objects are ours; their odd values are for the SDK to
+  // normalise (an actionField that is not an object has no fields). A consent without its
+  // object is not one, and a user id whose text cannot be read is dropped.
+  assert.deepEqual(calls.map((c) => c[1][0]), ['view_item', 'view_item', 'begin_checkout', 'add_to_cart']);
 });
 
 /** A fake window with a History API that updates location like a browser. */
