@@ -11,7 +11,7 @@
 // object's segment, offset and size, and the relocations saying where the code and data use
 // one (an address plus an addend). This step reads those from the linker's output and the
 // shipped module's code, and marks live:
-// - every object in a writable segment (`.data`, `.bss`), and every byte outside any object;
+// - every object in a writable segment (`.data`, `.bss`), and every four bytes outside any object;
 // - every object one of the code's numbers points at: each constant (an `i64` read as two
 //   halves) and each load or store offset, in functions and globals (but the stack pointer's
 //   start, below). An object's range is
