@@ -63,7 +63,7 @@ export function dataSegments(wasm) {
  * is in `wasm` (-1 outside every segment), and `byte(addr)` (0 outside every segment: the
  * memory starts zeroed, and `wasm-opt` trims the zeros at a segment's ends).
  */
-function memory(wasm) {
+export function memory(wasm) {
   const segs = dataSegments(wasm);
   const fileOf = (addr) => {
     for (const s of segs) if (addr >= s.addr && addr < s.addr + s.size) return s.at + addr - s.addr;

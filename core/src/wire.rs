@@ -575,7 +575,7 @@ fn decode_item(v: &Value, path: &str) -> Result<Item, WireError> {
         None => Vec::new(),
     };
     // The bounds the SDK keeps (a cart line of -3 would take other lines' units away).
-    let money = |key: &str| match f.opt_int(key)? {
+    let non_negative = |key: &str| match f.opt_int(key)? {
         Some(n) if n < 0 => Err(f.err(key, "must not be negative")),
         n => Ok(n),
     };
@@ -585,21 +585,17 @@ fn decode_item(v: &Value, path: &str) -> Result<Item, WireError> {
         }
         n => n.unwrap_or(1),
     };
-    let pos = match f.opt_int("pos")? {
-        Some(n) if n < 0 => return Err(f.err("pos", "must not be negative")),
-        n => n,
-    };
     Ok(Item {
         id: f.string("id")?,
         name: f.opt_string("name")?,
         brand: f.opt_string("brand")?,
         cat,
         variant: f.opt_string("variant")?,
-        price: money("price")?,
+        price: non_negative("price")?,
         qty,
-        discount: money("discount")?,
+        discount: non_negative("discount")?,
         coupon: f.opt_string("coupon")?,
         list: f.opt_string("list")?,
-        pos,
+        pos: non_negative("pos")?,
     })
 }

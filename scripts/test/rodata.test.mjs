@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkSameData, clearUnused, codeNumbers, dataObjects, dataSegments, stackTop } from '../rodata.mjs';
+import { checkSameData, clearUnused, codeNumbers, dataObjects, dataSegments, memory as layout, stackTop } from '../rodata.mjs';
 import { sections, uleb as ulebBytes } from '../wasm.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -57,9 +57,10 @@ function run({ rodata, data = '', code, objects, relocs = [], dataRelocs = [], t
   const reloc = [...uleb(10), ...uleb(relocs.length), ...relocs.flatMap(([index, addend], k) => [4, ...uleb(k), ...uleb(index), ...sleb(addend)])];
   // reloc.DATA: [symbol index, address of the site], each an R_WASM_MEMORY_ADDR_I32 (5) at its
   // offset into the data section's contents.
-  const dataBody = sections(shipped).find((s) => s.id === 11).body;
-  const fileOf = (addr) => { const g = dataSegments(shipped).find((g) => addr >= g.addr && addr < g.addr + g.size); return g.at + addr - g.addr; };
-  const dataReloc = [...uleb(11 - 1), ...uleb(dataRelocs.length), ...dataRelocs.flatMap(([index, addr]) => [5, ...uleb(fileOf(addr) - dataBody), ...uleb(index), ...sleb(0)])];
+  const dataIndex = sections(shipped).findIndex((s) => s.id === 11);
+  const dataBody = sections(shipped)[dataIndex].body;
+  const { fileOf } = layout(shipped);
+  const dataReloc = [...uleb(dataIndex), ...uleb(dataRelocs.length), ...dataRelocs.flatMap(([index, addr]) => [5, ...uleb(fileOf(addr) - dataBody), ...uleb(index), ...sleb(0)])];
   const linked = Buffer.concat([shipped, Buffer.from(custom('linking', [2, ...segments, ...table])), Buffer.from(custom('reloc.CODE', reloc)), Buffer.from(custom('reloc.DATA', dataReloc))]);
   const after = Buffer.from(shipped);
   const all = dataObjects(linked);
