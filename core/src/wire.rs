@@ -504,12 +504,23 @@ pub fn decode_event(v: &Value, path: &str) -> Result<Event, WireError> {
     if cur.as_deref().is_some_and(|c| !is_currency_code(c)) {
         return Err(f.err("cur", "must be a three-letter upper-case currency code"));
     }
+    // The session and visitor ids group events into sessions and visitors: an empty one would
+    // join unrelated visits, a control character would break the rows' exports. The SDK's are
+    // 32 hex characters; other senders get the site id's rule.
+    let visit_id = |key: &str| {
+        let id = f.string(key)?;
+        if is_site_id(&id) {
+            Ok(id)
+        } else {
+            Err(f.err(key, SITE_PROBLEM))
+        }
+    };
     Ok(Event {
         id,
         t,
         ts: f.int("ts")?,
-        sid: f.string("sid")?,
-        aid: f.string("aid")?,
+        sid: visit_id("sid")?,
+        aid: visit_id("aid")?,
         uid: f.opt_string("uid")?,
         seq: seq as u64,
         url: f.opt_string("url")?.unwrap_or_default(),

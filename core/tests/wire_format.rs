@@ -155,6 +155,25 @@ fn amounts_and_codes_outside_what_the_sdk_sends_are_rejected_by_name() {
     assert_eq!((e.cur.as_deref(), e.value, e.items[0].qty), (Some("BTC"), Some(-500), 1_000_000_000));
 }
 
+/// An empty session or visitor id would join unrelated visits into one; a control character
+/// would break the rows' exports. Other senders' ids (not 32 hex like the SDK's) are kept.
+#[test]
+fn session_and_visitor_ids_are_one_to_128_printable_characters() {
+    let decode = |sid: &str, aid: &str| {
+        let body = format!(
+            r#"{{"v":1,"site":"s","sent_at":1,"events":[{{"id":"00000000000000000000000000000001","t":"a","ts":1,"sid":"{sid}","aid":"{aid}","seq":1}}]}}"#
+        );
+        decode_batch(&body).unwrap().events.remove(0).map(|e| (e.sid, e.aid)).map_err(|e| e.to_string())
+    };
+    const RULE: &str = "must be 1 to 128 characters, none of them an ASCII control character";
+    assert_eq!(decode("", "a"), Err(format!("events[0].sid: {RULE}")));
+    assert_eq!(decode("s", ""), Err(format!("events[0].aid: {RULE}")));
+    assert_eq!(decode("s\\t1", "a"), Err(format!("events[0].sid: {RULE}")));
+    assert_eq!(decode("s", &"a".repeat(129)), Err(format!("events[0].aid: {RULE}")));
+    let (sid, aid) = ("é".repeat(128), "visitor-1".to_owned());
+    assert_eq!(decode(&sid, &aid), Ok((sid.clone(), aid)));
+}
+
 #[test]
 fn envelope_problems_name_the_field() {
     const SITE: &str = "site: must be 1 to 128 characters, none of them an ASCII control character";
