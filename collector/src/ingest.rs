@@ -121,6 +121,10 @@ pub async fn post_batch(
                 // otherwise date them in the future.
                 ts: event.ts.saturating_add(skew).clamp(0, received_at),
                 event: {
+                    // Before the cut, which could leave part of an address unrecognised.
+                    if !state.settings.keep_emails {
+                        crate::redact::redact_event(&mut event);
+                    }
                     truncate_strings(&mut event);
                     event
                 },

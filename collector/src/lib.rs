@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod limit;
 pub mod query;
 pub mod read;
+pub mod redact;
 pub mod settings;
 pub mod stats;
 pub mod store;

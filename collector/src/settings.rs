@@ -42,6 +42,11 @@ pub struct Settings {
     /// listed as rejected with the reason `bot`, so no KPI, funnel or experiment counts them.
     #[arg(long, env = "FC_KEEP_BOTS")]
     pub keep_bots: bool,
+    /// Store email addresses found in an event's page URL, referrer or title (and a session
+    /// summary's landing and exit pages) as sent. Off: each is replaced by `(redacted)` before
+    /// it is stored, as GA4's data redaction does.
+    #[arg(long, env = "FC_KEEP_EMAILS")]
+    pub keep_emails: bool,
     /// Days of data kept: events, sessions, orders and delivery counts older than this are
     /// deleted (at start, then hourly); 0 keeps everything.
     #[arg(long, env = "FC_RETENTION_DAYS", default_value_t = 0)]
@@ -80,6 +85,7 @@ impl Settings {
             rate_ip: 0.0,
             rate_site: 0.0,
             keep_bots: false,
+            keep_emails: false,
             retention_days: 0,
             clickhouse_url: None,
             clickhouse_database: "funnelcake".into(),

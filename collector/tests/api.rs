@@ -136,6 +136,46 @@ async fn rejects_bad_events_individually_and_bad_bodies_with_a_named_error() {
     assert_eq!((status, res["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_gzip")));
 }
 
+/// An address in the page an event describes is personal data the analytics never need: it is
+/// stored as `(redacted)` (GA4's data redaction), unless the collector is told to keep it.
+#[tokio::test]
+async fn email_addresses_in_pages_are_stored_redacted_unless_told_to_keep_them() {
+    let body = r#"{"v":1,"site":"shop-1","sent_at":1,"events":[
+        {"id":"00000000000000000000000000000001","t":"page_view","ts":1,"sid":"s","aid":"a","seq":1,
+         "url":"/thanks?email=jane.doe%40example.com&order=7","ref":"https://mail.example.net/?to=jane@example.com",
+         "title":"Thanks, jane@example.com","props":{"note":"ask jane@example.com"}},
+        {"id":"00000000000000000000000000000002","t":"session_summary","ts":2,"sid":"s","aid":"a","seq":2,"url":"/",
+         "props":{"landing_page":"/thanks?email=jane.doe%40example.com","exit_page":"/@shop.name",
+                  "source":{"kind":"referral","referrer":"https://mail.example.net/?to=jane@example.com"}}}]}"#;
+    let stored = |app: &axum::Router| {
+        let req = Request::get("/v1/sites/shop-1/events").body(Body::empty()).unwrap();
+        let app = app.clone();
+        async move { call(&app, req).await.1["events"].as_array().unwrap().clone() }
+    };
+    for h in each_store(|_| {}).await {
+        let (_, res, _) = call(&h.app, post("/v1/batch", body)).await;
+        assert_eq!(res["accepted"], 2);
+        let events = stored(&h.app).await;
+        let of = |t: &str| events.iter().find(|e| e["t"] == t).unwrap().clone();
+        let (summary, view) = (of("session_summary"), of("page_view"));
+        assert_eq!(view["url"], "/thanks?email=(redacted)&order=7");
+        assert_eq!(view["ref"], "https://mail.example.net/?to=(redacted)");
+        assert_eq!(view["title"], "Thanks, (redacted)");
+        // A property is the page's own choice of what to send.
+        assert_eq!(view["props"]["note"], "ask jane@example.com");
+        let props = &summary["props"];
+        assert_eq!(props["landing_page"], "/thanks?email=(redacted)");
+        assert_eq!(props["exit_page"], "/@shop.name");
+        assert_eq!(props["source"]["referrer"], "https://mail.example.net/?to=(redacted)");
+    }
+    let h = harness(|s| s.keep_emails = true);
+    call(&h.app, post("/v1/batch", body)).await;
+    let events = stored(&h.app).await;
+    let of = |t: &str| events.iter().find(|e| e["t"] == t).unwrap().clone();
+    assert_eq!(of("page_view")["url"], "/thanks?email=jane.doe%40example.com&order=7");
+    assert_eq!(of("session_summary")["props"]["landing_page"], "/thanks?email=jane.doe%40example.com");
+}
+
 #[tokio::test]
 async fn stores_nothing_from_known_crawlers_unless_told_to() {
     const GOOGLEBOT: &str = "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; Googlebot/2.1; +http://www.google.com/bot.html) Chrome/130.0.6723.69 Safari/537.36";
