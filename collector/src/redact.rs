@@ -1,8 +1,9 @@
 //! Email addresses in what an event says about its page are replaced by `(redacted)` before it
 //! is stored, as GA4's data redaction does (README, Privacy): an order confirmation's
 //! `?email=`, a newsletter link or an account page's title puts the visitor's address in the
-//! page's URL, referrer or title, which every event carries, and the session summary's landing
-//! and exit pages. `--keep-emails` stores them as sent.
+//! page's URL, referrer or title, which every event carries, in the traffic source read from
+//! that URL, and in the session summary's landing and exit pages. `--keep-emails` stores them
+//! as sent.
 //!
 //! The SDK sends them as the page has them: redacting in the browser measured 300 to 460 bytes
 //! gzip of wasm (BENCHMARKS.md), a feature the collector gives every sender for none.
@@ -85,29 +86,35 @@ fn redact(s: &mut String) {
     }
 }
 
-fn redact_prop(v: Option<&mut Value>) {
-    if let Some(Value::Str(s)) = v {
-        redact(s);
+/// Redacts a string property, and each string member of an object one.
+fn redact_prop(v: &mut Value) {
+    match v {
+        Value::Str(s) => redact(s),
+        Value::Obj(members) => members.iter_mut().for_each(|(_, v)| {
+            if let Value::Str(s) = v {
+                redact(s)
+            }
+        }),
+        _ => {}
     }
 }
 
-/// Redacts the addresses in `e`'s page (`url`, `ref`, `title`) and, in a session summary's
-/// properties, in its `landing_page`, `exit_page` and `source.referrer`.
+/// Redacts the addresses in `e`'s page (`url`, `ref`, `title`) and traffic source (the `utm_*`
+/// values the SDK read from that URL: an email platform's link may put the address in
+/// `utm_term` or `utm_content`), and, in a session summary's properties, in its `landing_page`,
+/// `exit_page` and `source` (its referrer and `utm_*` values).
 pub fn redact_event(e: &mut Event) {
     redact(&mut e.url);
-    for s in [&mut e.referrer, &mut e.title].into_iter().flatten() {
+    let src = e.src.as_mut().map(|s| [&mut s.source, &mut s.medium, &mut s.campaign, &mut s.term, &mut s.content]);
+    for s in [&mut e.referrer, &mut e.title].into_iter().chain(src.into_iter().flatten()).flatten() {
         redact(s);
     }
     if e.t != "session_summary" {
         return;
     }
     for (k, v) in &mut e.props {
-        match (k.as_str(), v) {
-            ("landing_page" | "exit_page", v) => redact_prop(Some(v)),
-            ("source", Value::Obj(members)) => {
-                redact_prop(members.iter_mut().find(|(k, _)| k == "referrer").map(|(_, v)| v))
-            }
-            _ => {}
+        if matches!(k.as_str(), "landing_page" | "exit_page" | "source") {
+            redact_prop(v);
         }
     }
 }

@@ -42,8 +42,8 @@ pub struct Settings {
     /// listed as rejected with the reason `bot`, so no KPI, funnel or experiment counts them.
     #[arg(long, env = "FC_KEEP_BOTS")]
     pub keep_bots: bool,
-    /// Store email addresses found in an event's page URL, referrer or title (and a session
-    /// summary's landing and exit pages) as sent. Off: each is replaced by `(redacted)` before
+    /// Store email addresses found in an event's page URL, referrer, title or traffic source
+    /// (and a session summary's landing and exit pages and source) as sent. Off: each is replaced by `(redacted)` before
     /// it is stored, as GA4's data redaction does.
     #[arg(long, env = "FC_KEEP_EMAILS")]
     pub keep_emails: bool,

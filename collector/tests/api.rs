@@ -143,10 +143,11 @@ async fn email_addresses_in_pages_are_stored_redacted_unless_told_to_keep_them()
     let body = r#"{"v":1,"site":"shop-1","sent_at":1,"events":[
         {"id":"00000000000000000000000000000001","t":"page_view","ts":1,"sid":"s","aid":"a","seq":1,
          "url":"/thanks?email=jane.doe%40example.com&order=7","ref":"https://mail.example.net/?to=jane@example.com",
-         "title":"Thanks, jane@example.com","props":{"note":"ask jane@example.com"}},
+         "title":"Thanks, jane@example.com","props":{"note":"ask jane@example.com"},
+         "src":{"kind":"email","source":"newsletter","medium":"email","term":"jane@example.com"}},
         {"id":"00000000000000000000000000000002","t":"session_summary","ts":2,"sid":"s","aid":"a","seq":2,"url":"/",
          "props":{"landing_page":"/thanks?email=jane.doe%40example.com","exit_page":"/@shop.name",
-                  "source":{"kind":"referral","referrer":"https://mail.example.net/?to=jane@example.com"}}}]}"#;
+                  "source":{"kind":"email","content":"jane%40example.com","referrer":"https://mail.example.net/?to=jane@example.com"}}}]}"#;
     let stored = |app: &axum::Router| {
         let req = Request::get("/v1/sites/shop-1/events").body(Body::empty()).unwrap();
         let app = app.clone();
@@ -161,12 +162,20 @@ async fn email_addresses_in_pages_are_stored_redacted_unless_told_to_keep_them()
         assert_eq!(view["url"], "/thanks?email=(redacted)&order=7");
         assert_eq!(view["ref"], "https://mail.example.net/?to=(redacted)");
         assert_eq!(view["title"], "Thanks, (redacted)");
+        assert_eq!(
+            (&view["src"]["source"], &view["src"]["term"]),
+            (&serde_json::json!("newsletter"), &serde_json::json!("(redacted)"))
+        );
         // A property is the page's own choice of what to send.
         assert_eq!(view["props"]["note"], "ask jane@example.com");
         let props = &summary["props"];
         assert_eq!(props["landing_page"], "/thanks?email=(redacted)");
         assert_eq!(props["exit_page"], "/@shop.name");
         assert_eq!(props["source"]["referrer"], "https://mail.example.net/?to=(redacted)");
+        assert_eq!(
+            (&props["source"]["kind"], &props["source"]["content"]),
+            (&serde_json::json!("email"), &serde_json::json!("(redacted)"))
+        );
     }
     let h = harness(|s| s.keep_emails = true);
     call(&h.app, post("/v1/batch", body)).await;
