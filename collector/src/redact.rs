@@ -5,7 +5,7 @@
 //! that URL, and in the session summary's landing and exit pages. `--keep-emails` stores them
 //! as sent.
 //!
-//! The SDK sends them as the page has them: redacting in the browser measured 300 to 460 bytes
+//! The SDK sends them as the page has them: redacting in the browser measured 400 to 460 bytes
 //! gzip of wasm (BENCHMARKS.md), a feature the collector gives every sender for none.
 
 use funnelcake_core::json::Value;
