@@ -43,8 +43,8 @@ pub struct Settings {
     #[arg(long, env = "FC_KEEP_BOTS")]
     pub keep_bots: bool,
     /// Store email addresses found in an event's page URL, referrer, title or traffic source
-    /// (and a session summary's landing and exit pages and source) as sent. Off: each is replaced by `(redacted)` before
-    /// it is stored, as GA4's data redaction does.
+    /// (and a session summary's landing and exit pages and source) as sent. Off: each is
+    /// replaced by `(redacted)` before it is stored, as GA4's data redaction does.
     #[arg(long, env = "FC_KEEP_EMAILS")]
     pub keep_emails: bool,
     /// Days of data kept: events, sessions, orders and delivery counts older than this are
