@@ -348,17 +348,6 @@ impl<'a> Fields<'a> {
         WireError { path, problem }
     }
 
-    /// A string field held to the site id's rule ([`is_site_id`]): the site, session and
-    /// visitor ids.
-    fn site_id(&self, key: &str) -> Result<String, WireError> {
-        let id = self.string(key)?;
-        if is_site_id(&id) {
-            Ok(id)
-        } else {
-            Err(self.err(key, SITE_PROBLEM))
-        }
-    }
-
     fn present(&self, key: &str) -> Option<&'a Value> {
         self.obj.get(key).filter(|v| !v.is_null())
     }
@@ -414,7 +403,10 @@ pub fn decode_batch(text: &str) -> Result<DecodedBatch, WireError> {
     if f.int("v")? != WIRE_VERSION {
         return Err(f.err("v", "unsupported wire version (expected 1)"));
     }
-    let site = f.site_id("site")?;
+    let site = f.string("site")?;
+    if !is_site_id(&site) {
+        return Err(f.err("site", SITE_PROBLEM));
+    }
     let sent_at = f.int("sent_at")?;
     let dropped = match f.opt_int("dropped")? {
         Some(n) if n < 0 => return Err(f.err("dropped", "must not be negative")),
@@ -512,15 +504,23 @@ pub fn decode_event(v: &Value, path: &str) -> Result<Event, WireError> {
     if cur.as_deref().is_some_and(|c| !is_currency_code(c)) {
         return Err(f.err("cur", "must be a three-letter upper-case currency code"));
     }
+    // The session and visitor ids group events into sessions and visitors: an empty one would
+    // join unrelated visits, a control character would break the rows' exports. The SDK's are
+    // 32 hex characters; other senders get the site id's rule.
+    let visit_id = |key: &str| {
+        let id = f.string(key)?;
+        if is_site_id(&id) {
+            Ok(id)
+        } else {
+            Err(f.err(key, SITE_PROBLEM))
+        }
+    };
     Ok(Event {
         id,
         t,
         ts: f.int("ts")?,
-        // The session and visitor ids group events into sessions and visitors: an empty one
-        // would join unrelated visits, a control character would break the rows' exports. The
-        // SDK's are 32 hex characters; other senders get the site id's rule.
-        sid: f.site_id("sid")?,
-        aid: f.site_id("aid")?,
+        sid: visit_id("sid")?,
+        aid: visit_id("aid")?,
         uid: f.opt_string("uid")?,
         seq: seq as u64,
         url: f.opt_string("url")?.unwrap_or_default(),
