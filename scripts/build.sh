@@ -64,10 +64,8 @@ node scripts/glue.mjs target/pkg/funnelcake_opt.wasm target/pkg/funnelcake.js "$
 #
 # The order is a search whose result swings by 50–100 bytes gzip with any small change to the
 # code, more than most size steps: six searches that differ only in how far they move a
-# function are each finished as shipped, two at a time, and the smallest is kept (BENCHMARKS.md;
-# on the build of 2026-11-24 the three of before gave 33,822 to 33,835 bytes, the two added
-# 33,746 and 33,773; about 40 s more. A sixth, on the 39,199-byte build, 33,692 against the
-# others' 33,712 to 33,804, in the third pair's slot the fifth had alone: no time more).
+# function are each finished as shipped, two at a time, and the smallest is kept (BENCHMARKS.md,
+# size steps, has what each list gave when it was added).
 linked="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release/funnelcake.wasm"
 finish() { # <wasm> <moves>
   node scripts/order.mjs "$1" "$2" >"$1.log"

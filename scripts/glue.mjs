@@ -15,7 +15,7 @@
 //   node scripts/glue.mjs <in.wasm> <glue.js> <out.wasm> <out-glue.js>
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { features } from './wasm.mjs';
+import { exportNames, features } from './wasm.mjs';
 
 const [inWasm, glueIn, outWasm, glueOut] = process.argv.slice(2);
 let glue = readFileSync(glueIn, 'utf8');
@@ -29,9 +29,7 @@ function fail(msg) {
 // wasm-bindgen's `__abort_handler` and `__instance_terminated` globals, for a reinitialising
 // glue this one is not (−12 bytes gzip).
 const read = new Set([...glue.matchAll(/\bwasm\.([A-Za-z_$][\w$]*)/g)].map((m) => m[1]));
-const exported = [...execFileSync('wasm-opt', [...features, inWasm, '--print'], { encoding: 'utf8', maxBuffer: 1 << 28 })
-  .matchAll(/^ \(export "([^"]+)"/gm)].map((m) => m[1]);
-const unread = exported.filter((name) => !read.has(name));
+const unread = exportNames(readFileSync(inWasm)).filter((name) => !read.has(name));
 const removal = unread.length
   ? ['--remove-exports', `--pass-arg=remove-exports@${unread.join(',')}`, '--remove-unused-module-elements']
   : [];

@@ -26,13 +26,7 @@
 //   node scripts/rodata.mjs <linker-output.wasm> <shipped.wasm>   (the second rewritten in place)
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { customName, features, leb, sections, sleb } from './wasm.mjs';
-
-function text(buf, at) {
-  const len = leb(buf, at);
-  at.p += len;
-  return buf.toString('utf8', at.p - len, at.p);
-}
+import { customName, features, leb, sections, sleb, text } from './wasm.mjs';
 
 /** Active data segments of memory 0 as `{ addr, at, size }` (address, file offset, length). */
 export function dataSegments(wasm) {

@@ -51,10 +51,27 @@ export function sections(wasm) {
   return out;
 }
 
+/** The length-prefixed UTF-8 name at `at.p` in `buf`; moves `at.p` past it. */
+export function text(buf, at) {
+  const len = leb(buf, at);
+  at.p += len;
+  return buf.toString('utf8', at.p - len, at.p);
+}
+
 /** The name of custom section `s` (one of `sections(wasm)`), or null for a standard section. */
 export function customName(wasm, s) {
-  if (s.id !== 0) return null;
-  const at = { p: s.body };
-  const len = leb(wasm, at);
-  return wasm.toString('utf8', at.p, at.p + len);
+  return s.id === 0 ? text(wasm, { p: s.body }) : null;
+}
+
+/** The names the module exports, in order. */
+export function exportNames(wasm) {
+  const s = sections(wasm).find((x) => x.id === 7);
+  if (!s) return [];
+  const at = { p: s.body }, out = [];
+  for (let n = leb(wasm, at); n > 0; n--) {
+    out.push(text(wasm, at));
+    at.p++; // kind
+    leb(wasm, at); // index
+  }
+  return out;
 }
