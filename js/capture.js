@@ -135,14 +135,16 @@ var fcCapture = (function () {
   /**
    * A page_view per SPA navigation, with the previous page as referrer. The view is held until
    * the app had a turn to render (setTimeout 0) so it gets the new document.title, but any event
-   * recorded meanwhile first releases it (`flush`), so the order of events is kept.
+   * recorded meanwhile first releases it (`flush`), so the order of events is kept, and so does
+   * whatever drains the loader's queue (a page hide in the task that navigated, flush(), a state
+   * read), so it is never left behind.
    */
   function watchHistory(w, d, send) {
     var last = place(w), pending = null;
     function flush() {
       var p = pending;
       pending = null;
-      if (p) send('page', [undefined], { ts: p.ts, url: p.url, ref: p.ref, title: d.title });
+      if (p) { p.title = d.title; send('page', [], p); }
     }
     function check() {
       var now = place(w);

@@ -213,6 +213,9 @@ var fcLoader = (function (root, factory) {
 
   function drain() {
     if (draining) return; // a listener calling back in: the loop below gets to its calls
+    // An SPA page view held for its title goes first: a hide, flush() or state read in the
+    // task that navigated (a checkout leaving for its payment page) would otherwise miss it.
+    releasePageView();
     draining = true;
     for (var i = 0; i < pending.length; i++) {
       var c = pending[i];

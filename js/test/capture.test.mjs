@@ -252,7 +252,7 @@ test('a page shown again from the back/forward cache is a page view; a held SPA 
   assert.deepEqual(calls, []);
   w.history.pushState({}, '', '/a');
   show(true); // /a's view was still held (the page left before its render turn)
-  assert.deepEqual(calls, [['page', [undefined], '/a'], ['page', [], undefined]],
+  assert.deepEqual(calls, [['page', [], '/a'], ['page', [], undefined]],
     'the restored page, read by the loader at the call');
   await tick();
   assert.equal(calls.length, 2, 'the held view is not sent twice');

@@ -251,6 +251,39 @@ test('recording calls return at once; the wasm records them in order in the next
   assert.deepEqual(sdk.calls.slice(-3).map((c) => c[1]), ['first', 'second', 'from-listener']);
 });
 
+test('an SPA page view still held for the title is recorded before a page hide, flush() or metrics() in the same task', async () => {
+  // A checkout that pushes its next step and leaves for a payment page in one task: the view
+  // waits for a 0 ms timer that never runs. Whatever hands the SDK its state releases it first.
+  function spa() {
+    const sdk = fakeSdk();
+    sdk.metrics = () => JSON.stringify({ n: sdk.calls.length });
+    sdk.lifecycle = (code) => sdk.calls.push(['lifecycle', code]);
+    const listeners = {};
+    const { w, d } = fakePage('/checkout?step=contact', 'Contact');
+    w.location.origin = 'https://shop.example';
+    w.history = { pushState(s, t, url) { [w.location.pathname, w.location.search = ''] = url.split('?'); if (w.location.search) w.location.search = '?' + w.location.search; } };
+    w.addEventListener = (type, fn) => { listeners[type] = fn; };
+    const api = loader.realApi(sdk, w, d);
+    api.init({ site: 's', dataLayer: false });
+    sdk.calls.length = 0;
+    w.history.pushState({}, '', '/checkout?step=pay');
+    d.title = 'Pay';
+    return { sdk, api, listeners };
+  }
+  const views = (sdk) => sdk.calls.filter((c) => c[1] === 'page_view').map((c) => [c[3].url, c[3].title]);
+  const hidden = spa();
+  hidden.listeners.pagehide({ persisted: false });
+  assert.deepEqual(views(hidden.sdk), [['/checkout?step=pay', 'Pay']]);
+  assert.deepEqual(hidden.sdk.calls.map((c) => c[0]), ['track', 'lifecycle'], 'the view, then the hide that sends it');
+  const flushed = spa();
+  flushed.api.flush();
+  assert.deepEqual(views(flushed.sdk), [['/checkout?step=pay', 'Pay']]);
+  const read = spa();
+  assert.deepEqual(read.api.metrics(), { n: 1 }, 'metrics() counts the view');
+  await new Promise((r) => setTimeout(r, 5));
+  for (const { sdk } of [hidden, flushed, read]) assert.equal(views(sdk).length, 1, 'and once only');
+});
+
 test('experiment(): control before ready; onAssign hears the real assignment on replay', () => {
   const { w, d } = fakePage('/cart?fc_exp_btn=1');
   const fc = loader.installStub(w, d);

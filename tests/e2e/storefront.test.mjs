@@ -33,7 +33,11 @@ async function session(sid, done = () => true) {
     mine.sort((a, b) => a.seq - b.seq);
     const summaries = mine.filter((e) => e.t === 'session_summary');
     return summaries.length > 0 && done(summaries[summaries.length - 1]);
-  }, 20000, `the session_summary of ${sid}`);
+  }, 20000, `the session_summary of ${sid}`).catch((e) => {
+    // What did arrive says which part failed: a lost event, a lost summary or a wrong count.
+    const seen = mine.map((e) => e.t === 'session_summary' ? `summary(${JSON.stringify(e.props.page_views)} views)` : `${e.t} ${e.url}`);
+    throw new Error(`${e.message}; stored: ${seen.join(', ') || 'nothing'}`);
+  });
   // A request sent with the summary's may land just after it: read until two reads agree.
   for (let i = 0; i < 10; i++) {
     await new Promise((r) => setTimeout(r, 200));
