@@ -249,8 +249,12 @@ var fcLoader = (function (root, factory) {
       return r;
     }
     var f = m, first = a[0], props = a[1];
-    // A numeric user id becomes its text here (the wasm reads strings only; not finite: none).
-    if (m === 'identify' && typeof first === 'number') first = isFinite(first) ? String(first) : null;
+    // The user id as text: a number's (the wasm reads strings only); cut to 256 UTF-16 units,
+    // since one near the event size limit would make every later event too large to send (GA4
+    // refuses ids past 256 characters; the collector cuts at as many). Anything else: none.
+    if (m === 'identify') {
+      first = typeof first === 'string' || typeof first === 'number' && isFinite(first) ? String(first).slice(0, 256) : null;
+    }
     if (m !== 'track' && m !== 'identify') {
       f = 'track'; first = eventOf(m); props = a[0];
       if (m === 'search' && typeof props === 'string') props = { search_term: props };

@@ -105,12 +105,14 @@ wasm_v=$(sha256sum "$out/funnelcake.wasm" | cut -c1-8)
 # The wasm is the page's only other request for the SDK.
 # `--define module=false`: the parts' CommonJS exports and `require` fallbacks, and what only node
 # tests use, are dropped (−195 bytes gzip), and a page's own global `module` is never touched.
-terser js/prefetch.js target/pkg/funnelcake.names.js js/snippet.js js/native.js js/capture.js js/tabs.js js/net.js js/env.js js/loader.js --enclose --compress passes=3,unsafe_arrows=true,unsafe_methods=true --define "module=false,FC_WASM_V='$wasm_v'" --ecma 2017 --mangle --comments '/^!/' -o "$out/funnelcake.js"
+# `passes=4`: the fourth pass turns the function expressions called once into arrows (−11 bytes
+# gzip against 3; 5 is larger again, 6 and 8 the same as 4).
+terser js/prefetch.js target/pkg/funnelcake.names.js js/snippet.js js/native.js js/capture.js js/tabs.js js/net.js js/env.js js/loader.js --enclose --compress passes=4,unsafe_arrows=true,unsafe_methods=true --define "module=false,FC_WASM_V='$wasm_v'" --ecma 2017 --mangle --comments '/^!/' -o "$out/funnelcake.js"
 cp js/funnelcake.d.ts "$out/funnelcake.d.ts"
 terser js/widgets.js --compress --mangle --comments '/^!/' -o "$out/funnelcake-widgets.js"
 terser js/snippet.js --enclose --compress --define module=false --mangle -o "$out/snippet.min.js"
 # The ES module entry: the same stub, capture, tabs, net and loader, plus named exports (js/esm.js).
-terser target/pkg/funnelcake.names.js js/snippet.js js/native.js js/capture.js js/tabs.js js/net.js js/env.js js/loader.js js/esm.js --module --compress passes=3,unsafe_arrows=true,unsafe_methods=true --define module=false --ecma 2017 --mangle --comments '/^!/' -o "$out/funnelcake.mjs"
+terser target/pkg/funnelcake.names.js js/snippet.js js/native.js js/capture.js js/tabs.js js/net.js js/env.js js/loader.js js/esm.js --module --compress passes=4,unsafe_arrows=true,unsafe_methods=true --define module=false --ecma 2017 --mangle --comments '/^!/' -o "$out/funnelcake.mjs"
 # Precompressed copies beside each file a page loads (`.gz`, `.br`), which the collector and
 # servers like nginx (gzip_static, brotli_static) send to browsers that accept them.
 node scripts/precompress.mjs "$out" funnelcake.js funnelcake.mjs funnelcake.wasm funnelcake-widgets.js

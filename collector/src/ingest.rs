@@ -172,8 +172,8 @@ fn truncate_value(v: &mut funnelcake_core::json::Value) {
     }
 }
 
-/// Cuts long strings to the documented lengths (URL/referrer 2048, title/order/name 512, property
-/// values 1024 characters).
+/// Cuts long strings to the documented lengths (URL/referrer 2048, title/order/name 512, user id
+/// 256, property values 1024 characters).
 pub fn truncate_strings(e: &mut funnelcake_core::wire::Event) {
     truncate(&mut e.url, MAX_URL_CHARS);
     if let Some(r) = &mut e.referrer {
@@ -181,6 +181,10 @@ pub fn truncate_strings(e: &mut funnelcake_core::wire::Event) {
     }
     for s in [&mut e.title, &mut e.order].into_iter().flatten() {
         truncate(s, MAX_TITLE_CHARS);
+    }
+    // The SDK cuts a user id at the field limit; other senders get the same.
+    if let Some(u) = &mut e.uid {
+        truncate(u, funnelcake_core::event::MAX_FIELD_CHARS);
     }
     truncate(&mut e.t, MAX_TITLE_CHARS);
     e.props.iter_mut().for_each(|(_, v)| truncate_value(v));

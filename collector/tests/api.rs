@@ -417,10 +417,11 @@ async fn long_strings_are_truncated_to_the_documented_lengths() {
     for h in each_store(|_| {}).await {
         let body = format!(
             r#"{{"v":1,"site":"shop-1","sent_at":1,"events":[{{"id":"{:032x}","t":"a","ts":1,"sid":"s","aid":"a","seq":1,
-            "url":"/{}","title":"{}","props":{{"note":"{}","deep":["{}"]}}}}]}}"#,
+            "url":"/{}","title":"{}","uid":"{}","props":{{"note":"{}","deep":["{}"]}}}}]}}"#,
             1,
             "u".repeat(5000),
             "é".repeat(600),
+            "ü".repeat(300),
             "n".repeat(2000),
             "d".repeat(2000)
         );
@@ -429,6 +430,7 @@ async fn long_strings_are_truncated_to_the_documented_lengths() {
         let e = &read["events"][0];
         assert_eq!(e["url"].as_str().unwrap().chars().count(), 2048);
         assert_eq!(e["title"].as_str().unwrap().chars().count(), 512);
+        assert_eq!(e["uid"].as_str().unwrap(), "ü".repeat(256), "the SDK's user id limit");
         assert_eq!(e["props"]["note"].as_str().unwrap().len(), 1024);
         assert_eq!(e["props"]["deep"][0].as_str().unwrap().len(), 1024);
     }

@@ -176,6 +176,8 @@ test('helpers replay as track() of their canonical event with the captured conte
   fc.identify('u-1');
   fc.identify(42);
   fc.identify(NaN);
+  fc.identify('é'.repeat(300)); // cut: one near the event size limit would make every event too large
+  fc.identify({ id: 'u-1' });
   const calls = [];
   const sdk = fakeSdk();
   for (const m of ['track', 'identify']) sdk[m] = (n, p, ctx) => calls.push([m, n, p === undefined ? undefined : JSON.parse(p), JSON.parse(ctx)]);
@@ -187,6 +189,8 @@ test('helpers replay as track() of their canonical event with the captured conte
     ['track', 'page_view', undefined],
     ['identify', 'u-1', undefined],
     ['identify', '42', undefined],
+    ['identify', null, undefined],
+    ['identify', 'é'.repeat(256), undefined],
     ['identify', null, undefined],
   ]);
   assert.ok(calls.every((c) => c[3].url === '/checkout'), 'context last');
