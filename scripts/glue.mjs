@@ -149,7 +149,7 @@ if (glue.includes('FinalizationRegistry')) {
 }
 // wasm-bindgen reads a string as its bytes' view (`decodeText`) beside a byte view of its own
 // (`getArrayU8FromWasm0`, whose `ptr / 1` is its generic element-size division); the one view,
-// without the division, serves both (−22 bytes gzip).
+// without the division, serves both (−21 bytes gzip).
 replaceOnce('        return getUint8ArrayMemory0().subarray(ptr / 1, ptr / 1 + len);',
   '        return getUint8ArrayMemory0().subarray(ptr, ptr + len);', 'the byte view');
 replaceOnce(`    function getStringFromWasm0(ptr, len) {

@@ -35,7 +35,7 @@ async function session(sid, done = () => true) {
     return summaries.length > 0 && done(summaries[summaries.length - 1]);
   }, 20000, `the session_summary of ${sid}`).catch((e) => {
     // What did arrive says which part failed: a lost event, a lost summary or a wrong count.
-    const seen = mine.map((e) => e.t === 'session_summary' ? `summary(${JSON.stringify(e.props.page_views)} views)` : `${e.t} ${e.url}`);
+    const seen = mine.map((x) => x.t === 'session_summary' ? `summary(${JSON.stringify(x.props.page_views)} views)` : `${x.t} ${x.url}`);
     throw new Error(`${e.message}; stored: ${seen.join(', ') || 'nothing'}`);
   });
   // A request sent with the summary's may land just after it: read until two reads agree.
