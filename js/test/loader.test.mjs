@@ -265,7 +265,13 @@ test('an SPA page view still held for the title is recorded before a page hide, 
     const listeners = {};
     const { w, d } = fakePage('/checkout?step=contact', 'Contact');
     w.location.origin = 'https://shop.example';
-    w.history = { pushState(s, t, url) { [w.location.pathname, w.location.search = ''] = url.split('?'); if (w.location.search) w.location.search = '?' + w.location.search; } };
+    w.history = {
+      pushState(state, title, url) {
+        const [path, query] = url.split('?');
+        w.location.pathname = path;
+        w.location.search = query ? '?' + query : '';
+      },
+    };
     w.addEventListener = (type, fn) => { listeners[type] = fn; };
     const api = loader.realApi(sdk, w, d);
     api.init({ site: 's', dataLayer: false });
