@@ -30,9 +30,10 @@ var fcLoader = (function (root, factory) {
   var timeout = native ? native.timeout : fcTimeout, listen = native ? native.listen : fcListen;
 
   // Methods that record something; calls to these (and init/reset/flush/on) are queued with the
-  // page context until the SDK is ready. The first ten are helpers: track() of a canonical event
-  // (the wasm exports only track: smaller glue).
-  var RECORDING = 'page viewItem addToCart removeFromCart viewCart beginCheckout checkoutStep purchase refund search track identify experiment consent'.split(' ');
+  // page context until the SDK is ready. All but track, identify, experiment and consent are
+  // helpers: track() of a canonical event (the wasm exports only track: smaller glue). In the
+  // stub's order (js/snippet.js), so gzip finds the one list twice (−9 bytes).
+  var RECORDING = 'page track viewItem addToCart removeFromCart viewCart beginCheckout checkoutStep purchase refund search identify experiment consent'.split(' ');
 
   /** `name` with each capital letter lower-cased after `sep` (`addToCart` → `add_to_cart`). */
   function spaced(name, sep) {
@@ -424,6 +425,6 @@ var fcLoader = (function (root, factory) {
   // The parts node tests exercise alone are exported to them only (`node` is false in the build).
   return node ? {
     boot: boot, attach: attach, installStub: stubOf, configFromScript: configFromScript, replay: replay,
-    realApi: realApi, json: json, RECORDING: RECORDING, HELPERS: RECORDING.slice(0, 10)
+    realApi: realApi, json: json, RECORDING: RECORDING, HELPERS: RECORDING.filter(function (m) { return m !== 'track'; }).slice(0, 10)
   } : { boot: boot, attach: attach, installStub: stubOf };
 });

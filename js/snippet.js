@@ -9,7 +9,7 @@ function fcStub(w, d) {
   var q = [];
   fc = { _q: q, _stub: true };
   ('init page track viewItem addToCart removeFromCart viewCart beginCheckout checkoutStep purchase refund ' +
-    'search identify experiment reset consent flush on metrics').split(' ').forEach(function (m) {
+    'search identify experiment consent reset flush on metrics').split(' ').forEach(function (m) {
     fc[m] = function () {
       var a = [].slice.call(arguments), l = w.location,
         e = [m, { ts: Date.now(), url: l.pathname + l.search, ref: d.referrer, title: d.title }, a];
