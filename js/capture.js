@@ -17,11 +17,12 @@ var fcCapture = (function () {
   var GA4 = ('view_item_list select_item view_item add_to_cart remove_from_cart view_cart add_to_wishlist ' +
     'begin_checkout checkout_contact add_shipping_info add_payment_info purchase refund search view_promotion select_promotion')
     .split(' ');
-  // Universal Analytics enhanced-ecommerce actions (the key inside `ecommerce`) → GA4 event.
+  // Universal Analytics enhanced-ecommerce actions (the key inside `ecommerce`) → GA4 event,
+  // by its place in GA4 (view_item_list, select_item, view_item, add_to_cart, remove_from_cart,
+  // begin_checkout, purchase, refund, view_promotion, select_promotion).
   var UA = {
-    impressions: 'view_item_list', click: 'select_item', detail: 'view_item', add: 'add_to_cart',
-    remove: 'remove_from_cart', checkout: 'begin_checkout', purchase: 'purchase', refund: 'refund',
-    promoView: 'view_promotion', promoClick: 'select_promotion'
+    impressions: 0, click: 1, detail: 2, add: 3, remove: 4, checkout: 7, purchase: 11, refund: 12,
+    promoView: 14, promoClick: 15
   };
 
   function isObj(x) { return x !== null && typeof x === 'object'; }
@@ -50,7 +51,7 @@ var fcCapture = (function () {
       found++;
       // (Marked as UA for `watchDataLayer`, which hands the recorder only the call.)
       if (step > 3) send('checkoutStep', [step, props], 1);
-      else send('track', [step > 1 ? GA4[step + 7] : UA[key], props], 1);
+      else send('track', [GA4[step > 1 ? step + 7 : UA[key]], props], 1);
     }
     return found;
   }
