@@ -25,10 +25,12 @@ function fail(msg) {
   process.exit(1);
 }
 
+// The glue's reads of an export: `wasm.<name>`.
+const WASM_READ = /\bwasm\.([A-Za-z_$][\w$]*)/g;
 // Exports the glue never reads (`wasm.<name>`) are removed, and with them what only they kept:
 // wasm-bindgen's `__abort_handler` and `__instance_terminated` globals, for a reinitialising
 // glue this one is not (−12 bytes gzip).
-const read = new Set([...glue.matchAll(/\bwasm\.([A-Za-z_$][\w$]*)/g)].map((m) => m[1]));
+const read = new Set([...glue.matchAll(WASM_READ)].map((m) => m[1]));
 const unread = exportNames(readFileSync(inWasm)).filter((name) => !read.has(name));
 const removal = unread.length
   ? ['--remove-exports', `--pass-arg=remove-exports@${unread.join(',')}`, '--remove-unused-module-elements']
@@ -70,7 +72,7 @@ for (const [, from, to] of map.imports) {
 
 // Exports: the glue reads them as `wasm.<name>`; every such read must be renamed.
 const exportsMap = new Map(map.exports);
-glue = glue.replace(/\bwasm\.([A-Za-z_$][\w$]*)/g, (all, name) => {
+glue = glue.replace(WASM_READ, (all, name) => {
   if (!exportsMap.has(name)) fail(`the glue reads wasm.${name}, which the wasm does not export`);
   return `wasm[${JSON.stringify(exportsMap.get(name))}]`;
 });
