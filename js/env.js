@@ -25,7 +25,51 @@ var fcEnv = (function () {
     return storage;
   }
 
+  /**
+   * `v` in the tape form the wasm reads (core/src/json.rs, `read_tape`) in place of JSON text:
+   * the same values, each string led by its length in UTF-16 units instead of quoted and
+   * escaped, so the wasm carries no JSON parser (the page's `JSON.parse` and this walk do that
+   * part: −590 bytes gzip in all, BENCHMARKS.md). `''` for a value JSON leaves out.
+   *
+   * With `depth` 0 (the loader's properties, options, config and context) it is also a bounded
+   * plain copy, taken when the call is made: depth 8 and 100 members or elements at most (which
+   * also ends cycles); functions, symbols and undefined left out (null in a list), as a member
+   * whose getter throws is; bigints and non-finite numbers null. An object with a `toJSON`
+   * method is written as what it returns, as `JSON.stringify` does (a `Date` becomes its ISO
+   * text, a decimal type its digits, a Backbone model its attributes), but an array always as
+   * a list: Prototype.js before 1.7 (old Magento 1 stores) gives every array a `toJSON` that
+   * returns its JSON text. A negative depth lifts both bounds (parsed JSON text, plain already;
+   * the wasm refuses nesting past 32).
+   */
+  function tape(v, depth) {
+    var t = typeof v;
+    if (t == 'string') return 's' + v.length + ':' + v;
+    if (t == 'number') return isFinite(v) ? 'd' + v + ',' : 'n';
+    if (t == 'boolean') return v ? 't' : 'f';
+    if (t == 'bigint' || v === null || t == 'object' && depth > 7) return 'n';
+    if (t != 'object') return '';
+    var list = Array.isArray(v), keys = list ? v : Object.keys(v), out = list ? 'a' : 'o';
+    if (!list && typeof v.toJSON == 'function') return tape(v.toJSON(), depth + 1);
+    for (var i = 0; i < keys.length && (i < 100 || depth < 0); i++) {
+      var k = list ? i : keys[i], x = '';
+      try { x = tape(v[k], depth + 1); } catch (e) { /* a throwing getter: left out */ }
+      out += list ? x || 'n' : x && k.length + ':' + k + x;
+    }
+    return out + 'e';
+  }
+
   return {
+    tape: tape,
+
+    /** JSON text (a stored value, another tab's queue) in tape form; null if it is not JSON. */
+    json: function (text) {
+      try {
+        return tape(JSON.parse(text), -1e9);
+      } catch (e) {
+        return null;
+      }
+    },
+
     /** The page's window, set by the loader before the SDK's `init`. */
     use: function (win) {
       w = win;

@@ -80,56 +80,18 @@ var fcLoader = (function (root, factory) {
   }
 
   /**
-   * A bounded plain copy of `v`, for `JSON.stringify`: depth 8 and 100 members or elements at
-   * most (which also ends cycles), functions left out, bigints as null (on which stringify
-   * would throw), and a member whose getter throws skipped; other primitives are kept, for
-   * stringify to write (non-finite numbers as null) or leave out (symbols, undefined). An object
-   * with a `toJSON` method is copied as what it returns, as stringify does (a `Date` becomes its
-   * ISO text, a decimal type its digits, a Backbone model its attributes), but an array is
-   * always copied as a list: Prototype.js before 1.7 (old Magento 1 stores) gives every array a
-   * `toJSON` that returns its JSON text, which stringify would write as a string, so the copy
-   * of an array hides that method behind an own `toJSON` of undefined (stringify writes only
-   * an array's elements).
+   * An object argument (properties, options, config; and the page context, when the call
+   * crosses) in the tape form the wasm reads (js/env.js, `tape`: a bounded plain copy), taken
+   * when the call is made; anything but a plain object gives undefined (no properties). One
+   * string crosses into the wasm, not a walk over the object from there.
    */
-  function plain(v, depth) {
-    var t = typeof v;
-    if (t === 'function') return;
-    if (t === 'bigint') return null;
-    if (v === null || t !== 'object') return v;
-    if (depth > 7) return null;
-    var list = Array.isArray(v);
-    if (!list && typeof v.toJSON === 'function') return plain(v.toJSON(), depth + 1);
-    var out = list ? [] : {}, keys = Object.keys(v);
-    for (var i = 0; i < keys.length && i < 100; i++) {
-      try { out[keys[i]] = plain(v[keys[i]], depth + 1); } catch (e) { /* a throwing getter: skipped */ }
-    }
-    if (list && out.toJSON) out.toJSON = undefined;
-    return out;
-  }
-
-  /**
-   * The plain copy of an object argument (properties, options, config), taken when the call is
-   * made; anything but a plain object gives undefined (no properties).
-   */
+  var tape = env.tape;
   function copy(v) {
     try {
-      return v && typeof v === 'object' && !Array.isArray(v) ? plain(v, 0) : undefined;
+      return v && typeof v === 'object' && !Array.isArray(v) ? tape(v, 0) : undefined;
     } catch (e) {
       return undefined;
     }
-  }
-
-  /**
-   * Objects cross into the wasm as JSON text (`text`; undefined stays undefined): one native
-   * stringify and one string copy instead of a walk over the object from the wasm. A copy or
-   * context made by `copy`/`here` is ours and unchanging, so a queued call stringifies it when
-   * it is recorded, not when it is made.
-   */
-  var text = JSON.stringify;
-
-  /** An object argument as JSON text of its plain copy, for calls that cross at once. */
-  function json(v) {
-    return text(copy(v));
   }
 
   /** `{variation, value, inExperiment}` from a variation index (-1: not in the experiment). */
@@ -169,11 +131,11 @@ var fcLoader = (function (root, factory) {
     return ctx;
   }
 
-  // Recording calls on the loaded SDK only capture their arguments (a plain copy) and the page
-  // context; the wasm records them in one task per burst (stringified then: see `text`).
-  // Whatever reads or changes state (init, reset, consent, experiment, metrics, debugState,
-  // flush, page hide) drains them first, so order, timestamps and results are as if each call
-  // had run at once.
+  // Recording calls on the loaded SDK only capture their arguments (a plain copy in tape form:
+  // see `copy`) and the page context; the wasm records them in one task per burst. Whatever
+  // reads or changes state (init, reset, consent, experiment, metrics, debugState, flush, page
+  // hide) drains them first, so order, timestamps and results are as if each call had run at
+  // once.
   var pending = [], ticking = false, draining = false;
 
   // `on('metrics', cb)` listeners, held here rather than in the wasm (where each would cost a
@@ -222,7 +184,7 @@ var fcLoader = (function (root, factory) {
       var c = pending[i];
       if (!c[0]) continue; // cancelled
       try {
-        c[0][c[1]](c[2], text(c[3]), text(c[4]));
+        c[0][c[1]](c[2], c[3], copy(c[4]));
         notify(c[0]);
       } catch (e) { /* a bad call is dropped, the rest still run */ }
     }
@@ -242,7 +204,7 @@ var fcLoader = (function (root, factory) {
     if (m === 'consent') { drain(); sdk.consent(a[0]); return notify(sdk); }
     if (m === 'experiment') {
       drain();
-      var r = experimentResult(a[1], sdk.experiment(a[0], json(a[1]), text(here(ctx))));
+      var r = experimentResult(a[1], sdk.experiment(a[0], copy(a[1]), copy(here(ctx))));
       notify(sdk);
       try {
         if (a[1] && typeof a[1].onAssign === 'function') a[1].onAssign(r);
@@ -264,7 +226,7 @@ var fcLoader = (function (root, factory) {
     props = copy(props);
     ctx = here(ctx);
     if (!later) {
-      sdk[f](first, text(props), text(ctx));
+      sdk[f](first, props, copy(ctx));
       return notify(sdk);
     }
     pending.push([sdk, f, first, props, ctx]);
@@ -297,7 +259,7 @@ var fcLoader = (function (root, factory) {
     var c = here() || {};
     c.signal = privacySignal(w);
     c.hidden = !!(d && d.hidden);
-    var ok = sdk.init(json(cfg), text(c));
+    var ok = sdk.init(copy(cfg), copy(c));
     // A key that is no option (a misspelt `flushInterval`, say) is ignored; debug mode names it.
     if (ok && cfg.debug && w && w.console) {
       for (var k in cfg) if (!ATTRS[k] && k != 'funnels') w.console.warn('funnelcake: unknown config.' + k);
@@ -425,6 +387,6 @@ var fcLoader = (function (root, factory) {
   // The parts node tests exercise alone are exported to them only (`node` is false in the build).
   return node ? {
     boot: boot, attach: attach, installStub: stubOf, configFromScript: configFromScript, replay: replay,
-    realApi: realApi, json: json, RECORDING: RECORDING, HELPERS: RECORDING.filter(function (m) { return m !== 'track'; }).slice(0, 10)
+    realApi: realApi, json: copy, RECORDING: RECORDING, HELPERS: RECORDING.filter(function (m) { return m !== 'track'; }).slice(0, 10)
   } : { boot: boot, attach: attach, installStub: stubOf };
 });

@@ -41,7 +41,7 @@ rm -rf "$out" && mkdir -p "$out"
 node scripts/panics.mjs target/pkg/funnelcake_bg.wasm target/pkg/funnelcake_np.wasm
 # --low-memory-unused lets wasm-opt fold constant offsets into loads and stores (−359 bytes
 # gzip): Rust lays out the 256 KiB stack first, so the low 1 KB is only touched by a stack
-# nearly 256 KiB deep, and no recursion here is deeper than the JSON parser's 32 levels.
+# nearly 256 KiB deep, and no recursion here is deeper than the tape reader's 32 levels (core/src/json.rs).
 #
 # `-ocimfs 20` (--one-caller-inline-max-function-size): a function with one caller is inlined
 # into it only if it is at most 20 bytes, where binaryen's default inlines every one. The wasm is

@@ -82,7 +82,7 @@ impl Sdk {
         }
         if let Some(stored) = self.store.get(STATE_KEY) {
             if stored != self.last_written {
-                if let Some(state) = SessionState::from_json(&stored) {
+                if let Some(state) = read_state(&stored) {
                     self.tracker.adopt_state(state);
                     self.last_written = stored;
                 }
@@ -146,12 +146,11 @@ fn adopt_orphans() {
 /// its own lock, or without consent to persist.
 #[wasm_bindgen]
 pub fn adopt(queue: JsValue) -> bool {
-    let Some(json) = env::text(&queue) else { return false };
     let adopted = with_sdk(|sdk| {
         if !(sdk.outbox.owned() && sdk.tracker.may_persist()) {
             return false;
         }
-        let (events, _skipped) = funnelcake_core::queue::EventQueue::parse_persisted(&json);
+        let (events, _skipped) = funnelcake_core::queue::EventQueue::read_persisted(&env::parse_json(&queue));
         sdk.tracker.restore_queue(events);
         sdk.persist_queue(true);
         true
@@ -244,7 +243,7 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
         store.remove(STATE_KEY);
     }
     let stored = store.get(STATE_KEY).unwrap_or_default();
-    let read = SessionState::from_json(&stored);
+    let read = read_state(&stored);
     let fresh = read.is_none();
     let state = read.unwrap_or_else(|| SessionState::new(&mut rng));
     let auto = cfg.auto_pageviews;
@@ -359,7 +358,7 @@ pub fn lifecycle(code: u32) {
     }
 }
 
-/// The call's time and page: `{ts, url, ref, title, host}` as JSON text from the loader (captured
+/// The call's time and page: `{ts, url, ref, title, host}` in tape form from the loader (captured
 /// when the call was made, or read in JS just now: cheaper than reading the DOM from the wasm);
 /// without it, now and an empty page.
 fn captured_context(ctx: &JsValue) -> (i64, PageContext) {
@@ -446,14 +445,18 @@ pub fn track(name: JsValue, props: JsValue, ctx: JsValue) {
     record(name.trim_ascii(), members, &ctx);
 }
 
-/// A JSON text argument (the loader sends properties, options and config as
-/// `JSON.stringify` of a bounded plain copy: one string crossing instead of a walk over the
-/// object from the wasm). `null` for anything else, unparsable text, or more than 64 KiB.
+/// An object argument: the loader sends properties, options, config and page context as a
+/// bounded plain copy in tape form (js/env.js, `tape`; [`funnelcake_core::json::read_tape`]):
+/// one string crossing instead of a walk over the object from the wasm, and no JSON parser in
+/// the wasm. `null` for anything else, an unreadable tape, or more than 64 KiB.
 fn json_arg(v: &JsValue) -> Value {
-    match env::text_within(v, 65_536).map(|s| funnelcake_core::json::parse(&s)) {
-        Some(Ok(v)) => v,
-        _ => Value::Null,
-    }
+    env::tape_within(v, 65_536)
+}
+
+/// The session state persisted as `stored` (JSON text, read by the page's `JSON.parse`:
+/// [`env::parse_json`]); `None` if unreadable.
+fn read_state(stored: &str) -> Option<SessionState> {
+    SessionState::from_value(&env::parse_json(&JsValue::from_str(stored)))
 }
 
 /// The members of a JSON object argument; none for anything else.

@@ -19,6 +19,22 @@ extern "C" {
     /// throwing) `Math.random` bytes mixed with the clock and a running count.
     #[wasm_bindgen(js_namespace = fcEnv, js_name = random)]
     fn random_fill(dst: &mut [u8]);
+    /// `fcEnv.json(text)`: JSON text (stored, or another tab's queue) in the tape form
+    /// [`funnelcake_core::json::read_tape`] reads, or `null` if it is not JSON.
+    #[wasm_bindgen(js_namespace = fcEnv, js_name = json)]
+    fn json_tape(text: &JsValue) -> JsValue;
+}
+
+/// A tape-form argument from the loader (`js/env.js`, `tape`): `Value::Null` for anything
+/// else, or more than `max` bytes.
+pub fn tape_within(v: &JsValue, max: usize) -> funnelcake_core::json::Value {
+    text_within(v, max).and_then(|t| funnelcake_core::json::read_tape(&t)).unwrap_or_default()
+}
+
+/// JSON text, read by the page's `JSON.parse` (through `fcEnv.json`): `Value::Null` for
+/// anything unreadable. The wasm has no JSON parser of its own.
+pub fn parse_json(text: &JsValue) -> funnelcake_core::json::Value {
+    tape_within(&json_tape(text), usize::MAX)
 }
 
 /// `v` as a Rust string if it is a JS string (lone surrogates become U+FFFD), else `None`. In

@@ -11,7 +11,7 @@
 //! Locks calls), [`transport`] (fetch/keepalive), [`scheduler`] (when the flush timer is due;
 //! `js/net.js` runs it), [`lifecycle`] (what visibility, page hide and other tabs' writes mean; the
 //! loader listens), [`api`] (the JS-facing functions). Config, properties and options arrive as
-//! JSON text from the loader (`js/loader.js`, `json()`), read by the core.
+//! one string in the tape form `js/env.js` writes, read by the core (`json::read_tape`).
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![deny(missing_docs)]
 

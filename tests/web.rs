@@ -91,19 +91,23 @@ fn use_window(window: &JsValue) {
     use_fn.call1(&env, window).unwrap();
 }
 
-/// Config as the loader sends it: JSON text. Nothing should leave the page in these tests: a
-/// very long interval and flushAt.
+/// Config as the loader sends it (in tape form: [`js`]). Nothing should leave the page in
+/// these tests: a very long interval and flushAt.
 fn config_with(site: &str, extra: &str) -> JsValue {
-    JsValue::from_str(&format!(r#"{{"site":"{site}","flushAt":500,"flushIntervalMs":60000{extra}}}"#))
+    js(&format!(r#"{{"site":"{site}","flushAt":500,"flushIntervalMs":60000{extra}}}"#))
 }
 
 fn config(site: &str) -> JsValue {
     config_with(site, "")
 }
 
-/// Properties or options as the loader sends them: JSON text.
+/// Properties, options or config as the loader sends them: in the tape form js/env.js writes
+/// (`fcEnv.json` of the JSON text; `null` if it is not JSON).
 fn js(json: &str) -> JsValue {
-    JsValue::from_str(json)
+    page_scripts();
+    let env = get(&js_sys::global(), "fcEnv");
+    let to_tape: js_sys::Function = get(&env, "json").into();
+    to_tape.call1(&env, &JsValue::from_str(json)).unwrap()
 }
 
 fn local_storage() -> web_sys::Storage {
@@ -227,7 +231,8 @@ async fn another_tabs_write_is_adopted_unless_it_is_in_a_form_this_build_cannot_
 #[wasm_bindgen_test]
 fn bad_calls_never_throw_and_are_not_recorded() {
     assert!(!init(JsValue::from_str("not an object")));
-    assert!(!init(js_sys::Object::new().into()), "not JSON text");
+    assert!(!init(js_sys::Object::new().into()), "not tape text");
+    assert!(!init(JsValue::from_str(r#"{"site":"web-json"}"#)), "JSON text is not the tape form");
     assert!(!init(js("[1]")), "not an object");
     assert!(!init(js("{}")), "site is required");
     assert!(init(config("web-test-5")));
@@ -241,7 +246,7 @@ fn bad_calls_never_throw_and_are_not_recorded() {
 fn odd_property_text_is_ignored_without_panicking() {
     assert!(init(config("web-odd")));
     let before = pending();
-    // Not JSON, not an object, too deep, too long: the event is kept without properties.
+    // Not the tape form, not an object, too deep, too long: the event is kept without properties.
     let deep = format!("{}1{}", "[".repeat(100), "]".repeat(100));
     let long = format!(r#"{{"x":"{}"}}"#, "y".repeat(70_000));
     for props in [js("{not json"), js("[1,2]"), js(&deep), js(&long), JsValue::from_f64(3.0), JsValue::NULL] {
@@ -567,7 +572,11 @@ fn text_of_every_length_and_width_survives_the_round_trip() {
 fn page_strings_are_decoded_not_trusted() {
     assert!(init(config("web-text-in")));
     let run = |src: &str| js_sys::Function::new_no_args(src).call0(&JsValue::NULL).unwrap();
-    api::track("add_to_cart".into(), run(r#"return '{"item_id":"a\ud800b","price":1,"currency":"USD"}';"#), U);
+    api::track(
+        "add_to_cart".into(),
+        run(r#"return fcEnv.tape({ item_id: 'a\ud800b', price: 1, currency: 'USD' }, 0);"#),
+        U,
+    );
     let items = js_sys::Array::from(&path(&metrics(), "cart.items"));
     assert_eq!(get(&items.get(0), "id").as_string().as_deref(), Some("a\u{FFFD}b"));
 

@@ -43,7 +43,7 @@ pub struct RawConfig {
 }
 
 impl RawConfig {
-    /// Reads the page's config object (as JSON: the loader sends `JSON.stringify(config)`). A
+    /// Reads the page's config object (the value the loader sends, in tape form). A
     /// value of the wrong type is ignored, so the default applies (and is reported when it was a
     /// number in the wrong form: numeric strings, as data attributes give, are accepted); `Err`
     /// when the config is not an object at all.

@@ -2,7 +2,9 @@
 //!
 //! The wire format (and the SDK's persisted queue) is JSON. Rather than pull serde_json into the
 //! wasm build, the core carries this compact implementation, and the collector parses batches
-//! with the very same code, so there is exactly one reading of the wire format.
+//! with the very same code, so there is exactly one reading of the wire format. The wasm writes
+//! JSON but reads none: values reach it in the tape form JS writes ([`read_tape`]), which needs
+//! no parser of escapes, whitespace or error positions.
 //!
 //! Invariants:
 //! - parsing never panics and never recurses deeper than [`MAX_DEPTH`];
@@ -616,6 +618,106 @@ impl core::fmt::Display for JsonError {
 }
 
 impl std::error::Error for JsonError {}
+
+/// Reads one value of the tape form that `js/env.js` writes (`tape`), in which page objects and
+/// stored JSON text reach the wasm: JS's own `JSON.parse` and a walk over the value stand in for
+/// a JSON parser in the wasm ([`parse`] stays, for the collector and the tests). Per value:
+///
+/// - `n`, `t`, `f`: null, true, false;
+/// - `d<number>,`: a finite number, in JS's text of it (read by [`parse_number`]);
+/// - `s<units>:<text>`: a string of `units` UTF-16 code units (its JS `length`), unescaped;
+/// - `a<value>…e`: an array; `o<units>:<key><value>…e`: an object (each key as a string's
+///   length and text, without the `s`).
+///
+/// `None` for anything else, or nesting deeper than [`MAX_DEPTH`]. Never panics. Text after the
+/// first value is not looked at: the tape's one writer is ours (a check for it was 41 bytes
+/// gzip).
+///
+/// ```
+/// use funnelcake_core::json::{parse, read_tape, Value};
+/// let v = read_tape("o1:as3:é😀4:listad-1.5,tfne0:ne").unwrap();
+/// assert_eq!(v, parse(r#"{"a":"é😀","list":[-1.5,true,false,null],"":null}"#).unwrap());
+/// assert_eq!(read_tape("s3:ab"), None);
+/// assert_eq!(read_tape("s1:ab"), Some(Value::Str("a".into())));
+/// ```
+pub fn read_tape(tape: &str) -> Option<Value> {
+    Tape { s: tape, i: 0 }.value(0)
+}
+
+struct Tape<'a> {
+    s: &'a str,
+    i: usize,
+}
+
+impl Tape<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.s.as_bytes().get(self.i).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let b = self.peek()?;
+        self.i += 1;
+        Some(b)
+    }
+
+    /// `true` (and consumed) at the `e` that ends an array or object.
+    fn end(&mut self) -> bool {
+        let end = self.peek() == Some(b'e');
+        self.i += usize::from(end);
+        end
+    }
+
+    /// The text before the next `end`, which is consumed with it.
+    fn until(&mut self, end: u8) -> Option<&str> {
+        let start = self.i;
+        while self.next()? != end {}
+        self.s.get(start..self.i - 1)
+    }
+
+    /// `<units>:<text>`: the text of that many UTF-16 code units (a character past U+FFFF is
+    /// two; the lone surrogates JS strings may hold arrive as U+FFFD, one).
+    fn text(&mut self) -> Option<String> {
+        let mut units = parse_number(self.until(b':')?)? as usize;
+        let start = self.i;
+        while units > 0 {
+            let b = self.next()?;
+            // A character's first byte (not a continuation byte), four bytes long from 0xF0.
+            if b & 0xC0 != 0x80 {
+                units = units.checked_sub(1 + usize::from(b >= 0xF0))?;
+            }
+        }
+        while self.peek().is_some_and(|b| b & 0xC0 == 0x80) {
+            self.i += 1;
+        }
+        self.s.get(start..self.i).map(str::to_owned)
+    }
+
+    fn value(&mut self, depth: usize) -> Option<Value> {
+        Some(match self.next()? {
+            b'n' => Value::Null,
+            b't' => Value::Bool(true),
+            b'f' => Value::Bool(false),
+            b'd' => Value::Num(parse_number(self.until(b',')?)?),
+            b's' => Value::Str(self.text()?),
+            b'a' if depth < MAX_DEPTH => {
+                let mut items = Vec::new();
+                while !self.end() {
+                    items.push(self.value(depth + 1)?);
+                }
+                Value::Arr(items)
+            }
+            b'o' if depth < MAX_DEPTH => {
+                let mut members = Vec::new();
+                while !self.end() {
+                    let k = self.text()?;
+                    members.push((k, self.value(depth + 1)?));
+                }
+                Value::Obj(members)
+            }
+            _ => return None,
+        })
+    }
+}
 
 /// Parses one JSON value (surrounding whitespace allowed).
 ///

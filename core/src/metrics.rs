@@ -670,7 +670,8 @@ pub fn snapshot_json(
     w.out
 }
 
-/// [`snapshot_json`] as a value (for the summary's props and for tests).
+/// [`snapshot_json`] as a value, for tests (the session summary writes the text itself:
+/// `Event::write_with`).
 pub fn snapshot(state: &SessionState, default: &FunnelDef, custom: &[FunnelDef], now: i64, style: KeyStyle) -> Value {
     json::parse(&snapshot_json(state, default, custom, now, style)).unwrap_or_default()
 }

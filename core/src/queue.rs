@@ -36,10 +36,10 @@ pub struct Queued {
 pub const ENTRY_OVERHEAD: usize = 40;
 
 impl Queued {
-    /// A queued event from a wire event.
-    pub fn new(event: &Event) -> Queued {
+    /// A queued event from a wire event (with `props` as JSON text: [`Event::write_with`]).
+    pub fn new(event: &Event, props: Option<&str>) -> Queued {
         let mut json = String::new();
-        event.write_to(&mut json);
+        event.write_with(&mut json, props);
         Queued { bytes: json.len() + ENTRY_OVERHEAD, json, ts: event.ts, attempts: 0, beaconed: false }
     }
 }
@@ -125,7 +125,7 @@ impl EventQueue {
     /// assert_eq!(q.iter().map(|x| x.json.as_str()).collect::<Vec<_>>(), [r#"{"id":"","t":"b","ts":0,"sid":"","aid":"","seq":0,"url":""}"#, r#"{"id":"","t":"c","ts":0,"sid":"","aid":"","seq":0,"url":""}"#]);
     /// ```
     pub fn push(&mut self, event: Event) -> u64 {
-        self.push_queued(Queued::new(&event))
+        self.push_queued(Queued::new(&event, None))
     }
 
     /// [`EventQueue::push`] of an event already encoded.
@@ -272,10 +272,16 @@ impl EventQueue {
 
     /// Reads [`EventQueue::to_json`]; unreadable entries are skipped (returned count).
     pub fn parse_persisted(text: &str) -> (Vec<Queued>, u64) {
-        let Ok(Value::Arr(list)) = json::parse(text) else { return (Vec::new(), 0) };
+        EventQueue::read_persisted(&json::parse(text).unwrap_or_default())
+    }
+
+    /// [`EventQueue::parse_persisted`] of text already read into a value (the wasm has it from
+    /// `js/env.js` in tape form: [`json::read_tape`]).
+    pub fn read_persisted(v: &Value) -> (Vec<Queued>, u64) {
+        let Value::Arr(list) = v else { return (Vec::new(), 0) };
         let mut skipped = 0;
         let mut out = Vec::with_capacity(list.len());
-        for entry in &list {
+        for entry in list {
             let parsed = entry.as_array().and_then(|a| {
                 let attempts = u32::try_from(a.first()?.as_i64()?).ok()?;
                 let beaconed = a.get(1)?.as_i64()? == 1;

@@ -5,7 +5,7 @@
 //! and numbers its events with `seq` from 1. The anonymous id is random and long-lived.
 
 use crate::id::{new_id, Entropy};
-use crate::json::{self, Cursor, Row};
+use crate::json::{self, Cursor, Row, Value};
 use crate::metrics::SessionMetrics;
 
 /// How many recent order ids are remembered to drop repeated purchases.
@@ -160,9 +160,14 @@ impl SessionState {
     /// then starts fresh rather than trusting damaged storage). Damaged metrics restart from
     /// zero rather than losing the session and ids.
     pub fn from_json(text: &str) -> Option<SessionState> {
-        let v = json::parse(text).ok()?;
+        SessionState::from_value(&json::parse(text).ok()?)
+    }
+
+    /// [`SessionState::from_json`] of text already read into a value (the wasm has it from
+    /// `js/env.js` in tape form: [`json::read_tape`]).
+    pub fn from_value(v: &Value) -> Option<SessionState> {
         let mut state = SessionState::default();
-        state.read(Cursor::new(&v)?)?;
+        state.read(Cursor::new(v)?)?;
         Some(state)
     }
 

@@ -241,7 +241,7 @@ impl Tracker {
         self.state.touch(now, timeout, rng);
         let page = (ctx.url.clone(), ctx.referrer.clone(), ctx.title.clone());
         let Some(event) = self.next_event(n, page, now, rng) else { return Err(DropReason::MissingName) };
-        self.enqueue(&event)?;
+        self.enqueue(&event, None)?;
         let mut changed = false;
         if let Some(s) = &mut self.state.session {
             changed = s.metrics.observe(&event, &self.default_funnel, &self.cfg.funnels);
@@ -269,14 +269,17 @@ impl Tracker {
     /// Queues a `session_summary` for the current session at `at`. `final_` marks the summary
     /// sent when the session ended (otherwise it is provisional, sent on page hide).
     fn queue_summary(&mut self, final_: bool, at: i64, rng: &mut dyn Entropy) {
-        let Value::Obj(mut props) = self.snapshot(at, KeyStyle::Snake) else { return };
-        props.push(("final".into(), Value::Bool(final_)));
+        // The snapshot's text with `final` added as its last member, written into the event as
+        // it is (the wasm has no JSON parser to read it back into values: `Event::write_with`).
+        let mut props = self.snapshot_json(at, KeyStyle::Snake);
+        props.pop();
+        props.push_str(if final_ { ",\"final\":true}" } else { ",\"final\":false}" });
         let url = self.state.session.as_ref().and_then(|s| s.metrics.exit_page.clone()).unwrap_or_default();
-        let n = Normalized { t: "session_summary".into(), props, ..Normalized::default() };
+        let n = Normalized { t: "session_summary".into(), ..Normalized::default() };
         // Not activity: the session's last activity stays where it was.
         if let Some(event) = self.next_event(n, (url, None, None), at, rng) {
             // Too large (over MAX_EVENT_BYTES) it is dropped and counted, as the collector would.
-            let _ = self.enqueue(&event);
+            let _ = self.enqueue(&event, Some(&props));
         }
     }
 
@@ -325,8 +328,8 @@ impl Tracker {
     /// (`Err`). While consent is denied (or privacy is `strict` under a privacy signal) nothing
     /// is queued: the event is counted as `consent_denied` (the page's own metrics still see it;
     /// nothing leaves the page).
-    fn enqueue(&mut self, event: &Event) -> Result<(), DropReason> {
-        let q = Queued::new(event);
+    fn enqueue(&mut self, event: &Event, props: Option<&str>) -> Result<(), DropReason> {
+        let q = Queued::new(event, props);
         if q.json.len() > MAX_EVENT_BYTES {
             self.count_drop(DropReason::TooLarge, 1);
             return Err(DropReason::TooLarge);

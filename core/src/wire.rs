@@ -230,6 +230,13 @@ fn field_int(out: &mut String, key: &str, v: i64) {
 impl Event {
     /// Appends this event's wire JSON to `out`.
     pub fn write_to(&self, out: &mut String) {
+        self.write_with(out, None);
+    }
+
+    /// [`Event::write_to`], with `props` (JSON text of an object) written as it is in place of
+    /// `self.props` when given: the session summary's metrics snapshot, which the wasm writes
+    /// as text and has no parser to read back into values.
+    pub fn write_with(&self, out: &mut String, props: Option<&str>) {
         out.push_str("{\"id\":");
         write_str(out, &self.id);
         field_str(out, "t", &self.t);
@@ -241,7 +248,10 @@ impl Event {
         field_str(out, "url", &self.url);
         field_opt_str(out, "ref", &self.referrer);
         field_opt_str(out, "title", &self.title);
-        if !self.props.is_empty() {
+        if let Some(text) = props {
+            out.push_str(",\"props\":");
+            out.push_str(text);
+        } else if !self.props.is_empty() {
             out.push_str(",\"props\":");
             crate::json::write_object(out, &self.props);
         }

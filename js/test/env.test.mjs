@@ -96,3 +96,24 @@ test('random: crypto.getRandomValues into the view; without crypto, Math.random 
     Math.random = realRandom;
   }
 });
+
+test('tape: each shared case of fixtures/tape.json, from JSON text (json) and from the value (tape)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const cases = JSON.parse(readFileSync(new URL('../../fixtures/tape.json', import.meta.url), 'utf8'));
+  assert.ok(cases.length >= 20);
+  for (const [json, tape] of cases) {
+    assert.equal(env.json(json), tape, json);
+    assert.equal(env.tape(JSON.parse(json), 0), tape, json);
+  }
+});
+
+test('json: stored text in tape form without the bounds of page objects; null for anything not JSON', () => {
+  const long = JSON.stringify(Array.from({ length: 500 }, (_, i) => i));
+  assert.equal(env.json(long), 'a' + Array.from({ length: 500 }, (_, i) => 'd' + i + ',').join('') + 'e', 'no 100-element cut');
+  const deep = '['.repeat(20) + ']'.repeat(20);
+  assert.equal(env.json(deep), 'a'.repeat(20) + 'e'.repeat(20), 'no depth-8 cut (the wasm refuses past 32)');
+  for (const bad of ['', 'not json', '{"a":', undefined, null]) assert.equal(env.json(bad), bad === null ? 'n' : null, String(bad));
+  // A string reaches the wasm as UTF-8, where a lone surrogate becomes U+FFFD: one unit, as counted.
+  assert.equal(env.tape('\ud800x', 0), 's2:\ud800x');
+  assert.equal(copyIn(env.tape('\ud800x', 0)), 's2:\ufffdx');
+});

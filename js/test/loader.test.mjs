@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { readTape } from './tape.mjs';
 
 const require = createRequire(import.meta.url);
 const loader = require('../loader.js');
@@ -18,10 +19,10 @@ function fakeSdk() {
   return {
     calls,
     // The loader sends config and properties as JSON text.
-    init: (cfg) => { calls.push(['init', JSON.parse(cfg)]); return true; },
+    init: (cfg) => { calls.push(['init', readTape(cfg)]); return true; },
     track: (name, props, ctx) => {
       if (name === 'boom') throw new Error('wasm trap');
-      calls.push(['track', name, props === undefined ? undefined : JSON.parse(props), ctx && JSON.parse(ctx)]);
+      calls.push(['track', name, readTape(props), ctx && readTape(ctx)]);
     },
     flush: () => 0,
     debugState: () => JSON.stringify({ pending: 0 }),
@@ -180,7 +181,7 @@ test('helpers replay as track() of their canonical event with the captured conte
   fc.identify({ id: 'u-1' });
   const calls = [];
   const sdk = fakeSdk();
-  for (const m of ['track', 'identify']) sdk[m] = (n, p, ctx) => calls.push([m, n, p === undefined ? undefined : JSON.parse(p), JSON.parse(ctx)]);
+  for (const m of ['track', 'identify']) sdk[m] = (n, p, ctx) => calls.push([m, n, readTape(p), readTape(ctx)]);
   loader.replay(sdk, fc._q.splice(0), {});
   assert.deepEqual(calls.map((c) => [c[0], c[1], c[2]]), [
     ['track', 'add_to_cart', { id: 'SKU-1' }],
@@ -303,7 +304,7 @@ test('experiment(): control before ready; onAssign hears the real assignment on 
   const heard = [];
   fc.experiment('btn', { variations: ['Checkout', 'Buy now'], onAssign: (r) => heard.push(r) });
   const sdk = fakeSdk();
-  sdk.experiment = (key, o, ctx) => { sdk.calls.push(['experiment', key, JSON.parse(ctx).url]); return 1; };
+  sdk.experiment = (key, o, ctx) => { sdk.calls.push(['experiment', key, readTape(ctx).url]); return 1; };
   loader.replay(sdk, fc._q.splice(0), {});
   assert.deepEqual(sdk.calls, [['experiment', 'btn', '/cart?fc_exp_btn=1']]);
   assert.deepEqual(heard, [{ variation: 1, value: 'Buy now', inExperiment: true }]);
@@ -413,7 +414,7 @@ test('consent() called before the SDK is ready is replayed in order', () => {
   assert.deepEqual(sdk.calls.map((c) => c[0] + ':' + c[1]), ['consent:pending', 'track:held', 'consent:granted']);
 });
 
-test('json(): a bounded plain copy as JSON text, whatever the page passes', () => {
+test('json(): a bounded plain copy in tape form, whatever the page passes', () => {
   const cyclic = { name: 'x' };
   cyclic.self = cyclic;
   let deep = {};
@@ -422,7 +423,7 @@ test('json(): a bounded plain copy as JSON text, whatever the page passes', () =
   const hostile = { ok: 1, get bad() { throw new Error('getter'); } };
   const big = {};
   for (let i = 0; i < 500; i++) big['k' + i] = i;
-  const parsed = (v) => JSON.parse(loader.json(v));
+  const parsed = (v) => readTape(loader.json(v));
   assert.equal(parsed(cyclic).self.self.self.name, 'x', 'a cycle is cut by depth, not an error');
   assert.equal(JSON.stringify(parsed(root)).split('next').length - 1, 8, 'depth 8 at most');
   assert.deepEqual(parsed(hostile), { ok: 1 });
@@ -446,7 +447,7 @@ test('json(): a bounded plain copy as JSON text, whatever the page passes', () =
 test('init hands the wasm the privacy signal and the visibility with the page context; js/env.js the window', () => {
   const env = require('../env.js');
   const inits = [], stored = [];
-  const sdk = { init: (cfg, ctx) => { inits.push(JSON.parse(ctx)); stored.push(env.get('k')); return false; } };
+  const sdk = { init: (cfg, ctx) => { inits.push(readTape(ctx)); stored.push(env.get('k')); return false; } };
   const cases = [
     [{ navigator: { globalPrivacyControl: true } }, { hidden: true }, { signal: true, hidden: true }],
     [{ navigator: { doNotTrack: '1' } }, {}, { signal: true, hidden: false }],
