@@ -387,6 +387,6 @@ var fcLoader = (function (root, factory) {
   // The parts node tests exercise alone are exported to them only (`node` is false in the build).
   return node ? {
     boot: boot, attach: attach, installStub: stubOf, configFromScript: configFromScript, replay: replay,
-    realApi: realApi, json: copy, RECORDING: RECORDING, HELPERS: RECORDING.filter(function (m) { return m !== 'track'; }).slice(0, 10)
+    realApi: realApi, copy: copy, RECORDING: RECORDING, HELPERS: RECORDING.filter(function (m) { return m !== 'track'; }).slice(0, 10)
   } : { boot: boot, attach: attach, installStub: stubOf };
 });

@@ -644,6 +644,52 @@ pub fn read_tape(tape: &str) -> Option<Value> {
     Tape { s: tape, i: 0 }.value(0)
 }
 
+/// The tape of `v`, as `js/env.js` writes it (string lengths in UTF-16 units; numbers in this
+/// crate's text of them, which [`read_tape`] reads as it reads JS's), for tests and benchmarks:
+/// the wasm reads tapes and never writes one, so it does not link this.
+///
+/// ```
+/// use funnelcake_core::json::{parse, read_tape, write_tape};
+/// let v = parse(r#"{"a":["é😀",1.5,null]}"#).unwrap();
+/// let mut tape = String::new();
+/// write_tape(&v, &mut tape);
+/// assert_eq!(tape, "o1:aas3:é😀d1.5,nee");
+/// assert_eq!(read_tape(&tape), Some(v));
+/// ```
+pub fn write_tape(v: &Value, out: &mut String) {
+    fn text(s: &str, out: &mut String) {
+        write_int(out, s.encode_utf16().count() as i64);
+        out.push(':');
+        out.push_str(s);
+    }
+    match v {
+        Value::Null => out.push('n'),
+        Value::Bool(b) => out.push(if *b { 't' } else { 'f' }),
+        Value::Num(n) => {
+            out.push('d');
+            write_num(out, *n);
+            out.push(',');
+        }
+        Value::Str(s) => {
+            out.push('s');
+            text(s, out);
+        }
+        Value::Arr(items) => {
+            out.push('a');
+            items.iter().for_each(|i| write_tape(i, out));
+            out.push('e');
+        }
+        Value::Obj(members) => {
+            out.push('o');
+            for (k, v) in members {
+                text(k, out);
+                write_tape(v, out);
+            }
+            out.push('e');
+        }
+    }
+}
+
 struct Tape<'a> {
     s: &'a str,
     i: usize,

@@ -414,7 +414,7 @@ test('consent() called before the SDK is ready is replayed in order', () => {
   assert.deepEqual(sdk.calls.map((c) => c[0] + ':' + c[1]), ['consent:pending', 'track:held', 'consent:granted']);
 });
 
-test('json(): a bounded plain copy in tape form, whatever the page passes', () => {
+test('copy(): a bounded plain copy in tape form, whatever the page passes', () => {
   const cyclic = { name: 'x' };
   cyclic.self = cyclic;
   let deep = {};
@@ -423,14 +423,14 @@ test('json(): a bounded plain copy in tape form, whatever the page passes', () =
   const hostile = { ok: 1, get bad() { throw new Error('getter'); } };
   const big = {};
   for (let i = 0; i < 500; i++) big['k' + i] = i;
-  const parsed = (v) => readTape(loader.json(v));
+  const parsed = (v) => readTape(loader.copy(v));
   assert.equal(parsed(cyclic).self.self.self.name, 'x', 'a cycle is cut by depth, not an error');
   assert.equal(JSON.stringify(parsed(root)).split('next').length - 1, 8, 'depth 8 at most');
   assert.deepEqual(parsed(hostile), { ok: 1 });
   assert.equal(Object.keys(parsed(big)).length, 100);
   assert.deepEqual(parsed({ n: NaN, i: Infinity, b: 10n, f() {}, s: Symbol('x'), u: undefined, a: [1, undefined, () => 1] }),
     { n: null, i: null, b: null, a: [1, null, null] });
-  for (const v of [undefined, null, 5, 'text', [1, 2], () => {}]) assert.equal(loader.json(v), undefined, String(v));
+  for (const v of [undefined, null, 5, 'text', [1, 2], () => {}]) assert.equal(loader.copy(v), undefined, String(v));
   // toJSON as JSON.stringify uses it: a Date's ISO text, a decimal type's digits, a model's
   // attributes (also for the whole argument); a toJSON that throws skips its member, one that
   // returns itself is cut by depth.
@@ -441,7 +441,7 @@ test('json(): a bounded plain copy in tape form, whatever the page passes', () =
   { at: '2026-11-23T12:00:00.000Z', price: '19.90', bad: null, model: { sku: 'TR-1', price: '19.90' }, itself: null, ok: 1 });
   assert.deepEqual(parsed(model), { sku: 'TR-1', price: '19.90' });
   const proxy = new Proxy({}, { ownKeys() { throw new Error('trap'); } });
-  assert.equal(loader.json(proxy), undefined, 'a hostile proxy gives no properties, no exception');
+  assert.equal(loader.copy(proxy), undefined, 'a hostile proxy gives no properties, no exception');
 });
 
 test('init hands the wasm the privacy signal and the visibility with the page context; js/env.js the window', () => {
