@@ -243,7 +243,8 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
         store.remove(STATE_KEY);
     }
     let stored = store.get(STATE_KEY).unwrap_or_default();
-    let read = read_state(&stored);
+    // (Nothing stored, a first visit, is not handed to `JSON.parse`, which would throw on it.)
+    let read = if stored.is_empty() { None } else { read_state(&stored) };
     let fresh = read.is_none();
     let state = read.unwrap_or_else(|| SessionState::new(&mut rng));
     let auto = cfg.auto_pageviews;

@@ -177,6 +177,27 @@ async fn init_track_and_state_survive_in_local_storage() {
     assert_eq!(get(&again, "sessionId").as_string().unwrap(), sid);
 }
 
+/// A first visit has no stored state: nothing is handed to `JSON.parse` (`fcEnv.json`), which
+/// would throw on the empty text (caught, but a stop for a page developer's debugger paused on
+/// caught exceptions).
+#[wasm_bindgen_test]
+async fn a_first_visit_reads_no_stored_state() {
+    local_storage().remove_item("fc:v1:web-first:state").unwrap();
+    let cfg = config("web-first");
+    let seen = js_sys::Function::new_no_args(
+        "var seen = [], real = fcEnv.json; fcEnv.json = function (t) { seen.push(t); return real(t); };\n\
+         return { seen: seen, done: function () { fcEnv.json = real; } };",
+    )
+    .call0(&JsValue::NULL)
+    .unwrap();
+    assert!(init(cfg));
+    next_task().await;
+    js_sys::Function::from(get(&seen, "done")).call0(&JsValue::NULL).unwrap();
+    let seen = js_sys::Array::from(&get(&seen, "seen"));
+    assert!(!seen.includes(&JsValue::from_str(""), 0), "the empty text handed over: {seen:?}");
+    assert!(local_storage().get_item("fc:v1:web-first:state").unwrap().is_some(), "the new state written");
+}
+
 #[wasm_bindgen_test]
 async fn state_in_a_form_this_build_cannot_read_starts_fresh_and_is_rewritten() {
     // The keyed form of development builds before 0.1.0: not read (a format this build cannot

@@ -341,35 +341,31 @@ fn item_of(p: &[(String, Value)], exponent: u32) -> Result<Item, DropReason> {
     let price = money("price")?;
     let qty = quantity(first(p, const { within(ITEM_KEYS, "quantity qty") }))?;
     let discount = money("discount")?;
-    // UA-style "Apparel/Men/Shirts" is a path of levels.
+    // UA-style "Apparel/Men/Shirts" is a path of levels (a string without `/` is one level); at
+    // most five levels, as GA4 has (the bound checked at each push: a `truncate` was code of its
+    // own).
     let mut cat: Vec<String> = Vec::new();
+    let mut level = |c: Option<String>| {
+        if let Some(c) = c.filter(|_| cat.len() < 5) {
+            cat.push(c);
+        }
+    };
     match first(p, const { within(ITEM_KEYS, "category item_category") }) {
         Some(Value::Arr(list)) => {
             for c in list {
-                if let Some(c) = text(Some(c)) {
-                    cat.push(c);
-                }
+                level(text(Some(c)));
             }
         }
-        Some(Value::Str(s)) if crate::text::split_at_byte(s, b'/').is_some() => {
+        Some(Value::Str(s)) => {
             for c in crate::text::split_bytes(s, b'/') {
-                if let Some(c) = clipped(c) {
-                    cat.push(c);
-                }
+                level(clipped(c));
             }
         }
-        other => {
-            if let Some(c) = text(other) {
-                cat.push(c);
-            }
-        }
+        other => level(text(other)),
     }
     for key in crate::text::words("item_category2 item_category3 item_category4 item_category5") {
-        if let Some(c) = text(first(p, key)) {
-            cat.push(c);
-        }
+        level(text(first(p, key)));
     }
-    cat.truncate(5);
     Ok(Item {
         id,
         name,

@@ -196,6 +196,27 @@ fn single_item_helpers_and_item_field_spellings() {
 }
 
 #[test]
+fn item_categories_as_a_path_a_list_or_levels_at_most_five() {
+    let mut s = Shop::new();
+    let cats = |s: &mut Shop, item: &str| {
+        s.ok("view_item", &format!(r#"{{"items":[{{"id":"A",{item}}}]}}"#));
+        s.sent().pop().unwrap().items[0].cat.clone()
+    };
+    let v = |l: &[&str]| l.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+    // UA's path: each level trimmed, empty levels left out.
+    assert_eq!(cats(&mut s, r#""category":"Apparel/ Men //Shirts/""#), v(&["Apparel", "Men", "Shirts"]));
+    // A list, a number and GA4's numbered levels after the first.
+    assert_eq!(cats(&mut s, r#""item_category":["Shoes", 42, null, " "]"#), v(&["Shoes", "42"]));
+    assert_eq!(cats(&mut s, r#""item_category":7,"item_category3":"Trail""#), v(&["7", "Trail"]));
+    // Five levels at most, the first five kept.
+    assert_eq!(
+        cats(&mut s, r#""category":"A/B/C/D","item_category2":"E","item_category3":"F""#),
+        v(&["A", "B", "C", "D", "E"])
+    );
+    assert_eq!(cats(&mut s, r#""category":"1/2/3/4/5/6/7""#), v(&["1", "2", "3", "4", "5"]));
+}
+
+#[test]
 fn a_repeated_purchase_is_dropped_even_after_a_reload() {
     let mut s = Shop::new();
     s.page("/thanks").ok("purchase", r#"{"transaction_id":"T-1","value":30,"currency":"USD"}"#);
