@@ -26,7 +26,7 @@ function api() {
     // script tag's load is (README, "Living with the page's other scripts"); as js/widgets.js
     // sets up its elements.
     var root;
-    try { root = window.Zone.root; } catch (e) { /* no zone.js */ }
+    try { root = window.Zone && window.Zone.root; } catch (e) { /* an odd zone.js */ }
     if (root && typeof root.run === 'function') root.run(start);
     else start();
   }

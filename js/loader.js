@@ -165,7 +165,9 @@ var fcLoader = (function (root, factory) {
   function subscribe(event, cb) {
     if (event !== 'metrics' || typeof cb !== 'function') return function () {};
     // zone.js: called back in the zone it subscribed in (`wrap`), as by the page's own timer.
-    try { cb = globalThis.Zone.current.wrap(cb, 'funnelcake'); } catch (e) { /* no zone.js */ }
+    // (Looked up before it is used: without zone.js, most pages, nothing throws, not even
+    // caught, which would stop a debugger paused on caught exceptions.)
+    try { if (globalThis.Zone) cb = Zone.current.wrap(cb, 'funnelcake'); } catch (e) { /* an odd zone.js */ }
     var l = { cb: cb };
     listeners.push(l);
     return function () {

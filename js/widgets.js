@@ -100,7 +100,7 @@
   // stream; the element only changes its own shadow DOM.
   Base.prototype.connectedCallback = function () {
     var root;
-    try { root = window.Zone.root; } catch (e) { /* no zone.js */ }
+    try { root = window.Zone && window.Zone.root; } catch (e) { /* an odd zone.js */ }
     if (root && typeof root.run === 'function') root.run(this.setup, this);
     else this.setup();
   };

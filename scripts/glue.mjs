@@ -164,5 +164,39 @@ replaceOnce(`    function decodeText(ptr, len) {
     }
 `, '', 'decodeText');
 if (glue.includes('decodeText')) fail('decodeText is still used');
+// Safari 16 to 18.4: a TextDecoder that has decoded 2 GiB in all throws a RangeError from then on
+// (WebKit bug 280593, fixed in 18.5). wasm-bindgen renews its decoder before that for its web and
+// bundler targets (issue 4471), not for no-modules: here, a tab open for days (a shop's kiosk; a
+// queue re-written through an outage) would find every string from the wasm failing, the SDK's
+// calls with them. The string reader takes a new decoder when one throws and reads again (a
+// second failure is thrown as before).
+replaceOnce(`    function getStringFromWasm0(ptr, len) {
+        return cachedTextDecoder.decode(getArrayU8FromWasm0(ptr, len));
+    }`, `    function getStringFromWasm0(ptr, len) {
+        try {
+            return cachedTextDecoder.decode(getArrayU8FromWasm0(ptr, len));
+        } catch (e) {
+            cachedTextDecoder = new TextDecoder();
+            return cachedTextDecoder.decode(getArrayU8FromWasm0(ptr, len));
+        }
+    }`, 'the string reader, for Safari');
+// The import object's and the namespace's null prototypes: the glue's objects are looked up by
+// their own keys only (every import the wasm names is there), so the prototype is never
+// consulted (−11 bytes gzip).
+for (const [text, what] of [
+  ['        const import0 = {\n            __proto__: null,\n', 'the imports'],
+  ['        return {\n            __proto__: null,\n', 'the import modules'],
+  ['})({ __proto__: null });', 'the namespace'],
+]) replaceOnce(text, text.replace(/ *__proto__: null,\n|\{ __proto__: null \}/, (m) => m.startsWith('{') ? '{}' : ''), what);
+if (glue.includes('__proto__')) fail('a __proto__ is still set');
+// The decoder with the defaults: wasm-bindgen's options keep a leading byte order mark
+// (`ignoreBOM`) and throw on bytes that are not UTF-8 (`fatal`), and it decodes once at the start
+// for a Safari 13 bug in the first of those; every string the SDK's wasm hands over starts with
+// its own syntax (`{`, `[`, `,`, a digit, `fc:`, `funnelcake: `, a URL), never a byte order mark,
+// and safe Rust writes only UTF-8 (−29 bytes gzip, which pay for the renewal above, +15).
+replaceOnce(`    let cachedTextDecoder = new TextDecoder('utf-8', { ignoreBOM: true, fatal: true });
+    cachedTextDecoder.decode();
+`, `    let cachedTextDecoder = new TextDecoder();
+`, 'the decoder');
 writeFileSync(glueOut, glue);
 console.log(`glue: ${map.imports.length} imports and ${map.exports.length} exports renamed, ${unread.length} unread removed (${unread.join(', ')}), initialiser replaced`);

@@ -415,6 +415,36 @@ test('storage blocked: localStorage throws, tracking and delivery still work in 
   await context.close();
 });
 
+test('Safari 16 to 18.4: a text decoder that fails past its limit is replaced, and nothing is lost', async () => {
+  // Safari's TextDecoder throws a RangeError once it has decoded 2 GiB in all (WebKit bug
+  // 280593): here every decoder does so past 20 KB, which this page passes many times.
+  const context = await browser.newContext();
+  await context.addInitScript(() => {
+    const Real = TextDecoder;
+    window.decodersMade = 0;
+    window.TextDecoder = class extends Real {
+      constructor(...args) { super(...args); this.left = 20000; window.decodersMade++; }
+      decode(bytes) {
+        this.left -= bytes ? bytes.byteLength : 0;
+        if (this.left < 0) throw new RangeError('Bad value');
+        return super.decode(bytes);
+      }
+    };
+  });
+  const { page, errors } = await open(context, '/t/plain.html');
+  const marks = range('decoder', 200);
+  for (let i = 0; i < marks.length; i += 20) {
+    await trackMarks(page, marks.slice(i, i + 20));
+    await page.evaluate(() => window.funnelcake.flush());
+  }
+  await expectExactlyOnce(assert, proxy.url, 'delivery', marks);
+  const after = await page.evaluate(() => ({ made: window.decodersMade, state: window.funnelcake.debugState() }));
+  assert.ok(after.made > 3, `decoders renewed: ${after.made} made`);
+  assert.equal(after.state.pending, 0);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('quota: a full localStorage never throws and the persisted queue stays under maxQueueBytes', async () => {
   const context = await browser.newContext();
   await context.addInitScript(QUOTA_FILL);

@@ -13,12 +13,31 @@ const env = useCollectorAndBrowser({ before, after }, {
 });
 after(async () => { await proxy?.stop(); });
 
+/**
+ * A browser context and page; `errors` collects the page's uncaught errors, and `thrown` every
+ * exception thrown in the SDK's scripts, caught or not (the debugger pauses on each, as a
+ * page developer's paused on caught exceptions would: the SDK must not stop it on a normal page).
+ */
 async function newShopper() {
   const context = await env.browser.newContext();
   const page = await context.newPage();
   const errors = [];
+  const thrown = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  return { context, page, errors };
+  const cdp = await context.newCDPSession(page);
+  const urls = {};
+  cdp.on('Debugger.scriptParsed', (e) => { urls[e.scriptId] = e.url; });
+  cdp.on('Debugger.paused', (e) => {
+    const at = e.callFrames[0]?.location;
+    const url = at ? urls[at.scriptId] || '' : '';
+    if (url.includes('/funnelcake/')) {
+      thrown.push(`${String(e.data?.description).split('\n')[0]} at ${url}:${at.lineNumber + 1}:${at.columnNumber + 1}`);
+    }
+    cdp.send('Debugger.resume').catch(() => {});
+  });
+  await cdp.send('Debugger.enable');
+  await cdp.send('Debugger.setPauseOnExceptions', { state: 'all' });
+  return { context, page, errors, thrown };
 }
 
 async function ready(page) {
@@ -82,7 +101,7 @@ async function toCheckout(page) {
 }
 
 test('a shopper browses, adds and removes items, checks out and buys', async () => {
-  const { context, page, errors } = await newShopper();
+  const { context, page, errors, thrown } = await newShopper();
   await page.goto(env.collector.url + '/?utm_source=newsletter&utm_medium=email');
   await ready(page);
   const sid = (await page.evaluate(() => window.funnelcake.debugState())).sessionId;
@@ -133,6 +152,7 @@ test('a shopper browses, adds and removes items, checks out and buys', async () 
   const removed = events.find((e) => e.t === 'remove_from_cart');
   assert.deepEqual(removed.items.map((i) => [i.id, i.qty, i.price]), [['TR-1', 1, 11900]]);
   assert.deepEqual(errors, []);
+  assert.deepEqual(thrown, [], 'nothing thrown in the SDK, not even caught, from the first visit to the reload');
 });
 
 test('a shopper who abandons at shipping', async () => {

@@ -1,0 +1,36 @@
+import { chromium } from 'playwright-core';
+const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--headless=new', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'] });
+const ctx = await b.newContext();
+const p = await ctx.newPage();
+const cdp = await ctx.newCDPSession(p);
+const seen = [];
+const scripts = {};
+cdp.on('Debugger.scriptParsed', (e) => { scripts[e.scriptId] = e.url; });
+cdp.on('Debugger.paused', async (e) => {
+  const f = e.callFrames[0];
+  seen.push(`${e.reason} ${(e.data && (e.data.description || e.data.value || '')).toString().split('\n')[0]} @ ${scripts[f.location.scriptId]}:${f.location.lineNumber}:${f.location.columnNumber} in ${f.functionName}`);
+  await cdp.send('Debugger.resume').catch(() => {});
+});
+await cdp.send('Debugger.enable');
+await cdp.send('Debugger.setPauseOnExceptions', { state: 'all' });
+const go = async (path) => { await p.goto('http://127.0.0.1:18080' + path); await p.waitForFunction(() => window.funnelcake && window.funnelcake.ready, null, { timeout: 15000 }); await p.waitForTimeout(300); };
+await go('/');
+await go('/product.html?id=trail-runner');
+await p.evaluate(async () => {
+  funnelcake.addToCart({ items: [{ item_id: 'A', price: 10, quantity: 1 }], currency: 'EUR' });
+  funnelcake.experiment('exp1', { variations: [0, 1] });
+  funnelcake.track('Custom', { a: 1 });
+  funnelcake.identify('u1');
+  funnelcake.consent('pending'); funnelcake.consent('granted');
+  await funnelcake.flush();
+  funnelcake.metrics(); funnelcake.debugState();
+});
+await go('/cart.html');
+await go('/checkout.html');
+await go('/confirmation.html');
+await p.evaluate(() => { document.dispatchEvent(new Event('visibilitychange')); });
+await p.waitForTimeout(500);
+await p.goto('http://127.0.0.1:18080/dashboard.html');
+await p.waitForTimeout(1500);
+console.log(seen.join('\n') || 'no exceptions');
+await b.close();
