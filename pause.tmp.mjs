@@ -25,6 +25,26 @@ await p.evaluate(async () => {
   await funnelcake.flush();
   funnelcake.metrics(); funnelcake.debugState();
 });
+await p.evaluate(async () => {
+  const dl = window.dataLayer;
+  dl.push({ event: 'view_item', ecommerce: { currency: 'USD', items: [{ item_id: 'X', price: 3 }] } });
+  dl.push({ ecommerce: { detail: { products: [{ id: 'UA1', price: '2.50' }] } }, event: 'gtm.dom' });
+  dl.push({ event: 'custom', foo: 1 }, null, 7, 'str', [1, 2]);
+  window.gtag = function () { dl.push(arguments); };
+  gtag('consent', 'update', { analytics_storage: 'granted' });
+  gtag('event', 'add_to_cart', { currency: 'USD', items: [{ item_id: 'Y', price: 1 }] });
+  gtag('set', { user_id: 'u-9' });
+  history.pushState({}, '', '/spa-a?x=1');
+  history.pushState({}, '', '/spa-b');
+  history.back();
+  funnelcake.on('other', () => {});
+  const off = funnelcake.on('metrics', () => {}); off();
+  funnelcake.experiment('exp2', { variations: ['a', 'b'], onAssign() {} });
+  funnelcake.search('socks'); funnelcake.checkoutStep(4, {}); funnelcake.refund({ transaction_id: 'R1', value: 1, currency: 'USD' });
+  funnelcake.reset();
+  await new Promise((r) => setTimeout(r, 300));
+  await funnelcake.flush();
+});
 await go('/cart.html');
 await go('/checkout.html');
 await go('/confirmation.html');

@@ -213,15 +213,7 @@ pub fn init(config: JsValue, ctx: JsValue) -> bool {
             old.persist_queue(true);
         }
     });
-    let config = json_arg(&config);
-    let raw = match funnelcake_core::config::RawConfig::from_value(config) {
-        Ok(raw) => raw,
-        Err(msg) => {
-            env::debug_log(true, &["init ignored: ", msg]);
-            return false;
-        }
-    };
-    let (cfg, issues) = match Config::resolve(raw) {
+    let (cfg, issues) = match Config::from_value(json_arg(&config)) {
         Ok(ok) => ok,
         Err(e) => {
             env::debug_log(true, &[e.as_str()]);

@@ -1,9 +1,13 @@
 //! SDK configuration: defaults and clamping, applied once.
 //!
-//! The shell reads whatever the page passed into a [`RawConfig`] (every field optional, numbers
-//! as `f64` so nothing is lost before validation); [`Config::resolve`] applies the documented
-//! defaults, clamps out-of-range values and reports each adjustment as a [`ConfigIssue`] that
-//! the shell prints in debug mode. Every default here is listed in the README's config table.
+//! [`Config::from_value`] reads the page's config object (what the shell receives from `init`)
+//! and resolves it in the same pass: the documented defaults, out-of-range values clamped, each
+//! adjustment reported as a [`ConfigIssue`] that the shell prints in debug mode. [`RawConfig`]
+//! is the same input typed for Rust callers (every field optional, numbers as `f64` so nothing
+//! is lost before validation), resolved through the same reader ([`Config::resolve`]). Every
+//! default here is listed in the README's config table.
+
+use crate::json::Value;
 
 /// Configuration as the page gave it: every field optional.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -39,58 +43,42 @@ pub struct RawConfig {
     /// Log problems to the console.
     pub debug: Option<bool>,
     /// Custom funnels: an array of `{name, steps}` (see [`crate::funnel::FunnelDef::from_value`]).
-    pub funnels: Option<crate::json::Value>,
+    pub funnels: Option<Value>,
 }
 
 impl RawConfig {
-    /// Reads the page's config object (the value the loader sends, in tape form). A
-    /// value of the wrong type is ignored, so the default applies (and is reported when it was a
-    /// number in the wrong form: numeric strings, as data attributes give, are accepted); `Err`
-    /// when the config is not an object at all.
-    ///
-    /// ```
-    /// use funnelcake_core::{config::RawConfig, json::parse};
-    /// let raw = RawConfig::from_value(parse(r#"{"site":"s","flushAt":"5","debug":true,"x":1}"#).unwrap()).unwrap();
-    /// assert_eq!((raw.site.as_deref(), raw.flush_at, raw.debug), (Some("s"), Some(5.0), Some(true)));
-    /// assert!(RawConfig::from_value(parse("[1]").unwrap()).is_err());
-    /// ```
-    ///
-    /// Takes the value, so the custom funnels are moved out of it, not copied.
-    pub fn from_value(mut v: crate::json::Value) -> Result<RawConfig, &'static str> {
-        use crate::json::Value;
-        if v.as_object().is_none() {
-            return Err("config must be an object");
+    /// The config object a page would pass with these fields (those set, under their
+    /// JavaScript names), for [`Config::from_value`].
+    pub fn into_value(self) -> Value {
+        let mut members = Vec::new();
+        let mut put = |key: &str, v: Option<Value>| {
+            if let Some(v) = v {
+                members.push((key.to_owned(), v));
+            }
+        };
+        for (key, v) in [("site", self.site), ("endpoint", self.endpoint)] {
+            put(key, v.map(Value::Str));
         }
-        let funnels = v.take("funnels");
-        let string = |k: &str| v.text(k);
-        let number = |k: &str| match v.get(k) {
-            None | Some(Value::Null) => None,
-            Some(Value::Num(n)) => Some(*n),
-            Some(Value::Str(s)) => Some(crate::json::parse_number(s.trim_ascii()).unwrap_or(f64::NAN)),
-            Some(_) => Some(f64::NAN),
-        };
-        let boolean = |k: &str| match v.get(k) {
-            Some(Value::Bool(b)) => Some(*b),
-            _ => None,
-        };
-        Ok(RawConfig {
-            site: string("site"),
-            endpoint: string("endpoint"),
-            flush_at: number("flushAt"),
-            flush_interval_ms: number("flushIntervalMs"),
-            max_batch_bytes: number("maxBatchBytes"),
-            max_queue_events: number("maxQueueEvents"),
-            max_queue_bytes: number("maxQueueBytes"),
-            max_attempts: number("maxAttempts"),
-            session_timeout_min: number("sessionTimeoutMin"),
-            auto_pageviews: boolean("autoPageviews"),
-            data_layer: boolean("dataLayer"),
-            privacy: string("privacy"),
-            consent: string("consent"),
-            currency: string("currency"),
-            debug: boolean("debug"),
-            funnels,
-        })
+        for (key, v) in [
+            ("flushAt", self.flush_at),
+            ("flushIntervalMs", self.flush_interval_ms),
+            ("maxBatchBytes", self.max_batch_bytes),
+            ("maxQueueEvents", self.max_queue_events),
+            ("maxQueueBytes", self.max_queue_bytes),
+            ("maxAttempts", self.max_attempts),
+            ("sessionTimeoutMin", self.session_timeout_min),
+        ] {
+            put(key, v.map(Value::Num));
+        }
+        for (key, v) in [("autoPageviews", self.auto_pageviews), ("dataLayer", self.data_layer), ("debug", self.debug)]
+        {
+            put(key, v.map(Value::Bool));
+        }
+        for (key, v) in [("privacy", self.privacy), ("consent", self.consent), ("currency", self.currency)] {
+            put(key, v.map(Value::Str));
+        }
+        put("funnels", self.funnels);
+        Value::Obj(members)
     }
 }
 
@@ -205,6 +193,8 @@ impl ConfigProblem {
 /// Why a config cannot be used at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigError {
+    /// The config is not an object.
+    NotAnObject,
     /// `site` is missing, empty, or not a site id the collector accepts
     /// ([`is_site_id`](crate::wire::is_site_id)).
     MissingSite,
@@ -214,6 +204,7 @@ impl ConfigError {
     /// The message, without formatting machinery.
     pub fn as_str(self) -> &'static str {
         match self {
+            ConfigError::NotAnObject => "init ignored: config must be an object",
             ConfigError::MissingSite => "config.site is required: 1 to 128 printable characters",
         }
     }
@@ -245,26 +236,43 @@ fn clamp(v: Option<f64>, field: &'static str, default: u32, min: u32, max: u32, 
 }
 
 impl Config {
-    /// Applies defaults and clamps, returning the config and the adjustments made.
+    /// Reads the page's config object (the value the loader sends, in tape form) and applies
+    /// defaults and clamps, returning the config and the adjustments made. A value of the wrong
+    /// type is ignored, so the default applies (and is reported when it was a number in the
+    /// wrong form: numeric strings, as data attributes give, are accepted). One pass from the
+    /// value to the config: reading into a [`RawConfig`] first, then resolving that, was 277
+    /// bytes more gzip in the wasm (BENCHMARKS.md).
     ///
     /// ```
-    /// use funnelcake_core::config::{Config, ConfigProblem, RawConfig};
-    /// let raw = RawConfig { site: Some("shop-1".into()), flush_at: Some(0.0), ..Default::default() };
-    /// let (cfg, issues) = Config::resolve(raw).unwrap();
+    /// use funnelcake_core::config::{Config, ConfigError, ConfigProblem};
+    /// use funnelcake_core::json::parse;
+    /// let (cfg, issues) = Config::from_value(parse(r#"{"site":"shop-1","flushAt":0}"#).unwrap()).unwrap();
     /// assert_eq!(cfg.flush_at, 1);
     /// assert_eq!(issues[0].problem, ConfigProblem::RaisedToMinimum);
     /// assert_eq!(cfg.flush_interval_ms, 5000);
+    /// assert_eq!(Config::from_value(parse("[]").unwrap()).err(), Some(ConfigError::NotAnObject));
     /// ```
-    pub fn resolve(mut raw: RawConfig) -> Result<(Config, Vec<ConfigIssue>), ConfigError> {
-        let site = raw
-            .site
-            .as_deref()
-            .map(str::trim_ascii)
-            .filter(|s| crate::wire::is_site_id(s))
-            .ok_or(ConfigError::MissingSite)?;
+    pub fn from_value(mut v: Value) -> Result<(Config, Vec<ConfigIssue>), ConfigError> {
+        if v.as_object().is_none() {
+            return Err(ConfigError::NotAnObject);
+        }
+        let mut funnels = v.take("funnels");
+        let text = |k: &str| v.get(k).and_then(Value::as_str);
+        let number = |k: &str| match v.get(k) {
+            None | Some(Value::Null) => None,
+            Some(Value::Num(n)) => Some(*n),
+            Some(Value::Str(s)) => Some(crate::json::parse_number(s.trim_ascii()).unwrap_or(f64::NAN)),
+            Some(_) => Some(f64::NAN),
+        };
+        let boolean = |k: &str, default: bool| match v.get(k) {
+            Some(Value::Bool(b)) => *b,
+            _ => default,
+        };
+        let site =
+            text("site").map(str::trim_ascii).filter(|s| crate::wire::is_site_id(s)).ok_or(ConfigError::MissingSite)?;
         let mut issues = Vec::new();
         let i = &mut issues;
-        let privacy = match raw.privacy.as_deref() {
+        let privacy = match text("privacy") {
             None | Some("respect") => Privacy::Respect,
             Some("strict") => Privacy::Strict,
             Some("ignore") => Privacy::Ignore,
@@ -273,7 +281,7 @@ impl Config {
                 Privacy::Respect
             }
         };
-        let consent = match raw.consent.as_deref() {
+        let consent = match text("consent") {
             None => Consent::Granted,
             Some(s) => Consent::parse(s).unwrap_or_else(|| {
                 i.push(ConfigIssue { field: "consent", problem: ConfigProblem::UnknownValue });
@@ -282,37 +290,37 @@ impl Config {
         };
         let cfg = Config {
             site: site.to_owned(),
-            endpoint: raw.endpoint.filter(|e| !e.is_empty()).unwrap_or_else(|| "/v1/batch".to_owned()),
-            flush_at: clamp(raw.flush_at, "flushAt", 20, 1, 500, i),
-            flush_interval_ms: clamp(raw.flush_interval_ms, "flushIntervalMs", 5000, 100, 60_000, i),
-            max_batch_bytes: clamp(raw.max_batch_bytes, "maxBatchBytes", 60_000, 1024, 65_536, i),
-            max_queue_events: clamp(raw.max_queue_events, "maxQueueEvents", 1000, 10, 10_000, i),
-            max_queue_bytes: clamp(raw.max_queue_bytes, "maxQueueBytes", 1_000_000, 10_000, 4_000_000, i),
-            max_attempts: clamp(raw.max_attempts, "maxAttempts", 10, 1, 100, i),
-            session_timeout_min: clamp(raw.session_timeout_min, "sessionTimeoutMin", 30, 1, 1440, i),
-            auto_pageviews: raw.auto_pageviews.unwrap_or(true),
-            data_layer: raw.data_layer.unwrap_or(true),
+            endpoint: text("endpoint").filter(|e| !e.is_empty()).unwrap_or("/v1/batch").to_owned(),
+            flush_at: clamp(number("flushAt"), "flushAt", 20, 1, 500, i),
+            flush_interval_ms: clamp(number("flushIntervalMs"), "flushIntervalMs", 5000, 100, 60_000, i),
+            max_batch_bytes: clamp(number("maxBatchBytes"), "maxBatchBytes", 60_000, 1024, 65_536, i),
+            max_queue_events: clamp(number("maxQueueEvents"), "maxQueueEvents", 1000, 10, 10_000, i),
+            max_queue_bytes: clamp(number("maxQueueBytes"), "maxQueueBytes", 1_000_000, 10_000, 4_000_000, i),
+            max_attempts: clamp(number("maxAttempts"), "maxAttempts", 10, 1, 100, i),
+            session_timeout_min: clamp(number("sessionTimeoutMin"), "sessionTimeoutMin", 30, 1, 1440, i),
+            auto_pageviews: boolean("autoPageviews", true),
+            data_layer: boolean("dataLayer", true),
             privacy,
             consent,
-            currency: match raw.currency.as_deref().map(|c| crate::text::ascii_cased(c, true)) {
+            currency: match text("currency").map(|c| crate::text::ascii_cased(c, true)) {
                 Some(code) if crate::currency::exponent(&code).is_none() => {
                     i.push(ConfigIssue { field: "currency", problem: ConfigProblem::UnknownValue });
                     None
                 }
                 code => code,
             },
-            debug: raw.debug.unwrap_or(false),
-            funnels: match &mut raw.funnels {
-                None | Some(crate::json::Value::Null) => Vec::new(),
-                Some(crate::json::Value::Arr(list)) => {
-                    let mut funnels = Vec::new();
+            debug: boolean("debug", false),
+            funnels: match &mut funnels {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Arr(list)) => {
+                    let mut defs = Vec::new();
                     for f in list {
                         match crate::funnel::FunnelDef::from_value(f) {
-                            Some(def) => funnels.push(def),
+                            Some(def) => defs.push(def),
                             None => i.push(ConfigIssue { field: "funnels", problem: ConfigProblem::InvalidFunnel }),
                         }
                     }
-                    funnels
+                    defs
                 }
                 Some(_) => {
                     i.push(ConfigIssue { field: "funnels", problem: ConfigProblem::InvalidFunnel });
@@ -321,5 +329,18 @@ impl Config {
             },
         };
         Ok((cfg, issues))
+    }
+
+    /// [`Config::from_value`] of a typed [`RawConfig`] ([`RawConfig::into_value`]).
+    ///
+    /// ```
+    /// use funnelcake_core::config::{Config, ConfigProblem, RawConfig};
+    /// let raw = RawConfig { site: Some("shop-1".into()), flush_at: Some(0.0), ..Default::default() };
+    /// let (cfg, issues) = Config::resolve(raw).unwrap();
+    /// assert_eq!(cfg.flush_at, 1);
+    /// assert_eq!(issues[0].problem, ConfigProblem::RaisedToMinimum);
+    /// ```
+    pub fn resolve(raw: RawConfig) -> Result<(Config, Vec<ConfigIssue>), ConfigError> {
+        Config::from_value(raw.into_value())
     }
 }

@@ -1,15 +1,15 @@
-//! `Config::resolve`: every default, every clamp and what is reported for each adjustment (the
-//! README's config table).
+//! `Config::from_value`: every default, every clamp and what is reported for each adjustment (the
+//! README's config table); `Config::resolve` of a typed `RawConfig` reads the same.
 
 use funnelcake_core::config::{Config, ConfigError, ConfigIssue, ConfigProblem, Consent, Privacy, RawConfig};
 use funnelcake_core::json::parse;
 
-fn raw(json: &str) -> RawConfig {
-    RawConfig::from_value(parse(json).unwrap()).unwrap()
+fn read(json: &str) -> Result<(Config, Vec<ConfigIssue>), ConfigError> {
+    Config::from_value(parse(json).unwrap())
 }
 
 fn resolve(json: &str) -> (Config, Vec<(&'static str, ConfigProblem)>) {
-    let (cfg, issues) = Config::resolve(raw(json)).unwrap();
+    let (cfg, issues) = read(json).unwrap();
     (cfg, issues.iter().map(|ConfigIssue { field, problem }| (*field, *problem)).collect())
 }
 
@@ -35,11 +35,13 @@ fn a_missing_blank_or_unstorable_site_is_refused() {
     // a config is refused at `init`, with a message, rather than each batch being dropped.
     let long = format!(r#"{{"site":"{}"}}"#, "x".repeat(129));
     for json in [r#"{}"#, r#"{"site":""}"#, r#"{"site":"  "}"#, r#"{"site":5}"#, r#"{"site":"shop\u0007"}"#, &long] {
-        assert_eq!(Config::resolve(raw(json)).err(), Some(ConfigError::MissingSite), "{json}");
+        assert_eq!(read(json).err(), Some(ConfigError::MissingSite), "{json}");
     }
     let longest = format!(r#"{{"site":" {} "}}"#, "é".repeat(128));
-    assert_eq!(Config::resolve(raw(&longest)).unwrap().0.site.chars().count(), 128, "trimmed, then counted");
-    assert!(RawConfig::from_value(parse(r#""shop-1""#).unwrap()).is_err(), "a config that is not an object");
+    assert_eq!(read(&longest).unwrap().0.site.chars().count(), 128, "trimmed, then counted");
+    for json in [r#""shop-1""#, "[]", "null", "5"] {
+        assert_eq!(read(json).err(), Some(ConfigError::NotAnObject), "{json}");
+    }
 }
 
 #[test]
@@ -118,4 +120,41 @@ fn every_adjustment_has_words_for_the_debug_message() {
         assert!(p.as_str().len() > 10, "{p:?}");
     }
     assert_eq!(ConfigError::MissingSite.as_str(), "config.site is required: 1 to 128 printable characters");
+    assert_eq!(ConfigError::NotAnObject.as_str(), "init ignored: config must be an object");
+}
+
+#[test]
+fn a_typed_raw_config_resolves_as_the_same_object_would() {
+    let raw = RawConfig {
+        site: Some("s".into()),
+        endpoint: Some("https://c.example/v1/batch".into()),
+        flush_at: Some(0.0),
+        flush_interval_ms: Some(f64::NAN),
+        max_batch_bytes: Some(2048.0),
+        max_queue_events: Some(20_000.0),
+        max_queue_bytes: Some(50_000.0),
+        max_attempts: Some(3.0),
+        session_timeout_min: Some(45.0),
+        auto_pageviews: Some(false),
+        data_layer: Some(false),
+        privacy: Some("strict".into()),
+        consent: Some("maybe".into()),
+        currency: Some("eur".into()),
+        debug: Some(true),
+        funnels: Some(parse(r#"[{"name":"f","steps":["page_view","purchase"]},{"name":"bad"}]"#).unwrap()),
+    };
+    let json = r#"{"site":"s","endpoint":"https://c.example/v1/batch","flushAt":0,"flushIntervalMs":"x",
+        "maxBatchBytes":2048,"maxQueueEvents":20000,"maxQueueBytes":50000,"maxAttempts":3,"sessionTimeoutMin":45,
+        "autoPageviews":false,"dataLayer":false,"privacy":"strict","consent":"maybe","currency":"eur","debug":true,
+        "funnels":[{"name":"f","steps":["page_view","purchase"]},{"name":"bad"}]}"#;
+    let typed = Config::resolve(raw).unwrap();
+    assert_eq!(typed, read(json).unwrap());
+    let (c, issues) = typed;
+    assert_eq!((c.flush_at, c.flush_interval_ms, c.max_queue_events, c.session_timeout_min), (1, 5000, 10_000, 45));
+    assert_eq!(
+        (c.privacy, c.consent, c.currency.as_deref(), c.funnels.len()),
+        (Privacy::Strict, Consent::Granted, Some("EUR"), 1)
+    );
+    assert_eq!(issues.len(), 5, "{issues:?}");
+    assert_eq!(Config::resolve(RawConfig::default()).err(), Some(ConfigError::MissingSite));
 }

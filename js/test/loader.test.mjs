@@ -479,11 +479,11 @@ test('debug mode names each config key that is no option (all are ignored); with
   assert.deepEqual(warned, [], 'an init that failed says why itself');
 });
 
-test('the options the loader knows are the ones the core reads (core/src/config.rs RawConfig::from_value)', async () => {
+test('the options the loader knows are the ones the core reads (core/src/config.rs Config::from_value)', async () => {
   const { readFileSync } = await import('node:fs');
   const src = readFileSync(new URL('../../core/src/config.rs', import.meta.url), 'utf8');
-  const body = src.slice(src.indexOf('pub fn from_value'), src.indexOf('impl', src.indexOf('pub fn from_value')));
-  const keys = [...body.matchAll(/(?:string|number|boolean|take)\("(\w+)"\)/g)].map((m) => m[1]);
+  const body = src.slice(src.indexOf('pub fn from_value'), src.indexOf('pub fn resolve', src.indexOf('pub fn from_value')));
+  const keys = [...new Set([...body.matchAll(/(?:text|number|boolean|take)\("(\w+)"/g)].map((m) => m[1]))];
   assert.ok(keys.length >= 16, `found ${keys}`);
   const warned = [];
   const w = { console: { warn: (m) => warned.push(m) }, navigator: {} };
