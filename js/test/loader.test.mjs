@@ -483,7 +483,7 @@ test('the options the loader knows are the ones the core reads (core/src/config.
   const { readFileSync } = await import('node:fs');
   const src = readFileSync(new URL('../../core/src/config.rs', import.meta.url), 'utf8');
   const body = src.slice(src.indexOf('pub fn from_value'), src.indexOf('pub fn resolve', src.indexOf('pub fn from_value')));
-  const keys = [...new Set([...body.matchAll(/(?:text|number|boolean|take)\("(\w+)"/g)].map((m) => m[1]))];
+  const keys = [...new Set([...body.matchAll(/(?:text|boolean|take)\("(\w+)"|clamp\(&v, "(\w+)"/g)].map((m) => m[1] || m[2]))];
   assert.ok(keys.length >= 16, `found ${keys}`);
   const warned = [];
   const w = { console: { warn: (m) => warned.push(m) }, navigator: {} };
