@@ -150,8 +150,7 @@ pub fn adopt(queue: JsValue) -> bool {
         if !(sdk.outbox.owned() && sdk.tracker.may_persist()) {
             return false;
         }
-        let (events, _skipped) = funnelcake_core::queue::EventQueue::read_persisted(&env::parse_json(&queue));
-        sdk.tracker.restore_queue(events);
+        sdk.tracker.restore_queue(&env::parse_json(&queue));
         sdk.persist_queue(true);
         true
     }) == Some(true);

@@ -14,7 +14,8 @@
 //! same ids.
 
 use crate::event::DropReason;
-use crate::queue::{EventQueue, Queued};
+use crate::json::Value;
+use crate::queue::EventQueue;
 use crate::retry::{backoff_ms, classify, Disposition, SendResult, MAX_EVENT_AGE_MS};
 use crate::tracker::{Outgoing, Tracker};
 use crate::wire::encode_batch_raw;
@@ -251,10 +252,11 @@ impl Tracker {
         true
     }
 
-    /// Adds events read from storage (this tab's previous page, or a closed tab's queue) behind
-    /// the events already queued. Beacons of unknown fate are resent; the collector dedupes.
-    pub fn restore_queue(&mut self, restored: Vec<Queued>) {
-        let dropped = self.queue.extend_restored(restored);
+    /// Adds the events of a persisted queue read from storage (this tab's previous page, or a
+    /// closed tab's queue: [`EventQueue::restore`]) behind the events already queued. Beacons
+    /// of unknown fate are resent; the collector dedupes.
+    pub fn restore_queue(&mut self, persisted: &Value) {
+        let dropped = self.queue.restore(persisted);
         self.count_drop(DropReason::QueueOverflow, dropped);
         self.queue_dirty = true;
     }

@@ -230,17 +230,18 @@ impl EventQueue {
         self.unpark_newest(n);
     }
 
-    /// Appends events restored from storage (or adopted from a closed tab), keeping their ids,
-    /// attempts and beacon marks; returns how many were dropped for the bounds.
-    pub fn extend_restored(&mut self, restored: Vec<Queued>) -> u64 {
-        restored
-            .into_iter()
-            .map(|mut q| {
-                // A beacon's fate is unknown: resend (the collector dedupes by id).
-                q.beaconed = false;
-                self.push_queued(q)
-            })
-            .sum()
+    /// Appends the events of a persisted queue (this tab's previous page, or a closed tab's
+    /// queue, as [`EventQueue::to_json`] wrote it and the shell read it), keeping their ids and
+    /// attempts; returns how many were dropped for the bounds. Read into the queue one by one
+    /// (a `Vec` of them first was code of its own in the wasm).
+    pub fn restore(&mut self, persisted: &Value) -> u64 {
+        let mut dropped = 0;
+        EventQueue::read_persisted(persisted, |mut q| {
+            // A beacon's fate is unknown: resend (the collector dedupes by id).
+            q.beaconed = false;
+            dropped += self.push_queued(q);
+        });
+        dropped
     }
 
     /// The persisted form: `[[attempts, beaconed, ts, <wire event>], …]`.
@@ -272,15 +273,17 @@ impl EventQueue {
 
     /// Reads [`EventQueue::to_json`]; unreadable entries are skipped (returned count).
     pub fn parse_persisted(text: &str) -> (Vec<Queued>, u64) {
-        EventQueue::read_persisted(&json::parse(text).unwrap_or_default())
+        let mut out = Vec::new();
+        let skipped = EventQueue::read_persisted(&json::parse(text).unwrap_or_default(), |q| out.push(q));
+        (out, skipped)
     }
 
-    /// [`EventQueue::parse_persisted`] of text already read into a value (the wasm has it from
-    /// `js/env.js` in tape form: [`json::read_tape`]).
-    pub fn read_persisted(v: &Value) -> (Vec<Queued>, u64) {
-        let Value::Arr(list) = v else { return (Vec::new(), 0) };
+    /// Hands `each` the events of a persisted queue already read into a value (the wasm has it
+    /// from `js/env.js` in tape form: [`json::read_tape`]), in order; returns how many entries
+    /// were unreadable and skipped.
+    pub fn read_persisted(v: &Value, mut each: impl FnMut(Queued)) -> u64 {
+        let Value::Arr(list) = v else { return 0 };
         let mut skipped = 0;
-        let mut out = Vec::with_capacity(list.len());
         for entry in list {
             let parsed = entry.as_array().and_then(|a| {
                 let attempts = u32::try_from(a.first()?.as_i64()?).ok()?;
@@ -294,11 +297,11 @@ impl EventQueue {
                 Some(Queued { bytes: json.len() + ENTRY_OVERHEAD, json, ts, attempts, beaconed })
             });
             match parsed {
-                Some(q) => out.push(q),
+                Some(q) => each(q),
                 None => skipped += 1,
             }
         }
-        (out, skipped)
+        skipped
     }
 }
 
@@ -393,5 +396,30 @@ mod tests {
         let (back, skipped) = EventQueue::parse_persisted("[[0,0,5,{\"t\":1}],[1],[0,0,5,{\"id\":\"XYZ\"}]]");
         assert_eq!((back.len(), skipped), (0, 3));
         assert_eq!(EventQueue::parse_persisted("not json").0.len(), 0);
+    }
+
+    #[test]
+    fn a_restored_queue_comes_behind_resends_beaconed_events_and_keeps_the_bounds() {
+        let mut old = EventQueue::new(10, 100_000);
+        for i in 1..=4 {
+            old.push(ev(i, 1));
+        }
+        old.front_mut(2).for_each(|x| {
+            x.attempts = 2;
+            x.beaconed = true;
+        });
+        let persisted = json::parse(&old.to_json().replacen("[2,1,", "[2,1,{\"bad\":1},", 1)).unwrap();
+        let mut q = EventQueue::new(3, 100_000);
+        q.push(ev(9, 1));
+        // Three at most: the damaged entry skipped, then the oldest (the one queued) dropped.
+        assert_eq!(q.restore(&persisted), 1);
+        assert_eq!(q.iter().map(seq_of).collect::<Vec<_>>(), vec![2, 3, 4]);
+        assert_eq!(q.restore(&json::parse("[]").unwrap()) + q.restore(&Value::Null), 0);
+        let mut wide = EventQueue::new(10, 100_000);
+        wide.push(ev(9, 1));
+        assert_eq!(wide.restore(&persisted), 0);
+        assert_eq!(wide.iter().map(seq_of).collect::<Vec<_>>(), vec![9, 2, 3, 4], "behind what was queued");
+        assert!(wide.iter().all(|x| !x.beaconed), "a beacon's fate is unknown: resent");
+        assert_eq!(wide.iter().map(|x| x.attempts).collect::<Vec<_>>(), vec![0, 2, 0, 0]);
     }
 }

@@ -256,7 +256,7 @@ fn a_reload_restores_the_persisted_queue_with_ids_attempts_and_beacons() {
     let (restored, skipped) = EventQueue::parse_persisted(&persisted);
     assert_eq!((restored.len(), skipped), (3, 0));
     assert!(restored.iter().all(|q| q.attempts == 1));
-    s.tracker.restore_queue(restored);
+    s.tracker.restore_queue(&funnelcake_core::json::parse(&persisted).unwrap());
     s.page("/4");
     let sent = s.tracker.take_batch(s.now + 10_000, true).unwrap();
     let after = ids(&sent.body);
@@ -285,8 +285,7 @@ fn a_queue_handed_over_is_let_go_whole_and_its_adopter_sends_each_event_once() {
     assert_eq!(s.tracker.next_wake(), None);
 
     // Whoever adopts the persisted queue (this page itself, back from the cache) sends all 12.
-    let (restored, _) = EventQueue::parse_persisted(&persisted);
-    s.tracker.restore_queue(restored);
+    s.tracker.restore_queue(&funnelcake_core::json::parse(&persisted).unwrap());
     s.page("/back");
     let mut sent = Vec::new();
     while let Some(b) = s.tracker.take_batch(s.now, true) {
