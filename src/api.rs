@@ -324,18 +324,14 @@ pub fn lifecycle(code: u32) {
         }
         Change::Hidden | Change::Cached => {
             // The page may be going away: everything unsent leaves by beacon now, and the queue
-            // (with the beaconed events parked, in case a beacon is lost) is persisted.
-            let Some((batches, endpoint)) = with_sdk(|sdk| {
+            // (with the beaconed events parked, in case a beacon is lost) is persisted. (The
+            // beacons go while the SDK is borrowed: `sendBeacon` calls nothing back.)
+            with_sdk(|sdk| {
                 sdk.sync_from_storage();
                 sdk.tracker.page_hidden(now, &mut sdk.rng);
                 sdk.persist();
-                (sdk.tracker.take_unload_batches(now), sdk.tracker.config().endpoint.clone())
-            }) else {
-                return;
-            };
-            let accepted = batches.iter().take_while(|b| transport::beacon(&endpoint, &b.body)).count();
-            with_sdk(|sdk| {
-                sdk.tracker.unload_sent(accepted);
+                let endpoint = sdk.tracker.config().endpoint.clone();
+                sdk.tracker.send_unload(now, |b| transport::beacon(&endpoint, &b.body));
                 sdk.persist_queue(true);
                 sdk.commit_pending = false;
                 // Into the back/forward cache with the queue in localStorage: the lock is

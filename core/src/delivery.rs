@@ -4,9 +4,9 @@
 //! - [`Tracker::take_batch`]: the batch to `fetch` now, if one is due (`flushAt` events, the
 //!   oldest `flushIntervalMs` old, `maxBatchBytes` queued, a retry due, or forced by `flush()`);
 //! - [`Tracker::complete`]: apply the retry table (`crate::retry`) to the response;
-//! - [`Tracker::take_unload_batches`] / [`Tracker::unload_sent`]: on page hide, everything unsent
-//!   in beacon-sized chunks; accepted beacons park their events (persisted, resent after a
-//!   reload or if the page becomes visible again), refused ones return to the queue;
+//! - [`Tracker::send_unload`]: on page hide, everything unsent in beacon-sized chunks, each
+//!   beaconed by the shell as it is made; accepted beacons park their events (persisted, resent
+//!   after a reload or if the page becomes visible again), refused ones return to the queue;
 //! - [`Tracker::queue_to_persist`]: the queue's persisted form, when it should be written;
 //! - [`Tracker::restore_queue`]: events from storage (this tab's reload, or a closed tab's queue).
 //!
@@ -182,51 +182,52 @@ impl Tracker {
     }
 
     /// On page hide: everything not in flight, in chunks of at most `maxBatchBytes` and
-    /// [`KEEPALIVE_MAX_BYTES`], for `sendBeacon`. The events are parked until [`Tracker::unload_sent`] says which chunks the
-    /// browser accepted.
-    pub fn take_unload_batches(&mut self, now: i64) -> Vec<Outgoing> {
+    /// [`KEEPALIVE_MAX_BYTES`], each handed to `beacon` (the shell's `sendBeacon`) in order until
+    /// it refuses one. The events of accepted chunks stay parked (persisted, and resent if the
+    /// page lives on: [`Tracker::page_visible`]); those of the refused chunk and the rest go back
+    /// to the queue for the next send (or the next page load). Returns how many chunks were
+    /// accepted. Each chunk is encoded when its turn comes, so at most one body exists at a time
+    /// and none after a refusal.
+    pub fn send_unload(&mut self, now: i64, mut beacon: impl FnMut(&Outgoing) -> bool) -> usize {
         if !self.may_send() {
-            return Vec::new();
+            return 0;
         }
-        let events = self.queue.park_unsent();
         self.queue_dirty = true;
+        let dropped = self.dropped_unreported();
         let limit = (self.cfg.max_batch_bytes as usize).min(KEEPALIVE_MAX_BYTES);
-        let mut out = Vec::new();
         let mut chunk: Vec<&str> = Vec::new();
         let base = 64 + self.cfg.site.len();
         let mut size = base;
-        self.beacons.clear();
-        // A chunk is sent once the next event would not fit in it, or there is none.
+        let (mut accepted, mut sent) = (0, 0);
+        // The parked events read in place (the queue borrowed; the batch ids are another field).
+        let events = self.queue.park_unsent();
+        let parked = events.len();
+        // A chunk goes once the next event would not fit in it, or there is none.
         for (i, e) in events.iter().enumerate() {
-            size += e.len() + 1;
-            chunk.push(e);
-            if events.get(i + 1).is_none_or(|next| size + next.len() + 1 > limit) {
-                let body = encode_batch_raw(&self.cfg.site, now, self.dropped_unreported(), &chunk);
-                let o = self.outgoing(body, chunk.len());
-                self.beacons.push((o.id, o.count));
-                out.push(o);
+            size += e.json.len() + 1;
+            chunk.push(&e.json);
+            if events.get(i + 1).is_none_or(|next| size + next.json.len() + 1 > limit) {
+                let o = Outgoing {
+                    id: self.next_batch_id,
+                    body: encode_batch_raw(&self.cfg.site, now, dropped, &chunk),
+                    count: chunk.len(),
+                };
+                self.next_batch_id += 1;
+                if !beacon(&o) {
+                    break;
+                }
+                accepted += 1;
+                sent += o.count;
                 chunk.clear();
                 size = base;
             }
         }
-        out
-    }
-
-    /// Reports how many of the unload chunks (in order) the browser accepted; the events of the
-    /// rest go back to the queue for the next send (or the next page load).
-    pub fn unload_sent(&mut self, accepted: usize) {
-        // Summed by a plain loop (a `skip().map().sum()` chain was its own iterator code).
-        let mut refused = 0;
-        for (_, n) in self.beacons.get(accepted..).unwrap_or_default() {
-            refused += n;
-        }
         if accepted > 0 {
             // The first beacon carried the drop count.
-            self.dropped_reported(self.dropped_unreported());
+            self.dropped_reported(dropped);
         }
-        self.queue.unpark_newest(refused);
-        self.beacons.clear();
-        self.queue_dirty = true;
+        self.queue.unpark_newest(parked - sent);
+        accepted
     }
 
     /// The queue's persisted form, if it should be written now: after every change while it is

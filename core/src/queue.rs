@@ -198,16 +198,16 @@ impl EventQueue {
     }
 
     /// Parks every event that is not in flight (they are being sent by beacon) and returns
-    /// their wire JSON, oldest first.
-    pub fn park_unsent(&mut self) -> Vec<String> {
-        let mut events = Vec::new();
+    /// them, oldest first (read in place: a copy of their wire JSON was as much memory again as
+    /// the queue, at the moment the page hides).
+    pub fn park_unsent(&mut self) -> &[Queued] {
         let mut unsent = self.items.split_off(self.in_flight);
         for q in &mut unsent {
-            events.push(q.json.clone());
             q.beaconed = true;
         }
+        let start = self.parked.len();
         self.parked.append(&mut unsent);
-        events
+        &self.parked[start..]
     }
 
     /// Returns the newest `n` parked events to the sendable queue (their beacon was refused).
@@ -347,9 +347,8 @@ mod tests {
             q.push(ev(i, 1));
         }
         q.mark_in_flight(1);
-        let parked = q.park_unsent();
-        let seq = |e: &String| json::parse(e).unwrap().get("seq").unwrap().as_i64().unwrap();
-        assert_eq!(parked.iter().map(seq).collect::<Vec<_>>(), vec![2, 3, 4]);
+        let parked = q.park_unsent().iter().map(seq_of).collect::<Vec<_>>();
+        assert_eq!(parked, vec![2, 3, 4]);
         assert_eq!((q.len(), q.sendable()), (4, 1));
         assert!(q.to_json().contains("[0,1,"), "parked events are persisted, marked");
         q.unpark_newest(1);

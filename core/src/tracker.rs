@@ -62,8 +62,6 @@ pub struct Tracker {
     pub(crate) retry_at: i64,
     /// After a 413: batches hold at most this many events until one is delivered.
     pub(crate) split_limit: Option<usize>,
-    /// Unload beacons handed out and not yet reported: (batch id, event count).
-    pub(crate) beacons: Vec<(u64, usize)>,
     /// The queue changed since it was last persisted.
     pub(crate) queue_dirty: bool,
     pub(crate) queue_persisted_at: i64,
@@ -92,7 +90,6 @@ impl Tracker {
             next_batch_id: 1,
             retry_at: 0,
             split_limit: None,
-            beacons: Vec::new(),
             queue_dirty: false,
             queue_persisted_at: 0,
             in_flight_dropped: 0,

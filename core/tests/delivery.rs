@@ -5,6 +5,7 @@ mod common;
 use common::*;
 use funnelcake_core::queue::EventQueue;
 use funnelcake_core::retry::SendResult;
+use funnelcake_core::tracker::Outgoing;
 use funnelcake_core::wire::decode_batch;
 
 fn ok() -> SendResult {
@@ -17,6 +18,22 @@ fn status(code: u16) -> SendResult {
 
 fn ids(body: &str) -> Vec<String> {
     decode_batch(body).unwrap().events.into_iter().map(|e| e.unwrap().id).collect()
+}
+
+/// Page hide's beacons: every chunk `send_unload` offers, the first `accept` of them accepted.
+fn unload(s: &mut Shop, accept: usize) -> Vec<Outgoing> {
+    let mut offered = Vec::new();
+    let accepted = s.tracker.send_unload(s.now, |b| {
+        offered.push(b.clone());
+        offered.len() <= accept
+    });
+    assert_eq!(accepted, accept.min(offered.len()));
+    offered
+}
+
+/// The ids of the events queued (in flight, parked and unsent), in order.
+fn queued_ids(s: &Shop) -> Vec<String> {
+    s.tracker.queue().iter().map(|q| funnelcake_core::json::parse(&q.json).unwrap().text("id").unwrap()).collect()
 }
 
 fn shop_with(f: impl FnOnce(&mut funnelcake_core::config::RawConfig)) -> Shop {
@@ -190,7 +207,7 @@ fn unload_sends_everything_unsent_in_beacon_sized_chunks() {
     for i in 0..40 {
         s.at_url(&format!("/p/{i}")).ok("view_item", r#"{"id":"X","price":1,"currency":"USD"}"#);
     }
-    let chunks = s.tracker.take_unload_batches(s.now);
+    let chunks = unload(&mut s, usize::MAX);
     assert!(chunks.len() > 1);
     assert!(chunks.iter().all(|c| c.body.len() <= 3_000));
     assert_eq!(chunks.iter().map(|c| c.count).sum::<usize>(), 40);
@@ -199,7 +216,6 @@ fn unload_sends_everything_unsent_in_beacon_sized_chunks() {
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), 40, "each event in exactly one chunk");
-    s.tracker.unload_sent(chunks.len());
     assert!(s.tracker.take_batch(s.now, true).is_none(), "beaconed events are not resent by this page");
     assert_eq!(s.tracker.pending(), 40, "but they stay persisted until confirmed");
 }
@@ -210,7 +226,7 @@ fn unload_beacons_fit_the_browsers_keepalive_budget_even_with_the_default_batch_
     for i in 0..200 {
         big.at_url(&format!("/p/{i}")).ok("view_item", r#"{"id":"X","price":1,"currency":"USD"}"#);
     }
-    let chunks = big.tracker.take_unload_batches(big.now);
+    let chunks = unload(&mut big, usize::MAX);
     assert!(
         chunks.iter().all(|c| c.body.len() <= funnelcake_core::delivery::KEEPALIVE_MAX_BYTES),
         "beacons fit the keepalive budget"
@@ -224,20 +240,20 @@ fn a_refused_beacon_returns_its_events_to_the_queue() {
     for i in 0..12 {
         s.at_url(&format!("/{i}")).ok("page_view", "{}");
     }
-    let chunks = s.tracker.take_unload_batches(s.now);
-    let refused: usize = chunks[1..].iter().map(|c| c.count).sum();
-    s.tracker.unload_sent(1);
+    let all = queued_ids(&s);
+    let chunks = unload(&mut s, 1);
+    assert_eq!(chunks.len(), 2, "nothing is encoded after the refused chunk");
     let b = s.tracker.take_batch(s.now, true).unwrap();
-    assert_eq!(b.count, refused);
-    assert_eq!(ids(&b.body), chunks[1..].iter().flat_map(|c| ids(&c.body)).collect::<Vec<_>>());
+    assert_eq!(b.count, 12 - chunks[0].count);
+    assert_eq!(ids(&b.body), all[chunks[0].count..], "the refused chunk's events and the rest, in order");
+    assert_eq!(ids(&chunks[1].body), all[chunks[0].count..chunks[0].count + chunks[1].count]);
 }
 
 #[test]
 fn a_page_that_becomes_visible_again_resends_its_beaconed_events() {
     let mut s = Shop::new();
     s.page("/");
-    let chunks = s.tracker.take_unload_batches(s.now);
-    s.tracker.unload_sent(chunks.len());
+    let chunks = unload(&mut s, usize::MAX);
     s.tracker.page_visible(s.now + 1000);
     let again = s.tracker.take_batch(s.now, true).unwrap();
     assert_eq!(ids(&again.body), ids(&chunks[0].body), "same ids: the collector dedupes");
@@ -271,9 +287,9 @@ fn a_queue_handed_over_is_let_go_whole_and_its_adopter_sends_each_event_once() {
         s.at_url(&format!("/{i}")).ok("page_view", "{}");
     }
     // A batch in flight, beacons taken on hide (one accepted), the queue persisted.
+    let mut before = queued_ids(&s);
     let flying = s.tracker.take_batch(s.now, true).unwrap();
-    let chunks = s.tracker.take_unload_batches(s.now);
-    s.tracker.unload_sent(1);
+    unload(&mut s, 1);
     let persisted = s.tracker.queue_to_persist(s.now, true).unwrap();
 
     s.tracker.hand_over_queue();
@@ -292,8 +308,6 @@ fn a_queue_handed_over_is_let_go_whole_and_its_adopter_sends_each_event_once() {
         sent.extend(ids(&b.body));
         s.tracker.complete(b.id, ok(), s.now, 0.0);
     }
-    let mut before = ids(&flying.body);
-    before.extend(chunks.iter().flat_map(|c| ids(&c.body)));
     before.sort();
     let mut handed = sent[..12].to_vec();
     handed.sort();

@@ -193,8 +193,11 @@ proptest! {
                 }
                 Net::Unload { accepted } => {
                     s.tracker.page_hidden(s.now, &mut s.rng);
-                    let chunks = s.tracker.take_unload_batches(s.now);
-                    s.tracker.unload_sent((*accepted as usize).min(chunks.len()));
+                    let mut offered = 0;
+                    s.tracker.send_unload(s.now, |_| {
+                        offered += 1;
+                        offered <= *accepted as usize
+                    });
                 }
                 Net::Visible => s.tracker.page_visible(s.now),
                 Net::Wait(ms) => { s.advance(*ms); }
