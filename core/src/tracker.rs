@@ -251,18 +251,6 @@ impl Tracker {
         Ok(changed)
     }
 
-    /// A copy of the session's experiment assignments, for an event to carry. Not `Vec::clone`,
-    /// which is a function of its own for this element type in the wasm.
-    fn experiments(&self) -> Vec<(String, u32)> {
-        let mut out = Vec::new();
-        if let Some(s) = &self.state.session {
-            for (key, variation) in &s.metrics.experiments {
-                out.push((key.clone(), *variation));
-            }
-        }
-        out
-    }
-
     /// Queues a `session_summary` for the current session at `at`. `final_` marks the summary
     /// sent when the session ended (otherwise it is provisional, sent on page hide).
     fn queue_summary(&mut self, final_: bool, at: i64, rng: &mut dyn Entropy) {
@@ -309,7 +297,8 @@ impl Tracker {
             value: n.value,
             cur: n.cur,
             order: n.order,
-            exp: self.experiments(),
+            // Written from the session when the event is encoded (`enqueue`), not copied here.
+            exp: Vec::new(),
             src: if seq == 1 { self.state.session.as_ref().and_then(|s| s.metrics.source.clone()) } else { None },
         })
     }
@@ -326,7 +315,7 @@ impl Tracker {
     /// is queued: the event is counted as `consent_denied` (the page's own metrics still see it;
     /// nothing leaves the page).
     fn enqueue(&mut self, event: &Event, props: Option<&str>) -> Result<(), DropReason> {
-        let q = Queued::new(event, props);
+        let q = Queued::new(event, props, self.state.session.as_ref().map(|s| s.metrics.experiments.as_slice()));
         if q.json.len() > MAX_EVENT_BYTES {
             self.count_drop(DropReason::TooLarge, 1);
             return Err(DropReason::TooLarge);

@@ -230,13 +230,15 @@ fn field_int(out: &mut String, key: &str, v: i64) {
 impl Event {
     /// Appends this event's wire JSON to `out`.
     pub fn write_to(&self, out: &mut String) {
-        self.write_with(out, None);
+        self.write_with(out, None, None);
     }
 
     /// [`Event::write_to`], with `props` (JSON text of an object) written as it is in place of
-    /// `self.props` when given: the session summary's metrics snapshot, which the wasm writes
-    /// as text and has no parser to read back into values.
-    pub fn write_with(&self, out: &mut String, props: Option<&str>) {
+    /// `self.props` when given (the session summary's metrics snapshot, which the wasm writes
+    /// as text and has no parser to read back into values), and `exp` in place of `self.exp`
+    /// (the tracker's session experiments, written from where they are instead of copied into
+    /// every event).
+    pub fn write_with(&self, out: &mut String, props: Option<&str>, exp: Option<&[(String, u32)]>) {
         out.push_str("{\"id\":");
         write_str(out, &self.id);
         field_str(out, "t", &self.t);
@@ -270,9 +272,10 @@ impl Event {
         }
         field_opt_str(out, "cur", &self.cur);
         field_opt_str(out, "order", &self.order);
-        if !self.exp.is_empty() {
+        let exp = exp.unwrap_or(&self.exp);
+        if !exp.is_empty() {
             out.push_str(",\"exp\":{");
-            for (i, (k, v)) in self.exp.iter().enumerate() {
+            for (i, (k, v)) in exp.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
