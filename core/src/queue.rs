@@ -38,9 +38,14 @@ pub const ENTRY_OVERHEAD: usize = 40;
 impl Queued {
     /// A queued event from a wire event (with `props` as JSON text and `exp` in place of the
     /// event's own: [`Event::write_with`]).
-    pub fn new(event: &Event, props: Option<&str>, exp: Option<&[(String, u32)]>) -> Queued {
+    pub fn new(
+        event: &Event,
+        props: Option<&str>,
+        exp: Option<&[(String, u32)]>,
+        src: Option<&crate::wire::Source>,
+    ) -> Queued {
         let mut json = String::new();
-        event.write_with(&mut json, props, exp);
+        event.write_with(&mut json, props, exp, src);
         Queued { bytes: json.len() + ENTRY_OVERHEAD, json, ts: event.ts, attempts: 0, beaconed: false }
     }
 }
@@ -126,7 +131,7 @@ impl EventQueue {
     /// assert_eq!(q.iter().map(|x| x.json.as_str()).collect::<Vec<_>>(), [r#"{"id":"","t":"b","ts":0,"sid":"","aid":"","seq":0,"url":""}"#, r#"{"id":"","t":"c","ts":0,"sid":"","aid":"","seq":0,"url":""}"#]);
     /// ```
     pub fn push(&mut self, event: Event) -> u64 {
-        self.push_queued(Queued::new(&event, None, None))
+        self.push_queued(Queued::new(&event, None, None, None))
     }
 
     /// [`EventQueue::push`] of an event already encoded.

@@ -269,9 +269,10 @@ impl Tracker {
     }
 
     /// `n` as the current session's next event at `now` on `page` (address, referrer, title),
-    /// carrying the visitor, the session's experiments and, on its first event, its traffic
-    /// source; `None` when there is no session. The one place an event is put together (each
-    /// struct literal of it was a run of stores in the wasm, with its drop).
+    /// carrying the visitor (the session's experiments and, on its first event, its traffic
+    /// source are added as it is encoded: `enqueue`); `None` when there is no session. The one
+    /// place an event is put together (each struct literal of it was a run of stores in the
+    /// wasm, with its drop).
     fn next_event(
         &mut self,
         n: Normalized,
@@ -297,9 +298,10 @@ impl Tracker {
             value: n.value,
             cur: n.cur,
             order: n.order,
-            // Written from the session when the event is encoded (`enqueue`), not copied here.
+            // The session's experiments, and its source on its first event, are written from
+            // the session when the event is encoded (`enqueue`), not copied here.
             exp: Vec::new(),
-            src: if seq == 1 { self.state.session.as_ref().and_then(|s| s.metrics.source.clone()) } else { None },
+            src: None,
         })
     }
 
@@ -310,12 +312,15 @@ impl Tracker {
     }
 
     /// Queues an event, counting any overflow drop. It is encoded once, here, for both the size
-    /// check and the queue: over [`MAX_EVENT_BYTES`] it is dropped and counted as `too_large`
+    /// check and the queue, with the session's experiments and (on the session's first event)
+    /// its traffic source: over [`MAX_EVENT_BYTES`] it is dropped and counted as `too_large`
     /// (`Err`). While consent is denied (or privacy is `strict` under a privacy signal) nothing
     /// is queued: the event is counted as `consent_denied` (the page's own metrics still see it;
     /// nothing leaves the page).
     fn enqueue(&mut self, event: &Event, props: Option<&str>) -> Result<(), DropReason> {
-        let q = Queued::new(event, props, self.state.session.as_ref().map(|s| s.metrics.experiments.as_slice()));
+        let m = self.state.session.as_ref().map(|s| &s.metrics);
+        let src = m.and_then(|m| m.source.as_ref()).filter(|_| event.seq == 1);
+        let q = Queued::new(event, props, m.map(|m| m.experiments.as_slice()), src);
         if q.json.len() > MAX_EVENT_BYTES {
             self.count_drop(DropReason::TooLarge, 1);
             return Err(DropReason::TooLarge);

@@ -230,15 +230,21 @@ fn field_int(out: &mut String, key: &str, v: i64) {
 impl Event {
     /// Appends this event's wire JSON to `out`.
     pub fn write_to(&self, out: &mut String) {
-        self.write_with(out, None, None);
+        self.write_with(out, None, None, None);
     }
 
     /// [`Event::write_to`], with `props` (JSON text of an object) written as it is in place of
     /// `self.props` when given (the session summary's metrics snapshot, which the wasm writes
-    /// as text and has no parser to read back into values), and `exp` in place of `self.exp`
-    /// (the tracker's session experiments, written from where they are instead of copied into
-    /// every event).
-    pub fn write_with(&self, out: &mut String, props: Option<&str>, exp: Option<&[(String, u32)]>) {
+    /// as text and has no parser to read back into values), and `exp` and `src` in place of
+    /// `self.exp` and `self.src` (the session's experiments and traffic source, which the
+    /// tracker writes from where they are instead of copying them into every event).
+    pub fn write_with(
+        &self,
+        out: &mut String,
+        props: Option<&str>,
+        exp: Option<&[(String, u32)]>,
+        src: Option<&Source>,
+    ) {
         out.push_str("{\"id\":");
         write_str(out, &self.id);
         field_str(out, "t", &self.t);
@@ -285,7 +291,7 @@ impl Event {
             }
             out.push('}');
         }
-        if let Some(src) = &self.src {
+        if let Some(src) = src.or(self.src.as_ref()) {
             out.push_str(",\"src\":{\"kind\":");
             write_str(out, &src.kind);
             field_opt_str(out, "source", &src.source);
