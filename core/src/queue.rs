@@ -36,8 +36,8 @@ pub struct Queued {
 pub const ENTRY_OVERHEAD: usize = 40;
 
 impl Queued {
-    /// A queued event from a wire event (with `props` as JSON text and `exp` in place of the
-    /// event's own: [`Event::write_with`]).
+    /// A queued event from a wire event, with `props` (JSON text), `exp` and `src` in place of
+    /// the event's own when given ([`Event::write_with`]).
     pub fn new(
         event: &Event,
         props: Option<&str>,

@@ -18,7 +18,7 @@ function fakeSdk() {
   const calls = [];
   return {
     calls,
-    // The loader sends config and properties as JSON text.
+    // The loader sends config, properties and context in tape form (js/env.js).
     init: (cfg) => { calls.push(['init', readTape(cfg)]); return true; },
     track: (name, props, ctx) => {
       if (name === 'boom') throw new Error('wasm trap');
