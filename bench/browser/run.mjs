@@ -5,13 +5,14 @@
 //   node bench/browser/run.mjs --write    # and records it in BENCHMARKS.md
 //
 // Measures: every byte the page loads for the SDK (raw, gzip -9, brotli 11); time from script
-// start to the first event accepted (DESIGN.md §13), broken down, and the browser's delay from the
-// script tag to script start; synchronous main-thread time per call for track() with three items
+// start to the first event accepted (DESIGN.md §13), broken down (the wasm downloaded, its
+// instantiation asked for and done), and the browser's delay from the script tag to script start; synchronous main-thread time per call for track() with three items
 // and for page views (each call timed alone, median/p95/p99 over 10,000 calls, plus the mean from
 // the total), and what the first call of a burst spends, part by part; CDP script and task
 // duration; wasm linear memory after the 10,000 track() events and after 10,000 page views more,
-// JS heap; wire bytes per event. Pages are served cross-origin isolated (COOP + COEP) so
-// performance.now() has Chromium's finest resolution (measured and printed).
+// JS heap; wire bytes per event; and the time of a fixed piece of script work, which tells
+// machines apart. Pages are served cross-origin isolated (COOP + COEP) so performance.now() has
+// Chromium's finest resolution (measured and printed).
 import { join } from 'node:path';
 import { ROOT, startCollector, launchBrowser } from '../../tests/e2e/harness.mjs';
 import { pageServer, SDK_FILES } from './server.mjs';
@@ -30,21 +31,34 @@ function sizes() {
 
 async function readyTimes(browser, base) {
   const times = [];
-  const phases = { start: [], wasm: [], run: [] };
+  const phases = { start: [], wasm: [], run: [], inst0: [], inst1: [] };
   let loaded = [];
   for (let i = 0; i < READY_RUNS; i++) {
     const context = await browser.newContext();
+    // When the glue asks the browser to compile and instantiate the wasm, and when it has: what
+    // of the time after the download is the browser's compiling, and what the SDK's own start.
+    await context.addInitScript(() => {
+      const wasm = WebAssembly, streaming = wasm.instantiateStreaming;
+      if (typeof streaming !== 'function') return;
+      wasm.instantiateStreaming = function () {
+        window.__inst0 = performance.now();
+        return streaming.apply(this, arguments).then((r) => { window.__inst1 = performance.now(); return r; });
+      };
+    });
     const page = await context.newPage();
     await page.goto(base + '/ready.html');
     await page.waitForFunction(() => window.__ready !== undefined, null, { timeout: 15000 });
     const t = await page.evaluate(() => {
       const wasm = performance.getEntriesByType('resource').find((e) => new URL(e.name).pathname.endsWith('/funnelcake.wasm'));
-      return { tag: window.__t0, start: window.__fcStart, wasm: wasm ? wasm.responseEnd : NaN, ready: window.__ready };
+      return { tag: window.__t0, start: window.__fcStart, wasm: wasm ? wasm.responseEnd : NaN, ready: window.__ready,
+        inst0: window.__inst0, inst1: window.__inst1 };
     });
     times.push(t.ready - t.start);
     phases.start.push(t.start - t.tag);
     phases.wasm.push(t.wasm - t.start);
     phases.run.push(t.ready - t.wasm);
+    phases.inst0.push(t.inst0 - t.start);
+    phases.inst1.push(t.inst1 - t.start);
     if (i === 0) {
       loaded = await page.evaluate(() => performance.getEntriesByType('resource')
         .filter((e) => e.name.includes('/funnelcake/'))
@@ -55,7 +69,8 @@ async function readyTimes(browser, base) {
   const median = (list) => quantile([...list].sort((a, b) => a - b), 0.5);
   times.sort((a, b) => a - b);
   return { median: quantile(times, 0.5), p95: quantile(times, 0.95), min: times[0], loaded,
-    tagToStart: median(phases.start), startToWasm: median(phases.wasm), wasmToReady: median(phases.run) };
+    tagToStart: median(phases.start), startToWasm: median(phases.wasm), wasmToReady: median(phases.run),
+    instStart: median(phases.inst0), instEnd: median(phases.inst1) };
 }
 
 async function callCosts(browser, base, server) {
@@ -77,6 +92,19 @@ async function callCosts(browser, base, server) {
     }
     return { ms: min, isolated: self.crossOriginIsolated };
   });
+
+  // The machine's speed, for comparing rounds measured on different machines: the same fixed
+  // piece of script work every round (a three-item properties object through JSON.stringify and
+  // JSON.parse 20,000 times), best of five, in ms.
+  const speed = await page.evaluate((items) => {
+    let best = Infinity;
+    for (let round = 0; round < 5; round++) {
+      const t = performance.now();
+      for (let i = 0; i < 20000; i++) JSON.parse(JSON.stringify({ currency: 'USD', value: i, items }));
+      best = Math.min(best, performance.now() - t);
+    }
+    return best;
+  }, ITEMS);
 
   const run = async (kind) => {
     const before = await metric();
@@ -104,7 +132,7 @@ async function callCosts(browser, base, server) {
   memory.afterTrack = afterTrack;
   const heap = await cdp.send('Runtime.getHeapUsage');
   await context.close();
-  return { resolution, track, pageViews, memory: { ...memory, jsHeap: heap.usedSize }, wire: { ...server.wire } };
+  return { resolution, speed, track, pageViews, memory: { ...memory, jsHeap: heap.usedSize }, wire: { ...server.wire } };
 }
 
 /** What the first call of a burst spends, part by part (bench/common.mjs `firstCallParts`), on a
@@ -135,7 +163,7 @@ try {
   await collector.stop();
 }
 
-const { size, ready, resolution, track, pageViews, parts, memory, wire } = result;
+const { size, ready, resolution, speed, track, pageViews, parts, memory, wire } = result;
 const partRow = (label, name) => {
   const t = parts[name];
   return `| … ${label}: median / p95 (mean) | ${fmt(us(quantile(t, 0.5)))} / ${fmt(us(quantile(t, 0.95)))} µs (${fmt((t.reduce((a, b) => a + b, 0) / t.length) * 1000)}) | |`;
@@ -157,6 +185,7 @@ const lines = [
   `| gzip -9 total | ${total.gzip.toLocaleString('en-US')} B | ≤ 17,408 B: ${total.gzip <= 17408 ? 'met' : '**not met**'} |`,
   `| ready: script start → first event accepted, median of ${READY_RUNS} (p95, min) | ${fmt(ready.median)} ms (${fmt(ready.p95)}, ${fmt(ready.min)}) | ≤ 50 ms: ${ready.median <= 50 ? 'met' : '**not met**'} |`,
   `| … of which script start → wasm downloaded; then → first event accepted (medians) | ${fmt(ready.startToWasm)} / ${fmt(ready.wasmToReady)} ms | |`,
+  `| … script start → the glue asks to instantiate the wasm; → instantiated (the browser's compiling); → first event accepted (the SDK's start, with the compiling of what it runs first), medians | ${fmt(ready.instStart)} / ${fmt(ready.instEnd)} / ${fmt(ready.median)} ms | |`,
   `| before it: script tag → script start (the browser's async-script scheduling), median | ${fmt(ready.tagToStart)} ms | |`,
   `| track() with 3 items: median / p95 / p99 per call | ${fmt(track.median)} / ${fmt(track.p95)} / ${fmt(track.p99)} µs | median ≤ 5 µs: ${track.median <= 5 ? 'met' : '**not met**'}; p99 ≤ 50 µs: ${track.p99 <= 50 ? 'met' : '**not met**'} |`,
   `| track() mean (total ÷ ${CALLS.toLocaleString('en-US')}) | ${fmt(track.mean)} µs | |`,
@@ -180,6 +209,8 @@ const lines = [
   `| JS heap used after them | ${fmt(memory.jsHeap / 2 ** 20, 2)} MB | |`,
   `| wire bytes per event (${wire.events.toLocaleString('en-US')} events in ${wire.batches} batches) | ${fmt(perEvent, 0)} B | ≤ 80 B (DESIGN.md §8, gzip): ${perEvent <= 80 ? 'met' : '**not met**'} |`,
   '',
+  `Machine speed, to compare rounds measured on different machines: ${fmt(speed, 1)} ms for the same fixed script work in the page ` +
+  '(the three-item properties through `JSON.stringify` and `JSON.parse` 20,000 times, best of five; lower is faster). ' +
   `Timer: performance.now() resolution measured at ${fmt(resolution.ms * 1000, 1)} µs (crossOriginIsolated: ${resolution.isolated}); ` +
   'single-call percentiles are quantised to it, the mean is not. Events still pending at the end: ' + memory.pending +
   '; dropped by the SDK (the session\'s `metrics().dropped`): ' + memory.dropped.total +
