@@ -203,10 +203,12 @@ replaceOnce(`    let cachedTextDecoder = new TextDecoder('utf-8', { ignoreBOM: t
 // `Array(n)` is `new Array(n)`.
 replaceOnce('    let heap = new Array(1024).fill(undefined);\n', '    let heap = Array(1024).fill();\n', 'the heap table');
 // The byte view of the wasm's memory, made again when there is none yet or the memory grew
-// (which detaches the old one: length 0), both told by one truth test. (The script keeps to
+// (which detaches the old one: length 0), both told by one truth test, so the cache may start
+// out `undefined` rather than `null`. (The script keeps to
 // ES2017 syntax, `--ecma 2017` in scripts/build.sh, so no `?.`: bundlers of the ES module such
 // as webpack 4 parse nothing newer.)
 replaceOnce('        if (cachedUint8ArrayMemory0 === null || cachedUint8ArrayMemory0.byteLength === 0) {\n',
   '        if (!(cachedUint8ArrayMemory0 && cachedUint8ArrayMemory0.byteLength)) {\n', 'the memory view');
+replaceOnce('    let cachedUint8ArrayMemory0 = null;\n', '    let cachedUint8ArrayMemory0;\n', 'the memory view\'s cache');
 writeFileSync(glueOut, glue);
 console.log(`glue: ${map.imports.length} imports and ${map.exports.length} exports renamed, ${unread.length} unread removed (${unread.join(', ')}), initialiser replaced`);

@@ -156,7 +156,7 @@ test('a shopper browses, adds and removes items, checks out and buys', async () 
 });
 
 test('a shopper who abandons at shipping', async () => {
-  const { context, page, errors } = await newShopper();
+  const { context, page, errors, thrown } = await newShopper();
   await addFromProductPage(page, 'ridge-daypack', 1);
   const sid = (await page.evaluate(() => window.funnelcake.debugState())).sessionId;
   await toCheckout(page);
@@ -171,10 +171,11 @@ test('a shopper who abandons at shipping', async () => {
   assert.ok(events.some((e) => e.t === 'checkout_contact'));
   assert.ok(!events.some((e) => e.t === 'add_shipping_info' || e.t === 'purchase'));
   assert.deepEqual(errors, []);
+  assert.deepEqual(thrown, [], 'nothing thrown in the SDK, not even caught');
 });
 
 test('SPA checkout: a page view per step with the previous step as referrer, back navigation, no duplicates', async () => {
-  const { context, page, errors } = await newShopper();
+  const { context, page, errors, thrown } = await newShopper();
   await addFromProductPage(page, 'summit-fleece', 1);
   const sid = (await page.evaluate(() => window.funnelcake.debugState())).sessionId;
   await toCheckout(page);
@@ -206,6 +207,7 @@ test('SPA checkout: a page view per step with the previous step as referrer, bac
     ['/checkout.html?step=shipping', origin + '/checkout.html?step=contact', 'Checkout: shipping – Cakewalk Outfitters'],
   ]);
   assert.deepEqual(errors, []);
+  assert.deepEqual(thrown, [], 'nothing thrown in the SDK, not even caught');
 });
 
 // Odd dataLayer contents, before and after the SDK loads: none may throw or break the page.
@@ -224,7 +226,7 @@ const ODD_PAGE = `<!doctype html><html><head><title>odd dataLayer</title>
 </head><body><h1 id="h">odd</h1></body></html>`;
 
 test('a page whose dataLayer holds odd contents keeps working; valid entries are captured', async () => {
-  const { context, page, errors } = await newShopper();
+  const { context, page, errors, thrown } = await newShopper();
   await page.goto(proxy.url + '/odd.html');
   await ready(page);
   await page.evaluate(() => {
@@ -249,6 +251,7 @@ test('a page whose dataLayer holds odd contents keeps working; valid entries are
   assert.deepEqual(added.map((e) => e.items[0].id), ['B']);
   assert.ok(!events.some((e) => e.t === 'unknown_event' || e.t === 'gtm.js'));
   assert.deepEqual(errors, []);
+  assert.deepEqual(thrown, [], 'nothing thrown in the SDK, not even caught');
 });
 
 // A store still tagged for Universal Analytics enhanced ecommerce, as Google's guide had it: the
@@ -273,7 +276,7 @@ const UA_PAGE = `<!doctype html><html><head><title>UA store</title>
 </head><body><button id="buy" onclick="buy()">buy</button></body></html>`;
 
 test('a store tagged for Universal Analytics gets its funnel: each action recorded once, the purchase with its order', async () => {
-  const { context, page, errors } = await newShopper();
+  const { context, page, errors, thrown } = await newShopper();
   await page.goto(proxy.url + '/ua.html', { waitUntil: 'load' });
   await ready(page);
   await page.click('#buy');
@@ -290,6 +293,7 @@ test('a store tagged for Universal Analytics gets its funnel: each action record
   assert.deepEqual(summary.props.revenue, { EUR: 14800 });
   assert.equal(summary.props.funnel.furthest_step, 'purchase');
   assert.deepEqual(errors, []);
+  assert.deepEqual(thrown, [], 'nothing thrown in the SDK, not even caught');
 });
 
 // A store tagged in both dialects, as platform plugins did during the move to GA4: each action
@@ -308,7 +312,7 @@ const DUAL_PAGE = `<!doctype html><html><head><title>dual store</title>
 </head><body><button id="add" onclick="add()">add</button></body></html>`;
 
 test('a store tagged in both dialects records each action once', async () => {
-  const { context, page, errors } = await newShopper();
+  const { context, page, errors, thrown } = await newShopper();
   await page.goto(proxy.url + '/dual.html');
   await ready(page);
   await page.click('#add');
@@ -319,6 +323,7 @@ test('a store tagged in both dialects records each action once', async () => {
   assert.deepEqual(events.find((e) => e.t === 'view_item').items.map((i) => i.price), [7400], 'the GA4 push');
   assert.deepEqual(summary.props.cart.value, { EUR: 14800 });
   assert.deepEqual(errors, []);
+  assert.deepEqual(thrown, [], 'nothing thrown in the SDK, not even caught');
 });
 
 // A store whose GA4 tag is given the signed-in customer's id, as GA4's User-ID feature has it:
@@ -336,7 +341,7 @@ const SIGNED_IN_PAGE = `<!doctype html><html><head><title>signed in</title>
 </head><body><button id="out" onclick="signOut()">sign out</button></body></html>`;
 
 test("GA4's user_id identifies the shopper: once, not again on the next page, and signing out clears it", async () => {
-  const { context, page, errors } = await newShopper();
+  const { context, page, errors, thrown } = await newShopper();
   await page.goto(proxy.url + '/signed-in.html');
   await ready(page);
   await page.reload();
@@ -351,4 +356,5 @@ test("GA4's user_id identifies the shopper: once, not again on the next page, an
   ]);
   assert.ok(events.every((e) => !('user_id' in (e.props || {}))), 'not sent as a property');
   assert.deepEqual(errors, []);
+  assert.deepEqual(thrown, [], 'nothing thrown in the SDK, not even caught');
 });
