@@ -6,9 +6,10 @@
 //
 // Measures: every byte the page loads for the SDK (raw, gzip -9, brotli 11); time from script
 // start to the first event accepted (DESIGN.md §13), broken down (the wasm downloaded, its
-// instantiation asked for and done), and the browser's delay from the script tag to script start; synchronous main-thread time per call for track() with three items
-// and for page views (each call timed alone, median/p95/p99 over 10,000 calls, plus the mean from
-// the total), and what the first call of a burst spends, part by part; CDP script and task
+// instantiation asked for and done), and the browser's delay from the script tag to script
+// start; synchronous main-thread time per call for track() with three items and for page views
+// (each call timed alone, median/p95/p99 over 10,000 calls, plus the mean from the total), and
+// what the first call of a burst spends, part by part; CDP script and task
 // duration; wasm linear memory after the 10,000 track() events and after 10,000 page views more,
 // JS heap; wire bytes per event; and the time of a fixed piece of script work, which tells
 // machines apart. Pages are served cross-origin isolated (COOP + COEP) so performance.now() has
